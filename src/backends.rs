@@ -1,0 +1,76 @@
+//! The engine's implementations of the SQL plugin's backend traits.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::physical_plan::stream::{RecordBatchReceiverStreamBuilder, RecordBatchStreamAdapter};
+use datafusion::physical_plan::SendableRecordBatchStream;
+use personadb_udfs::{Backends, PersonaSampler, SampleRequest};
+
+use crate::locale;
+use crate::model::{Encoding, BLOCK_ROWS};
+
+/// Samples from the embedded locale models.
+#[derive(Debug, Default)]
+pub struct LocaleSampler {
+    /// Threads per batch (0: all cores).
+    pub threads: usize,
+}
+
+/// The backends personadb registers in its sessions.
+pub fn backends() -> Backends {
+    Backends { sampler: Some(Arc::new(LocaleSampler::default())) }
+}
+
+/// Rounds a batch size to whole random-stream blocks, so output never depends on it.
+pub fn block_aligned(batch_size: usize) -> usize {
+    batch_size.div_ceil(BLOCK_ROWS).max(1) * BLOCK_ROWS
+}
+
+/// Threads to use for `threads` (0 means every available core).
+pub fn resolve_threads(threads: usize) -> usize {
+    if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    }
+}
+
+impl PersonaSampler for LocaleSampler {
+    fn plan(&self, request: &SampleRequest) -> DfResult<SchemaRef> {
+        let model = locale::model(&request.locale).map_err(|e| plan_error(e.to_string()))?;
+        model.evidence(&request.given).map_err(|e| plan_error(e.to_string()))?;
+        Ok(model.schema())
+    }
+
+    fn execute(&self, request: &SampleRequest, batch_size: usize) -> DfResult<SendableRecordBatchStream> {
+        let model = locale::model(&request.locale)?;
+        let evidence = model.evidence(&request.given)?;
+        let schema = model.schema();
+        let (n, seed) = (request.n, request.seed);
+        let batch_rows = block_aligned(batch_size) as u64;
+        let threads = resolve_threads(self.threads);
+        let mut builder = RecordBatchReceiverStreamBuilder::new(schema.clone(), 2);
+        let tx = builder.tx();
+        builder.spawn_blocking(move || {
+            let mut first = 0u64;
+            while first < n {
+                let rows = (n - first).min(batch_rows) as usize;
+                let batch = model
+                    .sample_batch(seed, first, rows, evidence.as_ref(), Encoding::Plain, threads)
+                    .map_err(DataFusionError::from)?;
+                if tx.blocking_send(Ok(batch)).is_err() {
+                    break; // the consumer stopped reading (e.g. LIMIT)
+                }
+                first += rows as u64;
+            }
+            Ok(())
+        });
+        Ok(Box::pin(RecordBatchStreamAdapter::new(schema, builder.build())))
+    }
+}
+
+fn plan_error(message: String) -> DataFusionError {
+    DataFusionError::Plan(format!("sample_persona: {message}"))
+}

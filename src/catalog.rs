@@ -1,0 +1,215 @@
+//! `catalog.sqlite`: the database's own metadata beside the Lance datasets — which tables
+//! exist and what they hold (locale, schema version), and the generation runs with their
+//! ledger of committed batches, so an interrupted run can resume without loss or duplicates.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+
+/// The catalog schema version this build writes and understands.
+pub const SCHEMA_VERSION: i64 = 1;
+/// Marks a SQLite file as a personadb catalog (PRAGMA application_id).
+const APPLICATION_ID: i64 = 0x5045_5253; // "PERS"
+
+/// Metadata of one table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    pub name: String,
+    pub locale: Option<String>,
+    pub created_at: String,
+}
+
+/// A generation run as recorded in the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
+    pub id: i64,
+    pub table_name: String,
+    pub locale: String,
+    pub seed: u64,
+    pub requested: u64,
+    pub rows_written: u64,
+    pub status: String,
+    pub config_json: String,
+}
+
+/// An open catalog.
+#[derive(Debug)]
+pub struct Catalog {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Catalog {
+    /// Creates a new catalog at `path` (the file must not exist).
+    pub fn create(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path).map_err(|source| Error::Catalog { path: path.into(), source })?;
+        let catalog = Catalog { conn, path: path.into() };
+        catalog.exec_batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID};
+             PRAGMA user_version = {SCHEMA_VERSION};
+             PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS tables (
+                 name TEXT PRIMARY KEY,
+                 locale TEXT,
+                 created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+             );
+             CREATE TABLE IF NOT EXISTS embeddings (
+                 table_name TEXT NOT NULL,
+                 column_name TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 dimension INTEGER NOT NULL,
+                 PRIMARY KEY (table_name, column_name)
+             );
+             CREATE TABLE IF NOT EXISTS runs (
+                 id INTEGER PRIMARY KEY AUTOINCREMENT,
+                 table_name TEXT NOT NULL,
+                 locale TEXT NOT NULL,
+                 seed INTEGER NOT NULL,
+                 requested INTEGER NOT NULL,
+                 rows_written INTEGER NOT NULL DEFAULT 0,
+                 status TEXT NOT NULL,
+                 config_json TEXT NOT NULL,
+                 started_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),
+                 finished_at TEXT,
+                 seconds REAL,
+                 error TEXT
+             );
+             CREATE TABLE IF NOT EXISTS run_batches (
+                 run_id INTEGER NOT NULL REFERENCES runs(id),
+                 batch_index INTEGER NOT NULL,
+                 rows INTEGER NOT NULL,
+                 dataset_version INTEGER NOT NULL,
+                 PRIMARY KEY (run_id, batch_index)
+             );"
+        ))?;
+        Ok(catalog)
+    }
+
+    /// Opens an existing catalog, checking that it is one of ours and not from a newer personadb.
+    pub fn open(path: &Path, db_dir: &Path) -> Result<Self> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| Error::Catalog { path: path.into(), source })?;
+        let not_db = |reason: String| Error::NotADatabase { path: db_dir.into(), reason };
+        let app_id: i64 = conn
+            .query_row("PRAGMA application_id", [], |r| r.get(0))
+            .map_err(|e| not_db(format!("catalog.sqlite is unreadable ({e})")))?;
+        if app_id != APPLICATION_ID {
+            return Err(not_db("catalog.sqlite was not written by personadb".into()));
+        }
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|source| Error::Catalog { path: path.into(), source })?;
+        if version > SCHEMA_VERSION {
+            return Err(Error::NewerSchema { path: db_dir.into(), found: version, supported: SCHEMA_VERSION });
+        }
+        Ok(Catalog { conn, path: path.into() })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> Error {
+        Error::Catalog { path: self.path.clone(), source }
+    }
+
+    fn exec_batch(&self, sql: &str) -> Result<()> {
+        self.conn.execute_batch(sql).map_err(|e| self.err(e))
+    }
+
+    /// Records a table (replacing any earlier record of the same name).
+    pub fn put_table(&self, name: &str, locale: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO tables (name, locale) VALUES (?1, ?2)
+                 ON CONFLICT(name) DO UPDATE SET locale = COALESCE(excluded.locale, tables.locale)",
+                params![name, locale],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets a table and its embedding metadata.
+    pub fn remove_table(&self, name: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM tables WHERE name = ?1", params![name])
+            .and_then(|_| self.conn.execute("DELETE FROM embeddings WHERE table_name = ?1", params![name]))
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Metadata of a table, if recorded.
+    pub fn table(&self, name: &str) -> Result<Option<TableInfo>> {
+        self.conn
+            .query_row("SELECT name, locale, created_at FROM tables WHERE name = ?1", params![name], |r| {
+                Ok(TableInfo { name: r.get(0)?, locale: r.get(1)?, created_at: r.get(2)? })
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Starts a run and returns its id.
+    pub fn start_run(&self, table: &str, locale: &str, seed: u64, requested: u64, config_json: &str) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO runs (table_name, locale, seed, requested, status, config_json)
+                 VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+                params![table, locale, seed as i64, requested as i64, config_json],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records a committed batch of a run in the ledger (idempotent per batch index).
+    pub fn record_batch(&self, run_id: i64, batch_index: u64, rows: u64, dataset_version: u64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO run_batches (run_id, batch_index, rows, dataset_version) VALUES (?1, ?2, ?3, ?4);",
+                params![run_id, batch_index as i64, rows as i64, dataset_version as i64],
+            )
+            .and_then(|_| {
+                self.conn.execute(
+                    "UPDATE runs SET rows_written = (SELECT COALESCE(SUM(rows),0) FROM run_batches WHERE run_id = ?1) WHERE id = ?1",
+                    params![run_id],
+                )
+            })
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Marks a run finished (`status` = "done" or "failed").
+    pub fn finish_run(&self, run_id: i64, status: &str, seconds: f64, error: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE runs SET status = ?2, seconds = ?3, error = ?4,
+                     finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
+                params![run_id, status, seconds, error],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A run by id.
+    pub fn run(&self, run_id: i64) -> Result<Option<RunInfo>> {
+        self.conn
+            .query_row(
+                "SELECT id, table_name, locale, seed, requested, rows_written, status, config_json FROM runs WHERE id = ?1",
+                params![run_id],
+                |r| {
+                    Ok(RunInfo {
+                        id: r.get(0)?,
+                        table_name: r.get(1)?,
+                        locale: r.get(2)?,
+                        seed: r.get::<_, i64>(3)? as u64,
+                        requested: r.get::<_, i64>(4)? as u64,
+                        rows_written: r.get::<_, i64>(5)? as u64,
+                        status: r.get(6)?,
+                        config_json: r.get(7)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+}

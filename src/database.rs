@@ -1,0 +1,220 @@
+//! The database directory: one Lance dataset per table (`<name>.lance`) and `catalog.sqlite`.
+//! Every write is a Lance commit, so a write is either wholly visible or not at all.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use lance::dataset::{InsertBuilder, WriteMode, WriteParams};
+use lance::Dataset;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+
+/// The default database directory.
+pub const DEFAULT_DB: &str = "personadb";
+const CATALOG_FILE: &str = "catalog.sqlite";
+const TABLE_SUFFIX: &str = ".lance";
+
+/// An open personadb database.
+#[derive(Debug)]
+pub struct Database {
+    dir: PathBuf,
+    catalog: Mutex<Catalog>,
+}
+
+/// How a write treats an existing table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// The table must not exist.
+    Create,
+    /// Add rows to an existing table.
+    Append,
+    /// Replace the table's rows (a new version; older versions remain until cleanup).
+    Replace,
+}
+
+impl Database {
+    /// Opens the database at `dir`, creating it when `dir` does not exist or is an empty
+    /// directory. Anything else that is not a personadb database is refused.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Arc<Self>> {
+        let dir = dir.as_ref().to_path_buf();
+        let catalog_path = dir.join(CATALOG_FILE);
+        let not_db = |reason: &str| Error::NotADatabase { path: dir.clone(), reason: reason.into() };
+        let catalog = if !dir.exists() {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("creating database {}", dir.display()), e))?;
+            Catalog::create(&catalog_path)?
+        } else if !dir.is_dir() {
+            return Err(not_db("it is a file, not a directory"));
+        } else if catalog_path.is_file() {
+            Catalog::open(&catalog_path, &dir)?
+        } else {
+            let mut entries =
+                std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+            if entries.next().is_some() {
+                return Err(not_db("the directory is not empty and has no catalog.sqlite"));
+            }
+            Catalog::create(&catalog_path)?
+        };
+        Ok(Arc::new(Database { dir, catalog: Mutex::new(catalog) }))
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The catalog, locked for the caller.
+    pub fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
+        self.catalog.lock().map_err(|_| Error::NotADatabase {
+            path: self.dir.clone(),
+            reason: "catalog lock poisoned by an earlier panic".into(),
+        })
+    }
+
+    /// Checks a table name: letters, digits, underscores; not starting with a digit.
+    pub fn validate_name(name: &str) -> Result<()> {
+        let mut chars = name.chars();
+        let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && name.len() <= 128;
+        if ok { Ok(()) } else { Err(Error::InvalidTableName { name: name.into() }) }
+    }
+
+    /// The dataset URI of a table.
+    pub fn table_uri(&self, name: &str) -> String {
+        self.dir.join(format!("{name}{TABLE_SUFFIX}")).to_string_lossy().into_owned()
+    }
+
+    /// Whether a table exists.
+    pub fn table_exists(&self, name: &str) -> bool {
+        Self::validate_name(name).is_ok() && Path::new(&self.table_uri(name)).is_dir()
+    }
+
+    /// The table names, sorted.
+    pub fn table_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().is_dir())
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(TABLE_SUFFIX)).map(str::to_string))
+            .filter(|n| Self::validate_name(n).is_ok())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Opens a table's dataset at its latest committed version.
+    pub async fn open_table(&self, name: &str) -> Result<Dataset> {
+        if !self.table_exists(name) {
+            return Err(Error::TableNotFound { name: name.into() });
+        }
+        Ok(Dataset::open(&self.table_uri(name)).await?)
+    }
+
+    /// Writes batches from a stream as one commit. Returns the new dataset and rows written.
+    pub async fn write_stream(
+        &self,
+        name: &str,
+        stream: SendableRecordBatchStream,
+        kind: WriteKind,
+        locale: Option<&str>,
+    ) -> Result<(Dataset, u64)> {
+        Self::validate_name(name)?;
+        let exists = self.table_exists(name);
+        match (kind, exists) {
+            (WriteKind::Create, true) => return Err(Error::TableExists { name: name.into() }),
+            (WriteKind::Append, false) => return Err(Error::TableNotFound { name: name.into() }),
+            _ => {}
+        }
+        let schema = stream.schema();
+        let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let counted = counting(stream, counter.clone());
+        let params = WriteParams {
+            mode: match kind {
+                WriteKind::Create => WriteMode::Create,
+                WriteKind::Append => WriteMode::Append,
+                WriteKind::Replace => WriteMode::Overwrite,
+            },
+            ..Default::default()
+        };
+        let uri = self.table_uri(name);
+        let dataset = if kind == WriteKind::Append {
+            let existing = Arc::new(Dataset::open(&uri).await?);
+            check_append_schema(name, &SchemaRef::new(arrow::datatypes::Schema::from(existing.schema())), &schema)?;
+            InsertBuilder::new(existing).with_params(&params).execute_stream(counted).await?
+        } else {
+            InsertBuilder::new(uri.as_str()).with_params(&params).execute_stream(counted).await?
+        };
+        if kind != WriteKind::Append {
+            self.catalog()?.put_table(name, locale)?;
+        }
+        Ok((dataset, counter.load(std::sync::atomic::Ordering::Relaxed)))
+    }
+
+    /// Appends (or creates, when absent) in-memory batches as one commit.
+    pub async fn write_batches(
+        &self,
+        name: &str,
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        kind: WriteKind,
+        locale: Option<&str>,
+    ) -> Result<(Dataset, u64)> {
+        let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter(batches.into_iter().map(Ok)),
+        );
+        self.write_stream(name, Box::pin(stream), kind, locale).await
+    }
+
+    /// Drops a table: removes its dataset and its catalog entry.
+    pub async fn drop_table(&self, name: &str) -> Result<()> {
+        if !self.table_exists(name) {
+            return Err(Error::TableNotFound { name: name.into() });
+        }
+        let uri = self.table_uri(name);
+        std::fs::remove_dir_all(&uri).map_err(|e| Error::io(format!("removing {uri}"), e))?;
+        self.catalog()?.remove_table(name)
+    }
+}
+
+/// Refuses an append whose columns differ from the table's by name or type.
+pub fn check_append_schema(table: &str, existing: &SchemaRef, incoming: &SchemaRef) -> Result<()> {
+    let describe = |s: &SchemaRef| {
+        s.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect::<Vec<_>>().join(", ")
+    };
+    let same = existing.fields().len() == incoming.fields().len()
+        && existing
+            .fields()
+            .iter()
+            .zip(incoming.fields())
+            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+    if same {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument {
+            name: format!("rows for table '{table}'"),
+            reason: format!("columns ({}) do not match the table's ({})", describe(incoming), describe(existing)),
+        })
+    }
+}
+
+/// Wraps a stream to count the rows that pass through it.
+fn counting(
+    stream: SendableRecordBatchStream,
+    counter: Arc<std::sync::atomic::AtomicU64>,
+) -> SendableRecordBatchStream {
+    use futures::StreamExt;
+    let schema = stream.schema();
+    let counted = stream.map(move |b| {
+        if let Ok(batch) = &b {
+            counter.fetch_add(batch.num_rows() as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        b
+    });
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, counted))
+}

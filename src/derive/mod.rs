@@ -1,0 +1,172 @@
+//! The derivation tool: turns raw official statistics (default `../shared/data`) into the
+//! compact tables of a locale pack in `datasets/<locale>/`, with a manifest that records each
+//! raw input's publisher, vintage, licence and SHA-256 and the transform applied, so anyone
+//! can rebuild and audit the tables. Raw files never enter the repository.
+
+pub mod us;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// One raw input, as the manifest records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SourceRecord {
+    pub id: String,
+    /// Path relative to the raw data directory.
+    pub path: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub publisher: String,
+    pub table: String,
+    pub vintage: String,
+    pub licence: String,
+    /// Where the file was obtained (repository or package), from the raw data's MANIFEST.md.
+    pub carrier: String,
+}
+
+/// One derived table, as the manifest records it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TableRecord {
+    pub file: String,
+    pub sources: Vec<String>,
+    pub transform: String,
+    pub rows: usize,
+    pub sha256: String,
+}
+
+/// A locale pack's `manifest.json`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub locale: String,
+    pub generated_by: String,
+    pub sources: Vec<SourceRecord>,
+    pub tables: Vec<TableRecord>,
+    /// Modelling choices and known gaps, in words.
+    pub choices: Vec<String>,
+}
+
+/// What a derivation wrote.
+#[derive(Debug)]
+pub struct DeriveReport {
+    pub out_dir: PathBuf,
+    pub tables: Vec<TableRecord>,
+}
+
+/// Derives the pack of `locale` from `raw_dir` into `out_dir`.
+pub fn derive(locale: &str, raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
+    match locale {
+        "us" => us::derive(raw_dir, out_dir),
+        other => Err(Error::UnknownLocale { locale: other.into(), available: "us".into() }),
+    }
+}
+
+/// Result of checking one manifest source against the raw data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceCheck {
+    Matches,
+    Differs { found: String },
+    Missing,
+}
+
+/// Checks each manifest source's SHA-256 against the file under `raw_dir`.
+pub fn verify_sources(manifest: &Manifest, raw_dir: &Path) -> Result<Vec<(String, SourceCheck)>> {
+    let mut out = Vec::new();
+    for s in &manifest.sources {
+        let path = raw_dir.join(&s.path);
+        let check = if path.exists() {
+            let found = sha256_file(&path)?;
+            if found == s.sha256 { SourceCheck::Matches } else { SourceCheck::Differs { found } }
+        } else {
+            SourceCheck::Missing
+        };
+        out.push((s.path.clone(), check));
+    }
+    Ok(out)
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// SHA-256 of bytes, hex.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Describes a raw source file: hashes it and fills the record.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn source(
+    raw_dir: &Path,
+    id: &str,
+    path: &str,
+    publisher: &str,
+    table: &str,
+    vintage: &str,
+    licence: &str,
+    carrier: &str,
+) -> Result<SourceRecord> {
+    let full = raw_dir.join(path);
+    let meta = std::fs::metadata(&full).map_err(|e| Error::io(format!("raw input {}", full.display()), e))?;
+    Ok(SourceRecord {
+        id: id.into(),
+        path: path.into(),
+        sha256: sha256_file(&full)?,
+        bytes: meta.len(),
+        publisher: publisher.into(),
+        table: table.into(),
+        vintage: vintage.into(),
+        licence: licence.into(),
+        carrier: carrier.into(),
+    })
+}
+
+/// Writes a derived CSV table and returns its manifest record.
+pub(crate) fn write_table(
+    out_dir: &Path,
+    file: &str,
+    header: &[&str],
+    rows: &[Vec<String>],
+    sources: &[&str],
+    transform: &str,
+) -> Result<TableRecord> {
+    let mut text = header.join(",");
+    text.push('\n');
+    for r in rows {
+        text.push_str(&r.join(","));
+        text.push('\n');
+    }
+    let path = out_dir.join(file);
+    std::fs::write(&path, &text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    Ok(TableRecord {
+        file: file.into(),
+        sources: sources.iter().map(|s| s.to_string()).collect(),
+        transform: transform.into(),
+        rows: rows.len(),
+        sha256: sha256_bytes(text.as_bytes()),
+    })
+}
+
+/// Writes `manifest.json`.
+pub(crate) fn write_manifest(out_dir: &Path, manifest: &Manifest) -> Result<()> {
+    let path = out_dir.join("manifest.json");
+    let mut text = serde_json::to_string_pretty(manifest)
+        .map_err(|e| Error::Derivation { source_file: "manifest.json".into(), reason: e.to_string() })?;
+    text.push('\n');
+    std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}

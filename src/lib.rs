@@ -1,0 +1,23 @@
+//! personadb: an embedded database of census-grounded synthetic personas.
+//!
+//! Data flow: a locale pack (`datasets/<locale>/`, embedded) loads into a [`model::LocaleModel`]
+//! (a Bayesian network with alias tables) that samples Arrow batches; [`generate`] writes them to
+//! Lance datasets in a [`database::Database`] directory; [`session::PersonaSession`] queries the
+//! tables with DataFusion SQL plus personadb's functions (crate `personadb-udfs`).
+
+pub mod backends;
+pub mod catalog;
+pub mod database;
+pub mod derive;
+pub mod error;
+pub mod format;
+pub mod generate;
+pub mod locale;
+pub mod model;
+pub mod session;
+pub mod storage;
+
+pub use database::{Database, WriteKind};
+pub use error::{Error, Result};
+pub use generate::{generate, GenerateOptions, GenerateReport};
+pub use session::PersonaSession;

@@ -1,0 +1,316 @@
+//! The `personadb` command line: thin over the library. Parses arguments, calls the engine,
+//! prints results. Errors are one line on stderr with exit code 1; a closed pipe is a clean exit.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use personadb::database::{Database, WriteKind, DEFAULT_DB};
+use personadb::format::{write_stream, OutputFormat};
+use personadb::{GenerateOptions, PersonaSession};
+
+#[derive(Parser, Debug)]
+#[command(name = "personadb", version, about = "An embedded database of census-grounded synthetic personas, queried with SQL.")]
+struct Cli {
+    /// Database directory (created if absent).
+    #[arg(long, global = true, env = "PERSONADB_DB", default_value = DEFAULT_DB)]
+    db: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run SQL statements and print the result of each query.
+    Sql(SqlArgs),
+    /// Interactive SQL shell: statements end with `;`, `.help` for commands.
+    Shell(ShellArgs),
+    /// Generate personas from a locale model into a table.
+    Generate(GenerateArgs),
+    /// List the database's tables with their row counts.
+    Tables(FormatArg),
+    /// Derive a locale pack's tables from raw official statistics (the project's own tool).
+    Derive(DeriveArgs),
+    /// Print the reference of personadb's SQL functions.
+    Functions {
+        /// Print the Markdown reference (docs/sql-functions.md).
+        #[arg(long)]
+        markdown: bool,
+    },
+}
+
+#[derive(Args, Debug)]
+struct FormatArg {
+    /// Output format: table, csv, json, jsonl.
+    #[arg(long, short = 'o', default_value = "table")]
+    format: OutputFormat,
+}
+
+#[derive(Args, Debug)]
+struct SqlArgs {
+    /// The SQL to run (one or more statements separated by `;`).
+    #[arg(required_unless_present = "file", conflicts_with = "file")]
+    query: Option<String>,
+    /// Read the SQL from a file instead.
+    #[arg(long, short = 'f')]
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+struct ShellArgs {
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+struct GenerateArgs {
+    /// Locale model to sample from.
+    #[arg(long, default_value = "us")]
+    locale: String,
+    /// Number of personas.
+    #[arg(short = 'n', long = "count")]
+    n: u64,
+    /// Random seed: the same seed gives the same rows.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Target table.
+    #[arg(long, default_value = "personas")]
+    table: String,
+    /// Condition on a SQL boolean expression over persona columns, e.g. "state = 'OH' AND age >= 65".
+    #[arg(long, default_value = "")]
+    given: String,
+    /// Add to the table if it exists.
+    #[arg(long, conflicts_with = "replace")]
+    append: bool,
+    /// Replace the table if it exists.
+    #[arg(long)]
+    replace: bool,
+    /// Sampling threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Args, Debug)]
+struct DeriveArgs {
+    /// Locale to derive.
+    #[arg(long, default_value = "us")]
+    locale: String,
+    /// Directory of raw official statistics.
+    #[arg(long, default_value = "../shared/data")]
+    raw: PathBuf,
+    /// Output directory (default: datasets/<locale>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Only check the embedded manifest's SHA-256 of each raw input against --raw.
+    #[arg(long)]
+    check: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: print as usual.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // A usage error is a user error like any other: one line, exit code 1.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let _ = writeln!(std::io::stderr(), "error: {first} (see personadb --help)");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    // One line: join the cause chain, flatten embedded newlines.
+    let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+    let _ = writeln!(std::io::stderr(), "error: {message}");
+    ExitCode::FAILURE
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.to_string().contains("Broken pipe")
+    })
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Sql(args) => {
+            let sql = match (&args.query, &args.file) {
+                (Some(q), _) => q.clone(),
+                (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
+                (None, None) => unreachable!("clap requires a query or a file"),
+            };
+            let session = PersonaSession::new(Database::open(&cli.db)?)?;
+            run_sql(&session, &sql, args.format.format).await
+        }
+        Command::Shell(args) => shell(Database::open(&cli.db)?, args.format.format).await,
+        Command::Generate(args) => {
+            let db = Database::open(&cli.db)?;
+            let kind = if args.append {
+                WriteKind::Append
+            } else if args.replace {
+                WriteKind::Replace
+            } else {
+                WriteKind::Create
+            };
+            let options = GenerateOptions::new(args.locale, args.n)
+                .seed(args.seed)
+                .table(args.table)
+                .given(args.given)
+                .kind(kind)
+                .threads(args.threads);
+            let report = personadb::generate(&db, &options).await?;
+            eprintln!(
+                "generated {} personas into '{}' in {:.2}s ({:.0} rows/s); table now has {} rows (version {}, run {})",
+                report.rows,
+                report.table,
+                report.seconds,
+                report.rows as f64 / report.seconds.max(1e-9),
+                report.table_rows,
+                report.version,
+                report.run_id
+            );
+            Ok(())
+        }
+        Command::Tables(f) => {
+            let session = PersonaSession::new(Database::open(&cli.db)?)?;
+            run_sql(
+                &session,
+                "SELECT table_name AS name, table_type AS type FROM information_schema.tables \
+                 WHERE table_schema = 'public' ORDER BY table_name",
+                f.format,
+            )
+            .await
+        }
+        Command::Derive(args) => derive(args),
+        Command::Functions { markdown } => {
+            let mut out = std::io::stdout().lock();
+            if markdown {
+                write!(out, "{}", personadb_udfs::sql_reference_markdown())?;
+            } else {
+                for d in personadb_udfs::all_docs() {
+                    writeln!(out, "{:<20} {}", d.name, d.syntax)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn run_sql(session: &PersonaSession, sql: &str, format: OutputFormat) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for statement in session.parse(sql)? {
+        let stream = session.execute(statement).await?;
+        write_stream(stream, format, &mut out).await?;
+    }
+    Ok(())
+}
+
+fn derive(args: DeriveArgs) -> Result<()> {
+    if args.check {
+        let pack = personadb::locale::pack(&args.locale)?;
+        let manifest: personadb::derive::Manifest = serde_json::from_str(pack.file("manifest.json")?)?;
+        let mut bad = 0;
+        for (path, check) in personadb::derive::verify_sources(&manifest, &args.raw)? {
+            println!("{:<10} {path}", format!("{check:?}").split_whitespace().next().unwrap_or(""));
+            if check != personadb::derive::SourceCheck::Matches {
+                bad += 1;
+            }
+        }
+        anyhow::ensure!(bad == 0, "{bad} raw input(s) missing or changed since the pack was derived");
+        return Ok(());
+    }
+    let out = args.out.unwrap_or_else(|| PathBuf::from("datasets").join(&args.locale));
+    let report = personadb::derive::derive(&args.locale, &args.raw, &out)?;
+    for t in &report.tables {
+        eprintln!("wrote {} ({} rows)", out.join(&t.file).display(), t.rows);
+    }
+    eprintln!("wrote {}", out.join("manifest.json").display());
+    Ok(())
+}
+
+const SHELL_HELP: &str = "Statements end with ';' and may span lines.
+  .tables          list tables
+  .format FORMAT   table, csv, json or jsonl
+  .help            this help
+  .quit            leave (or Ctrl-D)";
+
+async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result<()> {
+    use rustyline::error::ReadlineError;
+    let session = PersonaSession::new(db.clone())?;
+    let mut editor = rustyline::DefaultEditor::new()?;
+    let history = db.dir().join(".shell_history");
+    let _ = editor.load_history(&history);
+    let interactive = std::io::stdin().is_terminal();
+    if interactive {
+        println!("personadb {} — database {} — .help for help", env!("CARGO_PKG_VERSION"), db.dir().display());
+    }
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() { "personadb> " } else { "       ...> " };
+        let line = match editor.readline(prompt) {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let trimmed = line.trim();
+        if buffer.is_empty() && trimmed.starts_with('.') {
+            let _ = editor.add_history_entry(trimmed);
+            let mut parts = trimmed.split_whitespace();
+            match (parts.next(), parts.next()) {
+                (Some(".quit" | ".exit"), _) => break,
+                (Some(".help"), _) => println!("{SHELL_HELP}"),
+                (Some(".tables"), _) => report(run_sql(&session, "SHOW TABLES", format).await),
+                (Some(".format"), Some(f)) => match f.parse() {
+                    Ok(f) => format = f,
+                    Err(e) => eprintln!("error: {e}"),
+                },
+                _ => eprintln!("error: unknown command '{trimmed}' (.help lists them)"),
+            }
+            continue;
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if trimmed.ends_with(';') {
+            let sql = std::mem::take(&mut buffer);
+            let _ = editor.add_history_entry(sql.trim());
+            report(run_sql(&session, &sql, format).await);
+        }
+    }
+    if !buffer.trim().is_empty() {
+        report(run_sql(&session, &buffer, format).await);
+    }
+    let _ = editor.save_history(&history);
+    Ok(())
+}
+
+fn report(result: Result<()>) {
+    if let Err(e) = result {
+        let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
+        eprintln!("error: {message}");
+    }
+}

@@ -1,0 +1,112 @@
+//! Walker/Vose alias tables: O(1) draws from a discrete distribution with one 64-bit random
+//! number and no allocation, the inner loop of ancestral sampling.
+
+/// An alias table over `len()` outcomes.
+#[derive(Debug, Clone)]
+pub struct AliasTable {
+    /// Acceptance threshold of each column, scaled to 2^32 (u64 so that 1.0 fits).
+    threshold: Vec<u64>,
+    /// The outcome a rejected column falls through to.
+    alias: Vec<u32>,
+}
+
+impl AliasTable {
+    /// Builds a table from non-negative weights. Returns `None` when the weights are empty,
+    /// contain a negative or non-finite value, or sum to zero.
+    pub fn new(weights: &[f64]) -> Option<Self> {
+        let n = weights.len();
+        if n == 0 || n > u32::MAX as usize || weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+            return None;
+        }
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 || !total.is_finite() {
+            return None;
+        }
+        // Vose's method: scale weights so the mean column is 1, pair small with large.
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let mut small: Vec<u32> = Vec::new();
+        let mut large: Vec<u32> = Vec::new();
+        for (i, p) in scaled.iter().enumerate() {
+            if *p < 1.0 { small.push(i as u32) } else { large.push(i as u32) }
+        }
+        let mut threshold = vec![1u64 << 32; n];
+        let mut alias: Vec<u32> = (0..n as u32).collect();
+        while let (Some(s), Some(l)) = (small.pop(), large.last().copied()) {
+            threshold[s as usize] = (scaled[s as usize] * (1u64 << 32) as f64).round() as u64;
+            alias[s as usize] = l;
+            scaled[l as usize] -= 1.0 - scaled[s as usize];
+            if scaled[l as usize] < 1.0 {
+                large.pop();
+                small.push(l);
+            }
+        }
+        // Leftovers (numerical slack) keep threshold 1.0: they always accept themselves.
+        Some(AliasTable { threshold, alias })
+    }
+
+    /// Number of outcomes.
+    pub fn len(&self) -> usize {
+        self.threshold.len()
+    }
+
+    /// Always false: a table has at least one outcome.
+    pub fn is_empty(&self) -> bool {
+        self.threshold.is_empty()
+    }
+
+    /// Draws an outcome from one uniformly random u64.
+    #[inline(always)]
+    pub fn sample(&self, random: u64) -> u32 {
+        // High 32 bits pick the column (multiply-shift, no modulo bias worth speaking of
+        // for tables far below 2^32 columns); low 32 bits decide accept or alias.
+        let column = (((random >> 32) * self.threshold.len() as u64) >> 32) as usize;
+        let coin = random & 0xFFFF_FFFF;
+        // SAFETY of indexing: column < len by construction of the multiply-shift.
+        if coin < self.threshold[column] { column as u32 } else { self.alias[column] }
+    }
+
+    /// The probability of each outcome this table realises (for tests and reports).
+    pub fn probabilities(&self) -> Vec<f64> {
+        let n = self.len() as f64;
+        let mut p = vec![0.0; self.len()];
+        for (i, (&t, &a)) in self.threshold.iter().zip(&self.alias).enumerate() {
+            let accept = t as f64 / (1u64 << 32) as f64;
+            p[i] += accept / n;
+            p[a as usize] += (1.0 - accept) / n;
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn realises_the_weights() {
+        let w = [1.0, 0.0, 3.0, 6.0, 0.5];
+        let t = AliasTable::new(&w).expect("valid weights");
+        let total: f64 = w.iter().sum();
+        for (p, w) in t.probabilities().iter().zip(w) {
+            assert!((p - w / total).abs() < 1e-9, "{p} vs {}", w / total);
+        }
+    }
+
+    #[test]
+    fn zero_weight_is_never_drawn() {
+        let t = AliasTable::new(&[0.0, 1.0, 0.0]).expect("valid weights");
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..10_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            assert_eq!(t.sample(x), 1);
+        }
+    }
+
+    #[test]
+    fn rejects_bad_weights() {
+        assert!(AliasTable::new(&[]).is_none());
+        assert!(AliasTable::new(&[0.0, 0.0]).is_none());
+        assert!(AliasTable::new(&[1.0, -1.0]).is_none());
+        assert!(AliasTable::new(&[f64::NAN]).is_none());
+    }
+}

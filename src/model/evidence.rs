@@ -1,0 +1,179 @@
+//! Exact conditioning on evidence. `given` is a SQL boolean expression over persona columns,
+//! parsed and evaluated by DataFusion. We enumerate the joint distribution of the nodes the
+//! expression mentions together with all their ancestors (pruning zero-probability branches),
+//! keep the cells where the expression is true, and draw those nodes jointly from an alias
+//! table over the surviving cells; every other node is then sampled forward from its parents.
+//! Because the enumerated set is closed under ancestors and the evidence mentions no other
+//! node, this is exactly the distribution of rejection sampling, without rejections.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::common::DFSchema;
+use datafusion::prelude::SessionContext;
+
+use super::alias::AliasTable;
+use super::network::{ColumnSpec, ValueKind};
+use super::LocaleModel;
+use crate::error::{Error, Result};
+
+/// Most joint cells we enumerate for one piece of evidence.
+pub const MAX_EVIDENCE_CELLS: usize = 4_000_000;
+
+/// Compiled evidence: the jointly drawn nodes and an alias table over their surviving cells.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// The given expression, as written.
+    pub given: String,
+    /// Node indices drawn jointly (ancestor-closed, topological order).
+    pub nodes: Vec<usize>,
+    /// `fixed[node]`: whether the node is drawn jointly.
+    pub fixed: Vec<bool>,
+    /// Cell codes, row-major [cell][nodes.len()].
+    pub combos: Vec<u32>,
+    /// Posterior weights of the cells.
+    pub alias: AliasTable,
+    /// Probability mass of the evidence under the model (P(given)).
+    pub probability: f64,
+}
+
+/// Compiles `given` for `model`; `Ok(None)` when it is empty.
+pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
+    if given.trim().is_empty() {
+        return Ok(None);
+    }
+    let bad = |reason: String| Error::InvalidArgument { name: "given".into(), reason };
+    let ctx = SessionContext::new();
+    let full = DFSchema::try_from(model.schema().as_ref().clone())?;
+    let expr = ctx
+        .parse_sql_expr(given, &full)
+        .map_err(|e| bad(format!("cannot parse `{given}`: {}", first_line(&e.to_string()))))?;
+
+    // Which nodes and constant columns does it mention?
+    let mut mentioned = vec![false; model.nodes.len()];
+    let mut constants: Vec<(String, String)> = Vec::new();
+    for col in expr.column_refs() {
+        let name = col.name.as_str();
+        match model.columns.iter().find(|c| c.name() == name) {
+            Some(ColumnSpec::Node { .. }) => {
+                let (idx, _) = model.node(name).ok_or_else(|| bad(format!("unknown column `{name}`")))?;
+                mentioned[idx] = true;
+            }
+            Some(ColumnSpec::Constant { value, .. }) => constants.push((name.to_string(), value.clone())),
+            Some(ColumnSpec::Uuid { .. }) => return Err(bad(format!("cannot condition on `{name}`: it is random per row"))),
+            None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model)))),
+        }
+    }
+    // Close under ancestors; nodes are in topological order, so walk backwards.
+    let mut fixed = mentioned;
+    for i in (0..model.nodes.len()).rev() {
+        if fixed[i] {
+            for p in &model.nodes[i].parents {
+                fixed[*p] = true;
+            }
+        }
+    }
+    let nodes: Vec<usize> = (0..model.nodes.len()).filter(|i| fixed[*i]).collect();
+
+    // Enumerate the joint of `nodes` depth-first, pruning zero-probability prefixes.
+    let width = nodes.len();
+    let mut combos: Vec<u32> = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
+    let mut codes = vec![0u32; model.nodes.len()];
+    enumerate(model, &nodes, 0, 1.0, &mut codes, &mut combos, &mut weights)?;
+
+    // Evaluate the predicate over the cells, in chunks to bound memory.
+    let mut fields = Vec::new();
+    for &n in &nodes {
+        let node = &model.nodes[n];
+        let t = if node.kind == ValueKind::Integer { DataType::Int64 } else { DataType::Utf8 };
+        fields.push(Field::new(&node.name, t, true));
+    }
+    for (name, _) in &constants {
+        if !fields.iter().any(|f| f.name() == name) {
+            fields.push(Field::new(name, DataType::Utf8, true));
+        }
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+    let physical = ctx
+        .create_physical_expr(expr, &df_schema)
+        .map_err(|e| bad(format!("cannot evaluate `{given}`: {}", first_line(&e.to_string()))))?;
+    let cells = weights.len();
+    let mut keep = Vec::with_capacity(cells);
+    const CHUNK: usize = 65_536;
+    for start in (0..cells).step_by(CHUNK) {
+        let end = (start + CHUNK).min(cells);
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (j, &n) in nodes.iter().enumerate() {
+            let node = &model.nodes[n];
+            let codes = (start..end).map(|c| combos[c * width + j] as usize);
+            columns.push(match node.kind {
+                ValueKind::Integer => Arc::new(Int64Array::from_iter_values(codes.map(|c| node.int_values[c]))),
+                ValueKind::Category => Arc::new(StringArray::from_iter_values(codes.map(|c| node.values[c].as_str()))),
+            });
+        }
+        for f in schema.fields().iter().skip(width) {
+            let value = constants.iter().find(|(n, _)| n == f.name()).map(|(_, v)| v.as_str()).unwrap_or_default();
+            columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(value, end - start))));
+        }
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        let result = physical
+            .evaluate(&batch)
+            .and_then(|v| v.into_array(end - start))
+            .map_err(|e| bad(format!("cannot evaluate `{given}`: {}", first_line(&e.to_string()))))?;
+        let mask = result
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| bad(format!("`{given}` is not a boolean expression (it is {})", result.data_type())))?;
+        keep.extend((0..mask.len()).map(|i| mask.is_valid(i) && mask.value(i)));
+    }
+    let total: f64 = weights.iter().sum();
+    let posterior: Vec<f64> = weights.iter().zip(&keep).map(|(w, k)| if *k { *w } else { 0.0 }).collect();
+    let kept: f64 = posterior.iter().sum();
+    let alias = AliasTable::new(&posterior)
+        .ok_or_else(|| Error::ImpossibleEvidence { locale: model.locale.clone(), given: given.to_string() })?;
+    Ok(Some(Evidence { given: given.to_string(), nodes, fixed, combos, alias, probability: kept / total }))
+}
+
+fn enumerate(
+    model: &LocaleModel,
+    nodes: &[usize],
+    depth: usize,
+    p: f64,
+    codes: &mut [u32],
+    combos: &mut Vec<u32>,
+    weights: &mut Vec<f64>,
+) -> Result<()> {
+    if depth == nodes.len() {
+        if weights.len() >= MAX_EVIDENCE_CELLS {
+            return Err(Error::InvalidArgument {
+                name: "given".into(),
+                reason: format!(
+                    "the attributes it mentions span more than {MAX_EVIDENCE_CELLS} joint cells; condition on fewer attributes"
+                ),
+            });
+        }
+        combos.extend(nodes.iter().map(|n| codes[*n]));
+        weights.push(p);
+        return Ok(());
+    }
+    let node = &model.nodes[nodes[depth]];
+    let config = node.config(codes);
+    for (v, q) in node.conditional(config).iter().enumerate() {
+        if *q > 0.0 {
+            codes[nodes[depth]] = v as u32;
+            enumerate(model, nodes, depth + 1, p * q, codes, combos, weights)?;
+        }
+    }
+    Ok(())
+}
+
+fn column_list(model: &LocaleModel) -> String {
+    model.columns.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}

@@ -1,0 +1,266 @@
+//! A locale model as data plus a network: `network.json` names the nodes (attributes), their
+//! parents and the derived table each conditional distribution is read from. Loading turns each
+//! node into one alias table per parent configuration. Adding an attribute to a locale is a new
+//! table and a new node in the spec — no code per column.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+
+use super::alias::AliasTable;
+use crate::error::{Error, Result};
+
+/// How a node's values appear in the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    /// A string category (dictionary-encoded while sampling).
+    Category,
+    /// An integer (e.g. age in years).
+    Integer,
+}
+
+/// One node of the network spec.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NodeSpec {
+    pub name: String,
+    pub kind: ValueKind,
+    #[serde(default)]
+    pub parents: Vec<String>,
+    /// The derived table (a CSV in the locale pack) whose weights give P(node | parents):
+    /// its columns must include the parents and the node, plus a `weight` column; other
+    /// columns are summed out.
+    pub table: String,
+}
+
+/// Where an output column's values come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum ColumnSpec {
+    /// A random version-4 UUID drawn from the row's random stream.
+    Uuid { name: String },
+    /// The value of the network node of the same name.
+    Node { name: String },
+    /// The same string on every row (e.g. country).
+    Constant { name: String, value: String },
+}
+
+impl ColumnSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            ColumnSpec::Uuid { name } | ColumnSpec::Node { name } | ColumnSpec::Constant { name, .. } => name,
+        }
+    }
+}
+
+/// The whole `network.json` of a locale pack.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NetworkSpec {
+    pub locale: String,
+    #[serde(default)]
+    pub description: String,
+    /// Nodes in topological order: every parent is listed before its children.
+    pub nodes: Vec<NodeSpec>,
+    /// Output columns, in order.
+    pub columns: Vec<ColumnSpec>,
+}
+
+/// A loaded node: its vocabulary and one alias table per parent configuration.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: String,
+    pub kind: ValueKind,
+    /// The vocabulary, in table order (integers in ascending order).
+    pub values: Vec<String>,
+    /// For integer nodes, the parsed values (same order as `values`).
+    pub int_values: Vec<i64>,
+    /// Indices of the parent nodes.
+    pub parents: Vec<usize>,
+    /// Mixed-radix strides: config = sum(parent_code * stride).
+    pub strides: Vec<usize>,
+    /// P(value | config), row-major [config][value]; rows with no mass hold the fallback.
+    pub probabilities: Vec<f64>,
+    /// One alias table per parent configuration.
+    pub tables: Vec<AliasTable>,
+}
+
+impl Node {
+    /// The parent configuration index of a row whose node codes are `codes`.
+    #[inline(always)]
+    pub fn config(&self, codes: &[u32]) -> usize {
+        let mut c = 0;
+        for (p, s) in self.parents.iter().zip(&self.strides) {
+            c += codes[*p] as usize * s;
+        }
+        c
+    }
+
+    /// P(value | configuration).
+    pub fn conditional(&self, config: usize) -> &[f64] {
+        let k = self.values.len();
+        &self.probabilities[config * k..(config + 1) * k]
+    }
+
+    /// The code of a value, if in the vocabulary.
+    pub fn code_of(&self, value: &str) -> Option<u32> {
+        self.values.iter().position(|v| v == value).map(|i| i as u32)
+    }
+}
+
+fn invalid(locale: &str, reason: impl Into<String>) -> Error {
+    Error::InvalidLocalePack { locale: locale.to_string(), reason: reason.into() }
+}
+
+/// A derived table parsed from CSV: header and rows of strings plus the weight column.
+pub struct WeightedTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub weights: Vec<f64>,
+}
+
+impl WeightedTable {
+    /// Parses a CSV whose last column named `weight` holds non-negative numbers.
+    pub fn parse(locale: &str, name: &str, text: &str) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let headers = reader.headers().map_err(|e| invalid(locale, format!("{name}: {e}")))?.clone();
+        let weight_col = headers
+            .iter()
+            .position(|h| h == "weight")
+            .ok_or_else(|| invalid(locale, format!("{name}: no `weight` column")))?;
+        let columns: Vec<String> =
+            headers.iter().enumerate().filter(|(i, _)| *i != weight_col).map(|(_, h)| h.to_string()).collect();
+        let mut rows = Vec::new();
+        let mut weights = Vec::new();
+        for (line, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| invalid(locale, format!("{name}: {e}")))?;
+            let w: f64 = record
+                .get(weight_col)
+                .and_then(|s| s.parse().ok())
+                .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+                .ok_or_else(|| invalid(locale, format!("{name} row {}: weight is not a non-negative number", line + 2)))?;
+            rows.push(record.iter().enumerate().filter(|(i, _)| *i != weight_col).map(|(_, v)| v.to_string()).collect());
+            weights.push(w);
+        }
+        Ok(WeightedTable { columns, rows, weights })
+    }
+
+    /// The index of a column by name.
+    pub fn column(&self, locale: &str, table: &str, name: &str) -> Result<usize> {
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| invalid(locale, format!("table {table} has no column `{name}`")))
+    }
+}
+
+/// Loads the nodes of `spec`, reading tables through `read_table`.
+pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String>) -> Result<Vec<Node>> {
+    let locale = spec.locale.as_str();
+    let mut parsed: HashMap<String, WeightedTable> = HashMap::new();
+    let mut nodes: Vec<Node> = Vec::with_capacity(spec.nodes.len());
+    for node_spec in &spec.nodes {
+        if nodes.iter().any(|n| n.name == node_spec.name) {
+            return Err(invalid(locale, format!("node `{}` is defined twice", node_spec.name)));
+        }
+        let mut parents = Vec::new();
+        for p in &node_spec.parents {
+            let idx = nodes.iter().position(|n| &n.name == p).ok_or_else(|| {
+                invalid(locale, format!("node `{}`: parent `{p}` is not defined before it", node_spec.name))
+            })?;
+            parents.push(idx);
+        }
+        if !parsed.contains_key(&node_spec.table) {
+            let text = read_table(&node_spec.table)?;
+            parsed.insert(node_spec.table.clone(), WeightedTable::parse(locale, &node_spec.table, &text)?);
+        }
+        let table = &parsed[&node_spec.table];
+        let own_col = table.column(locale, &node_spec.table, &node_spec.name)?;
+        let parent_cols: Vec<usize> = node_spec
+            .parents
+            .iter()
+            .map(|p| table.column(locale, &node_spec.table, p))
+            .collect::<Result<_>>()?;
+
+        // Vocabulary: table order for categories, ascending for integers.
+        let mut values: Vec<String> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        for row in &table.rows {
+            let v = row[own_col].as_str();
+            if !index.contains_key(v) {
+                index.insert(v, values.len() as u32);
+                values.push(v.to_string());
+            }
+        }
+        let mut int_values = Vec::new();
+        if node_spec.kind == ValueKind::Integer {
+            let mut parsed_ints: Vec<(i64, String)> = values
+                .iter()
+                .map(|v| {
+                    v.parse::<i64>().map(|i| (i, v.clone())).map_err(|_| {
+                        invalid(locale, format!("node `{}`: value `{v}` is not an integer", node_spec.name))
+                    })
+                })
+                .collect::<Result<_>>()?;
+            parsed_ints.sort();
+            values = parsed_ints.iter().map(|(_, s)| s.clone()).collect();
+            int_values = parsed_ints.iter().map(|(i, _)| *i).collect();
+            index = values.iter().enumerate().map(|(i, v)| (v.as_str(), i as u32)).collect();
+        }
+        let k = values.len();
+        let mut strides = vec![0usize; parents.len()];
+        let mut configs = 1usize;
+        for i in (0..parents.len()).rev() {
+            strides[i] = configs;
+            configs = configs
+                .checked_mul(nodes[parents[i]].values.len())
+                .filter(|c| c.saturating_mul(k) <= 50_000_000)
+                .ok_or_else(|| invalid(locale, format!("node `{}`: conditional table too large", node_spec.name)))?;
+        }
+        let mut weights = vec![0.0f64; configs * k];
+        for (row, w) in table.rows.iter().zip(&table.weights) {
+            let mut config = 0usize;
+            for ((pc, p), s) in parent_cols.iter().zip(&parents).zip(&strides) {
+                let code = nodes[*p].code_of(&row[*pc]).ok_or_else(|| {
+                    invalid(
+                        locale,
+                        format!("table {}: `{}` is not a value of parent `{}`", node_spec.table, row[*pc], nodes[*p].name),
+                    )
+                })?;
+                config += code as usize * s;
+            }
+            weights[config * k + index[row[own_col].as_str()] as usize] += w;
+        }
+        // Marginal over all configurations: stands in for configurations the table gives no mass.
+        let mut marginal = vec![0.0f64; k];
+        for c in 0..configs {
+            for v in 0..k {
+                marginal[v] += weights[c * k + v];
+            }
+        }
+        let fallback = normalise(&marginal)
+            .ok_or_else(|| invalid(locale, format!("node `{}`: table {} has no mass", node_spec.name, node_spec.table)))?;
+        let mut probabilities = Vec::with_capacity(configs * k);
+        let mut tables = Vec::with_capacity(configs);
+        for c in 0..configs {
+            let p = normalise(&weights[c * k..(c + 1) * k]).unwrap_or_else(|| fallback.clone());
+            tables.push(AliasTable::new(&p).ok_or_else(|| invalid(locale, "bad weights"))?);
+            probabilities.extend_from_slice(&p);
+        }
+        nodes.push(Node {
+            name: node_spec.name.clone(),
+            kind: node_spec.kind,
+            values,
+            int_values,
+            parents,
+            strides,
+            probabilities,
+            tables,
+        });
+    }
+    Ok(nodes)
+}
+
+fn normalise(w: &[f64]) -> Option<Vec<f64>> {
+    let total: f64 = w.iter().sum();
+    (total > 0.0 && total.is_finite()).then(|| w.iter().map(|x| x / total).collect())
+}

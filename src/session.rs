@@ -1,0 +1,209 @@
+//! The SQL session: a DataFusion `SessionContext` whose tables are the database's Lance
+//! datasets, with personadb's functions registered. Statements that change what tables exist
+//! (CREATE TABLE, CREATE TABLE AS, DROP TABLE) are routed to the database so they persist;
+//! everything else is ordinary DataFusion.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use datafusion::catalog::{SchemaProvider, TableProvider};
+use datafusion::common::{exec_err, DataFusionError};
+use datafusion::logical_expr::{CreateMemoryTable, DdlStatement, DropTable, LogicalPlan};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+
+use crate::database::{Database, WriteKind};
+use crate::error::{Error, Result};
+use crate::storage::LanceTable;
+
+/// A SQL session over one database.
+#[derive(Clone)]
+pub struct PersonaSession {
+    db: Arc<Database>,
+    ctx: SessionContext,
+    schema: Arc<DatabaseSchema>,
+}
+
+impl std::fmt::Debug for PersonaSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonaSession").field("db", &self.db.dir()).finish()
+    }
+}
+
+impl PersonaSession {
+    /// A session over `db` with every personadb function registered.
+    pub fn new(db: Arc<Database>) -> Result<Self> {
+        let config = SessionConfig::new().with_information_schema(true);
+        let ctx = SessionContext::new_with_config(config);
+        let schema = Arc::new(DatabaseSchema { db: db.clone(), session_tables: RwLock::new(HashMap::new()) });
+        let catalog = ctx
+            .catalog("datafusion")
+            .ok_or_else(|| Error::Unsupported("DataFusion's default catalog is missing".into()))?;
+        catalog.register_schema("public", schema.clone())?;
+        personadb_udfs::register_all(&ctx, crate::backends::backends())?;
+        Ok(PersonaSession { db, ctx, schema })
+    }
+
+    /// The DataFusion context, for registering more functions or tables.
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// The database.
+    pub fn database(&self) -> &Arc<Database> {
+        &self.db
+    }
+
+    /// Splits SQL text into statements.
+    pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
+            .map_err(|e| DataFusionError::SQL(Box::new(e), None))?
+            .into_iter()
+            .collect())
+    }
+
+    /// Runs one statement and streams its result.
+    pub async fn execute(&self, statement: Statement) -> Result<SendableRecordBatchStream> {
+        if let Statement::Statement(s) = &statement {
+            if matches!(**s, datafusion::sql::sqlparser::ast::Statement::ShowTables { .. }) {
+                // Only the user's tables, not DataFusion's information_schema views.
+                return self
+                    .sql_stream(
+                        "SELECT table_name, table_type FROM information_schema.tables \
+                         WHERE table_catalog = 'datafusion' AND table_schema = 'public' ORDER BY table_name",
+                    )
+                    .await;
+            }
+        }
+        let state = self.ctx.state();
+        let plan = state.statement_to_plan(statement).await?;
+        match plan {
+            LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => self.create_table(create).await,
+            LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => self.drop_table(drop).await,
+            plan => Ok(self.ctx.execute_logical_plan(plan).await?.execute_stream().await?),
+        }
+    }
+
+    async fn sql_stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {
+        Ok(self.ctx.sql(sql).await?.execute_stream().await?)
+    }
+
+    /// Runs every statement in `sql` and returns the last one's rows.
+    pub async fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>> {
+        let mut last = Vec::new();
+        for statement in self.parse(sql)? {
+            let stream = self.execute(statement).await?;
+            last = datafusion::physical_plan::common::collect(stream).await?;
+        }
+        Ok(last)
+    }
+
+    async fn create_table(&self, create: CreateMemoryTable) -> Result<SendableRecordBatchStream> {
+        let name = create.name.table().to_string();
+        Database::validate_name(&name)?;
+        if create.temporary {
+            return Err(Error::Unsupported("CREATE TEMPORARY TABLE (personadb tables are persistent; use CREATE VIEW for a session-scoped name)".into()));
+        }
+        let exists = self.db.table_exists(&name) || self.schema.has_session_table(&name);
+        let kind = match (exists, create.if_not_exists, create.or_replace) {
+            (true, true, _) => return Ok(empty_stream()),
+            (true, false, true) => WriteKind::Replace,
+            (true, false, false) => return Err(Error::TableExists { name }),
+            (false, _, _) => WriteKind::Create,
+        };
+        if self.schema.has_session_table(&name) {
+            return Err(Error::TableExists { name });
+        }
+        let input = self.ctx.execute_logical_plan((*create.input).clone()).await?.execute_stream().await?;
+        self.db.write_stream(&name, input, kind, None).await?;
+        Ok(empty_stream())
+    }
+
+    async fn drop_table(&self, drop: DropTable) -> Result<SendableRecordBatchStream> {
+        let name = drop.name.table().to_string();
+        if self.db.table_exists(&name) {
+            self.db.drop_table(&name).await?;
+        } else if !self.schema.remove_session_table(&name) && !drop.if_exists {
+            return Err(Error::TableNotFound { name });
+        }
+        Ok(empty_stream())
+    }
+}
+
+fn empty_stream() -> SendableRecordBatchStream {
+    let schema: SchemaRef = Arc::new(Schema::empty());
+    Box::pin(RecordBatchStreamAdapter::new(schema, futures::stream::empty()))
+}
+
+/// The `public` schema: the database's Lance tables, plus session-scoped views and external
+/// tables that DataFusion registers (those vanish with the session).
+#[derive(Debug)]
+struct DatabaseSchema {
+    db: Arc<Database>,
+    session_tables: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
+}
+
+impl DatabaseSchema {
+    fn has_session_table(&self, name: &str) -> bool {
+        self.session_tables.read().map(|t| t.contains_key(name)).unwrap_or(false)
+    }
+
+    fn remove_session_table(&self, name: &str) -> bool {
+        self.session_tables.write().map(|mut t| t.remove(name).is_some()).unwrap_or(false)
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for DatabaseSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self.db.table_names();
+        if let Ok(t) = self.session_tables.read() {
+            names.extend(t.keys().cloned());
+        }
+        names.sort();
+        names
+    }
+
+    async fn table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        if let Some(t) = self.session_tables.read().ok().and_then(|t| t.get(name).cloned()) {
+            return Ok(Some(t));
+        }
+        if !self.db.table_exists(name) {
+            return Ok(None);
+        }
+        Ok(Some(Arc::new(LanceTable::open(self.db.clone(), name).await?)))
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        if self.db.table_exists(&name) {
+            return exec_err!("table '{name}' already exists");
+        }
+        let mut tables = self
+            .session_tables
+            .write()
+            .map_err(|_| DataFusionError::Execution("session table registry poisoned".into()))?;
+        Ok(tables.insert(name, table))
+    }
+
+    fn deregister_table(&self, name: &str) -> datafusion::error::Result<Option<Arc<dyn TableProvider>>> {
+        let mut tables = self
+            .session_tables
+            .write()
+            .map_err(|_| DataFusionError::Execution("session table registry poisoned".into()))?;
+        Ok(tables.remove(name))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.has_session_table(name) || self.db.table_exists(name)
+    }
+}

@@ -1,0 +1,154 @@
+//! Lance datasets as DataFusion tables. [`LanceTable`] reads the dataset version that was
+//! latest when the query was planned (projection, filters and limit pushed down to Lance) and
+//! appends through [`LanceSink`], which commits once at the end: an INSERT that fails midway
+//! (a bad cast, a dropped connection) leaves the table exactly as it was.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use datafusion::catalog::Session;
+use datafusion::common::{not_impl_err, Result as DfResult};
+use datafusion::datasource::sink::{DataSink, DataSinkExec};
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::dml::InsertOp;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, SendableRecordBatchStream};
+use lance::datafusion::LanceTableProvider;
+use lance::Dataset;
+
+use crate::database::{Database, WriteKind};
+
+/// A table of the database, backed by a Lance dataset.
+#[derive(Debug)]
+pub struct LanceTable {
+    db: Arc<Database>,
+    name: String,
+    reader: LanceTableProvider,
+    schema: SchemaRef,
+}
+
+impl LanceTable {
+    /// Opens `name` at its latest committed version.
+    pub async fn open(db: Arc<Database>, name: &str) -> crate::Result<Self> {
+        let dataset = Arc::new(db.open_table(name).await?);
+        let reader = LanceTableProvider::new(dataset, false, false);
+        let schema = reader.schema();
+        Ok(LanceTable { db, name: name.to_string(), reader, schema })
+    }
+
+    /// The dataset this table reads.
+    pub fn dataset(&self) -> Arc<Dataset> {
+        self.reader.dataset()
+    }
+}
+
+#[async_trait]
+impl TableProvider for LanceTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        self.reader.scan(state, projection, filters, limit).await
+    }
+
+    /// Lance evaluates plain comparisons, boolean logic, IN lists, BETWEEN, LIKE and IS NULL
+    /// over columns and literals exactly; anything else (e.g. a UDF) stays with DataFusion.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if pushable(f) { TableProviderFilterPushDown::Exact } else { TableProviderFilterPushDown::Unsupported }
+            })
+            .collect())
+    }
+
+    async fn insert_into(
+        &self,
+        _state: &dyn Session,
+        input: Arc<dyn ExecutionPlan>,
+        insert_op: InsertOp,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if insert_op != InsertOp::Append {
+            return not_impl_err!(
+                "personadb tables are append-only: INSERT {insert_op} into '{}' is not supported; use INSERT INTO ... or CREATE OR REPLACE TABLE ... AS",
+                self.name
+            );
+        }
+        let sink = LanceSink { db: self.db.clone(), table: self.name.clone(), schema: self.schema.clone() };
+        Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+}
+
+/// Whether Lance can evaluate a filter exactly.
+fn pushable(expr: &Expr) -> bool {
+    match expr {
+        Expr::Column(_) | Expr::Literal(_, _) => true,
+        Expr::BinaryExpr(b) => {
+            use datafusion::logical_expr::Operator::*;
+            matches!(b.op, Eq | NotEq | Lt | LtEq | Gt | GtEq | And | Or) && pushable(&b.left) && pushable(&b.right)
+        }
+        Expr::Not(e) | Expr::IsNull(e) | Expr::IsNotNull(e) => pushable(e),
+        Expr::Between(b) => pushable(&b.expr) && pushable(&b.low) && pushable(&b.high),
+        Expr::InList(l) => pushable(&l.expr) && l.list.iter().all(pushable),
+        Expr::Like(l) => !l.case_insensitive && l.escape_char.is_none() && pushable(&l.expr) && pushable(&l.pattern),
+        Expr::Cast(c) => matches!(*c.expr, Expr::Literal(_, _)),
+        _ => false,
+    }
+}
+
+/// Appends an INSERT's rows to a Lance dataset in one commit.
+pub struct LanceSink {
+    db: Arc<Database>,
+    table: String,
+    schema: SchemaRef,
+}
+
+impl fmt::Debug for LanceSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LanceSink").field("table", &self.table).finish()
+    }
+}
+
+impl DisplayAs for LanceSink {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LanceSink: table={}", self.table)
+    }
+}
+
+#[async_trait]
+impl DataSink for LanceSink {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    async fn write_all(&self, data: SendableRecordBatchStream, _context: &Arc<TaskContext>) -> DfResult<u64> {
+        // DataFusion has already cast the input to the table's column types; re-label the
+        // batches with the table's schema so field metadata and nullability match exactly.
+        let schema = self.schema.clone();
+        let relabelled = futures::StreamExt::map(data, {
+            let schema = schema.clone();
+            move |batch| {
+                let batch = batch?;
+                arrow::record_batch::RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+                    .map_err(|e| datafusion::error::DataFusionError::ArrowError(Box::new(e), None))
+            }
+        });
+        let stream = Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, relabelled));
+        let (_, rows) = self.db.write_stream(&self.table, stream, WriteKind::Append, None).await?;
+        Ok(rows)
+    }
+}

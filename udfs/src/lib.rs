@@ -1,0 +1,43 @@
+//! personadb-udfs: personadb's SQL functions as a DataFusion plugin.
+//!
+//! The crate never builds a session of its own. An engine implements the small backend
+//! traits in [`backends`] and calls [`register_all`] on its `SessionContext`; anyone can do
+//! the same in their own DataFusion session. One file per SQL function, each carrying its
+//! documentation as data ([`FunctionDoc`]), from which `docs/sql-functions.md` is generated.
+
+pub mod args;
+pub mod backends;
+pub mod doc;
+pub mod sample_persona;
+
+use std::sync::Arc;
+
+use datafusion::error::Result;
+use datafusion::prelude::SessionContext;
+
+pub use backends::{Backends, PersonaSampler, SampleRequest};
+pub use doc::FunctionDoc;
+
+/// Registers every personadb SQL function whose backend is present in `backends`.
+///
+/// Functions whose backend is absent are not registered, so a query that uses them fails
+/// at plan time with DataFusion's ordinary "function not found" error.
+pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
+    if let Some(sampler) = backends.sampler.clone() {
+        ctx.register_udtf(
+            sample_persona::NAME,
+            Arc::new(sample_persona::SamplePersona::new(sampler)),
+        );
+    }
+    Ok(())
+}
+
+/// The documentation of every function this crate defines, in reference order.
+pub fn all_docs() -> Vec<FunctionDoc> {
+    vec![sample_persona::doc()]
+}
+
+/// The SQL function reference as Markdown (the content of `docs/sql-functions.md`).
+pub fn sql_reference_markdown() -> String {
+    doc::render_reference(&all_docs())
+}
