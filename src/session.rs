@@ -62,8 +62,7 @@ impl PersonaSession {
 
     /// Splits SQL text into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})
-            .map_err(|e| DataFusionError::SQL(Box::new(e), None))?
+        Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?
             .into_iter()
             .collect())
     }

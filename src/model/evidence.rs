@@ -8,9 +8,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
+use arrow::array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use datafusion::common::DFSchema;
+use datafusion::common::{DFSchema, DataFusionError, SchemaError};
 use datafusion::prelude::SessionContext;
 
 use super::alias::AliasTable;
@@ -46,9 +46,15 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
     let bad = |reason: String| Error::InvalidArgument { name: "given".into(), reason };
     let ctx = SessionContext::new();
     let full = DFSchema::try_from(model.schema().as_ref().clone())?;
-    let expr = ctx
-        .parse_sql_expr(given, &full)
-        .map_err(|e| bad(format!("cannot parse `{given}`: {}", first_line(&e.to_string()))))?;
+    let expr = ctx.parse_sql_expr(given, &full).map_err(|e| match e.find_root() {
+        DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
+            SchemaError::FieldNotFound { field, .. } => {
+                bad(format!("unknown column `{}` (columns: {})", field.name, column_list(model)))
+            }
+            other => bad(format!("cannot parse `{given}`: {other}")),
+        },
+        _ => bad(format!("cannot parse `{given}`: {}", first_line(&e.to_string()))),
+    })?;
 
     // Which nodes and constant columns does it mention?
     let mut mentioned = vec![false; model.nodes.len()];

@@ -14,8 +14,8 @@ fn literal(expr: &Expr) -> Option<ScalarValue> {
             ScalarValue::Float64(Some(v)) => Some(ScalarValue::Float64(Some(-v))),
             other => other.arithmetic_negate().ok(),
         },
-        Expr::Cast(c) => literal(&c.expr)?.cast_to(&c.data_type).ok(),
-        Expr::TryCast(c) => literal(&c.expr)?.cast_to(&c.data_type).ok(),
+        Expr::Cast(c) => literal(&c.expr)?.cast_to(c.field.data_type()).ok(),
+        Expr::TryCast(c) => literal(&c.expr)?.cast_to(c.field.data_type()).ok(),
         _ => None,
     }
 }

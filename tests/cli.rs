@@ -1,0 +1,192 @@
+//! The command line as a new user drives it: generate, query, insert, export, and bad input
+//! that must give one line on stderr and exit code 1, never a panic.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn personadb(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_personadb"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env_remove("PERSONADB_DATASETS")
+        .output()
+        .expect("run personadb")
+}
+
+fn ok(db: &Path, args: &[&str]) -> String {
+    let out = personadb(db, args);
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn user_error(db: &Path, args: &[&str], expect: &str) {
+    let out = personadb(db, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: one line expected, got {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(expect), "{args:?}: expected '{expect}' in {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
+}
+
+/// Census adult shares of the five largest states, from the derived table.
+fn census_state_shares() -> std::collections::HashMap<String, f64> {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/us/population_state_sex_age.csv"))
+        .expect("derived table");
+    let mut m = std::collections::HashMap::new();
+    let mut total = 0.0;
+    for row in csv_rows(&text) {
+        let w: f64 = row[3].parse().expect("weight");
+        *m.entry(row[0].clone()).or_insert(0.0) += w;
+        total += w;
+    }
+    m.values_mut().for_each(|v| *v /= total);
+    m
+}
+
+#[test]
+fn generate_then_query_matches_census_state_shares() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "--locale", "us", "-n", "100000", "--seed", "7"]);
+    let out = ok(
+        &db,
+        &["sql", "-o", "csv", "SELECT state, count(*) AS n FROM personas GROUP BY state ORDER BY 2 DESC LIMIT 5"],
+    );
+    let census = census_state_shares();
+    let rows = csv_rows(&out);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows[0][0], "CA");
+    for row in rows {
+        let share = row[1].parse::<f64>().expect("count") / 100_000.0;
+        let expected = census[&row[0]];
+        assert!((share - expected).abs() < 0.005, "{}: {share} vs census {expected}", row[0]);
+    }
+    // Generating into an existing table without --append/--replace is refused, clearly.
+    user_error(&db, &["generate", "-n", "10"], "already exists");
+    // Adults only, both sexes, country USA.
+    let out = ok(&db, &["sql", "-o", "csv", "SELECT min(age), max(age), count(DISTINCT sex), min(country) FROM personas"]);
+    assert_eq!(csv_rows(&out)[0], vec!["18", "104", "2", "USA"]);
+}
+
+#[test]
+fn same_seed_same_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "5000", "--seed", "42", "--table", "a"]);
+    ok(&db, &["generate", "-n", "5000", "--seed", "42", "--table", "b", "--threads", "1"]);
+    ok(&db, &["generate", "-n", "5000", "--seed", "43", "--table", "c"]);
+    let same = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM a EXCEPT SELECT * FROM b)"]);
+    assert_eq!(csv_rows(&same)[0][0], "0");
+    let differ = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM a EXCEPT SELECT * FROM c)"]);
+    assert_eq!(csv_rows(&differ)[0][0], "5000");
+}
+
+#[test]
+fn insert_survives_reopening_and_failed_insert_changes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "1000", "--seed", "1"]);
+    let out = ok(&db, &["sql", "-o", "csv", "INSERT INTO personas SELECT * FROM personas LIMIT 10"]);
+    assert_eq!(csv_rows(&out)[0][0], "10");
+    let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
+    assert_eq!(csv_rows(&count)[0][0], "1010");
+    // A type mismatch discovered while writing: nothing is committed.
+    let out = personadb(
+        &db,
+        &["sql", "INSERT INTO personas SELECT uuid, sex, CAST(state AS BIGINT), state, country FROM personas"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
+    assert_eq!(csv_rows(&count)[0][0], "1010");
+    // sample_persona extends the table.
+    ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(500, 'us', 9, 'state = ''OH''')"]);
+    let oh = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE state = 'OH'"]);
+    assert!(csv_rows(&oh)[0][0].parse::<u64>().expect("count") >= 500);
+}
+
+#[test]
+fn copy_writes_parquet_csv_and_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "2000", "--seed", "3"]);
+    for ext in ["parquet", "csv", "json"] {
+        let file = dir.path().join(format!("out.{ext}"));
+        let sql = format!("COPY (SELECT * FROM personas WHERE age >= 65) TO '{}'", file.display());
+        ok(&db, &["sql", &sql]);
+        assert!(file.is_file(), "{ext} file written");
+    }
+    // Read the parquet file back with an independent reader.
+    let file = std::fs::File::open(dir.path().join("out.parquet")).expect("open");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
+    let rows: usize = reader.build().expect("reader").map(|b| b.expect("batch").num_rows()).sum();
+    let expected = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE age >= 65"]);
+    assert_eq!(rows.to_string(), csv_rows(&expected)[0][0]);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_code_1() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    user_error(&db, &["sql", "SELECT * FROM nope"], "nope");
+    user_error(&db, &["sql", "SELEC 1"], "SELEC");
+    user_error(&db, &["generate", "-n", "abc"], "abc");
+    user_error(&db, &["generate", "-n", "10", "--locale", "mars"], "unknown locale 'mars'");
+    user_error(&db, &["generate", "-n", "10", "--given", "age < 10"], "impossible");
+    user_error(&db, &["sql", "SELECT * FROM sample_persona(10, 'us', 1, 'shoe_size > 3')"], "unknown column");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "not a database").expect("write");
+    user_error(&file, &["sql", "SELECT 1"], "not a personadb database");
+    let full = dir.path().join("full");
+    std::fs::create_dir(&full).expect("mkdir");
+    std::fs::write(full.join("x.txt"), "x").expect("write");
+    user_error(&full, &["tables"], "not a personadb database");
+}
+
+#[test]
+fn broken_pipe_is_a_clean_exit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "50000", "--seed", "5"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_personadb"))
+        .arg("--db")
+        .arg(&db)
+        .args(["sql", "-o", "csv", "SELECT * FROM personas"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Read one line, then close the pipe, as `| head -1` would.
+    {
+        use std::io::{BufRead, BufReader};
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        assert!(line.starts_with("uuid,"));
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn output_formats() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let q = "SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, 'y' ORDER BY a";
+    assert_eq!(ok(&db, &["sql", "-o", "csv", q]), "a,b\n1,x\n2,y\n");
+    assert_eq!(ok(&db, &["sql", "-o", "jsonl", q]), "{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"y\"}\n");
+    assert_eq!(ok(&db, &["sql", "-o", "json", q]), "[{\"a\":1,\"b\":\"x\"},{\"a\":2,\"b\":\"y\"}]\n");
+    let table = ok(&db, &["sql", q]);
+    assert!(table.contains("| a | b |"), "{table}");
+    let sql_file = dir.path().join("q.sql");
+    std::fs::write(&sql_file, "CREATE TABLE t AS SELECT 1 AS x;\nINSERT INTO t VALUES (2);\nSELECT sum(x) FROM t;").expect("write");
+    let out = ok(&db, &["sql", "-o", "csv", "-f", sql_file.to_str().expect("path")]);
+    assert!(out.ends_with("3\n"), "{out}");
+    user_error(&db, &["sql", "-o", "xml", "SELECT 1"], "xml");
+}
