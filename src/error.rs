@@ -75,3 +75,72 @@ impl From<Error> for datafusion::error::DataFusionError {
         }
     }
 }
+
+/// Renders an error chain as one clean line for people: causes already quoted by their parent
+/// are not repeated, source-code locations that some dependencies append are dropped, and
+/// wrapper prefixes that say nothing ("External error: ") are removed.
+pub fn user_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let text = clean(&e.to_string());
+        // A cause often restates its parent behind its own prefix ("sql parser error: ...").
+        let core = text.split_once(": ").map(|(_, rest)| rest).unwrap_or(&text);
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text) || p.contains(core)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+fn clean(text: &str) -> String {
+    let mut s = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for noise in ["External error: ", "LanceError(Arrow): ", "LanceError(IO): ", "lance: "] {
+        s = s.replace(noise, "");
+    }
+    // Drop ", /path/file.rs:12:34" location suffixes.
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(i) = rest.find(", /") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 2..];
+        let end = tail.find(' ').unwrap_or(tail.len());
+        let token = tail[..end].trim_end_matches([':', ',']);
+        let is_location = token.contains(".rs:") && token.rsplit(':').take(2).all(|n| n.chars().all(|c| c.is_ascii_digit()));
+        if is_location {
+            // The location separated two messages ("a, /x.rs:1:2: b"): keep them apart.
+            if tail[..end].ends_with(':') {
+                out.push_str(": ");
+            }
+            rest = tail[end..].trim_start();
+        } else {
+            out.push_str(", ");
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    // A message repeated back to back ("x: x") collapses to one.
+    let parts: Vec<&str> = out.split(": ").collect();
+    let mut dedup: Vec<&str> = Vec::new();
+    for p in parts {
+        let p = p.trim();
+        if !p.is_empty() && !dedup.contains(&p) && !dedup.iter().any(|d| d.contains(p) && p.len() > 12) {
+            dedup.push(p);
+        }
+    }
+    dedup.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_message_drops_locations_and_repeats() {
+        let raw = "External error: lance: LanceError(Arrow): Cast error: Cannot cast string 'oops' to value of Int64 type, /rustc/abc/library/core/src/task/poll.rs:291:44: lance: LanceError(Arrow): Cast error: Cannot cast string 'oops' to value of Int64 type, /rustc/abc/library/core/src/task/poll.rs:291:44";
+        assert_eq!(clean(raw), "Cast error: Cannot cast string 'oops' to value of Int64 type");
+        assert_eq!(clean("table 'x' not found"), "table 'x' not found");
+        assert_eq!(clean("a, /not/a/location b"), "a, /not/a/location b");
+    }
+}

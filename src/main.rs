@@ -139,9 +139,7 @@ fn main() -> ExitCode {
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {
-    // One line: join the cause chain, flatten embedded newlines.
-    let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
-    let _ = writeln!(std::io::stderr(), "error: {message}");
+    let _ = writeln!(std::io::stderr(), "error: {}", personadb::error::user_message(e.as_ref()));
     ExitCode::FAILURE
 }
 
@@ -193,14 +191,14 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Tables(f) => {
-            let session = PersonaSession::new(Database::open(&cli.db)?)?;
-            run_sql(
-                &session,
-                "SELECT table_name AS name, table_type AS type FROM information_schema.tables \
-                 WHERE table_schema = 'public' ORDER BY table_name",
-                f.format,
-            )
-            .await
+            let db = Database::open(&cli.db)?;
+            let batch = db.summaries().await?;
+            let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                batch.schema(),
+                futures::stream::iter([Ok(batch)]),
+            );
+            write_stream(Box::pin(stream), f.format, &mut std::io::stdout().lock()).await?;
+            Ok(())
         }
         Command::Derive(args) => derive(args),
         Command::Functions { markdown } => {
@@ -310,7 +308,6 @@ async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result
 
 fn report(result: Result<()>) {
     if let Err(e) = result {
-        let message = format!("{e:#}").split_whitespace().collect::<Vec<_>>().join(" ");
-        eprintln!("error: {message}");
+        eprintln!("error: {}", personadb::error::user_message(e.as_ref()));
     }
 }

@@ -104,6 +104,18 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
     assert_eq!(csv_rows(&count)[0][0], "1010");
+    // A failure late in a multi-batch stream, after earlier batches reached Lance: still nothing.
+    ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(60000, 'us', 2)"]);
+    let late_failure = "INSERT INTO personas SELECT uuid, sex, \
+        CAST(CASE WHEN rn > 50000 THEN 'oops' ELSE CAST(age AS VARCHAR) END AS BIGINT), state, country \
+        FROM (SELECT *, row_number() OVER () AS rn FROM personas)";
+    let out = personadb(&db, &["sql", late_failure]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("oops"));
+    let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
+    assert_eq!(csv_rows(&count)[0][0], "61010");
+    let tables = ok(&db, &["tables", "-o", "csv"]);
+    assert!(tables.starts_with("name,rows,version,locale,created\npersonas,61010,"), "{tables}");
     // sample_persona extends the table.
     ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(500, 'us', 9, 'state = ''OH''')"]);
     let oh = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE state = 'OH'"]);
