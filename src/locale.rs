@@ -22,6 +22,11 @@ pub static US: LocalePack = LocalePack {
         ("network.json", include_str!("../datasets/us/network.json")),
         ("manifest.json", include_str!("../datasets/us/manifest.json")),
         ("population_state_sex_age.csv", include_str!("../datasets/us/population_state_sex_age.csv")),
+        ("acs_b12002_marital.csv", include_str!("../datasets/us/acs_b12002_marital.csv")),
+        ("acs_b15001_education.csv", include_str!("../datasets/us/acs_b15001_education.csv")),
+        ("education_model.csv", include_str!("../datasets/us/education_model.csv")),
+        ("acs_b15011_field.csv", include_str!("../datasets/us/acs_b15011_field.csv")),
+        ("bachelors_field_model.csv", include_str!("../datasets/us/bachelors_field_model.csv")),
     ],
 };
 

@@ -3,6 +3,8 @@
 //! raw input's publisher, vintage, licence and SHA-256 and the transform applied, so anyone
 //! can rebuild and audit the tables. Raw files never enter the repository.
 
+pub mod acs;
+pub mod ipf;
 pub mod us;
 
 use std::path::{Path, PathBuf};

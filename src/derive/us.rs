@@ -40,6 +40,8 @@ pub fn oldest_old_shares() -> Vec<f64> {
 /// Derives `datasets/us/` from the raw data directory.
 pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
+    let mut sources = Vec::new();
+    let mut tables = Vec::new();
     let pop_source = source(
         raw_dir,
         "census_pep_v2021_state_sex_age_civ",
@@ -51,7 +53,11 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "mckeont/TEDSA@2c47a6cc8e0c:sc-est2021-agesex-civ.csv",
     )?;
     let rows = population_rows(&raw_dir.join(POP_PATH))?;
-    let pop = write_table(
+    let population: Population = rows
+        .iter()
+        .map(|r| ((r[0].clone(), r[1].clone(), r[2].parse::<i64>().unwrap_or(0)), r[3].parse::<f64>().unwrap_or(0.0)))
+        .collect();
+    tables.push(write_table(
         out_dir,
         "population_state_sex_age.csv",
         &["state", "sex", "age", "weight"],
@@ -59,25 +65,288 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &[&pop_source.id],
         "State rows (SUMLEV 040), SEX 1/2 -> Male/Female, ages 18-84 as published; the open-ended 85 (85+) \
          group spread over ages 85-104 by Gompertz person-years (see choices); weight = persons (POPEST2021_CIV).",
-    )?;
+    )?);
+    sources.push(pop_source);
+
+    // An ACS table is two raw files: the estimates and the legend that labels them.
+    let acs_sources = |table: &str, title: &str| -> Result<[super::SourceRecord; 2]> {
+        let record = |kind: &str| {
+            source(
+                raw_dir,
+                &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
+                &super::acs::raw_path("state", table, kind),
+                "U.S. Census Bureau, American Community Survey",
+                &format!("{table}: {title} ({} file)", kind.to_lowercase()),
+                "ACS 2018 1-year estimates, 50 states + DC",
+                "Public domain (U.S. federal government work)",
+                "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/bystate/acs-acs1/",
+            )
+        };
+        Ok([record("DATA")?, record("LEGEND")?])
+    };
+
+    // Education: B15001 (sex × age × attainment, 18+, by state).
+    let [b15001, b15001_legend] =
+        acs_sources("B15001", "Sex by age by educational attainment for the population 18 years and over")?;
+    let published = acs_state_sex_band_value(raw_dir, "B15001", |path| {
+        let [sex, age, level] = path else { return None };
+        Some((sex.clone(), age.clone(), education_code(level)?.to_string()))
+    })?;
+    tables.push(write_table(
+        out_dir,
+        "acs_b15001_education.csv",
+        &["state", "sex", "age_band", "education_level", "weight"],
+        &published,
+        &[&b15001.id, &b15001_legend.id],
+        "Leaf cells of B15001 as published (estimates), attainment labels mapped to the Nemotron-Personas vocabulary.",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "education_model.csv",
+        &["state", "sex", "age_edu", "education_level", "weight"],
+        &split_young_education(&published, &population),
+        &[&b15001.id, &b15001_legend.id, "census_pep_v2021_state_sex_age_civ"],
+        "B15001 with its 18-24 band split into single years 18..24 by IPF: rows = PEP persons per single year, \
+         columns = B15001 attainment counts of the band, structural zeros below the minimum ages (see choices).",
+    )?);
+    sources.extend([b15001, b15001_legend]);
+
+    // Marital status: B12002 (sex × marital status × age, 15+, by state).
+    let [b12002, b12002_legend] =
+        acs_sources("B12002", "Sex by marital status by age for the population 15 years and over")?;
+    let published = acs_state_sex_band_value(raw_dir, "B12002", |path| {
+        let (sex, age) = (path.first()?, path.last()?);
+        Some((sex.clone(), age.clone(), marital_code(&path[1..path.len() - 1])?.to_string()))
+    })?;
+    tables.push(write_table(
+        out_dir,
+        "acs_b12002_marital.csv",
+        &["state", "sex", "age_band", "marital_status", "weight"],
+        &published,
+        &[&b12002.id, &b12002_legend.id],
+        "Leaf cells of B12002 for ages 18+ (the 15-17 band dropped), marital labels mapped to the Nemotron-Personas vocabulary.",
+    )?);
+    sources.extend([b12002, b12002_legend]);
+
+    // Field of bachelor's degree: B15011 (sex × age × field, 25+ with a bachelor's degree or higher).
+    let [b15011, b15011_legend] =
+        acs_sources("B15011", "Sex by age by field of bachelor's degree for first major, 25 years and over")?;
+    let published = acs_state_sex_band_value(raw_dir, "B15011", |path| {
+        let [sex, age, field] = path else { return None };
+        Some((sex.clone(), age.clone(), field_code(field)?.to_string()))
+    })?;
+    tables.push(write_table(
+        out_dir,
+        "acs_b15011_field.csv",
+        &["state", "sex", "age_band", "bachelors_field", "weight"],
+        &published,
+        &[&b15011.id, &b15011_legend.id],
+        "Leaf cells of B15011 as published, field labels mapped to short codes.",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "bachelors_field_model.csv",
+        &["state", "sex", "age_field", "education_level", "bachelors_field", "weight"],
+        &field_model(&published),
+        &[&b15011.id, &b15011_legend.id],
+        "P(field | state, sex, age band) from B15011 for bachelors and graduate attainment (the 18-24 band \
+         takes the 25-39 distribution); every other attainment level has bachelors_field = no_degree.",
+    )?);
+    sources.extend([b15011, b15011_legend]);
+
     let manifest = Manifest {
         locale: "us".into(),
         generated_by: "personadb derive --locale us".into(),
-        sources: vec![pop_source],
-        tables: vec![pop.clone()],
+        sources,
+        tables: tables.clone(),
         choices: vec![
             "Population universe: civilian population 18+ of the 50 states and DC (no Puerto Rico, no armed forces), \
-             July 1, 2021 (PEP vintage 2021)."
+             July 1, 2021 (PEP vintage 2021). Conditional tables come from ACS 2018 1-year estimates; where the \
+             vintages' margins differ, the population estimates win and the ACS gives conditionals."
                 .into(),
             format!(
                 "Ages past 85: the census publishes one 85+ group per state and sex; we spread it over 85..={MAX_AGE} \
                  with a Gompertz mortality schedule q(x)=0.066*exp(0.1*(x-85)) (stationary person-years), preserving \
                  each state's and sex's 85+ total exactly."
             ),
+            format!(
+                "Education at 18-24: B15001 gives one 18-24 band. We split it into single years by IPF with \
+                 structural zeros below minimum ages (associates {}, bachelors {}, graduate {}), so there are no \
+                 graduate degrees at 19, while the band's attainment totals and each year's population are kept.",
+                MIN_AGE_ASSOCIATES, MIN_AGE_BACHELORS, MIN_AGE_GRADUATE
+            ),
+            "Marital status and education are conditionally independent given state, sex and age (no published \
+             table crosses them by state)."
+                .into(),
+            "Field of bachelor's degree: B15011 covers ages 25+; graduates aged 18-24 take the 25-39 distribution. \
+             Bachelor's and graduate degree holders share one distribution (the table does not separate them). \
+             People without a bachelor's degree have bachelors_field = no_degree."
+                .into(),
         ],
     };
     write_manifest(out_dir, &manifest)?;
-    Ok(DeriveReport { out_dir: out_dir.into(), tables: vec![pop] })
+    Ok(DeriveReport { out_dir: out_dir.into(), tables })
+}
+
+/// Persons by (state, sex, single year of age).
+type Population = BTreeMap<(String, String, i64), f64>;
+
+/// Minimum ages for degrees (structural zeros at younger ages).
+pub const MIN_AGE_ASSOCIATES: i64 = 19;
+pub const MIN_AGE_BACHELORS: i64 = 20;
+pub const MIN_AGE_GRADUATE: i64 = 22;
+
+/// Leaf cells of a state ACS table whose paths `map` turns into (sex, age label, value);
+/// rows (state, sex, age band, value, weight) for adult bands, aggregated.
+fn acs_state_sex_band_value(
+    raw_dir: &Path,
+    table: &str,
+    map: impl Fn(&[String]) -> Option<(String, String, String)>,
+) -> Result<Vec<Vec<String>>> {
+    let cells = super::acs::leaf_cells(raw_dir, "state", table)?;
+    let mut agg: BTreeMap<(String, String, (i64, i64), String), f64> = BTreeMap::new();
+    for c in cells {
+        let Some((sex, age, value)) = map(&c.path) else {
+            return Err(Error::Derivation {
+                source_file: table.into(),
+                reason: format!("unrecognised label path {:?}", c.path),
+            });
+        };
+        let Some(range) = super::acs::age_range(&age) else {
+            return Err(Error::Derivation { source_file: table.into(), reason: format!("unrecognised age `{age}`") });
+        };
+        if range.1 < 18 {
+            continue;
+        }
+        *agg.entry((c.geo, sex, range, value)).or_default() += c.estimate;
+    }
+    // Keep the table's own order of values within a band: sort by state, sex, band start.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for ((state, sex, range, value), w) in agg {
+        rows.push(vec![state, sex, super::acs::band_label(range), value, format!("{w}")]);
+    }
+    rows.sort_by(|a, b| (&a[0], &a[1], band_start(&a[2])).cmp(&(&b[0], &b[1], band_start(&b[2]))));
+    Ok(rows)
+}
+
+fn band_start(label: &str) -> i64 {
+    label.split(['-', '+']).next().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Nemotron-Personas education codes for B15001 labels, in ascending order.
+pub const EDUCATION: &[&str] =
+    &["less_than_9th", "9th_12th_no_diploma", "high_school", "some_college", "associates", "bachelors", "graduate"];
+
+fn education_code(label: &str) -> Option<&'static str> {
+    Some(match label {
+        "Less than 9th grade" => "less_than_9th",
+        "9th to 12th grade, no diploma" => "9th_12th_no_diploma",
+        "High school graduate (includes equivalency)" => "high_school",
+        "Some college, no degree" => "some_college",
+        "Associate's degree" => "associates",
+        "Bachelor's degree" => "bachelors",
+        "Graduate or professional degree" => "graduate",
+        _ => return None,
+    })
+}
+
+fn marital_code(path: &[String]) -> Option<&'static str> {
+    let has = |s: &str| path.iter().any(|p| p == s);
+    Some(if has("Never married") {
+        "never_married"
+    } else if has("Married, spouse present") {
+        "married_present"
+    } else if has("Separated") {
+        "separated"
+    } else if has("Married, spouse absent") {
+        "married_absent"
+    } else if has("Widowed") {
+        "widowed"
+    } else if has("Divorced") {
+        "divorced"
+    } else {
+        return None;
+    })
+}
+
+fn field_code(label: &str) -> Option<&'static str> {
+    Some(match label {
+        "Science and Engineering" => "stem",
+        "Science and Engineering Related Fields" => "stem_related",
+        "Business" => "business",
+        "Education" => "education",
+        "Arts, Humanities and Other" => "arts_humanities",
+        _ => return None,
+    })
+}
+
+fn min_age(level: &str) -> i64 {
+    match level {
+        "associates" => MIN_AGE_ASSOCIATES,
+        "bachelors" => MIN_AGE_BACHELORS,
+        "graduate" => MIN_AGE_GRADUATE,
+        _ => 18,
+    }
+}
+
+/// The education model table: bands 25+ as published; 18-24 split into single years by IPF.
+fn split_young_education(published: &[Vec<String>], population: &Population) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut young: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for r in published {
+        let w: f64 = r[4].parse().unwrap_or(0.0);
+        if r[2] == "18-24" {
+            let level = EDUCATION.iter().position(|e| *e == r[3]).unwrap_or(0);
+            young.entry((r[0].clone(), r[1].clone())).or_insert_with(|| vec![0.0; EDUCATION.len()])[level] += w;
+        } else {
+            out.push(vec![r[0].clone(), r[1].clone(), r[2].clone(), r[3].clone(), r[4].clone()]);
+        }
+    }
+    for ((state, sex), cols) in young {
+        let ages: Vec<i64> = (18..=24).collect();
+        let rows: Vec<f64> =
+            ages.iter().map(|a| population.get(&(state.clone(), sex.clone(), *a)).copied().unwrap_or(0.0)).collect();
+        let seed: Vec<f64> = ages
+            .iter()
+            .flat_map(|a| EDUCATION.iter().map(move |e| if *a >= min_age(e) { 1.0 } else { 0.0 }))
+            .collect();
+        let (fitted, _) = super::ipf::fit_2d(&seed, ages.len(), EDUCATION.len(), &rows, &cols, 500);
+        for (i, a) in ages.iter().enumerate() {
+            for (j, e) in EDUCATION.iter().enumerate() {
+                let w = fitted[i * EDUCATION.len() + j];
+                if w > 0.0 {
+                    out.push(vec![state.clone(), sex.clone(), a.to_string(), e.to_string(), format!("{w:.3}")]);
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a[0], &a[1], band_start(&a[2])).cmp(&(&b[0], &b[1], band_start(&b[2]))));
+    out
+}
+
+/// The bachelors_field model table over (state, sex, age_field band, education_level).
+fn field_model(published: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut by_group: BTreeMap<(String, String), Vec<(String, String, String)>> = BTreeMap::new();
+    for r in published {
+        by_group.entry((r[0].clone(), r[1].clone())).or_default().push((r[2].clone(), r[3].clone(), r[4].clone()));
+    }
+    for ((state, sex), cells) in by_group {
+        for band in ["18-24", "25-39", "40-64", "65+"] {
+            let source_band = if band == "18-24" { "25-39" } else { band };
+            for level in EDUCATION {
+                if *level == "bachelors" || *level == "graduate" {
+                    for (b, field, w) in cells.iter().filter(|(b, _, _)| b == source_band) {
+                        let _ = b;
+                        out.push(vec![state.clone(), sex.clone(), band.into(), level.to_string(), field.clone(), w.clone()]);
+                    }
+                } else {
+                    out.push(vec![state.clone(), sex.clone(), band.into(), level.to_string(), "no_degree".into(), "1".into()]);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Reads the PEP file into (state, sex, age, weight) rows for adults.

@@ -172,8 +172,7 @@ impl LocaleModel {
             match evidence {
                 None => {
                     for (i, node) in self.nodes.iter().enumerate() {
-                        let config = node.config(row);
-                        row[i] = node.tables[config].sample(rng.next_u64());
+                        row[i] = node.draw(row, &mut rng);
                     }
                 }
                 Some(ev) => {
@@ -184,8 +183,7 @@ impl LocaleModel {
                     }
                     for (i, node) in self.nodes.iter().enumerate() {
                         if !ev.fixed[i] {
-                            let config = node.config(row);
-                            row[i] = node.tables[config].sample(rng.next_u64());
+                            row[i] = node.draw(row, &mut rng);
                         }
                     }
                 }

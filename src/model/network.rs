@@ -29,8 +29,41 @@ pub struct NodeSpec {
     pub parents: Vec<String>,
     /// The derived table (a CSV in the locale pack) whose weights give P(node | parents):
     /// its columns must include the parents and the node, plus a `weight` column; other
-    /// columns are summed out.
-    pub table: String,
+    /// columns are summed out. Absent for band nodes.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// A deterministic banding of one integer parent (e.g. age groups of a census table),
+    /// instead of a table. The node's single parent must be `bands.of`.
+    #[serde(default)]
+    pub bands: Option<BandSpec>,
+    /// Table column names for this node or its parents where they differ from the node names
+    /// (e.g. `{"age_marital": "age_band"}`), so published tables can be read as they are.
+    #[serde(default)]
+    pub columns: HashMap<String, String>,
+}
+
+/// Integer ranges of a parent node, each mapped to a label.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BandSpec {
+    pub of: String,
+    /// (label, min, max) inclusive.
+    pub bands: Vec<(String, i64, i64)>,
+}
+
+impl BandSpec {
+    /// The CSV text of the degenerate table P(band | of).
+    fn table(&self, node: &str, of_values: &[i64]) -> Result<String, String> {
+        let mut text = format!("{},{},weight\n", self.of, node);
+        for v in of_values {
+            let band = self
+                .bands
+                .iter()
+                .find(|(_, lo, hi)| lo <= v && v <= hi)
+                .ok_or_else(|| format!("value {v} of `{}` falls in no band", self.of))?;
+            text.push_str(&format!("{v},{},1\n", band.0));
+        }
+        Ok(text)
+    }
 }
 
 /// Where an output column's values come from.
@@ -82,6 +115,9 @@ pub struct Node {
     pub probabilities: Vec<f64>,
     /// One alias table per parent configuration.
     pub tables: Vec<AliasTable>,
+    /// When every configuration has a single possible value (bands, structural zeros), that
+    /// value per configuration: sampling then consumes no randomness.
+    pub deterministic: Option<Vec<u32>>,
 }
 
 impl Node {
@@ -93,6 +129,16 @@ impl Node {
             c += codes[*p] as usize * s;
         }
         c
+    }
+
+    /// Draws this node's value given the codes of the row so far.
+    #[inline(always)]
+    pub fn draw(&self, codes: &[u32], rng: &mut impl rand::RngCore) -> u32 {
+        let config = self.config(codes);
+        match &self.deterministic {
+            Some(values) => values[config],
+            None => self.tables[config].sample(rng.next_u64()),
+        }
     }
 
     /// P(value | configuration).
@@ -169,16 +215,34 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             })?;
             parents.push(idx);
         }
-        if !parsed.contains_key(&node_spec.table) {
-            let text = read_table(&node_spec.table)?;
-            parsed.insert(node_spec.table.clone(), WeightedTable::parse(locale, &node_spec.table, &text)?);
+        let table_name = match (&node_spec.table, &node_spec.bands) {
+            (Some(t), None) => t.clone(),
+            (None, Some(bands)) => {
+                let key = format!("<bands of {} for {}>", bands.of, node_spec.name);
+                let of = nodes
+                    .iter()
+                    .find(|n| n.name == bands.of && n.kind == ValueKind::Integer)
+                    .filter(|_| node_spec.parents == [bands.of.clone()])
+                    .ok_or_else(|| {
+                        invalid(locale, format!("band node `{}` needs exactly one integer parent `{}`", node_spec.name, bands.of))
+                    })?;
+                let text = bands.table(&node_spec.name, &of.int_values).map_err(|e| invalid(locale, e))?;
+                parsed.insert(key.clone(), WeightedTable::parse(locale, &key, &text)?);
+                key
+            }
+            _ => return Err(invalid(locale, format!("node `{}` needs exactly one of `table` and `bands`", node_spec.name))),
+        };
+        if !parsed.contains_key(&table_name) {
+            let text = read_table(&table_name)?;
+            parsed.insert(table_name.clone(), WeightedTable::parse(locale, &table_name, &text)?);
         }
-        let table = &parsed[&node_spec.table];
-        let own_col = table.column(locale, &node_spec.table, &node_spec.name)?;
+        let table = &parsed[&table_name];
+        let column_of = |name: &str| node_spec.columns.get(name).map(String::as_str).unwrap_or(name).to_string();
+        let own_col = table.column(locale, &table_name, &column_of(&node_spec.name))?;
         let parent_cols: Vec<usize> = node_spec
             .parents
             .iter()
-            .map(|p| table.column(locale, &node_spec.table, p))
+            .map(|p| table.column(locale, &table_name, &column_of(p)))
             .collect::<Result<_>>()?;
 
         // Vocabulary: table order for categories, ascending for integers.
@@ -223,7 +287,7 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
                 let code = nodes[*p].code_of(&row[*pc]).ok_or_else(|| {
                     invalid(
                         locale,
-                        format!("table {}: `{}` is not a value of parent `{}`", node_spec.table, row[*pc], nodes[*p].name),
+                        format!("table {table_name}: `{}` is not a value of parent `{}`", row[*pc], nodes[*p].name),
                     )
                 })?;
                 config += code as usize * s;
@@ -238,7 +302,7 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             }
         }
         let fallback = normalise(&marginal)
-            .ok_or_else(|| invalid(locale, format!("node `{}`: table {} has no mass", node_spec.name, node_spec.table)))?;
+            .ok_or_else(|| invalid(locale, format!("node `{}`: table {table_name} has no mass", node_spec.name)))?;
         let mut probabilities = Vec::with_capacity(configs * k);
         let mut tables = Vec::with_capacity(configs);
         for c in 0..configs {
@@ -246,7 +310,18 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             tables.push(AliasTable::new(&p).ok_or_else(|| invalid(locale, "bad weights"))?);
             probabilities.extend_from_slice(&p);
         }
+        let deterministic = (0..configs)
+            .map(|c| {
+                let row = &probabilities[c * k..(c + 1) * k];
+                let mut nonzero = row.iter().enumerate().filter(|(_, p)| **p > 0.0);
+                match (nonzero.next(), nonzero.next()) {
+                    (Some((v, _)), None) => Some(v as u32),
+                    _ => None,
+                }
+            })
+            .collect::<Option<Vec<u32>>>();
         nodes.push(Node {
+            deterministic,
             name: node_spec.name.clone(),
             kind: node_spec.kind,
             values,

@@ -1,0 +1,125 @@
+//! Reading ACS detailed tables as published by the Census API: a `_DATA.csv` with one row per
+//! geography and `<T>_nnnE` estimate columns, and a `_LEGEND.csv` giving each variable's label
+//! path ("Estimate!!Total!!Male!!18 to 24 years!!Bachelor's degree"). We keep the leaf cells.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::us::STATES;
+use crate::error::{Error, Result};
+
+/// One leaf cell: the geography, the label path below "Total", and the estimate.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// USPS state abbreviation, or "US" for national tables.
+    pub geo: String,
+    pub path: Vec<String>,
+    pub estimate: f64,
+}
+
+/// Path of a table's data or legend file under the raw data directory.
+pub fn raw_path(level: &str, table: &str, kind: &str) -> String {
+    format!("usa/acs1_2018/{level}/{table}_{kind}.csv")
+}
+
+/// Reads the leaf cells of ACS table `table` at `level` ("state" or "national").
+pub fn leaf_cells(raw_dir: &Path, level: &str, table: &str) -> Result<Vec<Cell>> {
+    let legend_path = raw_dir.join(raw_path(level, table, "LEGEND"));
+    let data_path = raw_dir.join(raw_path(level, table, "DATA"));
+    let err = |path: &Path, reason: String| Error::Derivation { source_file: path.display().to_string(), reason };
+    // Legend: VARIABLE,TYPE,LABEL,GROUP.
+    let mut reader = csv::Reader::from_path(&legend_path).map_err(|e| err(&legend_path, e.to_string()))?;
+    let mut labels: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| err(&legend_path, e.to_string()))?;
+        let (Some(var), Some(label)) = (rec.get(0), rec.get(2)) else { continue };
+        if !var.ends_with('E') {
+            continue;
+        }
+        let parts: Vec<String> = label.split("!!").map(|p| p.trim().trim_end_matches(':').to_string()).collect();
+        // Drop "Estimate" and "Total".
+        if parts.len() >= 2 && parts[0] == "Estimate" && parts[1] == "Total" {
+            labels.insert(var.to_string(), parts[2..].to_vec());
+        }
+    }
+    // Leaves: variables whose path is not a proper prefix of another's.
+    let paths: Vec<&Vec<String>> = labels.values().collect();
+    let leaves: HashMap<String, Vec<String>> = labels
+        .iter()
+        .filter(|(_, p)| !paths.iter().any(|q| q.len() > p.len() && q.starts_with(p)))
+        .map(|(v, p)| (v.clone(), p.clone()))
+        .collect();
+    if leaves.is_empty() {
+        return Err(err(&legend_path, "no estimate variables".into()));
+    }
+    let abbrev: HashMap<u32, &str> = STATES.iter().copied().collect();
+    let mut reader = csv::Reader::from_path(&data_path).map_err(|e| err(&data_path, e.to_string()))?;
+    let headers = reader.headers().map_err(|e| err(&data_path, e.to_string()))?.clone();
+    let geo_col = headers.iter().position(|h| h == "GEO_ID").ok_or_else(|| err(&data_path, "no GEO_ID".into()))?;
+    let mut cells = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| err(&data_path, e.to_string()))?;
+        let geo_id = rec.get(geo_col).unwrap_or("");
+        let geo = if level == "national" {
+            "US".to_string()
+        } else {
+            let fips: u32 = geo_id.rsplit("US").next().and_then(|f| f.parse().ok()).unwrap_or(0);
+            match abbrev.get(&fips) {
+                Some(a) => a.to_string(),
+                None => continue, // Puerto Rico and anything else outside the 50 states + DC
+            }
+        };
+        for (i, h) in headers.iter().enumerate() {
+            if let Some(path) = leaves.get(h) {
+                let raw = rec.get(i).unwrap_or("").trim();
+                let estimate: f64 = if raw.is_empty() || raw == "null" {
+                    continue;
+                } else {
+                    raw.parse().map_err(|_| err(&data_path, format!("{h}: bad estimate `{raw}`")))?
+                };
+                cells.push(Cell { geo: geo.clone(), path: path.clone(), estimate });
+            }
+        }
+    }
+    Ok(cells)
+}
+
+/// Parses an ACS age label into an inclusive range: "18 to 24 years", "18 and 19 years",
+/// "65 years and over", "85 years and over", "Under 5 years", "15 years".
+pub fn age_range(label: &str) -> Option<(i64, i64)> {
+    let l = label.trim().trim_end_matches(" years").trim_end_matches(" year");
+    if let Some(rest) = l.strip_suffix(" years and over") {
+        return rest.trim().parse().ok().map(|a| (a, 200));
+    }
+    if let Some(rest) = l.strip_suffix(" and over") {
+        return rest.trim().trim_end_matches(" years").parse().ok().map(|a| (a, 200));
+    }
+    if let Some(rest) = l.strip_prefix("Under ") {
+        return rest.trim().parse::<i64>().ok().map(|a| (0, a - 1));
+    }
+    for sep in [" to ", " and "] {
+        if let Some((a, b)) = l.split_once(sep) {
+            return Some((a.trim().parse().ok()?, b.trim().parse().ok()?));
+        }
+    }
+    l.parse().ok().map(|a| (a, a))
+}
+
+/// A band label for an age range, e.g. "18-24" or "65+".
+pub fn band_label((lo, hi): (i64, i64)) -> String {
+    if hi >= 200 { format!("{lo}+") } else { format!("{lo}-{hi}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_acs_age_labels() {
+        assert_eq!(age_range("18 to 24 years"), Some((18, 24)));
+        assert_eq!(age_range("18 and 19 years"), Some((18, 19)));
+        assert_eq!(age_range("65 years and over"), Some((65, 200)));
+        assert_eq!(age_range("Under 5 years"), Some((0, 4)));
+        assert_eq!(band_label((65, 200)), "65+");
+    }
+}
