@@ -32,6 +32,8 @@ enum Command {
     Generate(GenerateArgs),
     /// List the database's tables with their row counts.
     Tables(FormatArg),
+    /// Fidelity report of a table against its locale's source statistics (Markdown).
+    Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
     Derive(DeriveArgs),
     /// Print the reference of personadb's SQL functions.
@@ -93,6 +95,19 @@ struct GenerateArgs {
     /// Sampling threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Table to examine.
+    #[arg(long, default_value = "personas")]
+    table: String,
+    /// Locale the personas come from (default: the table's locale in the catalog).
+    #[arg(long)]
+    locale: Option<String>,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +213,28 @@ async fn run(cli: Cli) -> Result<()> {
                 futures::stream::iter([Ok(batch)]),
             );
             write_stream(Box::pin(stream), f.format, &mut std::io::stdout().lock()).await?;
+            Ok(())
+        }
+        Command::Report(args) => {
+            let db = Database::open(&cli.db)?;
+            let locale = match args.locale {
+                Some(l) => l,
+                None => db
+                    .catalog()?
+                    .table(&args.table)?
+                    .and_then(|t| t.locale)
+                    .ok_or_else(|| anyhow::anyhow!("table '{}' has no recorded locale; pass --locale", args.table))?,
+            };
+            let session = PersonaSession::new(db)?;
+            let report = personadb::report::fidelity(&session, &args.table, &locale).await?;
+            let text = report.to_markdown();
+            match args.out {
+                Some(path) => {
+                    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!("wrote {}", path.display());
+                }
+                None => write!(std::io::stdout().lock(), "{text}")?,
+            }
             Ok(())
         }
         Command::Derive(args) => derive(args),

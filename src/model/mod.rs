@@ -19,7 +19,7 @@ use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use evidence::Evidence;
-pub use network::{ColumnSpec, NetworkSpec, Node, ValueKind};
+pub use network::{ColumnSpec, MarginSpec, NetworkSpec, Node, PlausibilityRule, ValueKind};
 
 use crate::error::{Error, Result};
 
@@ -33,6 +33,8 @@ pub struct LocaleModel {
     pub description: String,
     pub nodes: Vec<Node>,
     pub columns: Vec<ColumnSpec>,
+    pub margins: Vec<MarginSpec>,
+    pub plausibility: Vec<PlausibilityRule>,
     /// Column index in `columns` -> node index, for node columns.
     column_nodes: Vec<Option<usize>>,
     storage_schema: SchemaRef,
@@ -88,6 +90,8 @@ impl LocaleModel {
             description: spec.description,
             nodes,
             columns: spec.columns,
+            margins: spec.margins,
+            plausibility: spec.plausibility,
             column_nodes,
             storage_schema: Arc::new(Schema::new(plain)),
             dictionary_schema: Arc::new(Schema::new(dict)),

@@ -96,6 +96,37 @@ pub struct NetworkSpec {
     pub nodes: Vec<NodeSpec>,
     /// Output columns, in order.
     pub columns: Vec<ColumnSpec>,
+    /// Published tables the fidelity report compares generated personas against.
+    #[serde(default)]
+    pub margins: Vec<MarginSpec>,
+    /// Rules no persona may break, as SQL predicates that must match no row.
+    #[serde(default)]
+    pub plausibility: Vec<PlausibilityRule>,
+}
+
+/// A published cross-table to compare against: `value` given `conditions`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MarginSpec {
+    /// Publisher's table id, e.g. "ACS 2018 B12002".
+    pub source: String,
+    /// The derived CSV holding the published cells.
+    pub table: String,
+    /// Conditioning columns; `age_band` is matched against persona ages by its labels
+    /// ("18-24", "65+").
+    pub conditions: Vec<String>,
+    /// The distributed column.
+    pub value: String,
+    /// Persona rows the table's universe covers (SQL predicate), if not all.
+    #[serde(default)]
+    pub filter: Option<String>,
+}
+
+/// A plausibility rule.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PlausibilityRule {
+    pub rule: String,
+    /// Rows matching this predicate violate the rule.
+    pub violation: String,
 }
 
 /// A loaded node: its vocabulary and one alias table per parent configuration.

@@ -1,0 +1,277 @@
+//! The fidelity report: how closely a table of personas matches the published statistics its
+//! locale model was built from (total variation distance per source table, worst cells),
+//! whether plausibility rules hold, and how diverse each attribute is (entropy).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+
+use crate::error::{Error, Result};
+use crate::locale;
+use crate::model::{LocaleModel, MarginSpec};
+use crate::session::PersonaSession;
+
+/// Slices (conditioning cells) with fewer expected persons than this are left out of the
+/// per-slice TVD figures: below it sampling noise alone dominates.
+pub const MIN_SLICE_PERSONS: f64 = 1000.0;
+
+/// Fidelity of one table against one source table.
+#[derive(Debug, Clone)]
+pub struct MarginFidelity {
+    pub source: String,
+    pub table: String,
+    pub value: String,
+    /// Persons of the table in the source's universe.
+    pub persons: u64,
+    /// TVD between the generated and published joint distributions over all cells.
+    pub joint_tvd: f64,
+    /// Mean (weighted by persons) and max TVD of the value's distribution within slices
+    /// (combinations of the conditions) with at least [`MIN_SLICE_PERSONS`] expected persons.
+    pub mean_slice_tvd: f64,
+    pub max_slice_tvd: f64,
+    pub slices: usize,
+    /// The TVD pure sampling noise would give on average in those slices (multinomial).
+    pub noise_slice_tvd: f64,
+    /// Cells with the largest absolute difference: (cell, published share, generated share).
+    pub worst: Vec<(String, f64, f64)>,
+}
+
+/// A plausibility rule and how many rows break it.
+#[derive(Debug, Clone)]
+pub struct RuleCheck {
+    pub rule: String,
+    pub violations: u64,
+}
+
+/// The full report.
+#[derive(Debug, Clone)]
+pub struct FidelityReport {
+    pub table: String,
+    pub locale: String,
+    pub rows: u64,
+    pub margins: Vec<MarginFidelity>,
+    pub rules: Vec<RuleCheck>,
+    /// (column, distinct values, entropy in bits)
+    pub entropy: Vec<(String, u64, f64)>,
+}
+
+fn parse_band(label: &str) -> Option<(i64, i64)> {
+    if let Some(lo) = label.strip_suffix('+') {
+        return lo.parse().ok().map(|l| (l, i64::MAX));
+    }
+    match label.split_once('-') {
+        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        None => label.parse().ok().map(|a| (a, a)),
+    }
+}
+
+async fn query(session: &PersonaSession, sql: &str) -> Result<Vec<RecordBatch>> {
+    session.sql(sql).await
+}
+
+fn cell_text(batch: &RecordBatch, col: usize, row: usize) -> String {
+    let c = batch.column(col);
+    if c.is_null(row) {
+        return "NULL".into();
+    }
+    match c.data_type() {
+        DataType::Int64 => c.as_primitive::<Int64Type>().value(row).to_string(),
+        DataType::Utf8 => c.as_string::<i32>().value(row).to_string(),
+        DataType::Utf8View => c.as_string_view().value(row).to_string(),
+        _ => arrow::util::display::array_value_to_string(c, row).unwrap_or_default(),
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Compares `table` with one published margin.
+async fn margin_fidelity(session: &PersonaSession, model: &LocaleModel, table: &str, spec: &MarginSpec) -> Result<MarginFidelity> {
+    let pack = locale::pack(&model.locale)?;
+    let published = crate::model::network::WeightedTable::parse(&model.locale, &spec.table, pack.file(&spec.table)?)?;
+    let mut cols = Vec::new();
+    for c in spec.conditions.iter().chain(std::iter::once(&spec.value)) {
+        cols.push(published.column(&model.locale, &spec.table, c)?);
+    }
+    let band_col = spec.conditions.iter().position(|c| c == "age_band");
+    let bands: Vec<(String, (i64, i64))> = match band_col {
+        Some(i) => {
+            let mut labels: Vec<String> = published.rows.iter().map(|r| r[cols[i]].clone()).collect();
+            labels.sort();
+            labels.dedup();
+            labels
+                .into_iter()
+                .map(|l| parse_band(&l).map(|r| (l.clone(), r)).ok_or_else(|| Error::InvalidLocalePack {
+                    locale: model.locale.clone(),
+                    reason: format!("{}: age band `{l}` is not of the form a-b or a+", spec.table),
+                }))
+                .collect::<Result<_>>()?
+        }
+        None => Vec::new(),
+    };
+    let mut expected: HashMap<Vec<String>, f64> = HashMap::new();
+    for (row, w) in published.rows.iter().zip(&published.weights) {
+        *expected.entry(cols.iter().map(|c| row[*c].clone()).collect()).or_default() += w;
+    }
+    // Generated counts, grouped in SQL (age kept whole and banded here).
+    let select: Vec<String> = spec
+        .conditions
+        .iter()
+        .chain(std::iter::once(&spec.value))
+        .map(|c| if c == "age_band" { "age".to_string() } else { quote_ident(c) })
+        .collect();
+    let sql = format!(
+        "SELECT {cols}, count(*) FROM {t}{w} GROUP BY {cols}",
+        cols = select.join(", "),
+        t = quote_ident(table),
+        w = spec.filter.as_ref().map(|f| format!(" WHERE {f}")).unwrap_or_default()
+    );
+    let mut generated: HashMap<Vec<String>, f64> = HashMap::new();
+    for batch in query(session, &sql).await? {
+        let count_col = batch.num_columns() - 1;
+        let counts = batch.column(count_col).as_primitive::<Int64Type>();
+        for r in 0..batch.num_rows() {
+            let mut key: Vec<String> = (0..count_col).map(|c| cell_text(&batch, c, r)).collect();
+            if let Some(i) = band_col {
+                let age: i64 = key[i].parse().unwrap_or(-1);
+                match bands.iter().find(|(_, (lo, hi))| *lo <= age && age <= *hi) {
+                    Some((label, _)) => key[i] = label.clone(),
+                    None => continue, // outside the table's universe
+                }
+            }
+            *generated.entry(key).or_default() += counts.value(r) as f64;
+        }
+    }
+    let n: f64 = generated.values().sum();
+    let total_expected: f64 = expected.values().sum();
+    let keys: std::collections::BTreeSet<&Vec<String>> = expected.keys().chain(generated.keys()).collect();
+    let share = |m: &HashMap<Vec<String>, f64>, k: &Vec<String>, total: f64| {
+        if total > 0.0 { m.get(k).copied().unwrap_or(0.0) / total } else { 0.0 }
+    };
+    let mut joint_tvd = 0.0;
+    let mut diffs: Vec<(String, f64, f64)> = Vec::new();
+    // Slices: conditions only.
+    let mut slices: BTreeMap<Vec<String>, (f64, f64, Vec<(f64, f64)>)> = BTreeMap::new();
+    for k in &keys {
+        let (p, q) = (share(&expected, k, total_expected), share(&generated, k, n));
+        joint_tvd += (p - q).abs() / 2.0;
+        diffs.push((k.join(" / "), p, q));
+        let slice = slices.entry(k[..k.len() - 1].to_vec()).or_insert((0.0, 0.0, Vec::new()));
+        slice.0 += p;
+        slice.1 += q;
+        slice.2.push((p, q));
+    }
+    diffs.sort_by(|a, b| (b.1 - b.2).abs().total_cmp(&(a.1 - a.2).abs()));
+    diffs.truncate(5);
+    let (mut weighted, mut weight, mut max_tvd, mut counted, mut noise) = (0.0, 0.0, 0.0f64, 0usize, 0.0);
+    for (p_slice, q_slice, cells) in slices.values() {
+        let persons = p_slice * n;
+        if persons < MIN_SLICE_PERSONS || *q_slice <= 0.0 {
+            continue;
+        }
+        let tvd: f64 = cells.iter().map(|(p, q)| (p / p_slice - q / q_slice).abs()).sum::<f64>() / 2.0;
+        // E|p̂ - p| ≈ sqrt(2 p (1-p) / (π n)) per cell under multinomial noise.
+        let noise_tvd: f64 = cells
+            .iter()
+            .map(|(p, _)| {
+                let c = p / p_slice;
+                (2.0 * c * (1.0 - c) / (std::f64::consts::PI * persons)).sqrt()
+            })
+            .sum::<f64>()
+            / 2.0;
+        weighted += tvd * persons;
+        noise += noise_tvd * persons;
+        weight += persons;
+        max_tvd = max_tvd.max(tvd);
+        counted += 1;
+    }
+    Ok(MarginFidelity {
+        source: spec.source.clone(),
+        table: spec.table.clone(),
+        value: spec.value.clone(),
+        persons: n as u64,
+        joint_tvd,
+        mean_slice_tvd: if weight > 0.0 { weighted / weight } else { 0.0 },
+        max_slice_tvd: max_tvd,
+        slices: counted,
+        noise_slice_tvd: if weight > 0.0 { noise / weight } else { 0.0 },
+        worst: diffs,
+    })
+}
+
+/// Builds the fidelity report of `table` (whose personas come from `locale`).
+pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) -> Result<FidelityReport> {
+    let model = locale::model(locale_name)?;
+    if !session.database().table_exists(table) {
+        return Err(Error::TableNotFound { name: table.into() });
+    }
+    let count_batches = query(session, &format!("SELECT count(*) FROM {}", quote_ident(table))).await?;
+    let rows = count_batches.first().map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64).unwrap_or(0);
+    let mut margins = Vec::new();
+    for spec in &model.margins {
+        margins.push(margin_fidelity(session, &model, table, spec).await?);
+    }
+    let mut rules = Vec::new();
+    for rule in &model.plausibility {
+        let b = query(session, &format!("SELECT count(*) FROM {} WHERE {}", quote_ident(table), rule.violation)).await?;
+        let violations = b.first().map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64).unwrap_or(0);
+        rules.push(RuleCheck { rule: rule.rule.clone(), violations });
+    }
+    let mut entropy = Vec::new();
+    for c in &model.columns {
+        if matches!(c, crate::model::ColumnSpec::Uuid { .. }) {
+            continue;
+        }
+        let col = quote_ident(c.name());
+        let b = query(session, &format!("SELECT count(*) FROM {} GROUP BY {col}", quote_ident(table))).await?;
+        let counts: Vec<f64> =
+            b.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().iter().map(|v| *v as f64).collect::<Vec<_>>()).collect();
+        let total: f64 = counts.iter().sum();
+        let h: f64 = counts.iter().filter(|c| **c > 0.0).map(|c| -(c / total) * (c / total).log2()).sum();
+        entropy.push((c.name().to_string(), counts.len() as u64, h));
+    }
+    Ok(FidelityReport { table: table.into(), locale: locale_name.into(), rows, margins, rules, entropy })
+}
+
+impl FidelityReport {
+    /// The report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "# Fidelity report: table `{}` (locale `{}`, {} rows)\n", self.table, self.locale, self.rows);
+        let _ = writeln!(
+            s,
+            "TVD = total variation distance (0 = identical, 1 = disjoint). *Joint*: over all cells of the source \
+             table. *Slice*: the distribution of the value within each combination of the conditions having at least \
+             {MIN_SLICE_PERSONS} persons, weighted mean and max; *noise* is what multinomial sampling alone gives on \
+             average in those slices.\n"
+        );
+        let _ = writeln!(s, "| source | value | persons | joint TVD | mean slice TVD | max slice TVD | slices | noise |");
+        let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for m in &self.margins {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {:.4} |",
+                m.source, m.value, m.persons, m.joint_tvd, m.mean_slice_tvd, m.max_slice_tvd, m.slices, m.noise_slice_tvd
+            );
+        }
+        for m in &self.margins {
+            let _ = writeln!(s, "\n## {} — worst cells ({})\n", m.source, m.table);
+            let _ = writeln!(s, "| cell | published | generated |\n| --- | ---: | ---: |");
+            for (cell, p, q) in &m.worst {
+                let _ = writeln!(s, "| {cell} | {:.5} | {:.5} |", p, q);
+            }
+        }
+        let _ = writeln!(s, "\n## Plausibility rules\n\n| rule | violations |\n| --- | ---: |");
+        for r in &self.rules {
+            let _ = writeln!(s, "| {} | {} |", r.rule, r.violations);
+        }
+        let _ = writeln!(s, "\n## Diversity\n\n| column | distinct values | entropy (bits) |\n| --- | ---: | ---: |");
+        for (c, k, h) in &self.entropy {
+            let _ = writeln!(s, "| {c} | {k} | {h:.3} |");
+        }
+        s
+    }
+}

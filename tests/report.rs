@@ -1,0 +1,32 @@
+//! The fidelity report on a generated table: plausibility rules hold, every source table is
+//! matched to within sampling noise plus a small modelling margin, and the Markdown names them.
+
+use personadb::{Database, GenerateOptions, PersonaSession};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generated_personas_match_their_sources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("db");
+    personadb::generate(&db, &GenerateOptions::new("us", 300_000).seed(17)).await.expect("generate");
+    let session = PersonaSession::new(db).expect("session");
+    let report = personadb::report::fidelity(&session, "personas", "us").await.expect("report");
+    assert_eq!(report.rows, 300_000);
+    for r in &report.rules {
+        assert_eq!(r.violations, 0, "{}", r.rule);
+    }
+    assert_eq!(report.margins.len(), 4);
+    for m in &report.margins {
+        assert!(m.slices > 0, "{}: no slice large enough", m.source);
+        // Within slices, generated distributions differ from published ones by little more
+        // than sampling noise; vintage differences (ACS 2018 vs PEP 2021) add a little.
+        assert!(m.mean_slice_tvd < m.noise_slice_tvd + 0.01, "{}: {} vs noise {}", m.source, m.mean_slice_tvd, m.noise_slice_tvd);
+        assert!(m.joint_tvd < 0.08, "{}: joint TVD {}", m.source, m.joint_tvd);
+    }
+    let sex = report.entropy.iter().find(|(c, _, _)| c == "sex").expect("sex entropy");
+    assert!((sex.2 - 1.0).abs() < 0.01);
+    let md = report.to_markdown();
+    assert!(md.contains("ACS 2018 B15001") && md.contains("Plausibility rules"));
+    // An unknown table is a clear error.
+    let err = personadb::report::fidelity(&session, "nope", "us").await.expect_err("unknown table");
+    assert!(err.to_string().contains("'nope' not found"));
+}
