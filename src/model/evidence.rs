@@ -43,32 +43,73 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
     if given.trim().is_empty() {
         return Ok(None);
     }
+    let joint = joint(model, &[], given)?;
+    let kept: f64 = joint.weights.iter().sum();
+    let alias = AliasTable::new(&joint.weights)
+        .ok_or_else(|| Error::ImpossibleEvidence { locale: model.locale.clone(), given: given.to_string() })?;
+    let mut fixed = vec![false; model.nodes.len()];
+    joint.nodes.iter().for_each(|n| fixed[*n] = true);
+    Ok(Some(Evidence {
+        given: given.to_string(),
+        nodes: joint.nodes,
+        fixed,
+        combos: joint.combos,
+        alias,
+        probability: kept / joint.total,
+    }))
+}
+
+/// The model's exact joint distribution over some nodes, restricted to a predicate.
+#[derive(Debug, Clone)]
+pub struct Joint {
+    /// Node indices (ancestor-closed, topological order).
+    pub nodes: Vec<usize>,
+    /// Cell codes, row-major [cell][nodes.len()].
+    pub combos: Vec<u32>,
+    /// Probability of each cell, zero where the predicate is false.
+    pub weights: Vec<f64>,
+    /// Probability of all enumerated cells before the predicate (1 up to rounding).
+    pub total: f64,
+}
+
+/// Enumerates the joint of `include` plus the nodes `predicate` mentions, closed under
+/// ancestors, with the cells where `predicate` (SQL; empty for none) is false weighted zero.
+pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<Joint> {
     let bad = |reason: String| Error::InvalidArgument { name: "given".into(), reason };
     let ctx = SessionContext::new();
     let full = DFSchema::try_from(model.schema().as_ref().clone())?;
-    let expr = ctx.parse_sql_expr(given, &full).map_err(|e| match e.find_root() {
-        DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
-            SchemaError::FieldNotFound { field, .. } => {
-                bad(format!("unknown column `{}` (columns: {})", field.name, column_list(model)))
-            }
-            other => bad(format!("cannot parse `{given}`: {other}")),
-        },
-        _ => bad(format!("cannot parse `{given}`: {}", first_line(&e.to_string()))),
-    })?;
+    let expr = if predicate.trim().is_empty() {
+        None
+    } else {
+        Some(ctx.parse_sql_expr(predicate, &full).map_err(|e| match e.find_root() {
+            DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
+                SchemaError::FieldNotFound { field, .. } => {
+                    bad(format!("unknown column `{}` (columns: {})", field.name, column_list(model)))
+                }
+                other => bad(format!("cannot parse `{predicate}`: {other}")),
+            },
+            _ => bad(format!("cannot parse `{predicate}`: {}", first_line(&e.to_string()))),
+        })?)
+    };
 
     // Which nodes and constant columns does it mention?
     let mut mentioned = vec![false; model.nodes.len()];
+    include.iter().for_each(|n| mentioned[*n] = true);
     let mut constants: Vec<(String, String)> = Vec::new();
-    for col in expr.column_refs() {
-        let name = col.name.as_str();
-        match model.columns.iter().find(|c| c.name() == name) {
-            Some(ColumnSpec::Node { .. }) => {
-                let (idx, _) = model.node(name).ok_or_else(|| bad(format!("unknown column `{name}`")))?;
-                mentioned[idx] = true;
+    if let Some(expr) = &expr {
+        for col in expr.column_refs() {
+            let name = col.name.as_str();
+            match model.columns.iter().find(|c| c.name() == name) {
+                Some(ColumnSpec::Node { .. }) => {
+                    let (idx, _) = model.node(name).ok_or_else(|| bad(format!("unknown column `{name}`")))?;
+                    mentioned[idx] = true;
+                }
+                Some(ColumnSpec::Constant { value, .. }) => constants.push((name.to_string(), value.clone())),
+                Some(ColumnSpec::Uuid { .. }) => {
+                    return Err(bad(format!("cannot condition on `{name}`: it is random per row")))
+                }
+                None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model)))),
             }
-            Some(ColumnSpec::Constant { value, .. }) => constants.push((name.to_string(), value.clone())),
-            Some(ColumnSpec::Uuid { .. }) => return Err(bad(format!("cannot condition on `{name}`: it is random per row"))),
-            None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model)))),
         }
     }
     // Close under ancestors; nodes are in topological order, so walk backwards.
@@ -88,6 +129,10 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
     let mut weights: Vec<f64> = Vec::new();
     let mut codes = vec![0u32; model.nodes.len()];
     enumerate(model, &nodes, 0, 1.0, &mut codes, &mut combos, &mut weights)?;
+    let total: f64 = weights.iter().sum();
+    let Some(expr) = expr else {
+        return Ok(Joint { nodes, combos, weights, total });
+    };
 
     // Evaluate the predicate over the cells, in chunks to bound memory.
     let mut fields = Vec::new();
@@ -105,9 +150,8 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
     let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
     let physical = ctx
         .create_physical_expr(expr, &df_schema)
-        .map_err(|e| bad(format!("cannot evaluate `{given}`: {}", first_line(&e.to_string()))))?;
+        .map_err(|e| bad(format!("cannot evaluate `{predicate}`: {}", first_line(&e.to_string()))))?;
     let cells = weights.len();
-    let mut keep = Vec::with_capacity(cells);
     const CHUNK: usize = 65_536;
     for start in (0..cells).step_by(CHUNK) {
         let end = (start + CHUNK).min(cells);
@@ -128,19 +172,18 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
         let result = physical
             .evaluate(&batch)
             .and_then(|v| v.into_array(end - start))
-            .map_err(|e| bad(format!("cannot evaluate `{given}`: {}", first_line(&e.to_string()))))?;
+            .map_err(|e| bad(format!("cannot evaluate `{predicate}`: {}", first_line(&e.to_string()))))?;
         let mask = result
             .as_any()
             .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| bad(format!("`{given}` is not a boolean expression (it is {})", result.data_type())))?;
-        keep.extend((0..mask.len()).map(|i| mask.is_valid(i) && mask.value(i)));
+            .ok_or_else(|| bad(format!("`{predicate}` is not a boolean expression (it is {})", result.data_type())))?;
+        for i in 0..mask.len() {
+            if !(mask.is_valid(i) && mask.value(i)) {
+                weights[start + i] = 0.0;
+            }
+        }
     }
-    let total: f64 = weights.iter().sum();
-    let posterior: Vec<f64> = weights.iter().zip(&keep).map(|(w, k)| if *k { *w } else { 0.0 }).collect();
-    let kept: f64 = posterior.iter().sum();
-    let alias = AliasTable::new(&posterior)
-        .ok_or_else(|| Error::ImpossibleEvidence { locale: model.locale.clone(), given: given.to_string() })?;
-    Ok(Some(Evidence { given: given.to_string(), nodes, fixed, combos, alias, probability: kept / total }))
+    Ok(Joint { nodes, combos, weights, total })
 }
 
 fn enumerate(
