@@ -95,6 +95,12 @@ struct GenerateArgs {
     /// Sampling threads (0: all cores).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// Quota generation: give every combination of these columns its share of -n, e.g. state,sex.
+    #[arg(long, value_delimiter = ',')]
+    strata: Vec<String>,
+    /// How -n is divided among strata: equal or proportional (to the population).
+    #[arg(long, default_value = "equal", requires = "strata")]
+    allocation: personadb::generate::Allocation,
 }
 
 #[derive(Args, Debug)]
@@ -191,7 +197,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .table(args.table)
                 .given(args.given)
                 .kind(kind)
-                .threads(args.threads);
+                .threads(args.threads)
+                .strata(args.strata, args.allocation);
             let report = personadb::generate(&db, &options).await?;
             eprintln!(
                 "generated {} personas into '{}' in {:.2}s ({:.0} rows/s); table now has {} rows (version {}, run {})",

@@ -203,3 +203,27 @@ fn output_formats() {
     assert!(out.ends_with("3\n"), "{out}");
     user_error(&db, &["sql", "-o", "xml", "SELECT 1"], "xml");
 }
+
+#[test]
+fn quota_generation_balances_strata() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    // 51 states × 2 sexes = 102 strata, 100 each.
+    ok(&db, &["generate", "-n", "10200", "--seed", "4", "--strata", "state,sex"]);
+    let out = ok(&db, &["sql", "-o", "csv", "SELECT count(*), min(c), max(c) FROM (SELECT state, sex, count(*) AS c FROM personas GROUP BY state, sex)"]);
+    assert_eq!(csv_rows(&out)[0], vec!["102", "100", "100"]);
+    // Same seed, same rows.
+    ok(&db, &["generate", "-n", "10200", "--seed", "4", "--strata", "state,sex", "--table", "again"]);
+    let diff = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM personas EXCEPT SELECT * FROM again)"]);
+    assert_eq!(csv_rows(&diff)[0][0], "0");
+    // Proportional quotas follow the population, within the evidence.
+    ok(&db, &["generate", "-n", "2000", "--strata", "sex", "--allocation", "proportional", "--given", "age >= 85", "--table", "old"]);
+    let out = ok(&db, &["sql", "-o", "csv", "SELECT sex, count(*), min(age) FROM old GROUP BY sex ORDER BY sex"]);
+    let rows = csv_rows(&out);
+    let women: u64 = rows[0][1].parse().expect("count");
+    assert_eq!(rows[0][0], "Female");
+    assert!((1200..1400).contains(&women), "women among 85+: {women}");
+    assert!(rows.iter().all(|r| r[2].parse::<i64>().expect("age") >= 85));
+    user_error(&db, &["generate", "-n", "10", "--strata", "shoe_size", "--table", "x"], "shoe_size");
+    user_error(&db, &["generate", "-n", "10", "--strata", "sex", "--allocation", "fair", "--table", "x"], "fair");
+}
