@@ -177,7 +177,7 @@ async fn run(cli: Cli) -> Result<()> {
             let sql = match (&args.query, &args.file) {
                 (Some(q), _) => q.clone(),
                 (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
-                (None, None) => unreachable!("clap requires a query or a file"),
+                (None, None) => anyhow::bail!("give a query or -f FILE"),
             };
             let session = PersonaSession::new(Database::open(&cli.db)?)?;
             run_sql(&session, &sql, args.format.format).await
