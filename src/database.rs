@@ -155,7 +155,7 @@ impl Database {
         Ok((dataset, counter.load(std::sync::atomic::Ordering::Relaxed)))
     }
 
-    /// Appends (or creates, when absent) in-memory batches as one commit.
+    /// Writes in-memory batches as one commit, creating, appending or replacing per `kind`.
     pub async fn write_batches(
         &self,
         name: &str,

@@ -110,15 +110,20 @@ fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn main() -> std::process::ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--") || a == "--complete").collect();
+    // Flags cargo passes through (--quiet, -q, --nocapture, ...) are not file filters.
+    let args: Vec<String> = std::env::args().skip(1).collect();
     let complete = args.iter().any(|a| a == "--complete");
-    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with("--")).collect();
+    let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
     let mut files = Vec::new();
     slt_files(&root, &mut files);
     files.sort();
     files.retain(|f| filters.is_empty() || filters.iter().any(|s| f.to_string_lossy().contains(s.as_str())));
 
+    if files.is_empty() {
+        println!("sqllogictests: no .slt file under {} matches {filters:?}", root.display());
+        return std::process::ExitCode::FAILURE;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let (mut passed, mut failed) = (0, 0);
     for file in &files {
