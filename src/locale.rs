@@ -27,6 +27,7 @@ pub static US: LocalePack = LocalePack {
         ("education_model.csv", include_str!("../datasets/us/education_model.csv")),
         ("acs_b15011_field.csv", include_str!("../datasets/us/acs_b15011_field.csv")),
         ("bachelors_field_model.csv", include_str!("../datasets/us/bachelors_field_model.csv")),
+        ("race_ethnicity_model.csv", include_str!("../datasets/us/race_ethnicity_model.csv")),
     ],
 };
 

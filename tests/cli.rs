@@ -99,7 +99,7 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     // A type mismatch discovered while writing: nothing is committed.
     let out = personadb(
         &db,
-        &["sql", "INSERT INTO personas SELECT uuid, sex, CAST(state AS BIGINT), marital_status, education_level, bachelors_field, state, country FROM personas"],
+        &["sql", "INSERT INTO personas SELECT uuid, sex, CAST(state AS BIGINT), marital_status, education_level, bachelors_field, state, country, race_ethnicity FROM personas"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
@@ -108,7 +108,7 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(60000, 'us', 2)"]);
     let late_failure = "INSERT INTO personas SELECT uuid, sex, \
         CAST(CASE WHEN rn > 50000 THEN 'oops' ELSE CAST(age AS VARCHAR) END AS BIGINT), \
-        marital_status, education_level, bachelors_field, state, country \
+        marital_status, education_level, bachelors_field, state, country, race_ethnicity \
         FROM (SELECT *, row_number() OVER () AS rn FROM personas)";
     let out = personadb(&db, &["sql", late_failure]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));

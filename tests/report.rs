@@ -14,7 +14,7 @@ async fn generated_personas_match_their_sources() {
     for r in &report.rules {
         assert_eq!(r.violations, 0, "{}", r.rule);
     }
-    assert_eq!(report.margins.len(), 4);
+    assert_eq!(report.margins.len(), 5);
     for m in &report.margins {
         assert!(m.slices > 0, "{}: no slice large enough", m.source);
         // Within slices, generated distributions differ from published ones by little more
