@@ -205,7 +205,7 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
         })?;
         include.push(idx);
     }
-    let joint = crate::model::evidence::joint(model, &include, &options.given)?;
+    let joint = crate::model::evidence::marginal(model, &include, &options.given)?;
     let width = joint.nodes.len();
     let positions: Vec<usize> = include.iter().map(|n| joint.nodes.iter().position(|m| m == n).unwrap_or(0)).collect();
     let mut strata: std::collections::BTreeMap<Vec<u32>, f64> = std::collections::BTreeMap::new();

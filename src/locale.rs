@@ -28,6 +28,16 @@ pub static US: LocalePack = LocalePack {
         ("acs_b15011_field.csv", include_str!("../datasets/us/acs_b15011_field.csv")),
         ("bachelors_field_model.csv", include_str!("../datasets/us/bachelors_field_model.csv")),
         ("race_ethnicity_model.csv", include_str!("../datasets/us/race_ethnicity_model.csv")),
+        ("acs_b23001_employment.csv", include_str!("../datasets/us/acs_b23001_employment.csv")),
+        ("labor_force.csv", include_str!("../datasets/us/labor_force.csv")),
+        ("occupation_model.csv", include_str!("../datasets/us/occupation_model.csv")),
+        ("acs_b2411x_occupation_sex.csv", include_str!("../datasets/us/acs_b2411x_occupation_sex.csv")),
+        ("cps_11b_occupation_age.csv", include_str!("../datasets/us/cps_11b_occupation_age.csv")),
+        ("ep_5_3_occupation_education.csv", include_str!("../datasets/us/ep_5_3_occupation_education.csv")),
+        ("first_name_model.csv", include_str!("../datasets/us/first_name_model.csv")),
+        ("last_name_model.csv", include_str!("../datasets/us/last_name_model.csv")),
+        ("zipcode_model.csv", include_str!("../datasets/us/zipcode_model.csv")),
+        ("zipcode_city.csv", include_str!("../datasets/us/zipcode_city.csv")),
     ],
 };
 

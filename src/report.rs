@@ -258,7 +258,7 @@ fn model_distribution(
             })
         })
         .collect::<Result<_>>()?;
-    let joint = crate::model::evidence::joint(model, &include, spec.filter.as_deref().unwrap_or(""))?;
+    let joint = crate::model::evidence::marginal(model, &include, spec.filter.as_deref().unwrap_or(""))?;
     let width = joint.nodes.len();
     let positions: Vec<usize> =
         include.iter().map(|n| joint.nodes.iter().position(|m| m == n).unwrap_or(0)).collect();

@@ -99,16 +99,15 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     // A type mismatch discovered while writing: nothing is committed.
     let out = personadb(
         &db,
-        &["sql", "INSERT INTO personas SELECT uuid, sex, CAST(state AS BIGINT), marital_status, education_level, bachelors_field, state, country, race_ethnicity FROM personas"],
+        &["sql", "INSERT INTO personas SELECT * REPLACE (CAST(state AS BIGINT) AS age) FROM personas"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
     assert_eq!(csv_rows(&count)[0][0], "1010");
     // A failure late in a multi-batch stream, after earlier batches reached Lance: still nothing.
     ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(60000, 'us', 2)"]);
-    let late_failure = "INSERT INTO personas SELECT uuid, sex, \
-        CAST(CASE WHEN rn > 50000 THEN 'oops' ELSE CAST(age AS VARCHAR) END AS BIGINT), \
-        marital_status, education_level, bachelors_field, state, country, race_ethnicity \
+    let late_failure = "INSERT INTO personas SELECT * EXCLUDE (rn) \
+        REPLACE (CAST(CASE WHEN rn > 50000 THEN 'oops' ELSE CAST(age AS VARCHAR) END AS BIGINT) AS age) \
         FROM (SELECT *, row_number() OVER () AS rn FROM personas)";
     let out = personadb(&db, &["sql", late_failure]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));

@@ -173,7 +173,8 @@ fn bad_evidence_is_a_clear_error() {
         ("state = 'ZZ'", "impossible"),
         ("age < 18", "impossible"),
         ("height > 3", "unknown column"),
-        ("uuid = 'x'", "random per row"),
+        ("uuid = 'x'", "drawn independently for each row"),
+        ("big5_openness > 60", "drawn independently for each row"),
         ("state = ", "cannot parse"),
         ("age + 1", "not a boolean"),
     ];

@@ -14,17 +14,25 @@ async fn generated_personas_match_their_sources() {
     for r in &report.rules {
         assert_eq!(r.violations, 0, "{}", r.rule);
     }
-    assert_eq!(report.margins.len(), 5);
+    assert_eq!(report.margins.len(), 9);
     for m in &report.margins {
         assert!(m.slices > 0, "{}: no slice large enough", m.source);
         // Within slices, generated distributions differ from published ones by little more
         // than sampling noise; vintage differences (ACS 2018 vs PEP 2021) add a little.
-        assert!(m.mean_slice_tvd < m.noise_slice_tvd + 0.01, "{}: {} vs noise {}", m.source, m.mean_slice_tvd, m.noise_slice_tvd);
         assert!(m.joint_tvd < 0.08, "{}: joint TVD {}", m.source, m.joint_tvd);
-        // The model reproduces each published conditional exactly; what remains of the joint
-        // TVD is the population vintage (PEP 2021 weights over ACS 2018 conditionals).
-        assert!(m.model_mean_slice_tvd < 1e-6 && m.model_max_slice_tvd < 1e-6, "{}: {}", m.source, m.model_max_slice_tvd);
-        assert!(m.model_joint_tvd < 0.03, "{}: model joint TVD {}", m.source, m.model_joint_tvd);
+        if m.value == "occupation" {
+            // Occupation is one IPF fit of three surveys of different years (ACS 2018, CPS 2025,
+            // EP 2019) that cannot all hold at once: the compromise stays within a few percent.
+            assert!(m.model_max_slice_tvd < 0.04, "{}: {}", m.source, m.model_max_slice_tvd);
+            assert!(m.model_joint_tvd < 0.07, "{}: model joint TVD {}", m.source, m.model_joint_tvd);
+            assert!(m.mean_slice_tvd < m.model_mean_slice_tvd + m.noise_slice_tvd + 0.01, "{}", m.source);
+        } else {
+            assert!(m.mean_slice_tvd < m.noise_slice_tvd + 0.01, "{}: {} vs noise {}", m.source, m.mean_slice_tvd, m.noise_slice_tvd);
+            // The model reproduces each published conditional exactly; what remains of the
+            // joint TVD is the population vintage (PEP 2021 weights over ACS 2018 conditionals).
+            assert!(m.model_mean_slice_tvd < 1e-6 && m.model_max_slice_tvd < 1e-6, "{}: {}", m.source, m.model_max_slice_tvd);
+            assert!(m.model_joint_tvd < 0.045, "{}: model joint TVD {}", m.source, m.model_joint_tvd);
+        }
     }
     let sex = report.entropy.iter().find(|(c, _, _)| c == "sex").expect("sex entropy");
     assert!((sex.2 - 1.0).abs() < 0.01);

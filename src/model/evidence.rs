@@ -75,6 +75,17 @@ pub struct Joint {
 /// Enumerates the joint of `include` plus the nodes `predicate` mentions, closed under
 /// ancestors, with the cells where `predicate` (SQL; empty for none) is false weighted zero.
 pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<Joint> {
+    distribution(model, include, predicate, true)
+}
+
+/// The model's exact marginal distribution over `include` plus the nodes `predicate`
+/// mentions (no other ancestors: those are summed out as the enumeration goes, so it stays
+/// small where the full joint would not), with cells where `predicate` is false weighted zero.
+pub fn marginal(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<Joint> {
+    distribution(model, include, predicate, false)
+}
+
+fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancestors: bool) -> Result<Joint> {
     let bad = |reason: String| Error::InvalidArgument { name: "given".into(), reason };
     let ctx = SessionContext::new();
     let full = DFSchema::try_from(model.schema().as_ref().clone())?;
@@ -96,6 +107,7 @@ pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<
     let mut mentioned = vec![false; model.nodes.len()];
     include.iter().for_each(|n| mentioned[*n] = true);
     let mut constants: Vec<(String, String)> = Vec::new();
+    let mut lookups: Vec<(String, super::Lookup)> = Vec::new();
     if let Some(expr) = &expr {
         for col in expr.column_refs() {
             let name = col.name.as_str();
@@ -105,15 +117,27 @@ pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<
                     mentioned[idx] = true;
                 }
                 Some(ColumnSpec::Constant { value, .. }) => constants.push((name.to_string(), value.clone())),
-                Some(ColumnSpec::Uuid { .. }) => {
-                    return Err(bad(format!("cannot condition on `{name}`: it is random per row")))
+                Some(ColumnSpec::Lookup { .. }) => {
+                    let c = model.columns.iter().position(|c| c.name() == name).unwrap_or(0);
+                    if let Some(lookup) = &model.lookups[c] {
+                        mentioned[lookup.node] = true;
+                        if !lookups.iter().any(|(n, _)| n == name) {
+                            lookups.push((name.to_string(), lookup.clone()));
+                        }
+                    }
+                }
+                Some(ColumnSpec::Uuid { .. } | ColumnSpec::Normal { .. } | ColumnSpec::Label { .. }) => {
+                    // Independent of every node: filtering the sample is already exact.
+                    return Err(bad(format!(
+                        "cannot condition on `{name}`: it is drawn independently for each row (filter the result instead)"
+                    )))
                 }
                 None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model)))),
             }
         }
     }
     // Close under ancestors; nodes are in topological order, so walk backwards.
-    let mut fixed = mentioned;
+    let mut fixed = mentioned.clone();
     for i in (0..model.nodes.len()).rev() {
         if fixed[i] {
             for p in &model.nodes[i].parents {
@@ -121,14 +145,18 @@ pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<
             }
         }
     }
-    let nodes: Vec<usize> = (0..model.nodes.len()).filter(|i| fixed[*i]).collect();
-
-    // Enumerate the joint of `nodes` depth-first, pruning zero-probability prefixes.
+    let (nodes, combos, mut weights) = if ancestors {
+        // Enumerate the joint of the closure depth-first, pruning zero-probability prefixes.
+        let nodes: Vec<usize> = (0..model.nodes.len()).filter(|i| fixed[*i]).collect();
+        let mut combos: Vec<u32> = Vec::new();
+        let mut weights: Vec<f64> = Vec::new();
+        let mut codes = vec![0u32; model.nodes.len()];
+        enumerate(model, &nodes, 0, 1.0, &mut codes, &mut combos, &mut weights)?;
+        (nodes, combos, weights)
+    } else {
+        eliminate(model, &fixed, &mentioned)?
+    };
     let width = nodes.len();
-    let mut combos: Vec<u32> = Vec::new();
-    let mut weights: Vec<f64> = Vec::new();
-    let mut codes = vec![0u32; model.nodes.len()];
-    enumerate(model, &nodes, 0, 1.0, &mut codes, &mut combos, &mut weights)?;
     let total: f64 = weights.iter().sum();
     let Some(expr) = expr else {
         return Ok(Joint { nodes, combos, weights, total });
@@ -140,6 +168,9 @@ pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<
         let node = &model.nodes[n];
         let t = if node.kind == ValueKind::Integer { DataType::Int64 } else { DataType::Utf8 };
         fields.push(Field::new(&node.name, t, true));
+    }
+    for (name, _) in &lookups {
+        fields.push(Field::new(name, DataType::Utf8, true));
     }
     for (name, _) in &constants {
         if !fields.iter().any(|f| f.name() == name) {
@@ -164,7 +195,13 @@ pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<
                 ValueKind::Category => Arc::new(StringArray::from_iter_values(codes.map(|c| node.values[c].as_str()))),
             });
         }
-        for f in schema.fields().iter().skip(width) {
+        for (name, lookup) in &lookups {
+            let pos = nodes.iter().position(|n| *n == lookup.node).unwrap_or(0);
+            let values = (start..end).map(|c| lookup.values[lookup.codes[combos[c * width + pos] as usize] as usize].as_str());
+            debug_assert!(schema.field_with_name(name).is_ok());
+            columns.push(Arc::new(StringArray::from_iter_values(values)));
+        }
+        for f in schema.fields().iter().skip(width + lookups.len()) {
             let value = constants.iter().find(|(n, _)| n == f.name()).map(|(_, v)| v.as_str()).unwrap_or_default();
             columns.push(Arc::new(StringArray::from_iter_values(std::iter::repeat_n(value, end - start))));
         }
@@ -184,6 +221,69 @@ pub fn joint(model: &LocaleModel, include: &[usize], predicate: &str) -> Result<
         }
     }
     Ok(Joint { nodes, combos, weights, total })
+}
+
+/// Forward elimination: walks the ancestor-closed `relevant` nodes in topological order,
+/// keeping the distribution over a frontier of nodes still needed (as a later node's parent or
+/// because `keep` names them) and summing every other node out as soon as it is done with.
+/// Returns (kept nodes, cells, weights).
+fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(Vec<usize>, Vec<u32>, Vec<f64>)> {
+    use std::collections::HashMap;
+    let n = model.nodes.len();
+    // Last relevant node that reads each node as a parent.
+    let mut last_use = vec![0usize; n];
+    for (j, node) in model.nodes.iter().enumerate().filter(|(j, _)| relevant[*j]) {
+        for p in &node.parents {
+            last_use[*p] = last_use[*p].max(j);
+        }
+    }
+    let mut frontier: Vec<usize> = Vec::new();
+    let mut states: HashMap<Vec<u32>, f64> = HashMap::from([(Vec::new(), 1.0)]);
+    let mut codes = vec![0u32; n];
+    for i in (0..n).filter(|i| relevant[*i]) {
+        let node = &model.nodes[i];
+        let mut next: HashMap<Vec<u32>, f64> = HashMap::with_capacity(states.len());
+        // Which frontier nodes survive after node i.
+        let survivors: Vec<usize> =
+            (0..frontier.len()).filter(|k| keep[frontier[*k]] || last_use[frontier[*k]] > i).collect();
+        let keep_new = keep[i] || last_use[i] > i;
+        for (key, p) in &states {
+            for (k, f) in frontier.iter().enumerate() {
+                codes[*f] = key[k];
+            }
+            let config = node.config(&codes);
+            for (v, q) in node.conditional(config).iter().enumerate() {
+                if *q > 0.0 {
+                    let mut new_key: Vec<u32> = survivors.iter().map(|k| key[*k]).collect();
+                    if keep_new {
+                        new_key.push(v as u32);
+                    }
+                    *next.entry(new_key).or_default() += p * q;
+                }
+            }
+        }
+        if next.len() > MAX_EVIDENCE_CELLS * 4 {
+            return Err(Error::InvalidArgument {
+                name: "given".into(),
+                reason: format!("the attributes it mentions span more than {} joint cells", MAX_EVIDENCE_CELLS * 4),
+            });
+        }
+        frontier = survivors.iter().map(|k| frontier[*k]).collect();
+        if keep_new {
+            frontier.push(i);
+        }
+        states = next;
+    }
+    // The frontier is now exactly the kept nodes; order cells deterministically.
+    let mut cells: Vec<(Vec<u32>, f64)> = states.into_iter().collect();
+    cells.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut combos = Vec::with_capacity(cells.len() * frontier.len());
+    let mut weights = Vec::with_capacity(cells.len());
+    for (key, w) in cells {
+        combos.extend(key);
+        weights.push(w);
+    }
+    Ok((frontier, combos, weights))
 }
 
 fn enumerate(

@@ -37,8 +37,26 @@ pub struct LocaleModel {
     pub plausibility: Vec<PlausibilityRule>,
     /// Column index in `columns` -> node index, for node columns.
     column_nodes: Vec<Option<usize>>,
+    /// Column index -> slot among the per-row scores, for normal columns.
+    column_scores: Vec<Option<usize>>,
+    /// Normal columns as (mean, sd, min, max), in slot order.
+    scores: Vec<(f64, f64, i64, i64)>,
+    /// Label columns: column index -> (slot of the labelled score, vocabulary, code per score
+    /// value from the score's min).
+    labels: Vec<Option<(usize, Vec<String>, Vec<u16>)>>,
+    /// Lookup columns: column index -> (node index, vocabulary, code per node value).
+    pub(crate) lookups: Vec<Option<Lookup>>,
     storage_schema: SchemaRef,
     dictionary_schema: SchemaRef,
+}
+
+/// A lookup column: the value for each value of a category node.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub node: usize,
+    pub values: Vec<String>,
+    /// Code in `values` for each code of the node.
+    pub codes: Vec<u32>,
 }
 
 /// The encoding of category columns in sampled batches.
@@ -54,12 +72,105 @@ impl LocaleModel {
     /// Builds the model from a spec and a table reader.
     pub fn from_spec(spec: NetworkSpec, read_table: &dyn Fn(&str) -> Result<String>) -> Result<Self> {
         let nodes = network::load_nodes(&spec, read_table)?;
+        let bad = |reason: String| Error::InvalidLocalePack { locale: spec.locale.clone(), reason };
+        let mut column_scores = Vec::new();
+        let mut scores = Vec::new();
+        let mut labels = Vec::new();
+        for c in &spec.columns {
+            match c {
+                ColumnSpec::Normal { name, mean, sd, min, max } => {
+                    if !(sd.is_finite() && *sd > 0.0 && mean.is_finite() && min <= max) {
+                        return Err(bad(format!("column `{name}`: needs sd > 0 and min <= max")));
+                    }
+                    column_scores.push(Some(scores.len()));
+                    scores.push((*mean, *sd, *min, *max));
+                    labels.push(None);
+                }
+                ColumnSpec::Label { name, of, bands } => {
+                    let target = spec.columns.iter().position(|x| x.name() == of);
+                    let Some(ColumnSpec::Normal { min, max, .. }) = target.map(|t| &spec.columns[t]) else {
+                        return Err(bad(format!("label column `{name}`: `{of}` is not a normal column")));
+                    };
+                    let slot = spec.columns[..target.unwrap_or(0)].iter().filter(|x| matches!(x, ColumnSpec::Normal { .. })).count();
+                    let mut vocab: Vec<String> = Vec::new();
+                    let mut codes = Vec::new();
+                    for v in *min..=*max {
+                        let (label, _, _) = bands
+                            .iter()
+                            .find(|(_, lo, hi)| *lo <= v && v <= *hi)
+                            .ok_or_else(|| bad(format!("label column `{name}`: score {v} falls in no band")))?;
+                        let code = match vocab.iter().position(|l| l == label) {
+                            Some(i) => i,
+                            None => {
+                                vocab.push(label.clone());
+                                vocab.len() - 1
+                            }
+                        };
+                        codes.push(code as u16);
+                    }
+                    column_scores.push(None);
+                    labels.push(Some((slot, vocab, codes)));
+                }
+                _ => {
+                    column_scores.push(None);
+                    labels.push(None);
+                }
+            }
+        }
+        let mut lookups = Vec::new();
+        for c in &spec.columns {
+            let ColumnSpec::Lookup { name, of, table } = c else {
+                lookups.push(None);
+                continue;
+            };
+            let node = nodes
+                .iter()
+                .position(|n| &n.name == of && n.kind == ValueKind::Category)
+                .ok_or_else(|| bad(format!("lookup column `{name}`: `{of}` is not a category node")))?;
+            let text = read_table(table)?;
+            let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+            let headers = reader.headers().map_err(|e| bad(format!("{table}: {e}")))?.clone();
+            let (key_col, value_col) = match (headers.iter().position(|h| h == of), headers.iter().position(|h| h == name)) {
+                (Some(k), Some(v)) => (k, v),
+                _ => return Err(bad(format!("{table}: needs columns `{of}` and `{name}`"))),
+            };
+            let mut map: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+            for rec in reader.records() {
+                let rec = rec.map_err(|e| bad(format!("{table}: {e}")))?;
+                map.insert(rec.get(key_col).unwrap_or("").to_string(), rec.get(value_col).unwrap_or("").to_string());
+            }
+            let mut values: Vec<String> = Vec::new();
+            let mut index: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+            let mut codes = Vec::with_capacity(nodes[node].values.len());
+            for v in &nodes[node].values {
+                let target = map.get(v).ok_or_else(|| bad(format!("{table}: no `{name}` for `{of}` = {v}")))?;
+                let code = match index.get(target.as_str()) {
+                    Some(c) => *c,
+                    None => {
+                        values.push(target.clone());
+                        (values.len() - 1) as u32
+                    }
+                };
+                index.entry(map.get(v).map(String::as_str).unwrap_or_default()).or_insert(code);
+                codes.push(code);
+            }
+            if values.len() > u16::MAX as usize {
+                return Err(bad(format!("lookup column `{name}` has more than 65535 values")));
+            }
+            lookups.push(Some(Lookup { node, values, codes }));
+        }
         let mut column_nodes = Vec::new();
         let mut plain = Vec::new();
         let mut dict = Vec::new();
         for c in &spec.columns {
             let (node, plain_type, dict_type) = match c {
                 ColumnSpec::Uuid { .. } | ColumnSpec::Constant { .. } => (None, DataType::Utf8, DataType::Utf8),
+                ColumnSpec::Normal { .. } => (None, DataType::Int64, DataType::Int64),
+                ColumnSpec::Label { .. } | ColumnSpec::Lookup { .. } => (
+                    None,
+                    DataType::Utf8,
+                    DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::Utf8)),
+                ),
                 ColumnSpec::Node { name } => {
                     let idx = nodes.iter().position(|n| &n.name == name).ok_or_else(|| Error::InvalidLocalePack {
                         locale: spec.locale.clone(),
@@ -93,6 +204,10 @@ impl LocaleModel {
             margins: spec.margins,
             plausibility: spec.plausibility,
             column_nodes,
+            column_scores,
+            scores,
+            labels,
+            lookups,
             storage_schema: Arc::new(Schema::new(plain)),
             dictionary_schema: Arc::new(Schema::new(dict)),
         })
@@ -142,37 +257,85 @@ impl LocaleModel {
         // Codes row-major [row][node]; uuids as u128.
         let mut codes = vec![0u32; rows * n_nodes];
         let mut uuids = vec![0u128; rows];
+        let n_scores = self.scores.len();
+        let mut scores = vec![0i64; rows * n_scores];
         let first_block = first_row / BLOCK_ROWS as u64;
         let blocks = rows.div_ceil(BLOCK_ROWS);
         let threads = threads.clamp(1, blocks.max(1));
+        // Score chunks must exist even with no score columns: one empty slice per block.
+        let score_width = n_scores.max(1);
+        if n_scores == 0 {
+            scores = vec![0i64; rows];
+        }
         if threads == 1 {
-            for (b, (c, u)) in codes.chunks_mut(BLOCK_ROWS * n_nodes).zip(uuids.chunks_mut(BLOCK_ROWS)).enumerate() {
-                self.sample_block(seed, first_block + b as u64, c, u, evidence);
+            let blocks = codes
+                .chunks_mut(BLOCK_ROWS * n_nodes)
+                .zip(uuids.chunks_mut(BLOCK_ROWS))
+                .zip(scores.chunks_mut(BLOCK_ROWS * score_width));
+            for (b, ((c, u), s)) in blocks.enumerate() {
+                let len = s.len() / score_width * n_scores;
+                self.sample_block(seed, first_block + b as u64, c, u, &mut s[..len], evidence);
             }
         } else {
             let per_thread = blocks.div_ceil(threads);
             std::thread::scope(|scope| {
                 let code_chunks = codes.chunks_mut(per_thread * BLOCK_ROWS * n_nodes);
                 let uuid_chunks = uuids.chunks_mut(per_thread * BLOCK_ROWS);
-                for (t, (c, u)) in code_chunks.zip(uuid_chunks).enumerate() {
+                let score_chunks = scores.chunks_mut(per_thread * BLOCK_ROWS * score_width);
+                for (t, ((c, u), s)) in code_chunks.zip(uuid_chunks).zip(score_chunks).enumerate() {
                     scope.spawn(move || {
                         let start_block = first_block + (t * per_thread) as u64;
-                        for (b, (cb, ub)) in c.chunks_mut(BLOCK_ROWS * n_nodes).zip(u.chunks_mut(BLOCK_ROWS)).enumerate() {
-                            self.sample_block(seed, start_block + b as u64, cb, ub, evidence);
+                        let blocks = c
+                            .chunks_mut(BLOCK_ROWS * n_nodes)
+                            .zip(u.chunks_mut(BLOCK_ROWS))
+                            .zip(s.chunks_mut(BLOCK_ROWS * score_width));
+                        for (b, ((cb, ub), sb)) in blocks.enumerate() {
+                            let len = sb.len() / score_width * n_scores;
+                            self.sample_block(seed, start_block + b as u64, cb, ub, &mut sb[..len], evidence);
                         }
                     });
                 }
             });
         }
-        self.build_batch(&codes, &uuids, rows, encoding)
+        if n_scores == 0 {
+            scores.clear();
+        }
+        self.build_batch(&codes, &uuids, &scores, rows, encoding)
     }
 
     /// Fills one block: `codes` holds rows × nodes codes, `uuids` one per row.
-    fn sample_block(&self, seed: u64, block: u64, codes: &mut [u32], uuids: &mut [u128], evidence: Option<&Evidence>) {
+    fn sample_block(
+        &self,
+        seed: u64,
+        block: u64,
+        codes: &mut [u32],
+        uuids: &mut [u128],
+        scores: &mut [i64],
+        evidence: Option<&Evidence>,
+    ) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(block);
         let n_nodes = self.nodes.len();
-        for (row, uuid) in codes.chunks_mut(n_nodes).zip(uuids.iter_mut()) {
+        let n_scores = self.scores.len();
+        for (r, (row, uuid)) in codes.chunks_mut(n_nodes).zip(uuids.iter_mut()).enumerate() {
+            if n_scores > 0 {
+                let out = &mut scores[r * n_scores..(r + 1) * n_scores];
+                let mut k = 0;
+                while k < n_scores {
+                    // Box-Muller: two standard normals from two uniforms in (0, 1].
+                    let u1 = ((rng.next_u64() >> 11) as f64 + 1.0) * (1.0 / (1u64 << 53) as f64);
+                    let u2 = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+                    let radius = (-2.0 * u1.ln()).sqrt();
+                    let angle = std::f64::consts::TAU * u2;
+                    for z in [radius * angle.cos(), radius * angle.sin()] {
+                        if k < n_scores {
+                            let (mean, sd, min, max) = self.scores[k];
+                            out[k] = ((mean + sd * z).round() as i64).clamp(min, max);
+                            k += 1;
+                        }
+                    }
+                }
+            }
             match evidence {
                 None => {
                     for (i, node) in self.nodes.iter().enumerate() {
@@ -202,13 +365,52 @@ impl LocaleModel {
         }
     }
 
-    fn build_batch(&self, codes: &[u32], uuids: &[u128], rows: usize, encoding: Encoding) -> Result<RecordBatch> {
+    fn build_batch(&self, codes: &[u32], uuids: &[u128], scores: &[i64], rows: usize, encoding: Encoding) -> Result<RecordBatch> {
         let n_nodes = self.nodes.len();
+        let n_scores = self.scores.len();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (c, spec) in self.columns.iter().enumerate() {
             let array: ArrayRef = match (spec, self.column_nodes[c]) {
                 (ColumnSpec::Uuid { .. }, _) => Arc::new(uuid_array(uuids)?),
                 (ColumnSpec::Constant { value, .. }, _) => Arc::new(repeated(value, rows)?),
+                (ColumnSpec::Normal { .. }, _) => {
+                    let slot = self.column_scores[c].unwrap_or(0);
+                    Arc::new(Int64Array::from_iter_values(scores.iter().skip(slot).step_by(n_scores.max(1)).copied()))
+                }
+                (ColumnSpec::Lookup { .. }, _) => {
+                    let Some(lookup) = &self.lookups[c] else {
+                        return Err(Error::InvalidLocalePack { locale: self.locale.clone(), reason: format!("column `{}`", spec.name()) });
+                    };
+                    let keys = codes.iter().skip(lookup.node).step_by(n_nodes).map(|code| lookup.codes[*code as usize]);
+                    match encoding {
+                        Encoding::Dictionary => {
+                            let keys = UInt16Array::from_iter_values(keys.map(|k| k as u16));
+                            let values = Arc::new(StringArray::from_iter_values(&lookup.values));
+                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, values)?)
+                        }
+                        Encoding::Plain => {
+                            let keys: Vec<u32> = keys.collect();
+                            Arc::new(gather_strings(&lookup.values, keys.iter(), rows)?)
+                        }
+                    }
+                }
+                (ColumnSpec::Label { .. }, _) => {
+                    let Some((slot, vocab, label_codes)) = &self.labels[c] else {
+                        return Err(Error::InvalidLocalePack { locale: self.locale.clone(), reason: format!("column `{}`", spec.name()) });
+                    };
+                    let min = self.scores[*slot].2;
+                    let keys = scores.iter().skip(*slot).step_by(n_scores.max(1)).map(|v| label_codes[(v - min) as usize]);
+                    match encoding {
+                        Encoding::Dictionary => {
+                            let keys = UInt16Array::from_iter_values(keys);
+                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, Arc::new(StringArray::from_iter_values(vocab)))?)
+                        }
+                        Encoding::Plain => {
+                            let keys: Vec<u32> = keys.map(u32::from).collect();
+                            Arc::new(gather_strings(vocab, keys.iter(), rows)?)
+                        }
+                    }
+                }
                 (ColumnSpec::Node { .. }, Some(idx)) => {
                     let node = &self.nodes[idx];
                     let node_codes = codes.iter().skip(idx).step_by(n_nodes);

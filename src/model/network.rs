@@ -40,6 +40,11 @@ pub struct NodeSpec {
     /// (e.g. `{"age_marital": "age_band"}`), so published tables can be read as they are.
     #[serde(default)]
     pub columns: HashMap<String, String>,
+    /// A parent whose values are the table's columns (a "wide" table: one row per value of
+    /// the node and of its other parents, one weight column per value of this parent), as
+    /// published cross-tables often are; more compact than one row per cell.
+    #[serde(default)]
+    pub wide: Option<String>,
 }
 
 /// Integer ranges of a parent node, each mapped to a label.
@@ -76,12 +81,26 @@ pub enum ColumnSpec {
     Node { name: String },
     /// The same string on every row (e.g. country).
     Constant { name: String, value: String },
+    /// A score drawn from a normal distribution, rounded to an integer and clipped to
+    /// [min, max] (e.g. a Big Five T-score: N(50, 10) in [20, 80]).
+    Normal { name: String, mean: f64, sd: f64, min: i64, max: i64 },
+    /// A label of another column's integer score by ranges (label, lo, hi) inclusive.
+    Label { name: String, of: String, bands: Vec<(String, i64, i64)> },
+    /// A function of a category node, looked up in a two-column CSV (`of`, `name`) of the
+    /// pack: e.g. the city of a ZIP code. Too many values for a conditional table, and no
+    /// randomness.
+    Lookup { name: String, of: String, table: String },
 }
 
 impl ColumnSpec {
     pub fn name(&self) -> &str {
         match self {
-            ColumnSpec::Uuid { name } | ColumnSpec::Node { name } | ColumnSpec::Constant { name, .. } => name,
+            ColumnSpec::Uuid { name }
+            | ColumnSpec::Node { name }
+            | ColumnSpec::Constant { name, .. }
+            | ColumnSpec::Normal { name, .. }
+            | ColumnSpec::Label { name, .. }
+            | ColumnSpec::Lookup { name, .. } => name,
         }
     }
 }
@@ -221,6 +240,39 @@ impl WeightedTable {
         Ok(WeightedTable { columns, rows, weights })
     }
 
+    /// Parses a wide CSV: `keys` name the leading key columns (the node and its other
+    /// parents); every other column is a value of `wide_column` holding weights. Returns the
+    /// long form with a `wide_column` column.
+    pub fn parse_wide(locale: &str, name: &str, text: &str, keys: &[String], wide_column: &str) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
+        let headers = reader.headers().map_err(|e| invalid(locale, format!("{name}: {e}")))?.clone();
+        let key_cols: Vec<usize> = keys
+            .iter()
+            .map(|k| headers.iter().position(|h| h == k).ok_or_else(|| invalid(locale, format!("table {name} has no column `{k}`"))))
+            .collect::<Result<_>>()?;
+        let value_cols: Vec<(usize, String)> =
+            headers.iter().enumerate().filter(|(i, _)| !key_cols.contains(i)).map(|(i, h)| (i, h.to_string())).collect();
+        let mut columns: Vec<String> = keys.to_vec();
+        columns.push(wide_column.to_string());
+        let (mut rows, mut weights) = (Vec::new(), Vec::new());
+        for (line, record) in reader.records().enumerate() {
+            let record = record.map_err(|e| invalid(locale, format!("{name}: {e}")))?;
+            let key: Vec<String> = key_cols.iter().map(|c| record.get(*c).unwrap_or("").to_string()).collect();
+            for (c, value) in &value_cols {
+                let w: f64 = record
+                    .get(*c)
+                    .and_then(|s| s.parse().ok())
+                    .filter(|w: &f64| w.is_finite() && *w >= 0.0)
+                    .ok_or_else(|| invalid(locale, format!("{name} row {}, column {value}: not a non-negative number", line + 2)))?;
+                let mut row = key.clone();
+                row.push(value.clone());
+                rows.push(row);
+                weights.push(w);
+            }
+        }
+        Ok(WeightedTable { columns, rows, weights })
+    }
+
     /// The index of a column by name.
     pub fn column(&self, locale: &str, table: &str, name: &str) -> Result<usize> {
         self.columns
@@ -263,12 +315,32 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             }
             _ => return Err(invalid(locale, format!("node `{}` needs exactly one of `table` and `bands`", node_spec.name))),
         };
-        if !parsed.contains_key(&table_name) {
-            let text = read_table(&table_name)?;
-            parsed.insert(table_name.clone(), WeightedTable::parse(locale, &table_name, &text)?);
-        }
-        let table = &parsed[&table_name];
         let column_of = |name: &str| node_spec.columns.get(name).map(String::as_str).unwrap_or(name).to_string();
+        let table_name = match &node_spec.wide {
+            Some(wide) => {
+                if !node_spec.parents.contains(wide) {
+                    return Err(invalid(locale, format!("node `{}`: wide column parent `{wide}` is not a parent", node_spec.name)));
+                }
+                let key = format!("{table_name}#wide:{}", node_spec.name);
+                if !parsed.contains_key(&key) {
+                    let text = read_table(&table_name)?;
+                    let keys: Vec<String> = std::iter::once(&node_spec.name)
+                        .chain(node_spec.parents.iter().filter(|p| *p != wide))
+                        .map(|n| column_of(n))
+                        .collect();
+                    parsed.insert(key.clone(), WeightedTable::parse_wide(locale, &table_name, &text, &keys, &column_of(wide))?);
+                }
+                key
+            }
+            None => {
+                if !parsed.contains_key(&table_name) {
+                    let text = read_table(&table_name)?;
+                    parsed.insert(table_name.clone(), WeightedTable::parse(locale, &table_name, &text)?);
+                }
+                table_name
+            }
+        };
+        let table = &parsed[&table_name];
         let own_col = table.column(locale, &table_name, &column_of(&node_spec.name))?;
         let parent_cols: Vec<usize> = node_spec
             .parents

@@ -1,0 +1,113 @@
+//! ZIP codes and cities for the US pack: residents per ZIP Code Tabulation Area (ACS
+//! 2008-2012) placed in the state and USPS preferred city of the ZIP (HUD-USPS crosswalk).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::us::STATES;
+use crate::error::{Error, Result};
+
+pub const ZCTA_POP_PATH: &str = "usa/geo/zcta_population_acs2012_5yr.csv";
+pub const HUD_PATH: &str = "usa/geo/hud_usps_zip_county_crosswalk_2025q4.csv";
+
+fn derr(source: &str, reason: impl Into<String>) -> Error {
+    Error::Derivation { source_file: source.into(), reason: reason.into() }
+}
+
+/// "NEW YORK" -> "New York", "WINSTON-SALEM" -> "Winston-Salem", "MC ALLEN" -> "Mc Allen".
+pub fn title_case(upper: &str) -> String {
+    let mut out = String::with_capacity(upper.len());
+    let mut start = true;
+    for ch in upper.chars() {
+        if ch.is_alphabetic() {
+            if start {
+                out.extend(ch.to_uppercase());
+            } else {
+                out.extend(ch.to_lowercase());
+            }
+            start = false;
+        } else {
+            out.push(ch);
+            start = ch != '\'';
+        }
+    }
+    out
+}
+
+pub struct GeoTables {
+    /// (state, zipcode, persons).
+    pub zips: Vec<Vec<String>>,
+    /// (zipcode, city).
+    pub cities: Vec<Vec<String>>,
+    pub notes: Vec<String>,
+}
+
+pub fn derive(raw_dir: &Path) -> Result<GeoTables> {
+    // ZIP -> (state, city) from HUD (the same for every county row of a ZIP).
+    let mut place: BTreeMap<String, (String, String)> = BTreeMap::new();
+    let mut reader = csv::Reader::from_path(raw_dir.join(HUD_PATH)).map_err(|e| derr(HUD_PATH, e.to_string()))?;
+    let headers = reader.headers().map_err(|e| derr(HUD_PATH, e.to_string()))?.clone();
+    let col = |n: &str| headers.iter().position(|h| h == n).ok_or_else(|| derr(HUD_PATH, format!("no column {n}")));
+    let (zip_col, city_col, state_col) = (col("ZIP")?, col("USPS_ZIP_PREF_CITY")?, col("USPS_ZIP_PREF_STATE")?);
+    let states: std::collections::HashSet<&str> = STATES.iter().map(|(_, s)| *s).collect();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| derr(HUD_PATH, e.to_string()))?;
+        let (zip, city, state) = (rec.get(zip_col).unwrap_or(""), rec.get(city_col).unwrap_or(""), rec.get(state_col).unwrap_or(""));
+        if zip.len() == 5 && states.contains(state) && !city.is_empty() {
+            place.entry(zip.to_string()).or_insert_with(|| (state.to_string(), title_case(city)));
+        }
+    }
+    let mut reader = csv::Reader::from_path(raw_dir.join(ZCTA_POP_PATH)).map_err(|e| derr(ZCTA_POP_PATH, e.to_string()))?;
+    let (mut zips, mut cities) = (Vec::new(), Vec::new());
+    let (mut kept, mut unplaced, mut kept_people, mut unplaced_people) = (0usize, 0usize, 0.0f64, 0.0f64);
+    let mut by_state: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| derr(ZCTA_POP_PATH, e.to_string()))?;
+        let zip = format!("{:0>5}", rec.get(0).unwrap_or("").trim());
+        let persons: f64 = rec.get(1).and_then(|v| v.trim().parse().ok()).unwrap_or(0.0);
+        if persons <= 0.0 {
+            continue;
+        }
+        match place.get(&zip) {
+            Some((state, city)) => {
+                kept += 1;
+                kept_people += persons;
+                by_state.entry(state.clone()).or_default().push((zip.clone(), persons));
+                cities.push(vec![zip, city.clone()]);
+            }
+            None => {
+                unplaced += 1;
+                unplaced_people += persons;
+            }
+        }
+    }
+    for (state, list) in by_state {
+        for (zip, persons) in list {
+            zips.push(vec![state.clone(), zip, format!("{persons}")]);
+        }
+    }
+    if kept < 30_000 {
+        return Err(derr(ZCTA_POP_PATH, format!("only {kept} ZCTAs placed in a state")));
+    }
+    let notes = vec![format!(
+        "ZIP code and city: P(zipcode | state) ∝ residents of the ZIP Code Tabulation Area (ACS 2008-2012 5-year); the \
+         state and the city are the ZIP's USPS preferred city and state in the HUD-USPS crosswalk (Q4 2025), title-cased. \
+         {kept} ZCTAs placed ({:.2}% of residents); {unplaced} ZCTAs that no longer exist as ZIPs or lie outside the 50 \
+         states and DC are left out. ZIP codes depend on state only (no table crosses ZCTA with age, sex or race here). \
+         ZCTAs approximate ZIP delivery areas; PO-box-only ZIPs have no residents and never appear.",
+        kept_people / (kept_people + unplaced_people) * 100.0
+    )];
+    Ok(GeoTables { zips, cities, notes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_cases_city_names() {
+        assert_eq!(title_case("NEW YORK"), "New York");
+        assert_eq!(title_case("WINSTON-SALEM"), "Winston-Salem");
+        assert_eq!(title_case("COEUR D'ALENE"), "Coeur D'alene");
+    }
+}
