@@ -20,7 +20,7 @@ pub struct LocaleSampler {
 
 /// The backends personadb registers in its sessions.
 pub fn backends() -> Backends {
-    Backends { sampler: Some(Arc::new(LocaleSampler::default())) }
+    Backends { sampler: Some(Arc::new(LocaleSampler::default())), stratifier: None }
 }
 
 /// Rounds a batch size to whole random-stream blocks, so output never depends on it.

@@ -14,9 +14,11 @@ pub mod format;
 pub mod generate;
 pub mod locale;
 pub mod model;
+pub mod plots;
 pub mod report;
 pub mod session;
 pub mod storage;
+pub mod stratify;
 
 pub use database::{Database, WriteKind};
 pub use error::{Error, Result};

@@ -111,7 +111,8 @@ struct ReportArgs {
     /// Locale the personas come from (default: the table's locale in the catalog).
     #[arg(long)]
     locale: Option<String>,
-    /// Write the report to this file instead of standard output.
+    /// Write the report (Markdown) to this file instead of standard output, with its plots
+    /// (age pyramid, education by age, top occupations) as SVG files beside it.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -234,9 +235,23 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let session = PersonaSession::new(db)?;
             let report = personadb::report::fidelity(&session, &args.table, &locale).await?;
-            let text = report.to_markdown();
+            let mut text = report.to_markdown();
             match args.out {
                 Some(path) => {
+                    // Plots go next to the report as SVG files, linked from it.
+                    let plots = personadb::report::plots(&session, &args.table, &locale).await?;
+                    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
+                    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+                    if !plots.is_empty() {
+                        text.push_str("\n## Plots\n\n");
+                    }
+                    for (name, svg) in plots {
+                        let file = format!("{stem}_{name}.svg");
+                        let target = dir.join(&file);
+                        std::fs::write(&target, svg).with_context(|| format!("writing {}", target.display()))?;
+                        text.push_str(&format!("![{name}]({file})\n\n"));
+                        eprintln!("wrote {}", target.display());
+                    }
                     std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
                     eprintln!("wrote {}", path.display());
                 }

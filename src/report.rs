@@ -284,6 +284,96 @@ fn model_distribution(
     Ok(out)
 }
 
+/// Sums a pack table's weights by the given columns (skipping the rest).
+fn pack_sums(model: &LocaleModel, file: &str, by: &[&str]) -> Result<HashMap<Vec<String>, f64>> {
+    let pack = locale::pack(&model.locale)?;
+    let t = crate::model::network::WeightedTable::parse(&model.locale, file, pack.file(file)?)?;
+    let cols: Vec<usize> = by.iter().map(|c| t.column(&model.locale, file, c)).collect::<Result<_>>()?;
+    let mut out: HashMap<Vec<String>, f64> = HashMap::new();
+    for (row, w) in t.rows.iter().zip(&t.weights) {
+        *out.entry(cols.iter().map(|c| row[*c].clone()).collect()).or_default() += w;
+    }
+    Ok(out)
+}
+
+async fn counts(session: &PersonaSession, sql: &str) -> Result<Vec<(Vec<String>, f64)>> {
+    let mut out = Vec::new();
+    for batch in query(session, sql).await? {
+        let last = batch.num_columns() - 1;
+        let c = batch.column(last).as_primitive::<Int64Type>();
+        for r in 0..batch.num_rows() {
+            out.push(((0..last).map(|i| cell_text(&batch, i, r)).collect(), c.value(r) as f64));
+        }
+    }
+    Ok(out)
+}
+
+/// The report's plots as (file stem, SVG): age pyramid, education by age, top occupations.
+/// A plot whose columns or source tables the locale lacks is left out.
+pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> Result<Vec<(String, String)>> {
+    let model = locale::model(locale_name)?;
+    let has = |c: &str| model.columns.iter().any(|x| x.name() == c);
+    let t = quote_ident(table);
+    let mut out = Vec::new();
+    let pack = locale::pack(&model.locale)?;
+    if has("sex") && has("age") && pack.file("population_state_sex_age.csv").is_ok() {
+        let generated = counts(session, &format!("SELECT sex, age, count(*) FROM {t} GROUP BY sex, age")).await?;
+        let census = pack_sums(&model, "population_state_sex_age.csv", &["sex", "age"])?;
+        let pyramid = |m: &dyn Fn(&str, i64) -> f64| -> Vec<(i64, f64, f64)> {
+            (18..=104).map(|a| (a, m("Male", a), m("Female", a))).collect()
+        };
+        let g_total: f64 = generated.iter().map(|(_, c)| c).sum();
+        let c_total: f64 = census.values().sum();
+        let g = pyramid(&|sex, a| {
+            generated.iter().filter(|(k, _)| k[0] == sex && k[1] == a.to_string()).map(|(_, c)| c).sum::<f64>() / g_total.max(1.0)
+        });
+        let c = pyramid(&|sex, a| census.get(&vec![sex.to_string(), a.to_string()]).copied().unwrap_or(0.0) / c_total.max(1.0));
+        out.push(("age_pyramid".to_string(), crate::plots::age_pyramid(&g, &c)?));
+    }
+    if has("education_level") && has("age") && pack.file("acs_b15001_education.csv").is_ok() {
+        let published = pack_sums(&model, "acs_b15001_education.csv", &["age_band", "education_level"])?;
+        let mut bands: Vec<(String, (i64, i64))> = published.keys().filter_map(|k| parse_band(&k[0]).map(|r| (k[0].clone(), r))).collect();
+        bands.sort_by_key(|b| b.1);
+        bands.dedup();
+        let generated = counts(session, &format!("SELECT age, education_level, count(*) FROM {t} GROUP BY age, education_level")).await?;
+        let node = model.node("education_level").map(|(_, n)| n.values.clone()).unwrap_or_default();
+        let mut series = Vec::new();
+        for level in &node {
+            let mut g = Vec::new();
+            let mut p = Vec::new();
+            for (label, (lo, hi)) in &bands {
+                let in_band = |k: &Vec<String>| k[0].parse::<i64>().map(|a| *lo <= a && a <= *hi).unwrap_or(false);
+                let band_total: f64 = generated.iter().filter(|(k, _)| in_band(k)).map(|(_, c)| c).sum();
+                let level_total: f64 = generated.iter().filter(|(k, _)| in_band(k) && &k[1] == level).map(|(_, c)| c).sum();
+                g.push(if band_total > 0.0 { level_total / band_total } else { 0.0 });
+                let pb: f64 = published.iter().filter(|(k, _)| &k[0] == label).map(|(_, w)| w).sum();
+                p.push(published.get(&vec![label.clone(), level.clone()]).copied().unwrap_or(0.0) / pb.max(1.0));
+            }
+            series.push((level.clone(), g, p));
+        }
+        let labels: Vec<String> = bands.into_iter().map(|b| b.0).collect();
+        out.push(("education_by_age".to_string(), crate::plots::education_by_age(&labels, &series)?));
+    }
+    if has("occupation") && has("employment_status") && pack.file("acs_b2411x_occupation_sex.csv").is_ok() {
+        let published = pack_sums(&model, "acs_b2411x_occupation_sex.csv", &["occupation"])?;
+        let p_total: f64 = published.values().sum();
+        let generated = counts(
+            session,
+            &format!("SELECT occupation, count(*) FROM {t} WHERE employment_status = 'employed' GROUP BY occupation"),
+        )
+        .await?;
+        let g_total: f64 = generated.iter().map(|(_, c)| c).sum();
+        let mut rows: Vec<(String, f64, f64)> = generated
+            .iter()
+            .map(|(k, c)| (k[0].clone(), c / g_total.max(1.0), published.get(k).copied().unwrap_or(0.0) / p_total.max(1.0)))
+            .collect();
+        rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        rows.truncate(25);
+        out.push(("top_occupations".to_string(), crate::plots::top_occupations(&rows)?));
+    }
+    Ok(out)
+}
+
 /// Builds the fidelity report of `table` (whose personas come from `locale`).
 pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) -> Result<FidelityReport> {
     let model = locale::model(locale_name)?;

@@ -28,6 +28,7 @@ pub struct PersonaSession {
     db: Arc<Database>,
     ctx: SessionContext,
     schema: Arc<DatabaseSchema>,
+    stratifier: Arc<crate::stratify::Stratifier>,
 }
 
 impl std::fmt::Debug for PersonaSession {
@@ -46,8 +47,11 @@ impl PersonaSession {
             .catalog("datafusion")
             .ok_or_else(|| Error::Unsupported("DataFusion's default catalog is missing".into()))?;
         catalog.register_schema("public", schema.clone())?;
-        personadb_udfs::register_all(&ctx, crate::backends::backends())?;
-        Ok(PersonaSession { db, ctx, schema })
+        let stratifier = Arc::new(crate::stratify::Stratifier::default());
+        let mut backends = crate::backends::backends();
+        backends.stratifier = Some(stratifier.clone());
+        personadb_udfs::register_all(&ctx, backends)?;
+        Ok(PersonaSession { db, ctx, schema, stratifier })
     }
 
     /// The DataFusion context, for registering more functions or tables.
@@ -78,6 +82,14 @@ impl PersonaSession {
                          WHERE table_catalog = 'datafusion' AND table_schema = 'public' ORDER BY table_name",
                     )
                     .await;
+            }
+        }
+        if let Statement::Statement(s) = &statement {
+            // Table functions are planned synchronously: open the tables they sample first.
+            for name in crate::stratify::sampled_tables(s) {
+                if let Some(table) = self.schema.table(&name).await? {
+                    self.stratifier.prepare(&name, table);
+                }
             }
         }
         let state = self.ctx.state();

@@ -38,6 +38,15 @@ async fn generated_personas_match_their_sources() {
     assert!((sex.2 - 1.0).abs() < 0.01);
     let md = report.to_markdown();
     assert!(md.contains("ACS 2018 B15001") && md.contains("Plausibility rules"));
+    // The plots: age pyramid, education by age, top occupations, as SVG.
+    let plots = personadb::report::plots(&session, "personas", "us").await.expect("plots");
+    let names: Vec<&str> = plots.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["age_pyramid", "education_by_age", "top_occupations"]);
+    for (name, svg) in &plots {
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
+        assert!(svg.matches("<rect").count() + svg.matches("<polyline").count() + svg.matches("<circle").count() > 20, "{name}");
+    }
+    assert!(plots[2].1.contains("registered_nurses"), "the top occupations name their occupations");
     // An unknown table is a clear error.
     let err = personadb::report::fidelity(&session, "nope", "us").await.expect_err("unknown table");
     assert!(err.to_string().contains("'nope' not found"));

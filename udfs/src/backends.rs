@@ -37,4 +37,36 @@ pub trait PersonaSampler: Debug + Send + Sync {
 pub struct Backends {
     /// Backs `sample_persona`.
     pub sampler: Option<Arc<dyn PersonaSampler>>,
+    /// Backs `stratified_sample`.
+    pub stratifier: Option<Arc<dyn TableStratifier>>,
+}
+
+/// What `stratified_sample` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StratifyRequest {
+    /// The stored table to sample from.
+    pub table: String,
+    /// Columns whose value combinations are the strata.
+    pub strata: Vec<String>,
+    /// Total rows to draw.
+    pub n: u64,
+    /// Random seed: the same seed over the same table version gives the same rows.
+    pub seed: u64,
+    /// How `n` is shared among strata.
+    pub allocation: Allocation,
+}
+
+/// How a stratified sample shares its rows among strata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// In proportion to each stratum's rows, rounded by largest remainders.
+    Proportional,
+    /// The same number per stratum (remainders to the first strata in sort order).
+    Equal,
+}
+
+/// Draws stratified samples from stored tables.
+pub trait TableStratifier: Debug + Send + Sync {
+    /// Validates the request (table, strata columns) and returns the sample as a table.
+    fn stratify(&self, request: &StratifyRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
 }

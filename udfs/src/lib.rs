@@ -9,13 +9,14 @@ pub mod args;
 pub mod backends;
 pub mod doc;
 pub mod sample_persona;
+pub mod stratified_sample;
 
 use std::sync::Arc;
 
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
-pub use backends::{Backends, PersonaSampler, SampleRequest};
+pub use backends::{Allocation, Backends, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier};
 pub use doc::FunctionDoc;
 
 /// Registers every personadb SQL function whose backend is present in `backends`.
@@ -29,12 +30,18 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
             Arc::new(sample_persona::SamplePersona::new(sampler)),
         );
     }
+    if let Some(stratifier) = backends.stratifier.clone() {
+        ctx.register_udtf(
+            stratified_sample::NAME,
+            Arc::new(stratified_sample::StratifiedSample::new(stratifier)),
+        );
+    }
     Ok(())
 }
 
 /// The documentation of every function this crate defines, in reference order.
 pub fn all_docs() -> Vec<FunctionDoc> {
-    vec![sample_persona::doc()]
+    vec![sample_persona::doc(), stratified_sample::doc()]
 }
 
 /// The SQL function reference as Markdown (the content of `docs/sql-functions.md`).

@@ -1,0 +1,229 @@
+//! `stratified_sample` over stored tables. The table function is planned synchronously, so
+//! the session opens the tables a statement samples from before planning it
+//! ([`Stratifier::prepare`]); the sample itself is drawn when the scan is planned: one pass
+//! reads the strata columns and ranks each row by a hash of (seed, row position), a second
+//! pass keeps each stratum's lowest-ranked rows.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{BooleanArray, RecordBatch};
+use arrow::datatypes::SchemaRef;
+use arrow::row::{RowConverter, SortField};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{plan_err, DataFusionError};
+use datafusion::datasource::{MemTable, TableType};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::sql::sqlparser::ast::{
+    FunctionArg, FunctionArgExpr, TableFactor, Value, ValueWithSpan, Visit, Visitor,
+};
+use futures::TryStreamExt;
+use personadb_udfs::{Allocation, StratifyRequest, TableStratifier};
+
+use crate::generate::largest_remainder;
+
+/// The stratifier of one session: the tables its current statement samples from.
+#[derive(Debug, Default)]
+pub struct Stratifier {
+    tables: Mutex<HashMap<String, Arc<dyn TableProvider>>>,
+}
+
+impl Stratifier {
+    /// Makes `table` available to `stratified_sample` in the statements that follow.
+    pub fn prepare(&self, name: &str, table: Arc<dyn TableProvider>) {
+        if let Ok(mut t) = self.tables.lock() {
+            t.insert(name.to_string(), table);
+        }
+    }
+}
+
+/// The first arguments (string literals) of every `stratified_sample(...)` in a statement.
+pub fn sampled_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
+    struct Finder(Vec<String>);
+    impl Visitor for Finder {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> std::ops::ControlFlow<()> {
+            if let TableFactor::Table { name, args: Some(args), .. } = factor {
+                let is_ours = name.0.last().map(|p| p.to_string().eq_ignore_ascii_case(personadb_udfs::stratified_sample::NAME));
+                if is_ours == Some(true) {
+                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
+                        value: Value::SingleQuotedString(s),
+                        ..
+                    })))) = args.args.first()
+                    {
+                        self.0.push(s.clone());
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    let _ = statement.visit(&mut finder);
+    finder.0
+}
+
+impl TableStratifier for Stratifier {
+    fn stratify(&self, request: &StratifyRequest) -> DfResult<Arc<dyn TableProvider>> {
+        let name = personadb_udfs::stratified_sample::NAME;
+        let source = self.tables.lock().ok().and_then(|t| t.get(&request.table).cloned());
+        let Some(source) = source else {
+            return plan_err!("{name}: table '{}' not found", request.table);
+        };
+        let schema = source.schema();
+        let mut columns = Vec::new();
+        for c in &request.strata {
+            match schema.index_of(c) {
+                Ok(i) => columns.push(i),
+                Err(_) => {
+                    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+                    return plan_err!("{name}: table '{}' has no column `{c}` (columns: {})", request.table, names.join(", "));
+                }
+            }
+        }
+        Ok(Arc::new(StratifiedTable { source, request: request.clone(), columns }))
+    }
+}
+
+/// A stratified sample of a table, drawn when scanned.
+#[derive(Debug)]
+struct StratifiedTable {
+    source: Arc<dyn TableProvider>,
+    request: StratifyRequest,
+    /// Strata column indices in the source schema.
+    columns: Vec<usize>,
+}
+
+fn rank(seed: u64, row: u64) -> u64 {
+    // SplitMix64 of (seed, row): a fixed pseudo-random order of the rows per seed.
+    let mut z = seed ^ row.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Reads every batch of `plan`'s partitions in partition order.
+async fn read_all(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for p in 0..plan.properties().partitioning.partition_count() {
+        let stream = plan.execute(p, state.task_ctx())?;
+        out.extend(stream.try_collect::<Vec<_>>().await?);
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl TableProvider for StratifiedTable {
+    fn schema(&self) -> SchemaRef {
+        self.source.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let name = personadb_udfs::stratified_sample::NAME;
+        let req = &self.request;
+        // Pass 1: the strata of every row, in the table's stored order.
+        let keys_plan = self.source.scan(state, Some(&self.columns), &[], None).await?;
+        let schema = self.source.schema();
+        let fields: Vec<SortField> = self.columns.iter().map(|c| SortField::new(schema.field(*c).data_type().clone())).collect();
+        let converter = RowConverter::new(fields)?;
+        let mut stratum_of_key: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut strata: Vec<(Vec<u8>, String, Vec<(u64, u64)>)> = Vec::new(); // (key, label, (rank, row))
+        let mut row = 0u64;
+        for batch in read_all(keys_plan, state).await? {
+            let rows = converter.convert_columns(batch.columns())?;
+            for i in 0..batch.num_rows() {
+                let key = rows.row(i).as_ref().to_vec();
+                let s = match stratum_of_key.get(&key) {
+                    Some(s) => *s,
+                    None => {
+                        let label = (0..batch.num_columns())
+                            .map(|c| {
+                                let v = arrow::util::display::array_value_to_string(batch.column(c), i).unwrap_or_default();
+                                format!("{} = {}", req.strata[c], if batch.column(c).is_null(i) { "NULL".into() } else { v })
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        strata.push((key.clone(), label, Vec::new()));
+                        stratum_of_key.insert(key, strata.len() - 1);
+                        strata.len() - 1
+                    }
+                };
+                strata[s].2.push((rank(req.seed, row), row));
+                row += 1;
+            }
+        }
+        let total = row;
+        if req.n > total {
+            return plan_err!("{name}: n = {} but table '{}' has only {total} rows", req.n, req.table);
+        }
+        // Strata in the sort order of their values, so 'equal' remainders are reproducible.
+        strata.sort_by(|a, b| a.0.cmp(&b.0));
+        let weights: Vec<f64> = match req.allocation {
+            Allocation::Proportional => strata.iter().map(|s| s.2.len() as f64).collect(),
+            Allocation::Equal => vec![1.0; strata.len()],
+        };
+        let quotas = largest_remainder(req.n, &weights);
+        let mut selected = vec![false; total as usize];
+        for ((_, label, rows), quota) in strata.iter_mut().zip(&quotas) {
+            if (*quota as usize) > rows.len() {
+                return plan_err!(
+                    "{name}: stratum ({label}) has {} rows but its quota is {quota}; lower n or use 'proportional'",
+                    rows.len()
+                );
+            }
+            rows.sort_unstable();
+            for (_, r) in rows.iter().take(*quota as usize) {
+                selected[*r as usize] = true;
+            }
+        }
+        // Pass 2: keep the selected rows.
+        let full = self.source.scan(state, None, &[], None).await?;
+        let mut kept = Vec::new();
+        let mut offset = 0usize;
+        for batch in read_all(full, state).await? {
+            let n = batch.num_rows();
+            let mask = BooleanArray::from(selected[offset..offset + n].to_vec());
+            offset += n;
+            let b = arrow::compute::filter_record_batch(&batch, &mask)?;
+            if b.num_rows() > 0 {
+                kept.push(b);
+            }
+        }
+        if offset as u64 != total {
+            return Err(DataFusionError::Execution(format!(
+                "{name}: table '{}' changed while it was sampled ({total} then {offset} rows)",
+                req.table
+            )));
+        }
+        let mem = MemTable::try_new(schema, vec![kept])?;
+        mem.scan(state, projection, filters, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_sampled_tables() {
+        let stmts = datafusion::sql::parser::DFParser::parse_sql(
+            "SELECT * FROM stratified_sample('people', 'sex', 10) JOIN t ON true",
+        )
+        .unwrap();
+        let datafusion::sql::parser::Statement::Statement(s) = &stmts[0] else { panic!() };
+        assert_eq!(sampled_tables(s), vec!["people".to_string()]);
+    }
+}
