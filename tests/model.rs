@@ -185,3 +185,36 @@ fn bad_evidence_is_a_clear_error() {
     assert!(model.evidence("").expect("empty is fine").is_none());
     assert!(model.evidence("country = 'USA'").expect("constant").is_some());
 }
+
+#[test]
+fn evidence_with_many_ancestors_is_sampled_exactly_by_rejection() {
+    // An occupation depends on state, sex, age, education and employment: too many joint
+    // cells to enumerate, so rows are drawn forward and kept when they match.
+    let model = us();
+    let given = "occupation = 'registered_nurses'";
+    let evidence = model.evidence(given).expect("evidence").expect("some");
+    assert!(evidence.rejection.is_some());
+    // The exact share of women among nurses under the model.
+    let (sex, _) = model.node("sex").unwrap();
+    let m = personadb::model::evidence::marginal(&model, &[sex], given).expect("marginal");
+    let female = model.nodes[sex].code_of("Female").unwrap();
+    let pos = m.nodes.iter().position(|n| *n == sex).unwrap();
+    let width = m.nodes.len();
+    let total: f64 = m.weights.iter().sum();
+    let exact: f64 = m.weights.iter().enumerate().filter(|(c, _)| m.combos[c * width + pos] == female).map(|(_, w)| w).sum::<f64>() / total;
+    let n = 20 * BLOCK_ROWS;
+    let batch = model.sample_batch(3, 0, n, Some(&evidence), Encoding::Plain, 2).expect("sample");
+    let occupation = batch.column_by_name("occupation").unwrap().as_string::<i32>();
+    assert!((0..n).all(|i| occupation.value(i) == "registered_nurses"));
+    let sexes = batch.column_by_name("sex").unwrap().as_string::<i32>();
+    let share = (0..n).filter(|i| sexes.value(*i) == "Female").count() as f64 / n as f64;
+    let sd = (exact * (1.0 - exact) / n as f64).sqrt();
+    assert!((share - exact).abs() < 4.0 * sd, "{share} vs exact {exact}");
+    assert!(exact > 0.8, "most nurses are women: {exact}");
+    // Same seed, same rows, at any thread count.
+    let again = model.sample_batch(3, 0, n, Some(&evidence), Encoding::Plain, 1).expect("sample");
+    assert_eq!(batch, again);
+    // Far too rare to reject for: a clear error.
+    let err = model.evidence("occupation = 'legislators' AND state = 'WY' AND age < 25").expect_err("rare").to_string();
+    assert!(err.contains("too rare"), "{err}");
+}

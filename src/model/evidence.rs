@@ -36,6 +36,26 @@ pub struct Evidence {
     pub alias: AliasTable,
     /// Probability mass of the evidence under the model (P(given)).
     pub probability: f64,
+    /// Set when the evidence is sampled by rejection instead (see [`rejection`]).
+    pub rejection: Option<Rejection>,
+}
+
+/// Rejection sampling: a row is kept when the mixed-radix key of its mentioned nodes' codes
+/// is accepted.
+#[derive(Debug, Clone)]
+pub struct Rejection {
+    pub nodes: Vec<usize>,
+    pub strides: Vec<u64>,
+    pub accepted: std::collections::HashSet<u64>,
+}
+
+impl Rejection {
+    /// Whether a row (node codes) satisfies the evidence.
+    #[inline]
+    pub fn accepts(&self, codes: &[u32]) -> bool {
+        let key: u64 = self.nodes.iter().zip(&self.strides).map(|(n, s)| codes[*n] as u64 * s).sum();
+        self.accepted.contains(&key)
+    }
 }
 
 /// Compiles `given` for `model`; `Ok(None)` when it is empty.
@@ -43,7 +63,11 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
     if given.trim().is_empty() {
         return Ok(None);
     }
-    let joint = joint(model, &[], given)?;
+    let joint = match joint(model, &[], given) {
+        Ok(j) => j,
+        Err(e) if is_too_large(&e) => return rejection(model, given).map(Some),
+        Err(e) => return Err(e),
+    };
     let kept: f64 = joint.weights.iter().sum();
     let alias = AliasTable::new(&joint.weights)
         .ok_or_else(|| Error::ImpossibleEvidence { locale: model.locale.clone(), given: given.to_string() })?;
@@ -56,7 +80,67 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
         combos: joint.combos,
         alias,
         probability: kept / joint.total,
+        rejection: None,
     }))
+}
+
+/// Evidence rarer than this is refused when it has to be sampled by rejection.
+pub const MIN_REJECTION_PROBABILITY: f64 = 1e-6;
+
+const TOO_LARGE: &str = "joint cells";
+
+fn is_too_large(e: &Error) -> bool {
+    matches!(e, Error::InvalidArgument { reason, .. } if reason.contains(TOO_LARGE))
+}
+
+/// Evidence whose ancestors span too many joint cells to enumerate (e.g. an occupation,
+/// whose ancestors include state × age × education): the exact probability of each value
+/// combination of the mentioned nodes comes from forward elimination, and rows are drawn
+/// forward and kept when their combination satisfies the evidence — rejection sampling,
+/// exact by construction, and bounded in expectation by 1 / P(given).
+fn rejection(model: &LocaleModel, given: &str) -> Result<Evidence> {
+    let m = marginal(model, &[], given)?;
+    let kept: f64 = m.weights.iter().sum();
+    let probability = if m.total > 0.0 { kept / m.total } else { 0.0 };
+    if kept <= 0.0 {
+        return Err(Error::ImpossibleEvidence { locale: model.locale.clone(), given: given.to_string() });
+    }
+    if probability < MIN_REJECTION_PROBABILITY {
+        return Err(Error::InvalidArgument {
+            name: "given".into(),
+            reason: format!(
+                "`{given}` holds for a fraction {probability:.2e} of personas: the attributes it mentions depend on \
+                 too many others to enumerate exactly, and it is too rare to sample by rejection (at least \
+                 {MIN_REJECTION_PROBABILITY:e}); sample more broadly and filter the result instead"
+            ),
+        });
+    }
+    let mut strides = Vec::with_capacity(m.nodes.len());
+    let mut radix: u64 = 1;
+    for n in &m.nodes {
+        strides.push(radix);
+        radix = radix.checked_mul(model.nodes[*n].values.len() as u64).ok_or_else(|| Error::InvalidArgument {
+            name: "given".into(),
+            reason: "it mentions too many attributes at once".into(),
+        })?;
+    }
+    let width = m.nodes.len();
+    let accepted: std::collections::HashSet<u64> = m
+        .weights
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| **w > 0.0)
+        .map(|(cell, _)| (0..width).map(|j| m.combos[cell * width + j] as u64 * strides[j]).sum())
+        .collect();
+    Ok(Evidence {
+        given: given.to_string(),
+        nodes: Vec::new(),
+        fixed: vec![false; model.nodes.len()],
+        combos: Vec::new(),
+        alias: AliasTable::new(&[1.0]).ok_or_else(|| Error::Unsupported("alias table".into()))?,
+        probability,
+        rejection: Some(Rejection { nodes: m.nodes, strides, accepted }),
+    })
 }
 
 /// The model's exact joint distribution over some nodes, restricted to a predicate.
@@ -265,7 +349,7 @@ fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(V
         if next.len() > MAX_EVIDENCE_CELLS * 4 {
             return Err(Error::InvalidArgument {
                 name: "given".into(),
-                reason: format!("the attributes it mentions span more than {} joint cells", MAX_EVIDENCE_CELLS * 4),
+                reason: format!("the attributes it mentions span more than {} {TOO_LARGE}", MAX_EVIDENCE_CELLS * 4),
             });
         }
         frontier = survivors.iter().map(|k| frontier[*k]).collect();
@@ -300,7 +384,7 @@ fn enumerate(
             return Err(Error::InvalidArgument {
                 name: "given".into(),
                 reason: format!(
-                    "the attributes it mentions span more than {MAX_EVIDENCE_CELLS} joint cells; condition on fewer attributes"
+                    "the attributes it mentions span more than {MAX_EVIDENCE_CELLS} {TOO_LARGE}; condition on fewer attributes"
                 ),
             });
         }

@@ -342,6 +342,14 @@ impl LocaleModel {
                         row[i] = node.draw(row, &mut rng);
                     }
                 }
+                Some(Evidence { rejection: Some(rejection), .. }) => loop {
+                    for (i, node) in self.nodes.iter().enumerate() {
+                        row[i] = node.draw(row, &mut rng);
+                    }
+                    if rejection.accepts(row) {
+                        break;
+                    }
+                },
                 Some(ev) => {
                     let combo = ev.alias.sample(rng.next_u64()) as usize;
                     let width = ev.nodes.len();

@@ -28,9 +28,12 @@ pub fn doc() -> FunctionDoc {
         kind: "table function",
         description: "Samples `n` personas from a locale's census-grounded model. The same seed \
             gives the same rows, whatever the batch size or thread count. `given` conditions \
-            the sample exactly on a SQL boolean expression over persona columns (the result \
-            has the distribution of rejection sampling, without the rejections); evidence no \
-            persona can satisfy is an error.",
+            the sample exactly on a SQL boolean expression over persona columns: the attributes \
+            it mentions and their ancestors are enumerated and drawn jointly (the distribution of \
+            rejection sampling, without the rejections), or, where they span too many combinations \
+            (e.g. an occupation), rows are drawn by rejection against the exact set of accepted \
+            values. Evidence no persona can satisfy, or too rare to reject for (below 1e-6), is an \
+            error; scores drawn per row (Big Five) cannot be conditioned on, filter instead.",
         syntax: SYNTAX,
         arguments: &[
             ("n", "Number of personas, a non-negative integer."),
