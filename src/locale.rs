@@ -29,6 +29,7 @@ pub static US: LocalePack = LocalePack {
         ("bachelors_field_model.csv", include_str!("../datasets/us/bachelors_field_model.csv")),
         ("race_ethnicity_model.csv", include_str!("../datasets/us/race_ethnicity_model.csv")),
         ("acs_b23001_employment.csv", include_str!("../datasets/us/acs_b23001_employment.csv")),
+        ("employment_model.csv", include_str!("../datasets/us/employment_model.csv")),
         ("labor_force.csv", include_str!("../datasets/us/labor_force.csv")),
         ("occupation_model.csv", include_str!("../datasets/us/occupation_model.csv")),
         ("acs_b2411x_occupation_sex.csv", include_str!("../datasets/us/acs_b2411x_occupation_sex.csv")),

@@ -121,24 +121,26 @@ pub fn top_occupations(rows: &[(String, f64, f64)]) -> Result<String> {
         root.fill(&WHITE).map_err(plot_err)?;
         let max = rows.iter().map(|(_, g, p)| g.max(*p)).fold(0.0f64, f64::max) * 1.1;
         let n = rows.len() as f64;
+        // Bars take the left part; each occupation's name follows its bar.
         let mut chart = ChartBuilder::on(&root)
             .caption("Top occupations of the employed: generated (bars) vs ACS B24115/B24116 (|)", ("sans-serif", 18))
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(330)
-            .build_cartesian_2d(0f64..max.max(0.001), 0f64..n)
+            .y_label_area_size(10)
+            .build_cartesian_2d(0f64..max.max(0.001) * 2.2, 0f64..n)
             .map_err(plot_err)?;
-        let names: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
         chart
             .configure_mesh()
-            .y_labels(rows.len())
-            .y_label_formatter(&move |y| {
-                let i = (n - 1.0 - (y - 0.5).round()) as isize;
-                if i >= 0 { names.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
-            })
-            .x_label_formatter(&|x| format!("{:.1}%", x * 100.0))
             .disable_y_mesh()
+            .disable_y_axis()
+            .x_label_formatter(&|x| format!("{:.1}%", x * 100.0))
             .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, (name, g, p))| {
+                let y = n - 1.0 - i as f64;
+                Text::new(name.clone(), (g.max(*p) + max * 0.02, y + 0.8), ("sans-serif", 12).into_font())
+            }))
             .map_err(plot_err)?;
         chart
             .draw_series(rows.iter().enumerate().map(|(i, (_, g, _))| {

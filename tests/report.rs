@@ -19,14 +19,17 @@ async fn generated_personas_match_their_sources() {
         assert!(m.slices > 0, "{}: no slice large enough", m.source);
         // Within slices, generated distributions differ from published ones by little more
         // than sampling noise; vintage differences (ACS 2018 vs PEP 2021) add a little.
-        assert!(m.joint_tvd < 0.08, "{}: joint TVD {}", m.source, m.joint_tvd);
         if m.value == "occupation" {
+            assert!(m.joint_tvd < m.model_joint_tvd + 0.03, "{}: joint TVD {} vs model {}", m.source, m.joint_tvd, m.model_joint_tvd);
             // Occupation is one IPF fit of three surveys of different years (ACS 2018, CPS 2025,
-            // EP 2019) that cannot all hold at once: the compromise stays within a few percent.
-            assert!(m.model_max_slice_tvd < 0.04, "{}: {}", m.source, m.model_max_slice_tvd);
+            // EP 2019) that cannot all hold at once: within slices the compromise stays within
+            // 2%; the joint also carries each survey's own education and age mix.
+            assert!(m.model_max_slice_tvd < 0.02, "{}: {}", m.source, m.model_max_slice_tvd);
             assert!(m.model_joint_tvd < 0.07, "{}: model joint TVD {}", m.source, m.model_joint_tvd);
             assert!(m.mean_slice_tvd < m.model_mean_slice_tvd + m.noise_slice_tvd + 0.01, "{}", m.source);
         } else {
+            // Joint TVD over thousands of cells: mostly sampling noise at this size.
+            assert!(m.joint_tvd < 0.08, "{}: joint TVD {}", m.source, m.joint_tvd);
             assert!(m.mean_slice_tvd < m.noise_slice_tvd + 0.01, "{}: {} vs noise {}", m.source, m.mean_slice_tvd, m.noise_slice_tvd);
             // The model reproduces each published conditional exactly; what remains of the
             // joint TVD is the population vintage (PEP 2021 weights over ACS 2018 conditionals).

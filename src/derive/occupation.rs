@@ -238,9 +238,49 @@ pub struct OccupationTables {
 /// Employed persons by (sex, age, education level), national, from the model's own tables.
 pub type EmployedPopulation = BTreeMap<(String, i64, String), f64>;
 
+/// The published occupation data, matched across publishers.
+pub struct Occupations {
+    titles: Vec<String>,
+    by_sex_acs: HashMap<(String, String), f64>,
+    /// Per occupation: shares of the seven CPS age groups, and of EP's seven attainment groups.
+    age_shares: Vec<[f64; 7]>,
+    edu_shares: Vec<[f64; 7]>,
+    cps_matches: [usize; 5],
+    ep_matches: [usize; 5],
+}
+
+/// EP attainment group (0..6, master's and doctoral merged) of each of our levels.
+pub fn education_group(level: &str) -> usize {
+    EP_GROUPS.iter().position(|(_, ls)| ls.contains(&level)).unwrap_or(0).min(EP_GROUPS.len() - 2)
+}
+
+impl Occupations {
+    fn total_of(&self, o: &str) -> f64 {
+        self.by_sex_acs.get(&("Male".into(), o.into())).unwrap_or(&0.0) + self.by_sex_acs.get(&("Female".into(), o.into())).unwrap_or(&0.0)
+    }
+
+    /// Employed persons 25+ by EP attainment group (six groups, graduate merged), nationally:
+    /// ACS occupation totals × CPS 25+ shares × EP attainment shares.
+    pub fn workers_by_education(&self) -> [f64; 6] {
+        let mut out = [0.0; 6];
+        for (o, title) in self.titles.iter().enumerate() {
+            let total_25 = self.total_of(title) * self.age_shares[o][2..].iter().sum::<f64>();
+            for (g, share) in self.edu_shares[o].iter().enumerate() {
+                out[g.min(5)] += total_25 * share;
+            }
+        }
+        out
+    }
+}
+
 /// Derives the occupation tables. `employed` is the employed civilian population by sex,
 /// single year of age and education level implied by the other tables of the pack.
 pub fn derive(raw_dir: &Path, employed: &EmployedPopulation) -> Result<OccupationTables> {
+    load(raw_dir)?.fit(employed)
+}
+
+/// Reads and matches the occupation tables.
+pub fn load(raw_dir: &Path) -> Result<Occupations> {
     // ACS detailed occupation × sex, national.
     let mut occupations: Vec<String> = Vec::new();
     let mut by_sex_acs: HashMap<(String, String), f64> = HashMap::new();
@@ -255,9 +295,6 @@ pub fn derive(raw_dir: &Path, employed: &EmployedPopulation) -> Result<Occupatio
             *by_sex_acs.entry((sex.to_string(), title.clone())).or_default() += c.estimate;
         }
     }
-    let n_occ = occupations.len();
-    let total_of = |o: &str| by_sex_acs.get(&("Male".into(), o.into())).unwrap_or(&0.0) + by_sex_acs.get(&("Female".into(), o.into())).unwrap_or(&0.0);
-
     // CPS age shares per occupation (exact title match, else closest title, else all employed).
     let cps = read_cps(raw_dir)?;
     let cps_total = cps.iter().find(|(t, _)| t == "Total employed").map(|(_, a)| *a).ok_or_else(|| derr(CPS_PATH, "no `Total employed` row"))?;
@@ -294,6 +331,15 @@ pub fn derive(raw_dir: &Path, employed: &EmployedPopulation) -> Result<Occupatio
         edu_shares.push(pick(o, &ep_candidates, &ep_by_title, ep_total, &mut ep_matches));
     }
 
+    Ok(Occupations { titles: occupations, by_sex_acs, age_shares, edu_shares, cps_matches, ep_matches })
+}
+
+impl Occupations {
+    /// Fits P(occupation | sex, age band, education) to the margins (see the module docs).
+    pub fn fit(&self, employed: &EmployedPopulation) -> Result<OccupationTables> {
+    let Occupations { titles: occupations, by_sex_acs, age_shares, edu_shares, cps_matches, ep_matches } = self;
+    let n_occ = occupations.len();
+    let total_of = |o: &str| self.total_of(o);
     // The fit: X[occ][sex][age band][education level].
     let sexes = ["Male", "Female"];
     let (n_sex, n_age, n_edu) = (sexes.len(), OCC_BANDS.len(), EDUCATION.len());
@@ -453,12 +499,12 @@ pub fn derive(raw_dir: &Path, employed: &EmployedPopulation) -> Result<Occupatio
         ),
         "Labour force: employed and unemployed are `in` the labour force, the rest `out` (labor_force.csv). \
          Employment status: B23001 by state, sex and age, civilians only (armed forces left out, like the PEP civilian \
-         universe); the 16-19 band stands for 18-19. Employment is conditionally independent of education given \
-         state, sex and age (no state table crosses them). The unemployed carry an occupation (their last one, drawn \
+         universe); the 16-19 band stands for 18-19; education tilts it (next choice). The unemployed carry an occupation (their last one, drawn \
          like the employed); people not in the labour force have occupation = not_in_workforce."
             .into(),
     ];
     Ok(OccupationTables { by_sex, by_age, by_education, model, notes })
+    }
 }
 
 fn normalised(v: &[f64; 7]) -> [f64; 7] {

@@ -192,7 +192,18 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     sources.extend([b23001, b23001_legend]);
 
     // Occupation: national detailed tables fitted to the employed population of this pack.
-    let employed = employed_population(&population, &education_rows, &employment);
+    let occupation_data = super::occupation::load(raw_dir)?;
+    let people = population_by_education(&population, &education_rows);
+    let (employment_rows, employment_note) = employment_model(&employment, &people, occupation_data.workers_by_education());
+    tables.push(write_table(
+        out_dir,
+        "employment_model.csv",
+        &["state", "sex", "age_band", "education_level", "employment_status", "weight"],
+        &employment_rows,
+        &["acs_2018_1yr_b23001_data", "acs_2018_1yr_b23001_legend", "acs_2018_1yr_b15001_data", "census_pep_v2021_state_sex_age_civ", "bls_ep_2019_table_5_3", "bls_cps_2025_table_11b"],
+        "P(employment status | state, sex, B23001 age band, education): B23001 band shares tilted by education (see choices).",
+    )?);
+    let employed = employed_population(&people, &employment_rows);
     let mut occupation_ids: Vec<String> = Vec::new();
     for (table, title) in [
         ("B24115", "Detailed occupation for the civilian employed male population 16 years and over"),
@@ -236,7 +247,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "Public domain (U.S. federal government work)",
         "NassarNa/OccupyEvolution@5e0d501bfb34:occupation.xlsx",
     )?;
-    let occ = super::occupation::derive(raw_dir, &employed)?;
+    let occ = occupation_data.fit(&employed)?;
     let acs_ids: Vec<&str> = occupation_ids.iter().map(String::as_str).collect();
     tables.push(write_table(
         out_dir,
@@ -434,6 +445,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         ]
         .into_iter()
         .chain(occ.notes)
+        .chain([employment_note])
         .chain(names.notes)
         .chain(geo.notes)
         .collect(),
@@ -442,50 +454,142 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     Ok(DeriveReport { out_dir: out_dir.into(), tables })
 }
 
-/// Employed civilians by (sex, single year of age, education level), nationally: PEP persons ×
-/// P(employed | state, sex, B23001 band) × P(education | state, sex, age band) summed over states.
-fn employed_population(
-    population: &Population,
-    education: &[Vec<String>],
-    employment: &[Vec<String>],
-) -> super::occupation::EmployedPopulation {
-    let ranges = |label: &str| -> (i64, i64) {
-        if let Some(lo) = label.strip_suffix('+') {
-            return (lo.parse().unwrap_or(0), i64::MAX);
-        }
-        match label.split_once('-') {
-            Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(-1)),
-            None => label.parse().map(|a| (a, a)).unwrap_or((0, -1)),
-        }
-    };
-    // P(employed | state, sex, band) and P(level | state, sex, band), keyed by band range.
-    let mut emp: BTreeMap<(String, String, (i64, i64)), (f64, f64)> = BTreeMap::new();
-    for r in employment {
-        let w: f64 = r[4].parse().unwrap_or(0.0);
-        let e = emp.entry((r[0].clone(), r[1].clone(), ranges(&r[2]))).or_default();
-        e.1 += w;
-        if r[3] == "employed" {
-            e.0 += w;
-        }
+fn band_range(label: &str) -> (i64, i64) {
+    if let Some(lo) = label.strip_suffix('+') {
+        return (lo.parse().unwrap_or(0), i64::MAX);
     }
+    match label.split_once('-') {
+        Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(-1)),
+        None => label.parse().map(|a| (a, a)).unwrap_or((0, -1)),
+    }
+}
+
+/// Persons by (state, sex, single year of age, education level): PEP × P(level | state, sex, band).
+fn population_by_education(population: &Population, education: &[Vec<String>]) -> BTreeMap<(String, String, i64, String), f64> {
     let mut edu: BTreeMap<(String, String, (i64, i64)), Vec<(String, f64)>> = BTreeMap::new();
     for r in education {
         let w: f64 = r[4].parse().unwrap_or(0.0);
-        edu.entry((r[0].clone(), r[1].clone(), ranges(&r[2]))).or_default().push((r[3].clone(), w));
+        edu.entry((r[0].clone(), r[1].clone(), band_range(&r[2]))).or_default().push((r[3].clone(), w));
+    }
+    let mut out = BTreeMap::new();
+    for ((state, sex, age), persons) in population {
+        let key = edu.keys().find(|(s, x, (lo, hi))| s == state && x == sex && lo <= age && age <= hi).cloned();
+        let Some(key) = key else { continue };
+        let levels = &edu[&key];
+        let total: f64 = levels.iter().map(|(_, w)| w).sum();
+        for (level, w) in levels.iter().filter(|_| total > 0.0) {
+            *out.entry((state.clone(), sex.clone(), *age, level.clone())).or_default() += persons * w / total;
+        }
+    }
+    out
+}
+
+/// The employment model P(status | state, sex, B23001 band, education) and its note.
+///
+/// B23001 gives employment by state, sex and age but not by education; workers by education
+/// come from the occupation tables (EP 5.3 shares × ACS occupation totals, 25+). Employment
+/// odds by education relative to all adults 25+ nationally give an odds ratio per level; in
+/// each state × sex × band the base odds are solved (bisection) so the band's employed share
+/// stays B23001's exactly. The unemployed / not-in-labour-force split of the rest is the band's.
+fn employment_model(
+    employment: &[Vec<String>],
+    people: &BTreeMap<(String, String, i64, String), f64>,
+    workers_by_group: [f64; 6],
+) -> (Vec<Vec<String>>, String) {
+    let mut bands: BTreeMap<(String, String, String), [f64; 3]> = BTreeMap::new();
+    for r in employment {
+        let w: f64 = r[4].parse().unwrap_or(0.0);
+        let i = match r[3].as_str() {
+            "employed" => 0,
+            "unemployed" => 1,
+            _ => 2,
+        };
+        bands.entry((r[0].clone(), r[1].clone(), r[2].clone())).or_default()[i] += w;
+    }
+    let band_of = |state: &str, sex: &str, age: i64| {
+        bands.keys().find(|(s, x, b)| s == state && x == sex && {
+            let (lo, hi) = band_range(b);
+            lo <= age && age <= hi
+        })
+    };
+    // National employment rate by attainment group among persons 25+.
+    let mut pop_group = [0.0f64; 6];
+    let mut employed_25 = 0.0;
+    let mut band_people: BTreeMap<(String, String, String), BTreeMap<String, f64>> = BTreeMap::new();
+    for ((state, sex, age, level), persons) in people {
+        let Some(key) = band_of(state, sex, *age) else { continue };
+        let [e, u, n] = bands[key];
+        *band_people.entry(key.clone()).or_default().entry(level.clone()).or_default() += persons;
+        if *age >= 25 {
+            pop_group[super::occupation::education_group(level)] += persons;
+            employed_25 += persons * e / (e + u + n).max(1.0);
+        }
+    }
+    let workers_total: f64 = workers_by_group.iter().sum();
+    let pop_25: f64 = pop_group.iter().sum();
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let overall = employed_25 / pop_25;
+    let rates: Vec<f64> = (0..6)
+        .map(|g| (workers_by_group[g] / workers_total * employed_25 / pop_group[g].max(1.0)).clamp(0.02, 0.98))
+        .collect();
+    let log_or: Vec<f64> = rates.iter().map(|r| logit(*r) - logit(overall)).collect();
+    let mut rows = Vec::new();
+    for ((state, sex, band), [e, u, n]) in &bands {
+        let total = e + u + n;
+        let target = if total > 0.0 { e / total } else { 0.0 };
+        let levels = band_people.get(&(state.clone(), sex.clone(), band.clone())).cloned().unwrap_or_default();
+        let mass: f64 = levels.values().sum();
+        let share = |beta: f64| -> f64 {
+            levels.iter().map(|(l, p)| p * sigmoid(beta + log_or[super::occupation::education_group(l)])).sum::<f64>() / mass.max(1e-12)
+        };
+        let (mut lo, mut hi) = (-40.0f64, 40.0f64);
+        for _ in 0..100 {
+            let mid = (lo + hi) / 2.0;
+            if share(mid) < target { lo = mid } else { hi = mid }
+        }
+        let beta = (lo + hi) / 2.0;
+        let not_employed = u + n;
+        for level in EDUCATION {
+            let p_emp = if target <= 0.0 { 0.0 } else if target >= 1.0 { 1.0 } else { sigmoid(beta + log_or[super::occupation::education_group(level)]) };
+            let (p_u, p_n) = if not_employed > 0.0 { ((1.0 - p_emp) * u / not_employed, (1.0 - p_emp) * n / not_employed) } else { (0.0, 1.0 - p_emp) };
+            for (status, p) in [("employed", p_emp), ("unemployed", p_u), ("not_in_labor_force", p_n)] {
+                rows.push(vec![state.clone(), sex.clone(), band.clone(), level.to_string(), status.into(), format!("{p:.6}")]);
+            }
+        }
+    }
+    rows.sort_by(|a, b| (&a[0], &a[1], band_start(&a[2])).cmp(&(&b[0], &b[1], band_start(&b[2]))));
+    let note = format!(
+        "Employment by education: B23001 has no education, so workers 25+ by attainment (EP 5.3 shares × ACS occupation \
+         totals × CPS 25+ shares) over the persons 25+ of each attainment give national employment rates ({}); their odds \
+         ratios against all adults 25+ tilt each state × sex × B23001 age band, whose base odds are solved so the band's \
+         employed share stays exactly B23001's (the same ratios at every age). The unemployed / not-in-labour-force split \
+         of the rest is the band's.",
+        ["less than high school", "high school", "some college", "associate's", "bachelor's", "graduate"]
+            .iter()
+            .zip(&rates)
+            .map(|(g, r)| format!("{g} {:.0}%", r * 100.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    (rows, note)
+}
+
+/// Employed civilians by (sex, single year of age, education level), nationally, under the
+/// employment model.
+fn employed_population(
+    people: &BTreeMap<(String, String, i64, String), f64>,
+    model: &[Vec<String>],
+) -> super::occupation::EmployedPopulation {
+    let mut p_emp: BTreeMap<(String, String, String), Vec<((i64, i64), f64)>> = BTreeMap::new();
+    for r in model.iter().filter(|r| r[4] == "employed") {
+        p_emp.entry((r[0].clone(), r[1].clone(), r[3].clone())).or_default().push((band_range(&r[2]), r[5].parse().unwrap_or(0.0)));
     }
     let mut out = super::occupation::EmployedPopulation::new();
-    for ((state, sex, age), persons) in population {
-        let matches = |(s, x, (lo, hi)): &&(String, String, (i64, i64))| s == state && x == sex && lo <= age && age <= hi;
-        let Some(ek) = emp.keys().find(matches).cloned() else { continue };
-        let (employed, total) = emp[&ek];
-        let Some(dk) = edu.keys().find(matches).cloned() else { continue };
-        let levels = &edu[&dk];
-        let level_total: f64 = levels.iter().map(|(_, w)| w).sum();
-        if total <= 0.0 || level_total <= 0.0 {
-            continue;
-        }
-        for (level, w) in levels {
-            *out.entry((sex.clone(), *age, level.clone())).or_default() += persons * employed / total * w / level_total;
+    for ((state, sex, age, level), persons) in people {
+        let Some(bands) = p_emp.get(&(state.clone(), sex.clone(), level.clone())) else { continue };
+        if let Some((_, p)) = bands.iter().find(|((lo, hi), _)| lo <= age && age <= hi) {
+            *out.entry((sex.clone(), *age, level.clone())).or_default() += persons * p;
         }
     }
     out
