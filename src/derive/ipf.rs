@@ -50,10 +50,11 @@ pub struct GroupMargin {
     pub targets: Vec<f64>,
 }
 
-/// Fits a table of any shape (flattened) to several margins by cycling through them. Each
-/// margin is rescaled to the seed-weighted total of the first margin over its universe, so
-/// sources of different vintages can be combined. Groups whose target is zero zero their cells;
-/// seed zeros stay zero. Returns the table and the largest relative error over all margins.
+/// Fits a table of any shape (flattened) to several margins by cycling through them, in
+/// order, so the last margin holds exactly. The caller makes the margins' totals agree over
+/// shared universes; where the margins themselves disagree (different surveys), the result is
+/// IPF's compromise. Groups whose target is zero zero their cells; seed zeros stay zero.
+/// Returns the table and the largest relative error over all margins.
 pub fn fit_groups(seed: &[f64], margins: &[GroupMargin], iterations: usize) -> (Vec<f64>, f64) {
     let mut t = seed.to_vec();
     let sums = |t: &[f64], m: &GroupMargin| {

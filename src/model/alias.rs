@@ -1,13 +1,19 @@
 //! Walker/Vose alias tables: O(1) draws from a discrete distribution with one 64-bit random
 //! number and no allocation, the inner loop of ancestral sampling.
 
-/// An alias table over `len()` outcomes.
+/// An alias table over `len()` outcomes. Only outcomes of positive weight get a column, so a
+/// sparse distribution (the ZIP codes of one state among all ZIP codes) stays small and
+/// cache-friendly.
 #[derive(Debug, Clone)]
 pub struct AliasTable {
     /// Acceptance threshold of each column, scaled to 2^32 (u64 so that 1.0 fits).
     threshold: Vec<u64>,
     /// The outcome a rejected column falls through to.
     alias: Vec<u32>,
+    /// The outcome of each column, when columns are not simply outcomes 0..n (sparse).
+    own: Option<Vec<u32>>,
+    /// Number of outcomes, including those of zero weight.
+    outcomes: usize,
 }
 
 impl AliasTable {
@@ -22,15 +28,18 @@ impl AliasTable {
         if total <= 0.0 || !total.is_finite() {
             return None;
         }
-        // Vose's method: scale weights so the mean column is 1, pair small with large.
-        let mut scaled: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let support: Vec<u32> = (0..n as u32).filter(|i| weights[*i as usize] > 0.0).collect();
+        let k = support.len();
+        // Vose's method over the support: scale weights so the mean column is 1, pair small
+        // with large.
+        let mut scaled: Vec<f64> = support.iter().map(|i| weights[*i as usize] * k as f64 / total).collect();
         let mut small: Vec<u32> = Vec::new();
         let mut large: Vec<u32> = Vec::new();
         for (i, p) in scaled.iter().enumerate() {
             if *p < 1.0 { small.push(i as u32) } else { large.push(i as u32) }
         }
-        let mut threshold = vec![1u64 << 32; n];
-        let mut alias: Vec<u32> = (0..n as u32).collect();
+        let mut threshold = vec![1u64 << 32; k];
+        let mut alias: Vec<u32> = (0..k as u32).collect();
         while let (Some(s), Some(l)) = (small.pop(), large.last().copied()) {
             threshold[s as usize] = (scaled[s as usize] * (1u64 << 32) as f64).round() as u64;
             alias[s as usize] = l;
@@ -41,17 +50,23 @@ impl AliasTable {
             }
         }
         // Leftovers (numerical slack) keep threshold 1.0: they always accept themselves.
-        Some(AliasTable { threshold, alias })
+        let own = if k == n {
+            None
+        } else {
+            alias.iter_mut().for_each(|a| *a = support[*a as usize]);
+            Some(support)
+        };
+        Some(AliasTable { threshold, alias, own, outcomes: n })
     }
 
     /// Number of outcomes.
     pub fn len(&self) -> usize {
-        self.threshold.len()
+        self.outcomes
     }
 
     /// Always false: a table has at least one outcome.
     pub fn is_empty(&self) -> bool {
-        self.threshold.is_empty()
+        self.outcomes == 0
     }
 
     /// Draws an outcome from one uniformly random u64.
@@ -61,18 +76,25 @@ impl AliasTable {
         // for tables far below 2^32 columns); low 32 bits decide accept or alias.
         let column = (((random >> 32) * self.threshold.len() as u64) >> 32) as usize;
         let coin = random & 0xFFFF_FFFF;
-        // SAFETY of indexing: column < len by construction of the multiply-shift.
-        if coin < self.threshold[column] { column as u32 } else { self.alias[column] }
+        if coin < self.threshold[column] {
+            match &self.own {
+                Some(own) => own[column],
+                None => column as u32,
+            }
+        } else {
+            self.alias[column]
+        }
     }
 
     /// The probability of each outcome this table realises (for tests and reports).
     pub fn probabilities(&self) -> Vec<f64> {
-        let n = self.len() as f64;
-        let mut p = vec![0.0; self.len()];
-        for (i, (&t, &a)) in self.threshold.iter().zip(&self.alias).enumerate() {
+        let k = self.threshold.len() as f64;
+        let mut p = vec![0.0; self.outcomes];
+        for (c, (&t, &a)) in self.threshold.iter().zip(&self.alias).enumerate() {
             let accept = t as f64 / (1u64 << 32) as f64;
-            p[i] += accept / n;
-            p[a as usize] += (1.0 - accept) / n;
+            let own = self.own.as_ref().map(|o| o[c]).unwrap_or(c as u32);
+            p[own as usize] += accept / k;
+            p[a as usize] += (1.0 - accept) / k;
         }
         p
     }
