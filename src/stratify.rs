@@ -195,7 +195,13 @@ impl TableProvider for StratifiedTable {
         let mut offset = 0usize;
         for batch in read_all(full, state).await? {
             let n = batch.num_rows();
-            let mask = BooleanArray::from(selected[offset..offset + n].to_vec());
+            let Some(flags) = selected.get(offset..offset + n) else {
+                return Err(DataFusionError::Execution(format!(
+                    "{name}: table '{}' changed while it was sampled (more than {total} rows)",
+                    req.table
+                )));
+            };
+            let mask = BooleanArray::from(flags.to_vec());
             offset += n;
             let b = arrow::compute::filter_record_batch(&batch, &mask)?;
             if b.num_rows() > 0 {

@@ -144,14 +144,10 @@ impl LocaleModel {
             let mut codes = Vec::with_capacity(nodes[node].values.len());
             for v in &nodes[node].values {
                 let target = map.get(v).ok_or_else(|| bad(format!("{table}: no `{name}` for `{of}` = {v}")))?;
-                let code = match index.get(target.as_str()) {
-                    Some(c) => *c,
-                    None => {
-                        values.push(target.clone());
-                        (values.len() - 1) as u32
-                    }
-                };
-                index.entry(map.get(v).map(String::as_str).unwrap_or_default()).or_insert(code);
+                let code = *index.entry(target.as_str()).or_insert_with(|| {
+                    values.push(target.clone());
+                    (values.len() - 1) as u32
+                });
                 codes.push(code);
             }
             if values.len() > u16::MAX as usize {
