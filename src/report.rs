@@ -63,16 +63,6 @@ pub struct FidelityReport {
     pub entropy: Vec<(String, u64, f64)>,
 }
 
-fn parse_band(label: &str) -> Option<(i64, i64)> {
-    if let Some(lo) = label.strip_suffix('+') {
-        return lo.parse().ok().map(|l| (l, i64::MAX));
-    }
-    match label.split_once('-') {
-        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
-        None => label.parse().ok().map(|a| (a, a)),
-    }
-}
-
 async fn query(session: &PersonaSession, sql: &str) -> Result<Vec<RecordBatch>> {
     session.sql(sql).await
 }
@@ -110,7 +100,7 @@ async fn margin_fidelity(session: &PersonaSession, model: &LocaleModel, table: &
             labels.dedup();
             labels
                 .into_iter()
-                .map(|l| parse_band(&l).map(|r| (l.clone(), r)).ok_or_else(|| Error::InvalidLocalePack {
+                .map(|l| crate::derive::acs::parse_band_label(&l).map(|r| (l.clone(), r)).ok_or_else(|| Error::InvalidLocalePack {
                     locale: model.locale.clone(),
                     reason: format!("{}: age band `{l}` is not of the form a-b or a+", spec.table),
                 }))
@@ -332,7 +322,7 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
     }
     if has("education_level") && has("age") && pack.file("acs_b15001_education.csv").is_ok() {
         let published = pack_sums(&model, "acs_b15001_education.csv", &["age_band", "education_level"])?;
-        let mut bands: Vec<(String, (i64, i64))> = published.keys().filter_map(|k| parse_band(&k[0]).map(|r| (k[0].clone(), r))).collect();
+        let mut bands: Vec<(String, (i64, i64))> = published.keys().filter_map(|k| crate::derive::acs::parse_band_label(&k[0]).map(|r| (k[0].clone(), r))).collect();
         bands.sort_by_key(|b| b.1);
         bands.dedup();
         let generated = counts(session, &format!("SELECT age, education_level, count(*) FROM {t} GROUP BY age, education_level")).await?;

@@ -110,6 +110,17 @@ pub fn band_label((lo, hi): (i64, i64)) -> String {
     if hi >= 200 { format!("{lo}+") } else { format!("{lo}-{hi}") }
 }
 
+/// Parses a band label back into its inclusive range: "18-24", "65+" (to `i64::MAX`), "21".
+pub fn parse_band_label(label: &str) -> Option<(i64, i64)> {
+    if let Some(lo) = label.strip_suffix('+') {
+        return lo.parse().ok().map(|l| (l, i64::MAX));
+    }
+    match label.split_once('-') {
+        Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+        None => label.parse().ok().map(|a| (a, a)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +132,8 @@ mod tests {
         assert_eq!(age_range("65 years and over"), Some((65, 200)));
         assert_eq!(age_range("Under 5 years"), Some((0, 4)));
         assert_eq!(band_label((65, 200)), "65+");
+        assert_eq!(parse_band_label("18-24"), Some((18, 24)));
+        assert_eq!(parse_band_label("65+"), Some((65, i64::MAX)));
+        assert_eq!(parse_band_label("x"), None);
     }
 }

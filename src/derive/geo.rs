@@ -5,14 +5,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::us::STATES;
-use crate::error::{Error, Result};
+use super::derr;
+use crate::error::Result;
 
 pub const ZCTA_POP_PATH: &str = "usa/geo/zcta_population_acs2012_5yr.csv";
 pub const HUD_PATH: &str = "usa/geo/hud_usps_zip_county_crosswalk_2025q4.csv";
-
-fn derr(source: &str, reason: impl Into<String>) -> Error {
-    Error::Derivation { source_file: source.into(), reason: reason.into() }
-}
 
 /// "NEW YORK" -> "New York", "WINSTON-SALEM" -> "Winston-Salem", "MC ALLEN" -> "Mc Allen".
 pub fn title_case(upper: &str) -> String {

@@ -9,6 +9,7 @@ pub mod ipf;
 pub mod names;
 pub mod occupation;
 pub mod us;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 
@@ -112,6 +113,11 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// SHA-256 of bytes, hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// A derivation error about one raw input.
+pub(crate) fn derr(source: &str, reason: impl Into<String>) -> Error {
+    Error::Derivation { source_file: source.into(), reason: reason.into() }
 }
 
 /// Describes a raw source file: hashes it and fills the record.

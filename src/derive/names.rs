@@ -12,9 +12,10 @@ use std::path::Path;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int32Type};
-use calamine::{open_workbook_auto, Data, Reader};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
+use super::derr;
+use super::xlsx::{num, text};
 use crate::error::{Error, Result};
 
 pub const BIRTHS_PATH: &str = "usa/names/ssa_babynames_1880_2017_propercase.parquet";
@@ -41,10 +42,6 @@ pub const NAME_BANDS: &[(&str, i64, i64)] = &[
 pub const FIRST_NAME_COVERAGE: f64 = 0.95;
 /// Surnames kept (by rank): a dictionary-encoded column holds at most 65,535 values.
 pub const MAX_SURNAMES: usize = 50_000;
-
-fn derr(source: &str, reason: impl Into<String>) -> Error {
-    Error::Derivation { source_file: source.into(), reason: reason.into() }
-}
 
 fn parquet_batches(raw_dir: &Path, path: &str) -> Result<Vec<arrow::record_batch::RecordBatch>> {
     let file = File::open(raw_dir.join(path)).map_err(|e| Error::io(format!("raw input {path}"), e))?;
@@ -96,28 +93,6 @@ impl LifeTables {
     fn survivors(&self, sex: &str, birth_year: i64, age: i64) -> f64 {
         let cohort = (birth_year.clamp(1900, 2010) / 10) * 10;
         self.0.get(&(sex.to_string(), cohort, age)).copied().unwrap_or(0.0)
-    }
-}
-
-fn sheet_rows(raw_dir: &Path, path: &str, sheet: &str) -> Result<Vec<Vec<Data>>> {
-    let mut wb = open_workbook_auto(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
-    let range = wb.worksheet_range(sheet).map_err(|e| derr(path, format!("sheet `{sheet}`: {e}")))?;
-    Ok(range.rows().map(|r| r.to_vec()).collect())
-}
-
-fn num(d: Option<&Data>) -> Option<f64> {
-    match d? {
-        Data::Int(i) => Some(*i as f64),
-        Data::Float(f) => Some(*f),
-        Data::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn text(d: Option<&Data>) -> Option<String> {
-    match d? {
-        Data::String(s) => Some(s.trim().to_string()),
-        _ => None,
     }
 }
 
@@ -185,7 +160,7 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
     }
     // Tzioumis race shares by upper-case first name.
     let mut tz: HashMap<String, [f64; 6]> = HashMap::new();
-    let rows = sheet_rows(raw_dir, TZIOUMIS_PATH, "Data")?;
+    let rows = super::xlsx::sheet(raw_dir, TZIOUMIS_PATH, Some("Data"))?;
     let header: Vec<String> = rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
     let col = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| derr(TZIOUMIS_PATH, format!("no column `{name}`")));
     let cols = [col("pcthispanic")?, col("pctwhite")?, col("pctblack")?, col("pctapi")?, col("pctaian")?, col("pct2prace")?];
@@ -232,7 +207,7 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
     }
 
     // Surnames.
-    let rows = sheet_rows(raw_dir, SURNAMES_PATH, "2010 Census Names")?;
+    let rows = super::xlsx::sheet(raw_dir, SURNAMES_PATH, Some("2010 Census Names"))?;
     let header: Vec<String> = rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
     let col = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| derr(SURNAMES_PATH, format!("no column `{name}`")));
     let cols = [col("pcthispanic")?, col("pctwhite")?, col("pctblack")?, col("pctapi")?, col("pctaian")?, col("pct2prace")?];

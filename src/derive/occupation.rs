@@ -10,11 +10,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use calamine::{open_workbook_auto, Data, Reader};
-
 use super::ipf::{fit_groups, GroupMargin};
 use super::us::EDUCATION;
-use crate::error::{Error, Result};
+use super::derr;
+use super::xlsx::{num, sheet, text};
+use crate::error::Result;
 
 pub const CPS_PATH: &str = "usa/occupation/bls_cpsaat11b_2025_occupation_by_age.xlsx";
 pub const EP_PATH: &str = "usa/occupation/bls_ep_occupation_2019-29_incl_table5.3_education_by_occupation.xlsx";
@@ -43,10 +43,6 @@ const EP_GROUPS: &[(&str, &[&str])] = &[
 
 /// The value outside the labour force, as in Nemotron-Personas.
 pub const NOT_IN_WORKFORCE: &str = "not_in_workforce";
-
-fn derr(source: &str, reason: impl Into<String>) -> Error {
-    Error::Derivation { source_file: source.into(), reason: reason.into() }
-}
 
 /// snake_case code of an occupation title: "Transportation, storage, and distribution managers"
 /// -> "transportation_storage_and_distribution_managers".
@@ -146,43 +142,16 @@ fn best_match<'a>(title: &str, candidates: &'a [(String, Vec<String>)]) -> Optio
     (!same_head.is_empty()).then_some((same_head, Match::Head))
 }
 
-fn cell_f64(d: &Data) -> Option<f64> {
-    match d {
-        Data::Int(i) => Some(*i as f64),
-        Data::Float(f) => Some(*f),
-        Data::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn cell_str(d: &Data) -> Option<String> {
-    match d {
-        Data::String(s) => Some(s.trim().to_string()),
-        _ => None,
-    }
-}
-
-fn sheet(raw_dir: &Path, path: &str, name: Option<&str>) -> Result<Vec<Vec<Data>>> {
-    let full = raw_dir.join(path);
-    let mut wb = open_workbook_auto(&full).map_err(|e| derr(path, e.to_string()))?;
-    let sheet_name = match name {
-        Some(n) => n.to_string(),
-        None => wb.sheet_names().first().cloned().ok_or_else(|| derr(path, "no sheets"))?,
-    };
-    let range = wb.worksheet_range(&sheet_name).map_err(|e| derr(path, format!("sheet `{sheet_name}`: {e}")))?;
-    Ok(range.rows().map(|r| r.to_vec()).collect())
-}
-
 /// CPS 11b: title -> employed (thousands) in 16-19, 20-24, 25-34, 35-44, 45-54, 55-64, 65+.
 fn read_cps(raw_dir: &Path) -> Result<Vec<(String, [f64; 7])>> {
     let rows = sheet(raw_dir, CPS_PATH, None)?;
     let mut out = Vec::new();
     for r in rows {
-        let (Some(title), Some(_total)) = (r.first().and_then(cell_str), r.get(1).and_then(cell_f64)) else { continue };
+        let (Some(title), Some(_total)) = (text(r.first()), num(r.get(1))) else { continue };
         let mut ages = [0.0; 7];
         let mut ok = true;
         for (i, a) in ages.iter_mut().enumerate() {
-            match r.get(2 + i).and_then(cell_f64) {
+            match num(r.get(2 + i)) {
                 Some(v) => *a = v,
                 None => ok = false,
             }
@@ -202,11 +171,11 @@ fn read_ep(raw_dir: &Path) -> Result<Vec<(String, [f64; 7])>> {
     let rows = sheet(raw_dir, EP_PATH, Some("Table 5.3"))?;
     let mut out = Vec::new();
     for r in rows {
-        let Some(title) = r.first().and_then(cell_str) else { continue };
+        let Some(title) = text(r.first()) else { continue };
         let mut shares = [0.0; 7];
         let mut ok = true;
         for (i, s) in shares.iter_mut().enumerate() {
-            match r.get(2 + i).and_then(cell_f64) {
+            match num(r.get(2 + i)) {
                 Some(v) => *s = v,
                 None => ok = false,
             }

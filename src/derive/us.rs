@@ -454,14 +454,9 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     Ok(DeriveReport { out_dir: out_dir.into(), tables })
 }
 
+/// The range of a band label; an unparsable label gets an empty range (matches no age).
 fn band_range(label: &str) -> (i64, i64) {
-    if let Some(lo) = label.strip_suffix('+') {
-        return (lo.parse().unwrap_or(0), i64::MAX);
-    }
-    match label.split_once('-') {
-        Some((a, b)) => (a.parse().unwrap_or(0), b.parse().unwrap_or(-1)),
-        None => label.parse().map(|a| (a, a)).unwrap_or((0, -1)),
-    }
+    super::acs::parse_band_label(label).unwrap_or((0, -1))
 }
 
 /// Persons by (state, sex, single year of age, education level): PEP × P(level | state, sex, band).

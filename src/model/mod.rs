@@ -263,15 +263,17 @@ impl LocaleModel {
         if n_scores == 0 {
             scores = vec![0i64; rows];
         }
-        if threads == 1 {
-            let blocks = codes
-                .chunks_mut(BLOCK_ROWS * n_nodes)
-                .zip(uuids.chunks_mut(BLOCK_ROWS))
-                .zip(scores.chunks_mut(BLOCK_ROWS * score_width));
-            for (b, ((c, u), s)) in blocks.enumerate() {
-                let len = s.len() / score_width * n_scores;
-                self.sample_block(seed, first_block + b as u64, c, u, &mut s[..len], evidence);
+        // Fills a run of whole blocks starting at block `start`.
+        let fill = |start: u64, c: &mut [u32], u: &mut [u128], s: &mut [i64]| {
+            let blocks =
+                c.chunks_mut(BLOCK_ROWS * n_nodes).zip(u.chunks_mut(BLOCK_ROWS)).zip(s.chunks_mut(BLOCK_ROWS * score_width));
+            for (b, ((cb, ub), sb)) in blocks.enumerate() {
+                let len = sb.len() / score_width * n_scores;
+                self.sample_block(seed, start + b as u64, cb, ub, &mut sb[..len], evidence);
             }
+        };
+        if threads == 1 {
+            fill(first_block, &mut codes, &mut uuids, &mut scores);
         } else {
             let per_thread = blocks.div_ceil(threads);
             std::thread::scope(|scope| {
@@ -279,17 +281,7 @@ impl LocaleModel {
                 let uuid_chunks = uuids.chunks_mut(per_thread * BLOCK_ROWS);
                 let score_chunks = scores.chunks_mut(per_thread * BLOCK_ROWS * score_width);
                 for (t, ((c, u), s)) in code_chunks.zip(uuid_chunks).zip(score_chunks).enumerate() {
-                    scope.spawn(move || {
-                        let start_block = first_block + (t * per_thread) as u64;
-                        let blocks = c
-                            .chunks_mut(BLOCK_ROWS * n_nodes)
-                            .zip(u.chunks_mut(BLOCK_ROWS))
-                            .zip(s.chunks_mut(BLOCK_ROWS * score_width));
-                        for (b, ((cb, ub), sb)) in blocks.enumerate() {
-                            let len = sb.len() / score_width * n_scores;
-                            self.sample_block(seed, start_block + b as u64, cb, ub, &mut sb[..len], evidence);
-                        }
-                    });
+                    scope.spawn(move || fill(first_block + (t * per_thread) as u64, c, u, s));
                 }
             });
         }
