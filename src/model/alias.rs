@@ -20,19 +20,36 @@ impl AliasTable {
     /// Builds a table from non-negative weights. Returns `None` when the weights are empty,
     /// contain a negative or non-finite value, or sum to zero.
     pub fn new(weights: &[f64]) -> Option<Self> {
-        let n = weights.len();
-        if n == 0 || n > u32::MAX as usize || weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        let support: Vec<u32> = (0..weights.len().min(u32::MAX as usize) as u32).filter(|i| weights[*i as usize] > 0.0).collect();
+        let positive: Vec<f64> = support.iter().map(|i| weights[*i as usize]).collect();
+        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
             return None;
         }
+        Self::sparse(&support, &positive, weights.len())
+    }
+
+    /// Builds a table over `outcomes` outcomes from the positive weights of some of them
+    /// (`support[i]` has weight `weights[i]`; the rest have none). Returns `None` when a weight
+    /// is negative or non-finite, an outcome is out of range, or the weights sum to zero.
+    pub fn sparse(support: &[u32], weights: &[f64], outcomes: usize) -> Option<Self> {
+        if outcomes == 0
+            || outcomes > u32::MAX as usize
+            || support.len() != weights.len()
+            || weights.iter().any(|w| !w.is_finite() || *w < 0.0)
+            || support.iter().any(|s| *s as usize >= outcomes)
+        {
+            return None;
+        }
+        let (support, weights): (Vec<u32>, Vec<f64>) =
+            support.iter().zip(weights).filter(|(_, w)| **w > 0.0).map(|(s, w)| (*s, *w)).unzip();
         let total: f64 = weights.iter().sum();
         if total <= 0.0 || !total.is_finite() {
             return None;
         }
-        let support: Vec<u32> = (0..n as u32).filter(|i| weights[*i as usize] > 0.0).collect();
         let k = support.len();
         // Vose's method over the support: scale weights so the mean column is 1, pair small
         // with large.
-        let mut scaled: Vec<f64> = support.iter().map(|i| weights[*i as usize] * k as f64 / total).collect();
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * k as f64 / total).collect();
         let mut small: Vec<u32> = Vec::new();
         let mut large: Vec<u32> = Vec::new();
         for (i, p) in scaled.iter().enumerate() {
@@ -50,13 +67,14 @@ impl AliasTable {
             }
         }
         // Leftovers (numerical slack) keep threshold 1.0: they always accept themselves.
-        let own = if k == n {
+        let identity = k == outcomes && support.iter().enumerate().all(|(i, s)| *s as usize == i);
+        let own = if identity {
             None
         } else {
             alias.iter_mut().for_each(|a| *a = support[*a as usize]);
             Some(support)
         };
-        Some(AliasTable { threshold, alias, own, outcomes: n })
+        Some(AliasTable { threshold, alias, own, outcomes })
     }
 
     /// Number of outcomes.
@@ -130,5 +148,14 @@ mod tests {
         assert!(AliasTable::new(&[0.0, 0.0]).is_none());
         assert!(AliasTable::new(&[1.0, -1.0]).is_none());
         assert!(AliasTable::new(&[f64::NAN]).is_none());
+        assert!(AliasTable::sparse(&[3], &[1.0], 3).is_none());
+    }
+
+    #[test]
+    fn sparse_equals_dense() {
+        let t = AliasTable::sparse(&[4, 1], &[3.0, 1.0], 6).expect("valid weights");
+        assert_eq!(t.len(), 6);
+        let p = t.probabilities();
+        assert!((p[4] - 0.75).abs() < 1e-9 && (p[1] - 0.25).abs() < 1e-9 && p[0] == 0.0);
     }
 }

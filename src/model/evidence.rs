@@ -336,14 +336,13 @@ fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(V
                 codes[*f] = key[k];
             }
             let config = node.config(&codes);
-            for (v, q) in node.conditional(config).iter().enumerate() {
-                if *q > 0.0 {
-                    let mut new_key: Vec<u32> = survivors.iter().map(|k| key[*k]).collect();
-                    if keep_new {
-                        new_key.push(v as u32);
-                    }
-                    *next.entry(new_key).or_default() += p * q;
+            let (values, probs) = node.conditional(config);
+            for (v, q) in values.iter().zip(probs) {
+                let mut new_key: Vec<u32> = survivors.iter().map(|k| key[*k]).collect();
+                if keep_new {
+                    new_key.push(*v);
                 }
+                *next.entry(new_key).or_default() += p * q;
             }
         }
         if next.len() > MAX_EVIDENCE_CELLS * 4 {
@@ -394,11 +393,10 @@ fn enumerate(
     }
     let node = &model.nodes[nodes[depth]];
     let config = node.config(codes);
-    for (v, q) in node.conditional(config).iter().enumerate() {
-        if *q > 0.0 {
-            codes[nodes[depth]] = v as u32;
-            enumerate(model, nodes, depth + 1, p * q, codes, combos, weights)?;
-        }
+    let (values, probs) = node.conditional(config);
+    for (v, q) in values.iter().zip(probs) {
+        codes[nodes[depth]] = *v;
+        enumerate(model, nodes, depth + 1, p * q, codes, combos, weights)?;
     }
     Ok(())
 }

@@ -45,6 +45,13 @@ pub struct NodeSpec {
     /// published cross-tables often are; more compact than one row per cell.
     #[serde(default)]
     pub wide: Option<String>,
+    /// Further tables multiplied into the conditional: P(node | parents) ∝ table × factor₁ ×
+    /// … Each factor's columns are the node, some of its parents and `weight` (other columns
+    /// are summed out); a combination a factor has no row for weighs zero. A conditional that
+    /// is a product of small published tables (a national distribution tilted by state) thus
+    /// never has to be written out in full.
+    #[serde(default)]
+    pub factors: Vec<String>,
 }
 
 /// Integer ranges of a parent node, each mapped to a label.
@@ -161,10 +168,16 @@ pub struct Node {
     pub parents: Vec<usize>,
     /// Mixed-radix strides: config = sum(parent_code * stride).
     pub strides: Vec<usize>,
-    /// P(value | config), row-major [config][value]; rows with no mass hold the fallback.
-    pub probabilities: Vec<f64>,
-    /// One alias table per parent configuration.
-    pub tables: Vec<AliasTable>,
+    /// Which conditional each parent configuration has (configurations the tables give no
+    /// mass share the fallback: the node's marginal over all configurations).
+    row_of: Vec<u32>,
+    /// Sparse conditionals: row `r` is `values[offsets[r]..offsets[r + 1]]` with
+    /// probabilities `probs[..]` (positive, summing to one).
+    offsets: Vec<usize>,
+    row_values: Vec<u32>,
+    row_probs: Vec<f64>,
+    /// One alias table per conditional.
+    tables: Vec<AliasTable>,
     /// When every configuration has a single possible value (bands, structural zeros), that
     /// value per configuration: sampling then consumes no randomness.
     pub deterministic: Option<Vec<u32>>,
@@ -187,14 +200,31 @@ impl Node {
         let config = self.config(codes);
         match &self.deterministic {
             Some(values) => values[config],
-            None => self.tables[config].sample(rng.next_u64()),
+            None => self.tables[self.row_of[config] as usize].sample(rng.next_u64()),
         }
     }
 
-    /// P(value | configuration).
-    pub fn conditional(&self, config: usize) -> &[f64] {
-        let k = self.values.len();
-        &self.probabilities[config * k..(config + 1) * k]
+    /// Number of parent configurations.
+    pub fn configs(&self) -> usize {
+        self.row_of.len()
+    }
+
+    /// P(value | configuration), sparse: the values of positive probability and their
+    /// probabilities.
+    pub fn conditional(&self, config: usize) -> (&[u32], &[f64]) {
+        let r = self.row_of[config] as usize;
+        let range = self.offsets[r]..self.offsets[r + 1];
+        (&self.row_values[range.clone()], &self.row_probs[range])
+    }
+
+    /// P(value | configuration) over the whole vocabulary.
+    pub fn conditional_dense(&self, config: usize) -> Vec<f64> {
+        let mut p = vec![0.0; self.values.len()];
+        let (values, probs) = self.conditional(config);
+        for (v, q) in values.iter().zip(probs) {
+            p[*v as usize] = *q;
+        }
+        p
     }
 
     /// The code of a value, if in the vocabulary.
@@ -380,10 +410,11 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             strides[i] = configs;
             configs = configs
                 .checked_mul(nodes[parents[i]].values.len())
-                .filter(|c| c.saturating_mul(k) <= 50_000_000)
-                .ok_or_else(|| invalid(locale, format!("node `{}`: conditional table too large", node_spec.name)))?;
+                .filter(|c| *c <= MAX_CONFIGS)
+                .ok_or_else(|| invalid(locale, format!("node `{}`: too many parent configurations", node_spec.name)))?;
         }
-        let mut weights = vec![0.0f64; configs * k];
+        // Sparse accumulation: (config, value, weight), summed over duplicate cells.
+        let mut cells: Vec<(usize, u32, f64)> = Vec::with_capacity(table.rows.len());
         for (row, w) in table.rows.iter().zip(&table.weights) {
             let mut config = 0usize;
             for ((pc, p), s) in parent_cols.iter().zip(&parents).zip(&strides) {
@@ -395,34 +426,56 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
                 })?;
                 config += code as usize * s;
             }
-            weights[config * k + index[row[own_col].as_str()] as usize] += w;
+            if *w > 0.0 {
+                cells.push((config, index[row[own_col].as_str()], *w));
+            }
+        }
+        cells.sort_unstable_by_key(|(c, v, _)| (*c, *v));
+        cells.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0 && later.1 == earlier.1;
+            if same {
+                earlier.2 += later.2;
+            }
+            same
+        });
+        for factor in &node_spec.factors {
+            let f = Factor::load(locale, factor, node_spec, &nodes, &parents, &index, read_table)?;
+            for cell in cells.iter_mut() {
+                cell.2 *= f.weight(cell.0, cell.1, &strides, &nodes, &parents);
+            }
+            cells.retain(|c| c.2 > 0.0);
         }
         // Marginal over all configurations: stands in for configurations the table gives no mass.
         let mut marginal = vec![0.0f64; k];
-        for c in 0..configs {
-            for v in 0..k {
-                marginal[v] += weights[c * k + v];
-            }
+        for (_, v, w) in &cells {
+            marginal[*v as usize] += w;
         }
         let fallback = normalise(&marginal)
             .ok_or_else(|| invalid(locale, format!("node `{}`: table {table_name} has no mass", node_spec.name)))?;
-        let mut probabilities = Vec::with_capacity(configs * k);
-        let mut tables = Vec::with_capacity(configs);
-        for c in 0..configs {
-            let p = normalise(&weights[c * k..(c + 1) * k]).unwrap_or_else(|| fallback.clone());
-            tables.push(AliasTable::new(&p).ok_or_else(|| invalid(locale, "bad weights"))?);
-            probabilities.extend_from_slice(&p);
+        let (mut offsets, mut row_values, mut row_probs, mut tables) = (vec![0usize], Vec::new(), Vec::new(), Vec::new());
+        let mut push_row = |values: Vec<u32>, weights: Vec<f64>| -> Result<u32> {
+            let total: f64 = weights.iter().sum();
+            tables.push(AliasTable::sparse(&values, &weights, k).ok_or_else(|| invalid(locale, "bad weights"))?);
+            row_values.extend(values);
+            row_probs.extend(weights.iter().map(|w| w / total));
+            offsets.push(row_values.len());
+            Ok(tables.len() as u32 - 1)
+        };
+        let support: Vec<u32> = (0..k as u32).filter(|v| fallback[*v as usize] > 0.0).collect();
+        let fallback_row = push_row(support.clone(), support.iter().map(|v| fallback[*v as usize]).collect())?;
+        let mut row_of = vec![fallback_row; configs];
+        // Deterministic when every configuration has a single possible value.
+        let mut single = vec![if support.len() == 1 { support[0] } else { u32::MAX }; configs];
+        let mut start = 0;
+        while start < cells.len() {
+            let config = cells[start].0;
+            let end = start + cells[start..].iter().take_while(|c| c.0 == config).count();
+            let run = &cells[start..end];
+            row_of[config] = push_row(run.iter().map(|c| c.1).collect(), run.iter().map(|c| c.2).collect())?;
+            single[config] = if run.len() == 1 { run[0].1 } else { u32::MAX };
+            start = end;
         }
-        let deterministic = (0..configs)
-            .map(|c| {
-                let row = &probabilities[c * k..(c + 1) * k];
-                let mut nonzero = row.iter().enumerate().filter(|(_, p)| **p > 0.0);
-                match (nonzero.next(), nonzero.next()) {
-                    (Some((v, _)), None) => Some(v as u32),
-                    _ => None,
-                }
-            })
-            .collect::<Option<Vec<u32>>>();
+        let deterministic = single.iter().all(|v| *v != u32::MAX).then_some(single);
         nodes.push(Node {
             deterministic,
             name: node_spec.name.clone(),
@@ -431,11 +484,83 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             int_values,
             parents,
             strides,
-            probabilities,
+            row_of,
+            offsets,
+            row_values,
+            row_probs,
             tables,
         });
     }
     Ok(nodes)
+}
+
+/// At most this many parent configurations per node.
+const MAX_CONFIGS: usize = 50_000_000;
+
+/// A factor table of a node (see [`NodeSpec::factors`]), dense over the parents it covers.
+struct Factor {
+    /// Positions (in the node's parent list) of the parents the factor covers, with the
+    /// factor's own strides.
+    covered: Vec<(usize, usize)>,
+    k: usize,
+    weights: Vec<f64>,
+}
+
+impl Factor {
+    fn load(
+        locale: &str,
+        name: &str,
+        spec: &NodeSpec,
+        nodes: &[Node],
+        parents: &[usize],
+        index: &HashMap<&str, u32>,
+        read_table: &dyn Fn(&str) -> Result<String>,
+    ) -> Result<Factor> {
+        let table = WeightedTable::parse(locale, name, &read_table(name)?)?;
+        let column_of = |n: &str| spec.columns.get(n).map(String::as_str).unwrap_or(n).to_string();
+        let own = table.column(locale, name, &column_of(&spec.name))?;
+        let mut covered_cols = Vec::new();
+        for (i, p) in spec.parents.iter().enumerate() {
+            if let Some(c) = table.columns.iter().position(|c| *c == column_of(p)) {
+                covered_cols.push((i, c));
+            }
+        }
+        let k = index.len();
+        let mut size = k;
+        let mut covered = vec![(0, 0); covered_cols.len()];
+        for (j, (i, _)) in covered_cols.iter().enumerate().rev() {
+            covered[j] = (*i, size / k);
+            size = size
+                .checked_mul(nodes[parents[*i]].values.len())
+                .filter(|s| *s <= MAX_CONFIGS)
+                .ok_or_else(|| invalid(locale, format!("factor {name} of node `{}` is too large", spec.name)))?;
+        }
+        let mut weights = vec![0.0f64; size];
+        for (row, w) in table.rows.iter().zip(&table.weights) {
+            let Some(v) = index.get(row[own].as_str()) else {
+                continue; // a value the node's table never gives: nothing to weigh
+            };
+            let mut at = 0usize;
+            for ((i, stride), (_, c)) in covered.iter().zip(&covered_cols) {
+                let code = nodes[parents[*i]].code_of(&row[*c]).ok_or_else(|| {
+                    invalid(locale, format!("factor {name}: `{}` is not a value of parent `{}`", row[*c], spec.parents[*i]))
+                })?;
+                at += code as usize * stride;
+            }
+            weights[at * k + *v as usize] += w;
+        }
+        Ok(Factor { covered, k, weights })
+    }
+
+    /// The factor's weight for a cell of the node's conditional.
+    fn weight(&self, config: usize, value: u32, strides: &[usize], nodes: &[Node], parents: &[usize]) -> f64 {
+        let mut at = 0usize;
+        for (i, stride) in &self.covered {
+            let code = (config / strides[*i]) % nodes[parents[*i]].values.len();
+            at += code * stride;
+        }
+        self.weights[at * self.k + value as usize]
+    }
 }
 
 fn normalise(w: &[f64]) -> Option<Vec<f64>> {
