@@ -32,6 +32,8 @@ pub static US: LocalePack = LocalePack {
         ("employment_model.csv", include_str!("../datasets/us/employment_model.csv")),
         ("labor_force.csv", include_str!("../datasets/us/labor_force.csv")),
         ("occupation_model.csv", include_str!("../datasets/us/occupation_model.csv")),
+        ("occupation_group_tilt.csv", include_str!("../datasets/us/occupation_group_tilt.csv")),
+        ("acs_b24010_occupation_group.csv", include_str!("../datasets/us/acs_b24010_occupation_group.csv")),
         ("acs_b2411x_occupation_sex.csv", include_str!("../datasets/us/acs_b2411x_occupation_sex.csv")),
         ("cps_11b_occupation_age.csv", include_str!("../datasets/us/cps_11b_occupation_age.csv")),
         ("ep_5_3_occupation_education.csv", include_str!("../datasets/us/ep_5_3_occupation_education.csv")),

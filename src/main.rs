@@ -112,7 +112,8 @@ struct ReportArgs {
     #[arg(long)]
     locale: Option<String>,
     /// Write the report (Markdown) to this file instead of standard output, with its plots
-    /// (age pyramid, education by age, top occupations) as SVG files beside it.
+    /// (age pyramid, education by age, top occupations) as SVG files beside it; its folder is
+    /// created if absent.
     #[arg(long)]
     out: Option<PathBuf>,
 }
@@ -233,6 +234,10 @@ async fn run(cli: Cli) -> Result<()> {
                     .and_then(|t| t.locale)
                     .ok_or_else(|| anyhow::anyhow!("table '{}' has no recorded locale; pass --locale", args.table))?,
             };
+            // The report's folder is created first, so a bad path fails before the work.
+            if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
             let session = PersonaSession::new(db)?;
             let report = personadb::report::fidelity(&session, &args.table, &locale).await?;
             let mut text = report.to_markdown();

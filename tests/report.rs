@@ -14,16 +14,21 @@ async fn generated_personas_match_their_sources() {
     for r in &report.rules {
         assert_eq!(r.violations, 0, "{}", r.rule);
     }
-    assert_eq!(report.margins.len(), 9);
+    assert_eq!(report.margins.len(), 10);
     for m in &report.margins {
         assert!(m.slices > 0, "{}: no slice large enough", m.source);
+        // The fidelity target, for every source table, on the model itself.
+        assert!(m.model_mean_slice_tvd <= 0.01 && m.model_max_slice_tvd <= 0.03, "{}: {} / {}", m.source, m.model_mean_slice_tvd, m.model_max_slice_tvd);
         // Within slices, generated distributions differ from published ones by little more
         // than sampling noise; vintage differences (ACS 2018 vs PEP 2021) add a little.
-        if m.value == "occupation" {
-            assert!(m.joint_tvd < m.model_joint_tvd + 0.03, "{}: joint TVD {} vs model {}", m.source, m.joint_tvd, m.model_joint_tvd);
-            // Occupation is one IPF fit of three surveys of different years (ACS 2018, CPS 2025,
-            // EP 2019) that cannot all hold at once: within slices the compromise stays within
-            // 2%; the joint also carries each survey's own education and age mix.
+        if m.value.starts_with("occupation") {
+            // B24010 spreads ~180,000 employed persons over 11,730 state × sex × group cells:
+            // its joint TVD at this size is mostly sampling noise.
+            let noise_allowance = if m.value == "occupation_group" { 0.09 } else { 0.03 };
+            assert!(m.joint_tvd < m.model_joint_tvd + noise_allowance, "{}: joint TVD {} vs model {}", m.source, m.joint_tvd, m.model_joint_tvd);
+            // Occupation is a compromise of four tables from surveys of different years (ACS 2018
+            // B24010 and B24115/6, CPS 2025, EP 2019) that cannot all hold at once: within slices
+            // it stays within 2%; the joint also carries each survey's own education and age mix.
             assert!(m.model_max_slice_tvd < 0.02, "{}: {}", m.source, m.model_max_slice_tvd);
             assert!(m.model_joint_tvd < 0.07, "{}: model joint TVD {}", m.source, m.model_joint_tvd);
             assert!(m.mean_slice_tvd < m.model_mean_slice_tvd + m.noise_slice_tvd + 0.01, "{}", m.source);

@@ -22,7 +22,8 @@ pub fn raw_path(level: &str, table: &str, kind: &str) -> String {
     format!("usa/acs1_2018/{level}/{table}_{kind}.csv")
 }
 
-/// Reads the leaf cells of ACS table `table` at `level` ("state" or "national").
+/// Reads the leaf cells of ACS table `table` at `level` ("state" or "national"), per
+/// geography in the table's line order.
 pub fn leaf_cells(raw_dir: &Path, level: &str, table: &str) -> Result<Vec<Cell>> {
     let legend_path = raw_dir.join(raw_path(level, table, "LEGEND"));
     let data_path = raw_dir.join(raw_path(level, table, "DATA"));
@@ -69,7 +70,10 @@ pub fn leaf_cells(raw_dir: &Path, level: &str, table: &str) -> Result<Vec<Cell>>
                 None => continue, // Puerto Rico and anything else outside the 50 states + DC
             }
         };
-        for (i, h) in headers.iter().enumerate() {
+        // Variable order (the publisher's line order), whatever the file's column order.
+        let mut columns: Vec<(usize, &str)> = headers.iter().enumerate().collect();
+        columns.sort_by_key(|(_, h)| *h);
+        for (i, h) in columns {
             if let Some(path) = leaves.get(h) {
                 let raw = rec.get(i).unwrap_or("").trim();
                 let estimate: f64 = if raw.is_empty() || raw == "null" {

@@ -5,6 +5,7 @@
 
 pub mod acs;
 pub mod geo;
+pub mod groups;
 pub mod ipf;
 pub mod names;
 pub mod occupation;

@@ -198,7 +198,7 @@ pub struct OccupationTables {
     pub by_age: Vec<Vec<String>>,
     /// (education_level, occupation, persons) for ages 25+ — EP 5.3 shares × ACS totals.
     pub by_education: Vec<Vec<String>>,
-    /// (sex, age_occ, education_level, labor_force, occupation, weight).
+    /// (sex, age_occ, education_level, labor_force, occupation_group, occupation, weight).
     pub model: Vec<Vec<String>>,
     /// Notes for the manifest's choices.
     pub notes: Vec<String>,
@@ -224,6 +224,12 @@ pub fn education_group(level: &str) -> usize {
 }
 
 impl Occupations {
+    /// The detailed titles (B24115/B24116 order) with their male and female counts.
+    pub fn titles_with_counts(&self) -> Vec<(String, [f64; 2])> {
+        let of = |sex: &str, t: &String| *self.by_sex_acs.get(&(sex.to_string(), t.clone())).unwrap_or(&0.0);
+        self.titles.iter().map(|t| (t.clone(), [of("Male", t), of("Female", t)])).collect()
+    }
+
     fn total_of(&self, o: &str) -> f64 {
         self.by_sex_acs.get(&("Male".into(), o.into())).unwrap_or(&0.0) + self.by_sex_acs.get(&("Female".into(), o.into())).unwrap_or(&0.0)
     }
@@ -240,12 +246,6 @@ impl Occupations {
         }
         out
     }
-}
-
-/// Derives the occupation tables. `employed` is the employed civilian population by sex,
-/// single year of age and education level implied by the other tables of the pack.
-pub fn derive(raw_dir: &Path, employed: &EmployedPopulation) -> Result<OccupationTables> {
-    load(raw_dir)?.fit(employed)
 }
 
 /// Reads and matches the occupation tables.
@@ -305,7 +305,11 @@ pub fn load(raw_dir: &Path) -> Result<Occupations> {
 
 impl Occupations {
     /// Fits P(occupation | sex, age band, education) to the margins (see the module docs).
-    pub fn fit(&self, employed: &EmployedPopulation) -> Result<OccupationTables> {
+    /// `group_of` gives each occupation's B24010 group code (same order as the titles).
+    pub fn fit(&self, employed: &EmployedPopulation, group_of: &[String]) -> Result<OccupationTables> {
+    if group_of.len() != self.titles.len() {
+        return Err(derr("B24010", "one group per detailed occupation expected"));
+    }
     let Occupations { titles: occupations, by_sex_acs, age_shares, edu_shares, cps_matches, ep_matches } = self;
     let n_occ = occupations.len();
     let total_of = |o: &str| self.total_of(o);
@@ -417,12 +421,21 @@ impl Occupations {
                             band.to_string(),
                             level.to_string(),
                             "in".into(),
+                            group_of[o].clone(),
                             occupation_code(&occupations[o]),
                             format!("{w:.4e}"),
                         ]);
                     }
                 }
-                model.push(vec![sex.to_string(), band.to_string(), level.to_string(), "out".into(), NOT_IN_WORKFORCE.into(), "1".into()]);
+                model.push(vec![
+                    sex.to_string(),
+                    band.to_string(),
+                    level.to_string(),
+                    "out".into(),
+                    NOT_IN_WORKFORCE.into(),
+                    NOT_IN_WORKFORCE.into(),
+                    "1".into(),
+                ]);
             }
         }
     }
@@ -462,7 +475,8 @@ impl Occupations {
             "P(occupation | sex, age band, education) is one national table: IPF (300 sweeps) of occupation × sex × age band × education to four margins: B24115/B24116, CPS 11b age \
              shares × ACS totals, EP 5.3 shares × ACS totals for ages 25+, and the model's own employed population by sex \
              × age band × education. Where EP gives an occupation 0% in an attainment group the cell is a structural zero at \
-             every age (no surgeons without a degree). Occupation does not depend on state (no detailed table by state). \
+             every age (no surgeons without a degree). No detailed table is published by state: occupation depends on state \
+             through its B24010 group (next choice). \
              Conditionals below 1e-7 are dropped. Joint TVD of the fit against each margin: {}.",
             fit_tvd.join(", ")
         ),

@@ -203,7 +203,14 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &["acs_2018_1yr_b23001_data", "acs_2018_1yr_b23001_legend", "acs_2018_1yr_b15001_data", "census_pep_v2021_state_sex_age_civ", "bls_ep_2019_table_5_3", "bls_cps_2025_table_11b"],
         "P(employment status | state, sex, B23001 age band, education): B23001 band shares tilted by education (see choices).",
     )?);
-    let employed = employed_population(&people, &employment_rows);
+    let employed_by_state = employed_population(&people, &employment_rows);
+    let mut employed = super::occupation::EmployedPopulation::new();
+    for ((_, sex, age, level), w) in &employed_by_state {
+        *employed.entry((sex.clone(), *age, level.clone())).or_default() += w;
+    }
+    let groups = super::groups::load(raw_dir, &occupation_data.titles_with_counts())?;
+    let group_codes: Vec<String> =
+        groups.of_occupation.iter().map(|g| super::occupation::occupation_code(&groups.names[*g])).collect();
     let mut occupation_ids: Vec<String> = Vec::new();
     for (table, title) in [
         ("B24115", "Detailed occupation for the civilian employed male population 16 years and over"),
@@ -247,7 +254,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "Public domain (U.S. federal government work)",
         "NassarNa/OccupyEvolution@5e0d501bfb34:occupation.xlsx",
     )?;
-    let occ = occupation_data.fit(&employed)?;
+    let occ = occupation_data.fit(&employed, &group_codes)?;
     let acs_ids: Vec<&str> = occupation_ids.iter().map(String::as_str).collect();
     tables.push(write_table(
         out_dir,
@@ -276,14 +283,93 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     )?);
     let mut model_ids = acs_ids.clone();
     model_ids.extend([cps.id.as_str(), ep.id.as_str(), "census_pep_v2021_state_sex_age_civ"]);
+    let [b24010, b24010_legend] = acs_sources("B24010", "Sex by occupation for the civilian employed population 16 years and over")?;
+    let national_b24010 = |kind: &str| {
+        source(
+            raw_dir,
+            &format!("acs_2018_1yr_b24010_national_{}", kind.to_lowercase()),
+            &super::acs::raw_path("national", "B24010", kind),
+            "U.S. Census Bureau, American Community Survey",
+            &format!("B24010: Sex by occupation for the civilian employed population 16 years and over ({} file)", kind.to_lowercase()),
+            "ACS 2018 1-year estimates, United States",
+            "Public domain (U.S. federal government work)",
+            "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
+        )
+    };
+    let (b24010_us, b24010_us_legend) = (national_b24010("DATA")?, national_b24010("LEGEND")?);
+    model_ids.extend([b24010_us.id.as_str(), b24010_us_legend.id.as_str()]);
     tables.push(write_table(
         out_dir,
         "occupation_model.csv",
-        &["sex", "age_occ", "education_level", "labor_force", "occupation", "weight"],
+        &["sex", "age_occ", "education_level", "labor_force", "occupation_group", "occupation", "weight"],
         &occ.model,
         &model_ids,
-        "P(occupation | sex, age band, education, in/out of the labour force) from an IPF fit (see choices).",
+        "P(occupation | sex, age band, education, in/out of the labour force) from an IPF fit, with each occupation's \
+         B24010 group (see choices). Summed over occupations it is the national P(group | ...) the state tilt multiplies.",
     )?);
+    // The state tilt of occupation groups (B24010 by state).
+    let group_index: BTreeMap<String, usize> =
+        groups.names.iter().enumerate().map(|(g, n)| (super::occupation::occupation_code(n), g)).collect();
+    let mut national_groups: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
+    for r in occ.model.iter().filter(|r| r[3] == "in") {
+        let Some(g) = group_index.get(&r[4]) else { continue };
+        let row = national_groups.entry((r[0].clone(), r[1].clone(), r[2].clone())).or_insert_with(|| vec![0.0; groups.names.len()]);
+        row[*g] += r[6].parse::<f64>().unwrap_or(0.0);
+    }
+    let mut employed_bands: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
+    for ((state, sex, age, level), w) in &employed_by_state {
+        if let Some((band, _, _)) = super::occupation::OCC_BANDS.iter().find(|(_, lo, hi)| lo <= age && age <= hi) {
+            *employed_bands.entry((state.clone(), sex.clone(), band.to_string(), level.clone())).or_default() += w;
+        }
+    }
+    let (mut tilt_rows, tilt_tvd) = super::groups::fit_tilt(&groups, &national_groups, &employed_bands);
+    for (_, state) in STATES {
+        for sex in ["Male", "Female"] {
+            tilt_rows.push(vec![state.to_string(), sex.into(), super::occupation::NOT_IN_WORKFORCE.into(), "1".into()]);
+        }
+    }
+    let b24010_ids = [b24010.id.as_str(), b24010_legend.id.as_str(), b24010_us.id.as_str(), b24010_us_legend.id.as_str()];
+    tables.push(write_table(
+        out_dir,
+        "occupation_group_tilt.csv",
+        &["state", "sex", "occupation_group", "weight"],
+        &tilt_rows,
+        &[&b24010_ids[..], &model_ids[..]].concat(),
+        "Factor t(state, sex, occupation group) multiplied into the national P(group | sex, age band, education) so each \
+         state's employed persons reproduce B24010's group shares (see choices); not_in_workforce weighs 1.",
+    )?);
+    let mut b24010_rows = Vec::new();
+    for ((state, sex), counts) in &groups.by_state {
+        for (g, persons) in counts.iter().enumerate() {
+            b24010_rows.push(vec![state.clone(), sex.clone(), super::occupation::occupation_code(&groups.names[g]), format!("{persons}")]);
+        }
+    }
+    tables.push(write_table(
+        out_dir,
+        "acs_b24010_occupation_group.csv",
+        &["state", "sex", "occupation_group", "weight"],
+        &b24010_rows,
+        &b24010_ids[..2],
+        "Leaf cells of B24010 by state (about 115 occupation groups per sex), civilian employed 16+; labels as snake_case codes.",
+    )?);
+    let group_note = format!(
+        "Occupation by state: B24010 gives {} occupation groups by state and sex (no detailed occupations by state). Each of \
+         the 565 detailed occupations belongs to one group, found from the national counts: B24010's group totals are exact \
+         sums of B24115/B24116's detailed counts for both sexes (same survey and universe), so where the two lists' running \
+         totals meet a segment ends, and inside a segment each group takes the subset of occupations whose male and female \
+         counts sum exactly to its own (titles sharing words preferred); all {} groups are matched exactly. The occupation \
+         node is then two nodes: occupation_group ~ P(group | sex, age band, education, labour force) × t(state, sex, group) \
+         (a factor table), with t fitted by iterative scaling (200 sweeps) to each state's employed persons by sex, age band \
+         and education so the state's group shares are B24010's, moved nationally halfway (geometric mean) towards the \
+         untilted model's group shares by sex, because CPS 11b and EP 5.3 disagree with B24010's national group totals and \
+         the halfway point keeps every source table under 0.01 mean TVD (largest TVD left against those targets in any \
+         state × sex: {tilt_tvd:.2e}); and \
+         occupation ~ P(occupation | group, sex, age band, education), the national fit restricted to the group. The \
+         unemployed draw like the employed. Groups B24010 reports as zero in a state and sex (small samples) are zero there.",
+        groups.names.len(),
+        groups.names.len()
+    );
+    sources.extend([b24010, b24010_legend, b24010_us, b24010_us_legend]);
     tables.push(write_table(
         out_dir,
         "labor_force.csv",
@@ -445,6 +531,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         ]
         .into_iter()
         .chain(occ.notes)
+        .chain(std::iter::once(group_note))
         .chain([employment_note])
         .chain(names.notes)
         .chain(geo.notes)
@@ -570,21 +657,21 @@ fn employment_model(
     (rows, note)
 }
 
-/// Employed civilians by (sex, single year of age, education level), nationally, under the
+/// Employed civilians by (state, sex, single year of age, education level) under the
 /// employment model.
 fn employed_population(
     people: &BTreeMap<(String, String, i64, String), f64>,
     model: &[Vec<String>],
-) -> super::occupation::EmployedPopulation {
+) -> BTreeMap<(String, String, i64, String), f64> {
     let mut p_emp: BTreeMap<(String, String, String), Vec<((i64, i64), f64)>> = BTreeMap::new();
     for r in model.iter().filter(|r| r[4] == "employed") {
         p_emp.entry((r[0].clone(), r[1].clone(), r[3].clone())).or_default().push((band_range(&r[2]), r[5].parse().unwrap_or(0.0)));
     }
-    let mut out = super::occupation::EmployedPopulation::new();
+    let mut out = BTreeMap::new();
     for ((state, sex, age, level), persons) in people {
         let Some(bands) = p_emp.get(&(state.clone(), sex.clone(), level.clone())) else { continue };
         if let Some((_, p)) = bands.iter().find(|((lo, hi), _)| lo <= age && age <= hi) {
-            *out.entry((sex.clone(), *age, level.clone())).or_default() += persons * p;
+            *out.entry((state.clone(), sex.clone(), *age, level.clone())).or_default() += persons * p;
         }
     }
     out

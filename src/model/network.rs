@@ -372,10 +372,16 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
         };
         let table = &parsed[&table_name];
         let own_col = table.column(locale, &table_name, &column_of(&node_spec.name))?;
-        let parent_cols: Vec<usize> = node_spec
+        // A parent the table lacks must come in through a factor: the table is then the same
+        // for each of its values.
+        let parent_cols: Vec<Option<usize>> = node_spec
             .parents
             .iter()
-            .map(|p| table.column(locale, &table_name, &column_of(p)))
+            .map(|p| match table.column(locale, &table_name, &column_of(p)) {
+                Ok(c) => Ok(Some(c)),
+                Err(_) if !node_spec.factors.is_empty() => Ok(None),
+                Err(e) => Err(e),
+            })
             .collect::<Result<_>>()?;
 
         // Vocabulary: table order for categories, ascending for integers.
@@ -418,6 +424,7 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
         for (row, w) in table.rows.iter().zip(&table.weights) {
             let mut config = 0usize;
             for ((pc, p), s) in parent_cols.iter().zip(&parents).zip(&strides) {
+                let Some(pc) = pc else { continue };
                 let code = nodes[*p].code_of(&row[*pc]).ok_or_else(|| {
                     invalid(
                         locale,
@@ -438,6 +445,18 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             }
             same
         });
+        // Spread over the parents the table lacks.
+        for (i, _) in parent_cols.iter().enumerate().filter(|(_, c)| c.is_none()) {
+            let radix = nodes[parents[i]].values.len();
+            let mut spread = Vec::with_capacity(cells.len() * radix);
+            for (config, v, w) in &cells {
+                spread.extend((0..radix).map(|code| (config + code * strides[i], *v, *w)));
+            }
+            cells = spread;
+        }
+        if parent_cols.iter().any(Option::is_none) {
+            cells.sort_unstable_by_key(|(c, v, _)| (*c, *v));
+        }
         for factor in &node_spec.factors {
             let f = Factor::load(locale, factor, node_spec, &nodes, &parents, &index, read_table)?;
             for cell in cells.iter_mut() {
