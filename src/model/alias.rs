@@ -104,6 +104,14 @@ impl AliasTable {
         }
     }
 
+    /// The columns as (threshold, own outcome, alias outcome), for callers that pack many
+    /// tables into one array.
+    pub fn columns(&self) -> impl Iterator<Item = (u64, u32, u32)> + '_ {
+        self.threshold.iter().zip(&self.alias).enumerate().map(|(c, (t, a))| {
+            (*t, self.own.as_ref().map(|o| o[c]).unwrap_or(c as u32), *a)
+        })
+    }
+
     /// The probability of each outcome this table realises (for tests and reports).
     pub fn probabilities(&self) -> Vec<f64> {
         let k = self.threshold.len() as f64;

@@ -46,6 +46,9 @@ pub struct LocaleModel {
     labels: Vec<Option<(usize, Vec<String>, Vec<u16>)>>,
     /// Lookup columns: column index -> (node index, vocabulary, code per node value).
     pub(crate) lookups: Vec<Option<Lookup>>,
+    /// Column index -> its dictionary (the vocabulary as an Arrow array), for dictionary-encoded
+    /// columns: built once, shared by every batch.
+    dictionaries: Vec<Option<ArrayRef>>,
     storage_schema: SchemaRef,
     dictionary_schema: SchemaRef,
 }
@@ -192,7 +195,22 @@ impl LocaleModel {
             plain.push(Field::new(c.name(), plain_type, true));
             dict.push(Field::new(c.name(), dict_type, true));
         }
+        let dictionaries: Vec<Option<ArrayRef>> = spec
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(c, spec)| {
+                let vocab: Option<&Vec<String>> = match (spec, column_nodes[c]) {
+                    (ColumnSpec::Node { .. }, Some(idx)) if nodes[idx].kind == ValueKind::Category => Some(&nodes[idx].values),
+                    (ColumnSpec::Lookup { .. }, _) => lookups[c].as_ref().map(|l| &l.values),
+                    (ColumnSpec::Label { .. }, _) => labels[c].as_ref().map(|l| &l.1),
+                    _ => None,
+                };
+                vocab.map(|v| Arc::new(StringArray::from_iter_values(v)) as ArrayRef)
+            })
+            .collect();
         Ok(LocaleModel {
+            dictionaries,
             locale: spec.locale,
             description: spec.description,
             nodes,
@@ -361,6 +379,14 @@ impl LocaleModel {
         }
     }
 
+    /// The shared dictionary of column `c`.
+    fn dictionary(&self, c: usize) -> Result<ArrayRef> {
+        self.dictionaries.get(c).cloned().flatten().ok_or_else(|| Error::InvalidLocalePack {
+            locale: self.locale.clone(),
+            reason: format!("column `{}` has no vocabulary", self.columns.get(c).map(|s| s.name()).unwrap_or("?")),
+        })
+    }
+
     fn build_batch(&self, codes: &[u32], uuids: &[u128], scores: &[i64], rows: usize, encoding: Encoding) -> Result<RecordBatch> {
         let n_nodes = self.nodes.len();
         let n_scores = self.scores.len();
@@ -381,8 +407,7 @@ impl LocaleModel {
                     match encoding {
                         Encoding::Dictionary => {
                             let keys = UInt16Array::from_iter_values(keys.map(|k| k as u16));
-                            let values = Arc::new(StringArray::from_iter_values(&lookup.values));
-                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, values)?)
+                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, self.dictionary(c)?)?)
                         }
                         Encoding::Plain => {
                             let keys: Vec<u32> = keys.collect();
@@ -399,7 +424,7 @@ impl LocaleModel {
                     match encoding {
                         Encoding::Dictionary => {
                             let keys = UInt16Array::from_iter_values(keys);
-                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, Arc::new(StringArray::from_iter_values(vocab)))?)
+                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, self.dictionary(c)?)?)
                         }
                         Encoding::Plain => {
                             let keys: Vec<u32> = keys.map(u32::from).collect();
@@ -416,8 +441,7 @@ impl LocaleModel {
                         }
                         (ValueKind::Category, Encoding::Dictionary) => {
                             let keys = UInt16Array::from_iter_values(node_codes.map(|c| *c as u16));
-                            let values = Arc::new(StringArray::from_iter_values(&node.values));
-                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, values)?)
+                            Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, self.dictionary(c)?)?)
                         }
                         (ValueKind::Category, Encoding::Plain) => Arc::new(gather_strings(&node.values, node_codes, rows)?),
                     }

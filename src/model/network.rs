@@ -176,8 +176,10 @@ pub struct Node {
     offsets: Vec<usize>,
     row_values: Vec<u32>,
     row_probs: Vec<f64>,
-    /// One alias table per conditional.
-    tables: Vec<AliasTable>,
+    /// The alias tables of all conditionals in one array, and each parent configuration's
+    /// span of it: a draw touches one span and one column, nothing else.
+    spans: Vec<(u32, u32)>,
+    columns: Vec<AliasColumn>,
     /// When every configuration has a single possible value (bands, structural zeros), that
     /// value per configuration: sampling then consumes no randomness.
     pub deterministic: Option<Vec<u32>>,
@@ -200,7 +202,13 @@ impl Node {
         let config = self.config(codes);
         match &self.deterministic {
             Some(values) => values[config],
-            None => self.tables[self.row_of[config] as usize].sample(rng.next_u64()),
+            None => {
+                let (start, len) = self.spans[config];
+                let random = rng.next_u64();
+                // As AliasTable::sample: high bits pick the column, low bits accept or alias.
+                let column = &self.columns[start as usize + (((random >> 32) * len as u64) >> 32) as usize];
+                if random & 0xFFFF_FFFF < column.threshold { column.own } else { column.alias }
+            }
         }
     }
 
@@ -471,14 +479,18 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
         }
         let fallback = normalise(&marginal)
             .ok_or_else(|| invalid(locale, format!("node `{}`: table {table_name} has no mass", node_spec.name)))?;
-        let (mut offsets, mut row_values, mut row_probs, mut tables) = (vec![0usize], Vec::new(), Vec::new(), Vec::new());
+        let (mut offsets, mut row_values, mut row_probs, mut row_spans, mut columns) =
+            (vec![0usize], Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut push_row = |values: Vec<u32>, weights: Vec<f64>| -> Result<u32> {
             let total: f64 = weights.iter().sum();
-            tables.push(AliasTable::sparse(&values, &weights, k).ok_or_else(|| invalid(locale, "bad weights"))?);
+            let table = AliasTable::sparse(&values, &weights, k).ok_or_else(|| invalid(locale, "bad weights"))?;
+            let start = u32::try_from(columns.len()).map_err(|_| invalid(locale, "conditional tables too large"))?;
+            columns.extend(table.columns().map(|(threshold, own, alias)| AliasColumn { threshold, own, alias }));
+            row_spans.push((start, (columns.len() - start as usize) as u32));
             row_values.extend(values);
             row_probs.extend(weights.iter().map(|w| w / total));
             offsets.push(row_values.len());
-            Ok(tables.len() as u32 - 1)
+            Ok(row_spans.len() as u32 - 1)
         };
         let support: Vec<u32> = (0..k as u32).filter(|v| fallback[*v as usize] > 0.0).collect();
         let fallback_row = push_row(support.clone(), support.iter().map(|v| fallback[*v as usize]).collect())?;
@@ -495,6 +507,7 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             start = end;
         }
         let deterministic = single.iter().all(|v| *v != u32::MAX).then_some(single);
+        let spans: Vec<(u32, u32)> = row_of.iter().map(|r| row_spans[*r as usize]).collect();
         nodes.push(Node {
             deterministic,
             name: node_spec.name.clone(),
@@ -507,10 +520,20 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             offsets,
             row_values,
             row_probs,
-            tables,
+            spans,
+            columns,
         });
     }
     Ok(nodes)
+}
+
+/// One column of an alias table (see [`AliasTable`]): accept `own` below `threshold`, else
+/// fall through to `alias`.
+#[derive(Debug, Clone, Copy)]
+struct AliasColumn {
+    threshold: u64,
+    own: u32,
+    alias: u32,
 }
 
 /// At most this many parent configurations per node.
