@@ -28,6 +28,8 @@ pub struct GenerateOptions {
     /// Columns whose combinations get quotas (empty: no quotas).
     pub strata: Vec<String>,
     pub allocation: Allocation,
+    /// Narrator writing the narrative columns ("template"), or none for structured columns only.
+    pub narrator: Option<String>,
 }
 
 /// How quota generation divides `n` among strata.
@@ -84,7 +86,14 @@ impl GenerateOptions {
             threads: 0,
             strata: Vec::new(),
             allocation: Allocation::Equal,
+            narrator: None,
         }
+    }
+    /// Also write the narrative fields with this narrator ("template"); default none
+    /// (structured columns only).
+    pub fn narrator(mut self, narrator: Option<String>) -> Self {
+        self.narrator = narrator;
+        self
     }
     /// Quota generation: a count for every combination of these columns (default none).
     pub fn strata(mut self, columns: Vec<String>, allocation: Allocation) -> Self {
@@ -266,7 +275,18 @@ async fn write_chunks(
 ) -> Result<(u64, u64)> {
     let batch_rows = block_aligned(options.batch_rows) as u64;
     let threads = resolve_threads(options.threads);
-    let schema = model.schema();
+    let narrator = match &options.narrator {
+        Some(name) => Some(crate::narrate::by_name(name, &options.locale)?),
+        None => None,
+    };
+    let schema = match narrator {
+        Some(_) => {
+            let fields: Vec<arrow::datatypes::FieldRef> =
+                model.schema().fields().iter().chain(crate::narrate::narrative_schema().fields().iter()).cloned().collect();
+            std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
+        }
+        None => model.schema(),
+    };
     let mut version = 0;
     let mut chunk_index = 0u64;
     let mut pending: Vec<arrow::record_batch::RecordBatch> = Vec::new();
@@ -276,7 +296,19 @@ async fn write_chunks(
         let mut row = 0u64;
         while row < segment.rows {
             let rows = (segment.rows - row).min(batch_rows) as usize;
-            pending.push(model.sample_batch(segment.seed, row, rows, segment.evidence.as_ref(), Encoding::Plain, threads)?);
+            let batch = model.sample_batch(segment.seed, row, rows, segment.evidence.as_ref(), Encoding::Plain, threads)?;
+            let batch = match &narrator {
+                Some(n) => {
+                    let narrated = n.narrate(&batch, segment.seed).await?;
+                    if let Some((row, reason)) = narrated.failures.first() {
+                        return Err(Error::InvalidArgument { name: "narrator".into(), reason: format!("row {row}: {reason}") });
+                    }
+                    let columns = batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
+                    arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?
+                }
+                None => batch,
+            };
+            pending.push(batch);
             pending_rows += rows as u64;
             row += rows as u64;
             if pending_rows >= options.commit_rows {

@@ -14,6 +14,7 @@ pub mod format;
 pub mod generate;
 pub mod locale;
 pub mod model;
+pub mod narrate;
 pub mod plots;
 pub mod report;
 pub mod session;

@@ -41,6 +41,11 @@ pub static US: LocalePack = LocalePack {
         ("last_name_model.csv", include_str!("../datasets/us/last_name_model.csv")),
         ("zipcode_model.csv", include_str!("../datasets/us/zipcode_model.csv")),
         ("zipcode_city.csv", include_str!("../datasets/us/zipcode_city.csv")),
+        ("occupation_titles.csv", include_str!("../datasets/us/occupation_titles.csv")),
+        ("narrative/templates.json", include_str!("../datasets/us/narrative/templates.json")),
+        ("narrative/lexicon.json", include_str!("../datasets/us/narrative/lexicon.json")),
+        ("narrative/occupations.json", include_str!("../datasets/us/narrative/occupations.json")),
+        ("narrative/states.csv", include_str!("../datasets/us/narrative/states.csv")),
     ],
 };
 

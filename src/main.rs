@@ -101,6 +101,10 @@ struct GenerateArgs {
     /// How -n is divided among strata: equal or proportional (to the population).
     #[arg(long, default_value = "equal", requires = "strata")]
     allocation: personadb::generate::Allocation,
+    /// Also write the narrative fields (persona, professional_persona, ..., skills and hobbies
+    /// lists): `template` is the offline narrator; `none` writes the structured columns only.
+    #[arg(long, default_value = "none", value_parser = ["none", "template"])]
+    narrator: String,
 }
 
 #[derive(Args, Debug)]
@@ -200,7 +204,8 @@ async fn run(cli: Cli) -> Result<()> {
                 .given(args.given)
                 .kind(kind)
                 .threads(args.threads)
-                .strata(args.strata, args.allocation);
+                .strata(args.strata, args.allocation)
+                .narrator((args.narrator != "none").then_some(args.narrator));
             let report = personadb::generate(&db, &options).await?;
             eprintln!(
                 "generated {} personas into '{}' in {:.2}s ({:.0} rows/s); table now has {} rows (version {}, run {})",

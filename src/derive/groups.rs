@@ -22,6 +22,9 @@ use crate::error::Result;
 pub struct OccupationGroups {
     /// Group labels as published (table order).
     pub names: Vec<String>,
+    /// Each group's ancestors in B24010's hierarchy, outermost first ("Service occupations",
+    /// "Healthcare support occupations").
+    pub ancestors: Vec<Vec<String>>,
     /// Persons per group by (state, sex).
     pub by_state: BTreeMap<(String, String), Vec<f64>>,
     /// The group of each detailed occupation, in the order of the titles given to [`load`].
@@ -31,8 +34,10 @@ pub struct OccupationGroups {
 /// Reads B24010 (national and by state) and assigns each detailed occupation (title and its
 /// male and female counts from B24115/B24116, in table order) to a group.
 pub fn load(raw_dir: &Path, titles: &[(String, [f64; 2])]) -> Result<OccupationGroups> {
-    let read = |level: &str| -> Result<(Vec<String>, BTreeMap<(String, String), Vec<f64>>)> {
+    type Read = (Vec<String>, Vec<Vec<String>>, BTreeMap<(String, String), Vec<f64>>);
+    let read = |level: &str| -> Result<Read> {
         let mut names: Vec<String> = Vec::new();
+        let mut ancestors: Vec<Vec<String>> = Vec::new();
         let mut counts: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
         for c in leaf_cells(raw_dir, level, "B24010")? {
             let (Some(sex), Some(leaf)) = (c.path.first(), c.path.last()) else { continue };
@@ -43,6 +48,7 @@ pub fn load(raw_dir: &Path, titles: &[(String, [f64; 2])]) -> Result<OccupationG
                 Some(g) => g,
                 None => {
                     names.push(leaf.clone());
+                    ancestors.push(c.path[1..c.path.len() - 1].to_vec());
                     names.len() - 1
                 }
             };
@@ -55,10 +61,10 @@ pub fn load(raw_dir: &Path, titles: &[(String, [f64; 2])]) -> Result<OccupationG
         for row in counts.values_mut() {
             row.resize(names.len(), 0.0);
         }
-        Ok((names, counts))
+        Ok((names, ancestors, counts))
     };
-    let (names, national) = read("national")?;
-    let (state_names, by_state) = read("state")?;
+    let (names, ancestors, national) = read("national")?;
+    let (state_names, _, by_state) = read("state")?;
     if names.len() < 100 || names != state_names {
         return Err(derr("B24010", format!("expected the same ~115 leaf groups nationally and by state, found {} and {}", names.len(), state_names.len())));
     }
@@ -74,7 +80,7 @@ pub fn load(raw_dir: &Path, titles: &[(String, [f64; 2])]) -> Result<OccupationG
         .collect();
     let items: Vec<[i64; 2]> = titles.iter().map(|(_, c)| [c[0] as i64, c[1] as i64]).collect();
     let of_occupation = assign(titles, &items, &names, &group_counts)?;
-    Ok(OccupationGroups { names, by_state, of_occupation })
+    Ok(OccupationGroups { names, ancestors, by_state, of_occupation })
 }
 
 /// Segments where the running totals agree, then exact subset sums inside each segment.
@@ -107,6 +113,80 @@ fn assign(titles: &[(String, [f64; 2])], items: &[[i64; 2]], names: &[String], g
         return Err(derr("B24010", "B24010's group totals do not add up to B24115/B24116's detailed occupations"));
     }
     Ok(out)
+}
+
+/// A readable singular form of a published occupation title, for prose ("Registered nurses"
+/// -> "registered nurse", "Waiters and waitresses" -> "waiter", "Bus drivers, school" -> "bus
+/// driver"): the part before the first comma when it ends in a plural (else the whole title
+/// without commas), lower case; "X of Y" and "X and Y" where X ends in a plural naming people
+/// take X in the singular ("supervisor of ...", "database administrator"); otherwise the last
+/// word is made singular.
+pub fn singular_title(title: &str) -> String {
+    let lower = title.to_lowercase();
+    let head = lower.split([',', ';', '(']).next().unwrap_or(&lower).trim();
+    // "Bus drivers, school": the head names the people; "Transportation, storage, and
+    // distribution managers": it does not, so the whole title is used (commas dropped).
+    let head = if head.ends_with('s') {
+        head.to_string()
+    } else {
+        lower
+            .split('(')
+            .next()
+            .unwrap_or(&lower)
+            .replace(',', "")
+            .trim()
+            .to_string()
+    };
+    // "Other ..." and "Miscellaneous ..." are table bookkeeping, not part of a job's name.
+    let head = head
+        .trim_start_matches("other ")
+        .trim_start_matches("miscellaneous ")
+        .to_string();
+    let person = |w: &str| {
+        [
+            "ers", "ors", "ists", "ians", "ants", "ents", "eers", "ives", "ies", "ches",
+        ]
+        .iter()
+        .any(|s| w.ends_with(s))
+    };
+    let singular_last = |phrase: &str| -> String {
+        match phrase.rsplit_once(' ') {
+            Some((rest, last)) => format!("{rest} {}", singular_word(last)),
+            None => singular_word(phrase),
+        }
+    };
+    // "First-line supervisors of ...": the people come before "of".
+    if let Some((pre, post)) = head.split_once(" of ") {
+        if pre.split_whitespace().last().is_some_and(person) {
+            return format!("{} of {post}", singular_last(pre));
+        }
+    }
+    // "Database administrators and architects": the first kind named stands for the title.
+    for (at, _) in head.match_indices(" and ") {
+        let pre = &head[..at];
+        if pre.split_whitespace().last().is_some_and(person) {
+            return singular_last(pre);
+        }
+    }
+    singular_last(&head)
+}
+
+fn singular_word(w: &str) -> String {
+    if let Some(stem) = w.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if let Some(stem) = w.strip_suffix("men") {
+        format!("{stem}man")
+    } else if w.ends_with("esses")
+        || w.ends_with("ches")
+        || w.ends_with("shes")
+        || w.ends_with("xes")
+    {
+        w[..w.len() - 2].to_string()
+    } else if w.ends_with('s') && !w.ends_with("ss") {
+        w[..w.len() - 1].to_string()
+    } else {
+        w.to_string()
+    }
 }
 
 /// The share of a title's words found in a group's label.
@@ -329,5 +409,46 @@ mod tests {
         assert_eq!(assign(&titles, &items, &names, &groups).expect("exact split"), vec![0, 1, 0, 2]);
         // Totals that cannot be matched are an error, not a guess.
         assert!(assign(&titles, &items, &names, &[[10, 3], [5, 9], [12, 4]]).is_err());
+    }
+
+    #[test]
+    fn singular_titles() {
+        assert_eq!(singular_title("Registered nurses"), "registered nurse");
+        assert_eq!(singular_title("Waiters and waitresses"), "waiter");
+        assert_eq!(singular_title("Bus drivers, school"), "bus driver");
+        assert_eq!(
+            singular_title("Secretaries and administrative assistants"),
+            "secretary"
+        );
+        assert_eq!(
+            singular_title("Advertising and promotions managers"),
+            "advertising and promotions manager"
+        );
+        assert_eq!(singular_title("Chief executives"), "chief executive");
+        assert_eq!(singular_title("Coaches and scouts"), "coach");
+        assert_eq!(singular_title("Firefighters"), "firefighter");
+        assert_eq!(
+            singular_title("Transportation, storage, and distribution managers"),
+            "transportation storage and distribution manager"
+        );
+        assert_eq!(singular_title("Police officers"), "police officer");
+        assert_eq!(
+            singular_title("Miscellaneous plant and system operators"),
+            "plant and system operator"
+        );
+        assert_eq!(
+            singular_title("Database administrators and architects"),
+            "database administrator"
+        );
+        assert_eq!(
+            singular_title(
+                "Dental and ophthalmic laboratory technicians and medical appliance technicians"
+            ),
+            "dental and ophthalmic laboratory technician"
+        );
+        assert_eq!(
+            singular_title("First-line supervisors of protective service workers"),
+            "first-line supervisor of protective service workers"
+        );
     }
 }

@@ -352,6 +352,36 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &b24010_ids[..2],
         "Leaf cells of B24010 by state (about 115 occupation groups per sex), civilian employed 16+; labels as snake_case codes.",
     )?);
+    // Occupation titles for prose: code, group, the group's B24010 ancestors, singular title.
+    let title_rows: Vec<Vec<String>> = occupation_data
+        .titles_with_counts()
+        .iter()
+        .zip(&groups.of_occupation)
+        .map(|((title, _), g)| {
+            let path: Vec<String> = groups.ancestors[*g]
+                .iter()
+                .chain(std::iter::once(&groups.names[*g]))
+                .map(|a| super::occupation::occupation_code(a))
+                .collect();
+            vec![
+                super::occupation::occupation_code(title),
+                super::occupation::occupation_code(&groups.names[*g]),
+                path.join("/"),
+                super::groups::singular_title(title),
+            ]
+        })
+        .collect();
+    tables.push(write_table(
+        out_dir,
+        "occupation_titles.csv",
+        &["occupation", "occupation_group", "group_path", "title"],
+        &title_rows,
+        &[&acs_ids[0], &acs_ids[1], b24010_ids[2], b24010_ids[3]],
+        "Per detailed occupation: its B24010 group, the group's place in B24010's hierarchy (codes, outermost first) and a \
+         singular title for prose (rule: the part before the first comma when it ends in a plural, else the whole \
+         title; lower case; 'X of Y' and 'X and Y' where X names people take X singular; else the last word made \
+         singular). Read by the template narrator.",
+    )?);
     let group_note = format!(
         "Occupation by state: B24010 gives {} occupation groups by state and sex (no detailed occupations by state). Each of \
          the 565 detailed occupations belongs to one group, found from the national counts: B24010's group totals are exact \

@@ -1,0 +1,206 @@
+//! Narration: the narrative fields of Nemotron-Personas, written about each persona by a
+//! [`Narrator`] — the offline template narrator (default, deterministic per seed) or an LLM.
+
+pub mod template;
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+
+use crate::error::{Error, Result};
+
+pub use template::TemplateNarrator;
+
+/// The prose fields, in Nemotron-Personas order.
+pub const TEXT_FIELDS: [&str; 10] = [
+    "persona",
+    "professional_persona",
+    "sports_persona",
+    "arts_persona",
+    "travel_persona",
+    "culinary_persona",
+    "cultural_background",
+    "skills_and_expertise",
+    "hobbies_and_interests",
+    "career_goals_and_ambitions",
+];
+
+/// The list fields (lists of short strings).
+pub const LIST_FIELDS: [&str; 2] = ["skills_and_expertise_list", "hobbies_and_interests_list"];
+
+/// The Arrow schema of the narrative columns: the ten prose fields as Utf8, then the two list
+/// fields as List<Utf8>; all nullable (a persona whose narration failed has nulls).
+pub fn narrative_schema() -> SchemaRef {
+    let mut fields: Vec<Field> = TEXT_FIELDS
+        .iter()
+        .map(|f| Field::new(*f, DataType::Utf8, true))
+        .collect();
+    for f in LIST_FIELDS {
+        fields.push(Field::new(
+            f,
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The narratives of one batch of personas.
+#[derive(Debug, Clone)]
+pub struct Narrated {
+    /// One row per persona, columns as [`narrative_schema`].
+    pub batch: RecordBatch,
+    /// Rows that could not be narrated, with the reason (their narrative columns are null).
+    pub failures: Vec<(usize, String)>,
+}
+
+/// Writes the narrative fields about personas.
+#[async_trait::async_trait]
+pub trait Narrator: Send + Sync {
+    /// A short name for logs and the catalog ("template", "llm:<model>").
+    fn name(&self) -> String;
+    /// Narrates each row of `personas` (the structured persona columns, any subset; columns
+    /// a narrator needs but cannot find are treated as unknown). `seed` makes the output
+    /// reproducible: the same persona and seed give the same narratives.
+    async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated>;
+}
+
+/// Read access to the persona columns of a batch, by name, whatever their string encoding
+/// (dictionary-encoded or plain) or integer width.
+pub struct PersonaColumns {
+    strings: Vec<(String, StringArray)>,
+    ints: Vec<(String, Int64Array)>,
+}
+
+impl PersonaColumns {
+    /// Reads every string-like and integer column of `batch`.
+    pub fn new(batch: &RecordBatch) -> Result<Self> {
+        let mut strings = Vec::new();
+        let mut ints = Vec::new();
+        for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+            match field.data_type() {
+                DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32 => {
+                    let cast = arrow::compute::cast(column, &DataType::Int64)?;
+                    ints.push((
+                        field.name().clone(),
+                        cast.as_primitive::<Int64Type>().clone(),
+                    ));
+                }
+                DataType::Utf8
+                | DataType::LargeUtf8
+                | DataType::Utf8View
+                | DataType::Dictionary(_, _) => {
+                    let cast: ArrayRef = arrow::compute::cast(column, &DataType::Utf8)?;
+                    strings.push((field.name().clone(), cast.as_string::<i32>().clone()));
+                }
+                _ => {}
+            }
+        }
+        Ok(PersonaColumns { strings, ints })
+    }
+
+    /// A string column by name.
+    pub fn string(&self, name: &str) -> Option<&StringArray> {
+        self.strings.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// An integer column by name.
+    pub fn int(&self, name: &str) -> Option<&Int64Array> {
+        self.ints.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+/// The value of row `i` of an optional string column ("" when absent or null).
+pub fn text_at(column: Option<&StringArray>, i: usize) -> &str {
+    match column {
+        Some(c) if c.is_valid(i) => c.value(i),
+        _ => "",
+    }
+}
+
+/// The value of row `i` of an optional integer column.
+pub fn int_at(column: Option<&Int64Array>, i: usize) -> Option<i64> {
+    column.filter(|c| c.is_valid(i)).map(|c| c.value(i))
+}
+
+/// A narrator by name: "template" (the default) for the locale's template narrator.
+pub fn by_name(name: &str, locale: &str) -> Result<Arc<dyn Narrator>> {
+    match name {
+        "template" => Ok(Arc::new(TemplateNarrator::for_locale(locale)?)),
+        other => Err(Error::InvalidArgument {
+            name: "narrator".into(),
+            reason: format!("unknown narrator `{other}` (available: template)"),
+        }),
+    }
+}
+
+/// How varied a set of texts is: the share of sentences that are distinct, and the share of
+/// texts that have a near-duplicate among the others (Jaccard similarity of their word
+/// 3-shingles ≥ 0.8).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Variety {
+    pub texts: usize,
+    pub distinct_sentence_ratio: f64,
+    pub near_duplicate_rate: f64,
+}
+
+/// Measures [`Variety`] (quadratic in the number of texts: meant for samples of a few thousand).
+pub fn variety(texts: &[&str]) -> Variety {
+    use std::collections::HashSet;
+    let mut sentences = 0usize;
+    let mut distinct: HashSet<&str> = HashSet::new();
+    for t in texts {
+        for s in t
+            .split_inclusive(['.', '!', '?'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            sentences += 1;
+            distinct.insert(s);
+        }
+    }
+    let shingles: Vec<HashSet<u64>> = texts
+        .iter()
+        .map(|t| {
+            let words: Vec<String> = t.split_whitespace().map(|w| w.to_lowercase()).collect();
+            words
+                .windows(3)
+                .map(|w| {
+                    use std::hash::{Hash, Hasher};
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    w.hash(&mut h);
+                    h.finish()
+                })
+                .collect()
+        })
+        .collect();
+    let mut has_twin = vec![false; texts.len()];
+    for i in 0..texts.len() {
+        for j in i + 1..texts.len() {
+            let (a, b) = (&shingles[i], &shingles[j]);
+            let inter = a.intersection(b).count();
+            let union = a.len() + b.len() - inter;
+            if union > 0 && inter as f64 / union as f64 >= 0.8 {
+                has_twin[i] = true;
+                has_twin[j] = true;
+            }
+        }
+    }
+    Variety {
+        texts: texts.len(),
+        distinct_sentence_ratio: if sentences > 0 {
+            distinct.len() as f64 / sentences as f64
+        } else {
+            0.0
+        },
+        near_duplicate_rate: has_twin.iter().filter(|t| **t).count() as f64
+            / texts.len().max(1) as f64,
+    }
+}

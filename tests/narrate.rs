@@ -1,0 +1,201 @@
+//! The template narrator: consistent with each persona's attributes, deterministic per seed,
+//! varied, and complete (every field of every persona).
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use personadb::model::Encoding;
+use personadb::narrate::{variety, Narrator, TemplateNarrator, LIST_FIELDS, TEXT_FIELDS};
+
+fn personas(n: usize, seed: u64) -> RecordBatch {
+    let model = personadb::locale::model("us").expect("us model");
+    model
+        .sample_batch(seed, 0, n, None, Encoding::Plain, 1)
+        .expect("batch")
+}
+
+fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
+    let col = batch
+        .column_by_name(name)
+        .unwrap_or_else(|| panic!("no column {name}"));
+    let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8).expect("cast");
+    col.as_string::<i32>()
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn narratives_agree_with_the_persona() {
+    let batch = personas(2_000, 5);
+    let narrator = TemplateNarrator::for_locale("us").expect("narrator");
+    let out = narrator.narrate(&batch, 7).await.expect("narrate");
+    assert!(out.failures.is_empty());
+    assert_eq!(out.batch.num_rows(), 2_000);
+    assert_eq!(
+        out.batch.num_columns(),
+        TEXT_FIELDS.len() + LIST_FIELDS.len()
+    );
+    let n = out.batch;
+    let (first, last, age, city) = (
+        strings(&batch, "first_name"),
+        strings(&batch, "last_name"),
+        strings(&batch, "age"),
+        strings(&batch, "city"),
+    );
+    let (sex, occupation, employment, state) = (
+        strings(&batch, "sex"),
+        strings(&batch, "occupation"),
+        strings(&batch, "employment_status"),
+        strings(&batch, "state"),
+    );
+    let persona = strings(&n, "persona");
+    let professional = strings(&n, "professional_persona");
+    let titles: std::collections::HashMap<String, String> = personadb::locale::pack("us")
+        .expect("pack")
+        .file("occupation_titles.csv")
+        .expect("titles")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f.len() == 4).then(|| (f[0].to_string(), f[3].to_string()))
+        })
+        .collect();
+    for i in 0..n.num_rows() {
+        for f in TEXT_FIELDS {
+            let text = strings(&n, f).swap_remove(i);
+            assert!(
+                text.len() > 20 && !text.contains('{'),
+                "{f} of row {i}: {text}"
+            );
+        }
+        let p = &persona[i];
+        assert!(
+            p.contains(&first[i]) && p.contains(&last[i]),
+            "name missing: {p}"
+        );
+        assert!(
+            p.contains(&format!("{}", age[i])) && p.contains(&city[i]),
+            "age or city missing: {p}"
+        );
+        // Pronouns follow sex.
+        let (own, other) = if sex[i] == "Male" {
+            (" he ", " she ")
+        } else {
+            (" she ", " he ")
+        };
+        let lower = format!(" {} ", p.to_lowercase().replace(['.', ','], " "));
+        assert!(
+            !lower.contains(other) || lower.contains(own),
+            "pronouns of a {} persona: {p}",
+            sex[i]
+        );
+        // The employed are described by their own occupation; people outside the labour force
+        // by none.
+        let pro = &professional[i];
+        if employment[i] == "employed" {
+            let title = &titles[&occupation[i]];
+            assert!(
+                pro.contains(title.as_str()),
+                "occupation {title} missing: {pro}"
+            );
+        }
+        if occupation[i] == "not_in_workforce" {
+            assert!(
+                !titles
+                    .values()
+                    .any(|t| pro.contains(&format!(" as a {t} "))),
+                "{pro}"
+            );
+        }
+        assert!(!state[i].is_empty());
+    }
+    // Lists: three distinct skills and three distinct hobbies each.
+    for f in LIST_FIELDS {
+        let lists = n.column_by_name(f).expect("list").as_list::<i32>().clone();
+        for i in 0..lists.len() {
+            let items = lists.value(i);
+            let items: Vec<&str> = items
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.unwrap_or(""))
+                .collect();
+            assert_eq!(items.len(), 3, "{f} row {i}");
+            assert!(
+                items[0] != items[1] && items[1] != items[2] && items[0] != items[2],
+                "{f} row {i}: {items:?}"
+            );
+        }
+    }
+    // The skills named in prose are the listed ones.
+    let skills_text = strings(&n, "skills_and_expertise");
+    let skills = n
+        .column_by_name("skills_and_expertise_list")
+        .expect("list")
+        .as_list::<i32>()
+        .clone();
+    for i in 0..50 {
+        let items = skills.value(i);
+        for s in items.as_string::<i32>().iter().flatten() {
+            assert!(skills_text[i].contains(s), "{s} not in {}", skills_text[i]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn same_seed_same_narratives_and_batch_independent() {
+    let batch = personas(300, 9);
+    let narrator = TemplateNarrator::for_locale("us").expect("narrator");
+    let a = narrator.narrate(&batch, 1).await.expect("a").batch;
+    let b = narrator.narrate(&batch, 1).await.expect("b").batch;
+    assert_eq!(a, b);
+    let c = narrator.narrate(&batch, 2).await.expect("c").batch;
+    assert_ne!(strings(&a, "persona"), strings(&c, "persona"));
+    // A persona's narratives do not depend on which batch it is in.
+    let tail = narrator
+        .narrate(&batch.slice(100, 200), 1)
+        .await
+        .expect("slice")
+        .batch;
+    assert_eq!(
+        strings(&tail, "persona"),
+        strings(&a, "persona")[100..].to_vec()
+    );
+}
+
+#[tokio::test]
+async fn narratives_are_varied() {
+    let batch = personas(2_000, 13);
+    let narrator = TemplateNarrator::for_locale("us").expect("narrator");
+    let n = narrator.narrate(&batch, 3).await.expect("narrate").batch;
+    for f in TEXT_FIELDS {
+        let texts = strings(&n, f);
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let v = variety(&refs);
+        eprintln!("{f}: {v:?}");
+        // Whole texts are rarely near-duplicates of one another (two of 2,000 Georgians who
+        // both follow the Bulldogs and hike may read alike in two sentences)...
+        assert!(v.near_duplicate_rate < 0.05, "{f}: {v:?}");
+        // ...and a good share of sentences are unique to their persona.
+        assert!(v.distinct_sentence_ratio > 0.3, "{f}: {v:?}");
+    }
+}
+
+#[test]
+fn a_broken_template_file_is_a_clear_error() {
+    let pack = personadb::locale::pack("us").expect("pack");
+    let read = |name: &str| -> personadb::Result<String> {
+        let text = pack.file(name)?.to_string();
+        Ok(if name == "narrative/templates.json" {
+            text.replacen("{first_name}", "{first_nam}", 1)
+        } else {
+            text
+        })
+    };
+    let err = TemplateNarrator::from_files("us", &read)
+        .err()
+        .expect("error");
+    assert!(
+        err.to_string().contains("unknown slot `{first_nam}`"),
+        "{err}"
+    );
+}
