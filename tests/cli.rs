@@ -226,3 +226,30 @@ fn quota_generation_balances_strata() {
     user_error(&db, &["generate", "-n", "10", "--strata", "shoe_size", "--table", "x"], "shoe_size");
     user_error(&db, &["generate", "-n", "10", "--strata", "sex", "--allocation", "fair", "--table", "x"], "fair");
 }
+
+#[test]
+fn generate_with_template_narratives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "narrated", "--narrator", "template"]);
+    // Every persona has every narrative field, names itself, and has three skills and hobbies.
+    let out = ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            "SELECT count(*) FROM narrated WHERE persona LIKE '%' || first_name || '%' AND persona LIKE '%' || CAST(age AS VARCHAR) || '%' \
+             AND professional_persona IS NOT NULL AND sports_persona IS NOT NULL AND arts_persona IS NOT NULL \
+             AND travel_persona IS NOT NULL AND culinary_persona IS NOT NULL AND cultural_background IS NOT NULL \
+             AND skills_and_expertise IS NOT NULL AND hobbies_and_interests IS NOT NULL AND career_goals_and_ambitions IS NOT NULL \
+             AND cardinality(skills_and_expertise_list) = 3 AND cardinality(hobbies_and_interests_list) = 3",
+        ],
+    );
+    assert_eq!(csv_rows(&out)[0], vec!["300"]);
+    // The same seed gives the same narratives.
+    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "again", "--narrator", "template"]);
+    let out = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM narrated n JOIN again a ON n.uuid = a.uuid AND n.persona = a.persona"]);
+    assert_eq!(csv_rows(&out)[0], vec!["300"]);
+    user_error(&db, &["generate", "-n", "10", "--table", "x", "--narrator", "poet"], "narrator");
+}
