@@ -6,7 +6,7 @@ use arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::{RecordBatchReceiverStreamBuilder, RecordBatchStreamAdapter};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use personadb_udfs::{Backends, PersonaSampler, SampleRequest};
+use personadb_udfs::{Backends, PersonaNarrator, PersonaSampler, SampleRequest};
 
 use crate::locale;
 use crate::model::{Encoding, BLOCK_ROWS};
@@ -20,7 +20,51 @@ pub struct LocaleSampler {
 
 /// The backends personadb registers in its sessions.
 pub fn backends() -> Backends {
-    Backends { sampler: Some(Arc::new(LocaleSampler::default())), stratifier: None }
+    Backends {
+        sampler: Some(Arc::new(LocaleSampler::default())),
+        stratifier: None,
+        narrator: Some(Arc::new(SessionNarrator::template("us"))),
+    }
+}
+
+/// The narrator behind `generate_narrative`: built on first use (the template narrator of a
+/// locale by default).
+pub struct SessionNarrator {
+    locale: String,
+    narrator: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
+}
+
+impl std::fmt::Debug for SessionNarrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SessionNarrator({})", self.locale)
+    }
+}
+
+impl SessionNarrator {
+    /// The template narrator of `locale`.
+    pub fn template(locale: &str) -> Self {
+        SessionNarrator { locale: locale.to_string(), narrator: std::sync::OnceLock::new() }
+    }
+
+    fn get(&self) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
+        if let Some(n) = self.narrator.get() {
+            return Ok(n.clone());
+        }
+        let n = crate::narrate::by_name("template", &self.locale).map_err(DataFusionError::from)?;
+        Ok(self.narrator.get_or_init(|| n).clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl PersonaNarrator for SessionNarrator {
+    fn fields(&self) -> Vec<arrow::datatypes::FieldRef> {
+        crate::narrate::narrative_schema().fields().iter().cloned().collect()
+    }
+
+    async fn narrate(&self, personas: arrow::record_batch::RecordBatch, seed: u64) -> DfResult<arrow::record_batch::RecordBatch> {
+        let narrated = self.get()?.narrate(&personas, seed).await.map_err(DataFusionError::from)?;
+        Ok(narrated.batch)
+    }
 }
 
 /// Rounds a batch size to whole random-stream blocks, so output never depends on it.

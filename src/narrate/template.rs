@@ -1064,7 +1064,7 @@ impl Rng {
 
     /// Uniform in 0..n (n > 0), by multiply-shift.
     fn below(&mut self, n: usize) -> usize {
-        ((self.next() >> 32) * n.max(1) as u64 >> 32) as usize
+        (((self.next() >> 32) * n.max(1) as u64) >> 32) as usize
     }
 }
 

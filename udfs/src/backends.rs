@@ -39,6 +39,25 @@ pub struct Backends {
     pub sampler: Option<Arc<dyn PersonaSampler>>,
     /// Backs `stratified_sample`.
     pub stratifier: Option<Arc<dyn TableStratifier>>,
+    /// Backs `generate_narrative`.
+    pub narrator: Option<Arc<dyn PersonaNarrator>>,
+}
+
+/// Writes narratives about personas (template or LLM, per the engine's configuration).
+#[async_trait::async_trait]
+pub trait PersonaNarrator: Debug + Send + Sync {
+    /// The narrative fields it writes, with their types (prose as Utf8, lists as List<Utf8>).
+    fn fields(&self) -> Vec<arrow::datatypes::FieldRef>;
+
+    /// Narrates each row of `personas` (persona columns by name, any subset) with `seed`;
+    /// returns one row per persona with the columns of [`PersonaNarrator::fields`], null
+    /// where a persona could not be narrated.
+    async fn narrate(&self, personas: arrow::record_batch::RecordBatch, seed: u64) -> Result<arrow::record_batch::RecordBatch>;
+
+    /// How many personas to hand over at once.
+    fn batch_size(&self) -> usize {
+        8192
+    }
 }
 
 /// What `stratified_sample` asks for.

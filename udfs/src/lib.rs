@@ -8,6 +8,7 @@
 pub mod args;
 pub mod backends;
 pub mod doc;
+pub mod generate_narrative;
 pub mod sample_persona;
 pub mod stratified_sample;
 
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
-pub use backends::{Allocation, Backends, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier};
+pub use backends::{Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier};
 pub use doc::FunctionDoc;
 
 /// Registers every personadb SQL function whose backend is present in `backends`.
@@ -36,12 +37,18 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
             Arc::new(stratified_sample::StratifiedSample::new(stratifier)),
         );
     }
+    if let Some(narrator) = backends.narrator.clone() {
+        let udf = datafusion::logical_expr::async_udf::AsyncScalarUDF::new(Arc::new(
+            generate_narrative::GenerateNarrative::new(narrator),
+        ));
+        ctx.register_udf(udf.into_scalar_udf());
+    }
     Ok(())
 }
 
 /// The documentation of every function this crate defines, in reference order.
 pub fn all_docs() -> Vec<FunctionDoc> {
-    vec![sample_persona::doc(), stratified_sample::doc()]
+    vec![sample_persona::doc(), stratified_sample::doc(), generate_narrative::doc()]
 }
 
 /// The SQL function reference as Markdown (the content of `docs/sql-functions.md`).

@@ -1,0 +1,177 @@
+//! `generate_narrative(field, seed, column, ...)`: an async scalar function that writes one
+//! narrative field about each row's persona, from the persona columns passed after the seed
+//! (matched by name: `first_name`, `age`, `occupation`, ...; pass as many as you have). The
+//! engine's narrator does the writing — the offline template narrator unless configured
+//! otherwise — in batches.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema};
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use datafusion::common::{exec_err, plan_err, ScalarValue};
+use datafusion::error::Result;
+use datafusion::logical_expr::async_udf::AsyncScalarUDFImpl;
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::backends::PersonaNarrator;
+use crate::doc::FunctionDoc;
+
+/// The SQL name.
+pub const NAME: &str = "generate_narrative";
+
+/// The function's documentation.
+pub fn doc() -> FunctionDoc {
+    FunctionDoc {
+        name: NAME,
+        kind: "async scalar function",
+        description: "Writes one narrative field about each row's persona. The persona columns \
+            follow the seed and are matched by name (`uuid`, `first_name`, `last_name`, `sex`, `age`, \
+            `marital_status`, `education_level`, `bachelors_field`, `occupation`, `city`, `state`, \
+            `race_ethnicity`, `employment_status`, `big5_*`); columns not passed are treated as \
+            unknown. The same persona and seed give the same text; a persona's narrative does not \
+            depend on the other rows. Prose fields return a string, the `_list` fields a list of \
+            strings. Rows are narrated in batches by the session's narrator (the offline template \
+            narrator by default).",
+        syntax: "generate_narrative(field, seed, column [, column ...])",
+        arguments: &[
+            (
+                "field",
+                "The narrative field, a string literal: `'persona'`, `'professional_persona'`, \
+                 `'sports_persona'`, `'arts_persona'`, `'travel_persona'`, `'culinary_persona'`, \
+                 `'cultural_background'`, `'skills_and_expertise'`, `'skills_and_expertise_list'`, \
+                 `'hobbies_and_interests'`, `'hobbies_and_interests_list'`, `'career_goals_and_ambitions'`.",
+            ),
+            ("seed", "Random seed, a non-negative integer literal."),
+            ("column", "Persona columns, by name (at least one)."),
+        ],
+        example: "SELECT first_name, generate_narrative('persona', 7, uuid, first_name, last_name, sex, age, \
+                  city, state, occupation, employment_status) AS persona FROM sample_persona(3, 'us', 1);",
+    }
+}
+
+/// The function, over a [`PersonaNarrator`] backend.
+#[derive(Debug)]
+pub struct GenerateNarrative {
+    narrator: Arc<dyn PersonaNarrator>,
+    signature: Signature,
+}
+
+impl GenerateNarrative {
+    pub fn new(narrator: Arc<dyn PersonaNarrator>) -> Self {
+        GenerateNarrative { narrator, signature: Signature::variadic_any(Volatility::Volatile) }
+    }
+
+    fn field_names(&self) -> String {
+        self.narrator.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl PartialEq for GenerateNarrative {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.narrator, &other.narrator)
+    }
+}
+
+impl Eq for GenerateNarrative {}
+
+impl std::hash::Hash for GenerateNarrative {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        NAME.hash(state);
+    }
+}
+
+fn literal_string(value: Option<&ScalarValue>) -> Option<String> {
+    match value {
+        Some(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn literal_seed(value: Option<&ScalarValue>) -> Option<u64> {
+    match value {
+        Some(ScalarValue::Int64(Some(v))) if *v >= 0 => Some(*v as u64),
+        Some(ScalarValue::Int32(Some(v))) if *v >= 0 => Some(*v as u64),
+        Some(ScalarValue::UInt64(Some(v))) => Some(*v),
+        Some(ScalarValue::UInt32(Some(v))) => Some(*v as u64),
+        _ => None,
+    }
+}
+
+impl ScalarUDFImpl for GenerateNarrative {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        let usage = "generate_narrative(field, seed, column [, column ...])";
+        if args.arg_fields.len() < 3 {
+            return plan_err!("{NAME}: expected {usage}, got {} arguments", args.arg_fields.len());
+        }
+        let Some(field) = literal_string(args.scalar_arguments.first().copied().flatten()) else {
+            return plan_err!("{NAME}: the field must be a string literal, one of: {}", self.field_names());
+        };
+        if literal_seed(args.scalar_arguments.get(1).copied().flatten()).is_none() {
+            return plan_err!("{NAME}: the seed must be a non-negative integer literal");
+        }
+        match self.narrator.fields().into_iter().find(|f| f.name() == &field) {
+            Some(f) => Ok(Arc::new(Field::new(NAME, f.data_type().clone(), true))),
+            None => plan_err!("{NAME}: unknown field '{field}' (fields: {})", self.field_names()),
+        }
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        exec_err!("{NAME} can only be invoked asynchronously")
+    }
+}
+
+#[async_trait::async_trait]
+impl AsyncScalarUDFImpl for GenerateNarrative {
+    fn ideal_batch_size(&self) -> Option<usize> {
+        Some(self.narrator.batch_size())
+    }
+
+    async fn invoke_async_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let (field, seed) = match (args.args.first(), args.args.get(1)) {
+            (Some(ColumnarValue::Scalar(f)), Some(ColumnarValue::Scalar(s))) => (literal_string(Some(f)), literal_seed(Some(s))),
+            _ => (None, None),
+        };
+        let (Some(field), Some(seed)) = (field, seed) else {
+            return exec_err!("{NAME}: the field and the seed must be literals");
+        };
+        let mut fields = Vec::new();
+        let mut columns: Vec<ArrayRef> = Vec::new();
+        for (value, f) in args.args.iter().zip(&args.arg_fields).skip(2) {
+            if fields.iter().any(|g: &Field| g.name() == f.name()) {
+                continue;
+            }
+            let array = value.to_array(rows)?;
+            fields.push(Field::new(f.name(), array.data_type().clone(), true));
+            columns.push(array);
+        }
+        let personas = RecordBatch::try_new_with_options(
+            Arc::new(Schema::new(fields)),
+            columns,
+            &RecordBatchOptions::new().with_row_count(Some(rows)),
+        )?;
+        let narrated = self.narrator.narrate(personas, seed).await?;
+        let Some(column) = narrated.column_by_name(&field) else {
+            return exec_err!("{NAME}: the narrator wrote no field '{field}'");
+        };
+        if column.len() != rows {
+            return exec_err!("{NAME}: the narrator returned {} rows for {rows}", column.len());
+        }
+        Ok(ColumnarValue::Array(column.clone()))
+    }
+}
