@@ -171,8 +171,8 @@ pub struct Node {
     /// Which conditional each parent configuration has (configurations the tables give no
     /// mass share the fallback: the node's marginal over all configurations).
     row_of: Vec<u32>,
-    /// Sparse conditionals: row `r` is `values[offsets[r]..offsets[r + 1]]` with
-    /// probabilities `probs[..]` (positive, summing to one).
+    /// Sparse conditionals: row `r` is `row_values[offsets[r]..offsets[r + 1]]` with
+    /// probabilities `row_probs[..]` over the same range (positive, summing to one).
     offsets: Vec<usize>,
     row_values: Vec<u32>,
     row_probs: Vec<f64>,
@@ -453,6 +453,19 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             }
             same
         });
+        let factors: Vec<Factor> = node_spec
+            .factors
+            .iter()
+            .map(|f| Factor::load(locale, f, node_spec, &nodes, &parents, &index, read_table))
+            .collect::<Result<_>>()?;
+        for (i, _) in parent_cols.iter().enumerate().filter(|(_, c)| c.is_none()) {
+            if !factors.iter().any(|f| f.covered.iter().any(|(p, _)| *p == i)) {
+                return Err(invalid(
+                    locale,
+                    format!("node `{}`: neither table {table_name} nor a factor has a column `{}`", node_spec.name, column_of(&node_spec.parents[i])),
+                ));
+            }
+        }
         // Spread over the parents the table lacks.
         for (i, _) in parent_cols.iter().enumerate().filter(|(_, c)| c.is_none()) {
             let radix = nodes[parents[i]].values.len();
@@ -465,8 +478,7 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
         if parent_cols.iter().any(Option::is_none) {
             cells.sort_unstable_by_key(|(c, v, _)| (*c, *v));
         }
-        for factor in &node_spec.factors {
-            let f = Factor::load(locale, factor, node_spec, &nodes, &parents, &index, read_table)?;
+        for f in &factors {
             for cell in cells.iter_mut() {
                 cell.2 *= f.weight(cell.0, cell.1, &strides, &nodes, &parents);
             }
@@ -608,4 +620,58 @@ impl Factor {
 fn normalise(w: &[f64]) -> Option<Vec<f64>> {
     let total: f64 = w.iter().sum();
     (total > 0.0 && total.is_finite()).then(|| w.iter().map(|x| x / total).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(y: &str) -> NetworkSpec {
+        serde_json::from_str(&format!(
+            r#"{{"locale": "t", "nodes": [
+                {{"name": "a", "kind": "category", "table": "a.csv"}},
+                {{"name": "b", "kind": "category", "table": "b.csv"}},
+                {y}
+            ], "columns": []}}"#
+        ))
+        .expect("spec")
+    }
+
+    fn read(name: &str) -> Result<String> {
+        Ok(match name {
+            "a.csv" => "a,weight\na0,1\na1,1\n",
+            "b.csv" => "b,weight\nb0,1\nb1,1\n",
+            // P(y | a): the table; the factor tilts by b.
+            "y.csv" => "a,y,weight\na0,y0,1\na0,y1,1\na1,y0,3\na1,y1,1\n",
+            "tilt.csv" => "b,y,weight\nb0,y0,1\nb0,y1,1\nb1,y0,1\nb1,y1,4\n",
+            other => return Err(invalid("t", format!("no file {other}"))),
+        }
+        .to_string())
+    }
+
+    #[test]
+    fn factor_tables_multiply_into_the_conditional() {
+        let nodes = load_nodes(
+            &spec(r#"{"name": "y", "kind": "category", "parents": ["a", "b"], "table": "y.csv", "factors": ["tilt.csv"]}"#),
+            &read,
+        )
+        .expect("load");
+        let y = &nodes[2];
+        // config = a * 2 + b; (a1, b1): 3 × 1 against 1 × 4.
+        let p = y.conditional_dense(3);
+        assert!((p[0] - 3.0 / 7.0).abs() < 1e-12 && (p[1] - 4.0 / 7.0).abs() < 1e-12, "{p:?}");
+        let p = y.conditional_dense(0);
+        assert!((p[0] - 0.5).abs() < 1e-12, "{p:?}");
+    }
+
+    #[test]
+    fn a_parent_no_table_covers_is_an_error() {
+        let err = load_nodes(
+            &spec(r#"{"name": "y", "kind": "category", "parents": ["a", "b"], "table": "y.csv", "factors": ["y.csv"]}"#),
+            &read,
+        )
+        .err()
+        .expect("error");
+        assert!(err.to_string().contains("nor a factor has a column `b`"), "{err}");
+    }
 }

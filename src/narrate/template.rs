@@ -704,7 +704,6 @@ impl TemplateNarrator {
                 row.employment
             },
             marital: row.marital,
-            occ,
             workplace: &occ.workplaces[rng.below(occ.workplaces.len())],
             task: &occ.tasks[rng.below(occ.tasks.len())],
             goal: &occ.goals[rng.below(occ.goals.len())],
@@ -803,10 +802,10 @@ impl TemplateNarrator {
             Slot::Skill2 => out.push_str(ctx.skills[1]),
             Slot::Skill3 => out.push_str(ctx.skills[2]),
             Slot::Goal => out.push_str(ctx.goal),
-            Slot::Education => ctx.education.write(out, false),
+            Slot::Education => ctx.education.write(out),
             Slot::EducationCap => {
                 let start = out.len();
-                ctx.education.write(out, false);
+                ctx.education.write(out);
                 capitalise_at(out, start);
             }
             Slot::EducationSentence => self.pick_render(&self.education_sentences, ctx, rng, out),
@@ -933,7 +932,7 @@ enum EducationPhrase<'a> {
 }
 
 impl EducationPhrase<'_> {
-    fn write(&self, out: &mut String, _cap: bool) {
+    fn write(&self, out: &mut String) {
         match self {
             EducationPhrase::Plain(p) => out.push_str(p),
             EducationPhrase::WithField(p, f) => {
@@ -957,8 +956,6 @@ struct Context<'a> {
     title: &'a str,
     employment: &'a str,
     marital: &'a str,
-    #[allow(dead_code)]
-    occ: &'a OccupationLexicon,
     workplace: &'a str,
     task: &'a str,
     goal: &'a str,
