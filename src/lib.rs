@@ -12,6 +12,7 @@ pub mod derive;
 pub mod error;
 pub mod format;
 pub mod generate;
+pub mod llm;
 pub mod locale;
 pub mod model;
 pub mod narrate;

@@ -46,6 +46,10 @@ pub static US: LocalePack = LocalePack {
         ("narrative/lexicon.json", include_str!("../datasets/us/narrative/lexicon.json")),
         ("narrative/occupations.json", include_str!("../datasets/us/narrative/occupations.json")),
         ("narrative/states.csv", include_str!("../datasets/us/narrative/states.csv")),
+        ("narrative/prompts/system.txt", include_str!("../datasets/us/narrative/prompts/system.txt")),
+        ("narrative/prompts/stage1.txt", include_str!("../datasets/us/narrative/prompts/stage1.txt")),
+        ("narrative/prompts/stage2.txt", include_str!("../datasets/us/narrative/prompts/stage2.txt")),
+        ("narrative/prompts/reask.txt", include_str!("../datasets/us/narrative/prompts/reask.txt")),
     ],
 };
 

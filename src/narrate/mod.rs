@@ -1,6 +1,7 @@
 //! Narration: the narrative fields of Nemotron-Personas, written about each persona by a
 //! [`Narrator`] — the offline template narrator (default, deterministic per seed) or an LLM.
 
+pub mod llm;
 pub mod template;
 
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
 
+pub use llm::LlmNarrator;
 pub use template::TemplateNarrator;
 
 /// The prose fields, in Nemotron-Personas order.
@@ -64,6 +66,10 @@ pub trait Narrator: Send + Sync {
     /// a narrator needs but cannot find are treated as unknown). `seed` makes the output
     /// reproducible: the same persona and seed give the same narratives.
     async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated>;
+    /// Requests and tokens used so far (narrators that call a server).
+    fn usage(&self) -> Option<crate::llm::UsageSnapshot> {
+        None
+    }
 }
 
 /// Read access to the persona columns of a batch, by name, whatever their string encoding
@@ -111,6 +117,16 @@ impl PersonaColumns {
         self.strings.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
+    /// The string columns, by name.
+    pub fn string_columns(&self) -> impl Iterator<Item = (&str, &StringArray)> {
+        self.strings.iter().map(|(n, c)| (n.as_str(), c))
+    }
+
+    /// The integer columns, by name.
+    pub fn int_columns(&self) -> impl Iterator<Item = (&str, &Int64Array)> {
+        self.ints.iter().map(|(n, c)| (n.as_str(), c))
+    }
+
     /// An integer column by name.
     pub fn int(&self, name: &str) -> Option<&Int64Array> {
         self.ints.iter().find(|(n, _)| n == name).map(|(_, v)| v)
@@ -130,13 +146,16 @@ pub fn int_at(column: Option<&Int64Array>, i: usize) -> Option<i64> {
     column.filter(|c| c.is_valid(i)).map(|c| c.value(i))
 }
 
-/// A narrator by name: "template" (the default) for the locale's template narrator.
+/// A narrator by name: "template" (the default) for the locale's template narrator, "llm"
+/// for the LLM narrator configured by [`crate::llm::LlmConfig::load`] (config file and
+/// environment).
 pub fn by_name(name: &str, locale: &str) -> Result<Arc<dyn Narrator>> {
     match name {
         "template" => Ok(Arc::new(TemplateNarrator::for_locale(locale)?)),
+        "llm" => Ok(Arc::new(LlmNarrator::new(locale, crate::llm::LlmConfig::load(None)?)?)),
         other => Err(Error::InvalidArgument {
             name: "narrator".into(),
-            reason: format!("unknown narrator `{other}` (available: template)"),
+            reason: format!("unknown narrator `{other}` (available: template, llm)"),
         }),
     }
 }

@@ -1,0 +1,419 @@
+//! The chat client: async-openai over our own transport (so that the status and Retry-After of
+//! a failed answer reach us), under the endpoint's shared [`AdaptiveLimit`], with a timeout per
+//! request, backoff on 5xx / timeouts / broken connections, and token usage counted.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+};
+use serde::Serialize;
+
+use super::limit::AdaptiveLimit;
+use super::LlmConfig;
+use crate::error::{Error, Result};
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    System(String),
+    User(String),
+    Assistant(String),
+}
+
+/// What to ask.
+#[derive(Debug, Clone, Default)]
+pub struct ChatRequest {
+    pub messages: Vec<Message>,
+    /// Sampling seed sent to the server (servers that honour it answer reproducibly).
+    pub seed: Option<i64>,
+    /// A JSON schema the answer must follow: (name, schema).
+    pub schema: Option<(String, serde_json::Value)>,
+}
+
+/// An answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Completion {
+    pub text: String,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+/// Why a request was given up, after its retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LlmFailure {
+    /// Still rate-limited (429) after the allowed waits.
+    RateLimited { waits: u32 },
+    /// Server errors (5xx) until retries ran out.
+    Server { status: u16, detail: String },
+    /// No answer within the timeout, on every attempt.
+    Timeout { seconds: u64 },
+    /// The connection failed on every attempt.
+    Connection(String),
+    /// The server refused the request (4xx other than 429): not retried.
+    Rejected { status: u16, detail: String },
+    /// The answer was not an OpenAI chat completion.
+    Protocol(String),
+}
+
+impl LlmFailure {
+    /// A short category for summaries ("rate_limited", "server_error", ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LlmFailure::RateLimited { .. } => "rate_limited",
+            LlmFailure::Server { .. } => "server_error",
+            LlmFailure::Timeout { .. } => "timeout",
+            LlmFailure::Connection(_) => "connection",
+            LlmFailure::Rejected { .. } => "rejected",
+            LlmFailure::Protocol(_) => "protocol",
+        }
+    }
+}
+
+impl std::fmt::Display for LlmFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LlmFailure::RateLimited { waits } => write!(f, "still rate-limited (HTTP 429) after {waits} waits"),
+            LlmFailure::Server { status, detail } => write!(f, "server error HTTP {status}: {detail}"),
+            LlmFailure::Timeout { seconds } => write!(f, "no answer within {seconds} s"),
+            LlmFailure::Connection(e) => write!(f, "connection failed: {e}"),
+            LlmFailure::Rejected { status, detail } => write!(f, "request refused with HTTP {status}: {detail}"),
+            LlmFailure::Protocol(e) => write!(f, "answer is not a chat completion: {e}"),
+        }
+    }
+}
+
+/// Counters of a client's traffic (shared by its clones).
+#[derive(Debug, Default)]
+pub struct Usage {
+    pub requests: AtomicU64,
+    pub prompt_tokens: AtomicU64,
+    pub completion_tokens: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub timeouts: AtomicU64,
+    pub failed: AtomicU64,
+}
+
+/// A snapshot of [`Usage`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UsageSnapshot {
+    pub requests: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    pub timeouts: u64,
+    pub failed: u64,
+}
+
+impl Usage {
+    pub fn snapshot(&self) -> UsageSnapshot {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        UsageSnapshot {
+            requests: get(&self.requests),
+            prompt_tokens: get(&self.prompt_tokens),
+            completion_tokens: get(&self.completion_tokens),
+            retries: get(&self.retries),
+            rate_limited: get(&self.rate_limited),
+            timeouts: get(&self.timeouts),
+            failed: get(&self.failed),
+        }
+    }
+}
+
+/// A non-success HTTP answer, as our transport reports it through async-openai.
+#[derive(Debug)]
+struct HttpStatus {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: String,
+}
+
+impl std::fmt::Display for HttpStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.body)
+    }
+}
+
+impl std::error::Error for HttpStatus {}
+
+/// Parses a Retry-After value: delay-seconds (integer or decimal). HTTP dates are not
+/// honoured (None: the caller backs off instead).
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(Duration::from_secs_f64)
+}
+
+/// The transport under async-openai: sends the request once (no hidden retries) and turns a
+/// non-success answer into an error that carries its status and Retry-After.
+#[derive(Clone)]
+struct Transport {
+    http: reqwest::Client,
+}
+
+type TransportFuture = Pin<Box<dyn Future<Output = std::result::Result<reqwest::Response, OpenAIError>> + Send>>;
+
+impl tower::Service<HttpRequestFactory> for Transport {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = TransportFuture;
+
+    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<std::result::Result<(), OpenAIError>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let http = self.http.clone();
+        Box::pin(async move {
+            let request = factory.build().await?;
+            let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
+            if response.status().is_success() {
+                return Ok(response);
+            }
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
+            let mut body = response.text().await.unwrap_or_default();
+            if body.len() > 300 {
+                let mut end = 300;
+                while !body.is_char_boundary(end) {
+                    end -= 1;
+                }
+                body.truncate(end);
+                body.push('…');
+            }
+            Err(OpenAIError::Boxed(Box::new(HttpStatus { status, retry_after, body })))
+        })
+    }
+}
+
+/// A chat client for one OpenAI-compatible endpoint.
+#[derive(Clone)]
+pub struct LlmClient {
+    openai: async_openai::Client<OpenAIConfig>,
+    config: Arc<LlmConfig>,
+    limit: Arc<AdaptiveLimit>,
+    usage: Arc<Usage>,
+}
+
+impl std::fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LlmClient({} {})", self.config.endpoint(), self.config.model)
+    }
+}
+
+impl LlmClient {
+    /// A client for `config`, under the process-wide limit of its endpoint.
+    pub fn new(config: LlmConfig) -> Result<Self> {
+        config.validate()?;
+        let limit = AdaptiveLimit::shared(&config.endpoint(), config.max_concurrency);
+        Self::with_limit(config, limit)
+    }
+
+    /// A client under a given limit (tests, benchmarks).
+    pub fn with_limit(config: LlmConfig, limit: Arc<AdaptiveLimit>) -> Result<Self> {
+        config.validate()?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout())
+            .pool_max_idle_per_host(config.max_concurrency.max(1))
+            .build()
+            .map_err(|e| Error::InvalidArgument { name: "LLM client".into(), reason: e.to_string() })?;
+        let mut openai_config = OpenAIConfig::new().with_api_base(config.endpoint());
+        if let Some(key) = &config.api_key {
+            openai_config = openai_config.with_api_key(key.clone());
+        }
+        let openai = async_openai::Client::with_config(openai_config).with_http_service(Transport { http });
+        Ok(LlmClient { openai, config: Arc::new(config), limit, usage: Arc::new(Usage::default()) })
+    }
+
+    pub fn config(&self) -> &LlmConfig {
+        &self.config
+    }
+
+    /// The concurrency limit this client runs under.
+    pub fn limit(&self) -> &Arc<AdaptiveLimit> {
+        &self.limit
+    }
+
+    /// Traffic so far.
+    pub fn usage(&self) -> UsageSnapshot {
+        self.usage.snapshot()
+    }
+
+    fn build(&self, request: &ChatRequest) -> CreateChatCompletionRequest {
+        let messages = request
+            .messages
+            .iter()
+            .map(|m| match m {
+                Message::System(t) => ChatCompletionRequestMessage::from(ChatCompletionRequestSystemMessage::from(
+                    ChatCompletionRequestSystemMessageContent::Text(t.clone()),
+                )),
+                Message::User(t) => ChatCompletionRequestMessage::from(ChatCompletionRequestUserMessage::from(t.as_str())),
+                Message::Assistant(t) => ChatCompletionRequestMessage::from(ChatCompletionRequestAssistantMessage::from(
+                    ChatCompletionRequestAssistantMessageContent::Text(t.clone()),
+                )),
+            })
+            .collect();
+        let response_format = match (self.config.structured_output.as_str(), &request.schema) {
+            ("json_schema", Some((name, schema))) => Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: None,
+                    name: name.clone(),
+                    schema: schema.clone(),
+                    strict: Some(true),
+                },
+            }),
+            ("json_object", Some(_)) => Some(ResponseFormat::JsonObject),
+            _ => None,
+        };
+        #[allow(deprecated)]
+        CreateChatCompletionRequest {
+            model: self.config.model.clone(),
+            messages,
+            seed: request.seed,
+            temperature: Some(self.config.temperature),
+            max_tokens: Some(self.config.max_tokens),
+            response_format,
+            ..Default::default()
+        }
+    }
+
+    /// Backoff before retry `attempt` (1-based): 0.25 s doubling to 8 s, with jitter that is a
+    /// function of the request's seed and the attempt (reproducible, yet spread out).
+    fn backoff(seed: i64, attempt: u32) -> Duration {
+        let base = 0.25 * 2f64.powi(attempt.saturating_sub(1).min(5) as i32);
+        let mut x = (seed as u64) ^ (attempt as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x ^= x >> 31;
+        let jitter = 0.5 + (x >> 11) as f64 / (1u64 << 53) as f64; // 0.5 .. 1.5
+        Duration::from_secs_f64((base * jitter).min(8.0))
+    }
+
+    /// Sends a chat request, retrying as configured; the answer's text and token counts.
+    pub async fn chat(&self, request: &ChatRequest) -> std::result::Result<Completion, LlmFailure> {
+        let body = self.build(request);
+        let seed = request.seed.unwrap_or(0);
+        let mut attempts = 0u32;
+        let mut waits = 0u32;
+        let cap = Duration::from_secs_f64(self.config.max_retry_after_s);
+        loop {
+            let permit = self.limit.acquire().await;
+            self.usage.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = tokio::time::timeout(self.config.timeout(), self.openai.chat().create(body.clone())).await;
+            let failure = match outcome {
+                Ok(Ok(response)) => {
+                    self.limit.on_success();
+                    drop(permit);
+                    let (prompt, completion) =
+                        response.usage.as_ref().map(|u| (u.prompt_tokens as u64, u.completion_tokens as u64)).unwrap_or((0, 0));
+                    self.usage.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
+                    self.usage.completion_tokens.fetch_add(completion, Ordering::Relaxed);
+                    let text = response.choices.into_iter().next().and_then(|c| c.message.content).unwrap_or_default();
+                    return Ok(Completion { text, prompt_tokens: prompt, completion_tokens: completion });
+                }
+                Err(_) => {
+                    drop(permit);
+                    self.usage.timeouts.fetch_add(1, Ordering::Relaxed);
+                    LlmFailure::Timeout { seconds: self.config.timeout_s.ceil() as u64 }
+                }
+                Ok(Err(OpenAIError::Boxed(e))) => match e.downcast::<HttpStatus>() {
+                    Ok(http) if http.status == 429 => {
+                        self.usage.rate_limited.fetch_add(1, Ordering::Relaxed);
+                        waits += 1;
+                        let wait = http.retry_after.unwrap_or_else(|| Self::backoff(seed, waits)).min(cap);
+                        self.limit.on_rate_limited(permit.started, wait);
+                        drop(permit);
+                        if waits > self.config.max_rate_limit_waits {
+                            self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                            return Err(LlmFailure::RateLimited { waits: waits - 1 });
+                        }
+                        // The pause is enforced by the limit for every request.
+                        continue;
+                    }
+                    Ok(http) if http.status >= 500 => {
+                        drop(permit);
+                        LlmFailure::Server { status: http.status, detail: http.body }
+                    }
+                    Ok(http) => {
+                        drop(permit);
+                        self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                        return Err(LlmFailure::Rejected { status: http.status, detail: http.body });
+                    }
+                    Err(other) => {
+                        drop(permit);
+                        LlmFailure::Connection(other.to_string())
+                    }
+                },
+                Ok(Err(OpenAIError::Reqwest(e))) => {
+                    drop(permit);
+                    if e.is_timeout() {
+                        self.usage.timeouts.fetch_add(1, Ordering::Relaxed);
+                        LlmFailure::Timeout { seconds: self.config.timeout_s.ceil() as u64 }
+                    } else {
+                        LlmFailure::Connection(error_chain(&e))
+                    }
+                }
+                Ok(Err(OpenAIError::JSONDeserialize(e, _))) => {
+                    drop(permit);
+                    LlmFailure::Protocol(e.to_string())
+                }
+                Ok(Err(other)) => {
+                    drop(permit);
+                    self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                    return Err(LlmFailure::Protocol(other.to_string()));
+                }
+            };
+            attempts += 1;
+            if attempts > self.config.max_retries {
+                self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                return Err(failure);
+            }
+            self.usage.retries.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(Self::backoff(seed, attempts)).await;
+        }
+    }
+}
+
+/// An error with its sources, on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_and_backoff() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after(" 0.5 "), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(parse_retry_after("-1"), None);
+        for attempt in 1..10 {
+            let d = LlmClient::backoff(42, attempt);
+            assert!(d <= Duration::from_secs(8) && d >= Duration::from_millis(125), "{d:?}");
+            assert_eq!(d, LlmClient::backoff(42, attempt));
+        }
+        assert!(LlmClient::backoff(1, 3) > LlmClient::backoff(1, 1));
+    }
+}
