@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The catalog schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 /// Marks a SQLite file as a personadb catalog (PRAGMA application_id).
 const APPLICATION_ID: i64 = 0x5045_5253; // "PERS"
 
@@ -32,6 +32,32 @@ pub struct RunInfo {
     pub rows_written: u64,
     pub status: String,
     pub config_json: String,
+    /// The table's version before the run's first commit (None: the table did not exist).
+    pub base_version: Option<u64>,
+    /// The process that last ran it.
+    pub pid: Option<u32>,
+    pub started_at: String,
+    pub seconds: Option<f64>,
+    pub error: Option<String>,
+    /// Personas recorded as failed (narration).
+    pub failed: u64,
+}
+
+/// One committed batch of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub batch_index: u64,
+    pub rows: u64,
+    pub dataset_version: u64,
+}
+
+/// A persona whose narration failed, as recorded in a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureRecord {
+    /// Row of the run (0-based, in generation order).
+    pub row: u64,
+    pub uuid: String,
+    pub reason: String,
 }
 
 /// An open catalog.
@@ -48,7 +74,7 @@ impl Catalog {
         let catalog = Catalog { conn, path: path.into() };
         catalog.exec_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID};
-             PRAGMA user_version = {SCHEMA_VERSION};
+             PRAGMA user_version = 1;
              PRAGMA journal_mode = WAL;
              CREATE TABLE IF NOT EXISTS tables (
                  name TEXT PRIMARY KEY,
@@ -84,7 +110,31 @@ impl Catalog {
                  PRIMARY KEY (run_id, batch_index)
              );"
         ))?;
+        catalog.migrate(1)?;
         Ok(catalog)
+    }
+
+    /// Brings a catalog of schema version `from` up to [`SCHEMA_VERSION`].
+    fn migrate(&self, from: i64) -> Result<()> {
+        if from < 2 {
+            // v2: run provenance for resuming, and per-persona failure records.
+            self.exec_batch(
+                "BEGIN;
+                 ALTER TABLE runs ADD COLUMN base_version INTEGER;
+                 ALTER TABLE runs ADD COLUMN pid INTEGER;
+                 ALTER TABLE runs ADD COLUMN usage_json TEXT;
+                 CREATE TABLE IF NOT EXISTS run_failures (
+                     run_id INTEGER NOT NULL REFERENCES runs(id),
+                     row_index INTEGER NOT NULL,
+                     uuid TEXT NOT NULL,
+                     reason TEXT NOT NULL,
+                     PRIMARY KEY (run_id, row_index)
+                 );
+                 PRAGMA user_version = 2;
+                 COMMIT;",
+            )?;
+        }
+        Ok(())
     }
 
     /// Opens an existing catalog, checking that it is one of ours and not from a newer personadb.
@@ -107,7 +157,11 @@ impl Catalog {
         if version > SCHEMA_VERSION {
             return Err(Error::NewerSchema { path: db_dir.into(), found: version, supported: SCHEMA_VERSION });
         }
-        Ok(Catalog { conn, path: path.into() })
+        let catalog = Catalog { conn, path: path.into() };
+        if version < SCHEMA_VERSION {
+            catalog.migrate(version)?;
+        }
+        Ok(catalog)
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
@@ -149,33 +203,131 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// Starts a run and returns its id.
-    pub fn start_run(&self, table: &str, locale: &str, seed: u64, requested: u64, config_json: &str) -> Result<i64> {
+    /// Starts a run and returns its id. `base_version` is the table's version before the run
+    /// (None when the table does not exist yet).
+    pub fn start_run(
+        &self,
+        table: &str,
+        locale: &str,
+        seed: u64,
+        requested: u64,
+        config_json: &str,
+        base_version: Option<u64>,
+    ) -> Result<i64> {
         self.conn
             .execute(
-                "INSERT INTO runs (table_name, locale, seed, requested, status, config_json)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
-                params![table, locale, seed as i64, requested as i64, config_json],
+                "INSERT INTO runs (table_name, locale, seed, requested, status, config_json, base_version, pid)
+                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7)",
+                params![
+                    table,
+                    locale,
+                    seed as i64,
+                    requested as i64,
+                    config_json,
+                    base_version.map(|v| v as i64),
+                    std::process::id()
+                ],
             )
             .map_err(|e| self.err(e))?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Records a committed batch of a run in the ledger (idempotent per batch index).
-    pub fn record_batch(&self, run_id: i64, batch_index: u64, rows: u64, dataset_version: u64) -> Result<()> {
+    /// Marks a run as running again in this process (resuming it).
+    pub fn reopen_run(&self, run_id: i64) -> Result<()> {
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO run_batches (run_id, batch_index, rows, dataset_version) VALUES (?1, ?2, ?3, ?4);",
-                params![run_id, batch_index as i64, rows as i64, dataset_version as i64],
+                "UPDATE runs SET status = 'running', pid = ?2, error = NULL, finished_at = NULL WHERE id = ?1",
+                params![run_id, std::process::id()],
             )
-            .and_then(|_| {
-                self.conn.execute(
-                    "UPDATE runs SET rows_written = (SELECT COALESCE(SUM(rows),0) FROM run_batches WHERE run_id = ?1) WHERE id = ?1",
-                    params![run_id],
-                )
-            })
             .map(|_| ())
             .map_err(|e| self.err(e))
+    }
+
+    /// Records a committed batch of a run in the ledger, with the personas of that batch whose
+    /// narration failed, in one transaction (idempotent per batch index).
+    pub fn record_batch(
+        &self,
+        run_id: i64,
+        batch_index: u64,
+        rows: u64,
+        dataset_version: u64,
+        failures: &[FailureRecord],
+    ) -> Result<()> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO run_batches (run_id, batch_index, rows, dataset_version) VALUES (?1, ?2, ?3, ?4);",
+            params![run_id, batch_index as i64, rows as i64, dataset_version as i64],
+        )
+        .map_err(|e| self.err(e))?;
+        for f in failures {
+            tx.execute(
+                "INSERT OR REPLACE INTO run_failures (run_id, row_index, uuid, reason) VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, f.row as i64, f.uuid, f.reason],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.execute(
+            "UPDATE runs SET rows_written = (SELECT COALESCE(SUM(rows),0) FROM run_batches WHERE run_id = ?1) WHERE id = ?1",
+            params![run_id],
+        )
+        .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The committed batches of a run, in order.
+    pub fn ledger(&self, run_id: i64) -> Result<Vec<LedgerEntry>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT batch_index, rows, dataset_version FROM run_batches WHERE run_id = ?1 ORDER BY batch_index")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run_id], |r| {
+                Ok(LedgerEntry {
+                    batch_index: r.get::<_, i64>(0)? as u64,
+                    rows: r.get::<_, i64>(1)? as u64,
+                    dataset_version: r.get::<_, i64>(2)? as u64,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// The failure records of a run, by row.
+    pub fn failures(&self, run_id: i64) -> Result<Vec<FailureRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT row_index, uuid, reason FROM run_failures WHERE run_id = ?1 ORDER BY row_index")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![run_id], |r| {
+                Ok(FailureRecord { row: r.get::<_, i64>(0)? as u64, uuid: r.get(1)?, reason: r.get(2)? })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
+    }
+
+    /// Records the LLM traffic of a run (requests, tokens, retries), as JSON.
+    pub fn set_usage(&self, run_id: i64, usage_json: &str) -> Result<()> {
+        self.conn
+            .execute("UPDATE runs SET usage_json = ?2 WHERE id = ?1", params![run_id, usage_json])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The recorded LLM traffic of a run, if any.
+    pub fn usage(&self, run_id: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT usage_json FROM runs WHERE id = ?1", params![run_id], |r| r.get(0))
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every run, newest first.
+    pub fn runs(&self) -> Result<Vec<RunInfo>> {
+        let mut stmt = self.conn.prepare(&format!("{RUN_SELECT} ORDER BY id DESC")).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], run_from_row).map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     /// Marks a run finished (`status` = "done" or "failed").
@@ -193,23 +345,31 @@ impl Catalog {
     /// A run by id.
     pub fn run(&self, run_id: i64) -> Result<Option<RunInfo>> {
         self.conn
-            .query_row(
-                "SELECT id, table_name, locale, seed, requested, rows_written, status, config_json FROM runs WHERE id = ?1",
-                params![run_id],
-                |r| {
-                    Ok(RunInfo {
-                        id: r.get(0)?,
-                        table_name: r.get(1)?,
-                        locale: r.get(2)?,
-                        seed: r.get::<_, i64>(3)? as u64,
-                        requested: r.get::<_, i64>(4)? as u64,
-                        rows_written: r.get::<_, i64>(5)? as u64,
-                        status: r.get(6)?,
-                        config_json: r.get(7)?,
-                    })
-                },
-            )
+            .query_row(&format!("{RUN_SELECT} WHERE id = ?1"), params![run_id], run_from_row)
             .optional()
             .map_err(|e| self.err(e))
     }
+}
+
+const RUN_SELECT: &str = "SELECT id, table_name, locale, seed, requested, rows_written, status, config_json,
+    base_version, pid, started_at, seconds, error,
+    (SELECT COUNT(*) FROM run_failures f WHERE f.run_id = runs.id) FROM runs";
+
+fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
+    Ok(RunInfo {
+        id: r.get(0)?,
+        table_name: r.get(1)?,
+        locale: r.get(2)?,
+        seed: r.get::<_, i64>(3)? as u64,
+        requested: r.get::<_, i64>(4)? as u64,
+        rows_written: r.get::<_, i64>(5)? as u64,
+        status: r.get(6)?,
+        config_json: r.get(7)?,
+        base_version: r.get::<_, Option<i64>>(8)?.map(|v| v as u64),
+        pid: r.get::<_, Option<i64>>(9)?.map(|v| v as u32),
+        started_at: r.get(10)?,
+        seconds: r.get(11)?,
+        error: r.get(12)?,
+        failed: r.get::<_, i64>(13)? as u64,
+    })
 }

@@ -26,7 +26,8 @@ pub struct Database {
 }
 
 /// How a write treats an existing table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum WriteKind {
     /// The table must not exist.
     Create,

@@ -3,24 +3,28 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::FailureRecord;
+use crate::llm::{LlmConfig, UsageSnapshot};
+use crate::narrate::Narrator;
 
 use crate::backends::{block_aligned, resolve_threads};
 use crate::database::{Database, WriteKind};
 use crate::error::{Error, Result};
 use crate::locale;
-use crate::model::Encoding;
+use crate::model::{Encoding, BLOCK_ROWS};
 
 /// What to generate. Build with [`GenerateOptions::new`] and the setters; defaults are stated
-/// on each setter.
-#[derive(Debug, Clone, Serialize)]
+/// on each setter. A run's options are recorded in the catalog (without any API key), which is
+/// what `generate --resume` reads back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GenerateOptions {
     pub table: String,
     pub locale: String,
     pub n: u64,
     pub seed: u64,
     pub given: String,
-    #[serde(skip)]
     pub kind: WriteKind,
     pub batch_rows: usize,
     pub commit_rows: u64,
@@ -28,12 +32,19 @@ pub struct GenerateOptions {
     /// Columns whose combinations get quotas (empty: no quotas).
     pub strata: Vec<String>,
     pub allocation: Allocation,
-    /// Narrator writing the narrative columns ("template"), or none for structured columns only.
+    /// Narrator writing the narrative columns ("template" or "llm"), or none for structured
+    /// columns only.
     pub narrator: Option<String>,
+    /// The LLM narrator's settings (for `narrator = "llm"`; default: [`LlmConfig::load`]).
+    #[serde(default)]
+    pub llm: Option<LlmConfig>,
+    /// Show a progress bar on standard error when it is a terminal.
+    #[serde(skip)]
+    pub progress: bool,
 }
 
 /// How quota generation divides `n` among strata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Allocation {
     /// The same count for every stratum (remainder to the first strata in order).
@@ -87,12 +98,24 @@ impl GenerateOptions {
             strata: Vec::new(),
             allocation: Allocation::Equal,
             narrator: None,
+            llm: None,
+            progress: false,
         }
     }
-    /// Also write the narrative fields with this narrator ("template"); default none
+    /// Also write the narrative fields with this narrator ("template" or "llm"); default none
     /// (structured columns only).
     pub fn narrator(mut self, narrator: Option<String>) -> Self {
         self.narrator = narrator;
+        self
+    }
+    /// Settings of the LLM narrator (default: from the environment / `PERSONADB_LLM_CONFIG`).
+    pub fn llm(mut self, config: LlmConfig) -> Self {
+        self.llm = Some(config);
+        self
+    }
+    /// Show a progress bar on standard error when it is a terminal (default off).
+    pub fn progress(mut self, show: bool) -> Self {
+        self.progress = show;
         self
     }
     /// Quota generation: a count for every combination of these columns (default none).
@@ -143,10 +166,19 @@ impl GenerateOptions {
 pub struct GenerateReport {
     pub run_id: i64,
     pub table: String,
+    /// Rows of the run (all of them, including rows committed before a resume).
     pub rows: u64,
+    /// Rows this invocation wrote (less than `rows` when resuming).
+    pub written_now: u64,
     pub table_rows: u64,
     pub version: u64,
     pub seconds: f64,
+    /// Personas whose narration failed (they are in the table with null narratives).
+    pub failed: u64,
+    /// Failures by kind: (kind, count, one example reason), most frequent first.
+    pub failure_kinds: Vec<(String, u64, String)>,
+    /// LLM traffic of this invocation.
+    pub usage: Option<UsageSnapshot>,
 }
 
 /// Runs a generation.
@@ -161,7 +193,9 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
     }
     let model = locale::model(&options.locale)?;
     let segments = segments(&model, options)?;
+    let narrator = build_narrator(options)?;
     let exists = db.table_exists(&options.table);
+    let mut base_version = None;
     match (options.kind, exists) {
         (WriteKind::Create, true) => {
             let rows = db.open_table(&options.table).await?.count_rows(None).await?;
@@ -171,16 +205,159 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
             });
         }
         (WriteKind::Append, false) => return Err(Error::TableNotFound { name: options.table.clone() }),
+        (_, true) => base_version = Some(db.open_table(&options.table).await?.version().version),
         _ => {}
     }
-    let config = serde_json::to_string(options).unwrap_or_default();
-    let run_id = db.catalog()?.start_run(&options.table, &options.locale, options.seed, options.n, &config)?;
-    let result = write_chunks(db, options, &model, &segments, run_id).await;
+    let config = serde_json::to_string(options)
+        .map_err(|e| Error::InvalidArgument { name: "options".into(), reason: e.to_string() })?;
+    let run_id =
+        db.catalog()?.start_run(&options.table, &options.locale, options.seed, options.n, &config, base_version)?;
+    if options.progress {
+        eprintln!("run {run_id}: {} personas into '{}' (if interrupted: personadb generate --resume {run_id})", options.n, options.table);
+    }
+    let result = write_chunks(db, options, &model, &segments, narrator.as_deref(), run_id, Progress::default()).await;
+    finish(db, run_id, options, narrator.as_deref(), result, start).await
+}
+
+/// Finishes a run that was interrupted (killed, crashed, or failed): rows the ledger records
+/// as committed are kept, any commit after the ledger's last entry is rolled back, and the
+/// remaining rows are generated exactly as the original run would have — no persona lost,
+/// none duplicated. The run's options come from the catalog; an LLM API key comes from the
+/// environment or the config file again.
+pub async fn resume(db: &Database, run_id: i64, progress: bool) -> Result<GenerateReport> {
+    let start = Instant::now();
+    let run = db.catalog()?.run(run_id)?.ok_or_else(|| Error::InvalidArgument {
+        name: "--resume".into(),
+        reason: format!("there is no run {run_id} in this database (`personadb runs` lists them)"),
+    })?;
+    if run.status == "done" {
+        return Err(Error::InvalidArgument {
+            name: "--resume".into(),
+            reason: format!("run {run_id} already finished ({} rows in '{}')", run.rows_written, run.table_name),
+        });
+    }
+    if let Some(pid) = run.pid.filter(|p| *p != std::process::id() && process_alive(*p)) {
+        return Err(Error::InvalidArgument {
+            name: "--resume".into(),
+            reason: format!("run {run_id} is still running (process {pid}); stop it first"),
+        });
+    }
+    let mut options: GenerateOptions = serde_json::from_str(&run.config_json).map_err(|e| Error::InvalidArgument {
+        name: "--resume".into(),
+        reason: format!("run {run_id} has an unreadable configuration ({e})"),
+    })?;
+    options.progress = progress;
+    if let Some(llm) = options.llm.as_mut() {
+        llm.resolve_key();
+    }
+    let model = locale::model(&options.locale)?;
+    let segments = segments(&model, &options)?;
+    let narrator = build_narrator(&options)?;
+    let ledger = db.catalog()?.ledger(run_id)?;
+    let committed: u64 = ledger.iter().map(|e| e.rows).sum();
+    // Bring the table back to what the ledger knows.
+    let exists = db.table_exists(&options.table);
+    match (ledger.last(), exists) {
+        (Some(last), true) => {
+            let dataset = db.open_table(&options.table).await?;
+            let latest = dataset.latest_version_id().await?;
+            if latest < last.dataset_version {
+                return Err(Error::InvalidArgument {
+                    name: "--resume".into(),
+                    reason: format!(
+                        "table '{}' is at version {latest}, older than the run's last commit ({}); it was changed since",
+                        options.table, last.dataset_version
+                    ),
+                });
+            }
+            if latest > last.dataset_version {
+                let mut at = dataset.checkout_version(last.dataset_version).await?;
+                at.restore().await?;
+                eprintln!(
+                    "resume: rolled '{}' back to version {} (a commit after the ledger's last entry)",
+                    options.table, last.dataset_version
+                );
+            }
+        }
+        (Some(_), false) => {
+            return Err(Error::InvalidArgument {
+                name: "--resume".into(),
+                reason: format!("table '{}' of run {run_id} no longer exists", options.table),
+            })
+        }
+        (None, true) => match (options.kind, run.base_version) {
+            // Nothing of the run is committed: undo whatever its first commit left.
+            (WriteKind::Create, _) => db.drop_table(&options.table).await?,
+            (WriteKind::Append, Some(base)) => {
+                let dataset = db.open_table(&options.table).await?;
+                if dataset.latest_version_id().await? > base {
+                    dataset.checkout_version(base).await?.restore().await?;
+                }
+            }
+            // Replace overwrites on its first commit anyway.
+            _ => {}
+        },
+        (None, false) => {}
+    }
+    db.catalog()?.reopen_run(run_id)?;
+    let resume_at = Progress { skip_rows: committed, chunk_index: ledger.len() as u64 };
+    let result = write_chunks(db, &options, &model, &segments, narrator.as_deref(), run_id, resume_at).await;
+    finish(db, run_id, &options, narrator.as_deref(), result, start).await
+}
+
+fn process_alive(pid: u32) -> bool {
+    // Linux: a live process has /proc/<pid>; it must also be a personadb process.
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).contains("personadb"))
+        .unwrap_or(false)
+}
+
+fn build_narrator(options: &GenerateOptions) -> Result<Option<std::sync::Arc<dyn Narrator>>> {
+    match options.narrator.as_deref() {
+        None => Ok(None),
+        Some("llm") => {
+            let config = match &options.llm {
+                Some(c) => c.clone(),
+                None => LlmConfig::load(None)?,
+            };
+            Ok(Some(std::sync::Arc::new(crate::narrate::LlmNarrator::new(&options.locale, config)?)))
+        }
+        Some(name) => Ok(Some(crate::narrate::by_name(name, &options.locale)?)),
+    }
+}
+
+async fn finish(
+    db: &Database,
+    run_id: i64,
+    options: &GenerateOptions,
+    narrator: Option<&dyn Narrator>,
+    result: Result<(u64, u64, u64)>,
+    start: Instant,
+) -> Result<GenerateReport> {
     let seconds = start.elapsed().as_secs_f64();
+    let usage = narrator.and_then(|n| n.usage());
+    if let Some(u) = &usage {
+        if let Ok(json) = serde_json::to_string(u) {
+            let _ = db.catalog()?.set_usage(run_id, &json);
+        }
+    }
     match result {
-        Ok((version, table_rows)) => {
-            db.catalog()?.finish_run(run_id, "done", seconds, None)?;
-            Ok(GenerateReport { run_id, table: options.table.clone(), rows: options.n, table_rows, version, seconds })
+        Ok((version, table_rows, written_now)) => {
+            let catalog = db.catalog()?;
+            catalog.finish_run(run_id, "done", seconds, None)?;
+            let failures = catalog.failures(run_id)?;
+            Ok(GenerateReport {
+                run_id,
+                table: options.table.clone(),
+                rows: options.n,
+                written_now,
+                table_rows,
+                version,
+                seconds,
+                failed: failures.len() as u64,
+                failure_kinds: failure_kinds(&failures),
+                usage,
+            })
         }
         Err(e) => {
             // Record the failure; the original error is what the user needs to see.
@@ -190,6 +367,28 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
             Err(e)
         }
     }
+}
+
+/// Failure reasons grouped by kind (the text before the first ':'), most frequent first.
+pub fn failure_kinds(failures: &[FailureRecord]) -> Vec<(String, u64, String)> {
+    let mut kinds: std::collections::BTreeMap<String, (u64, String)> = std::collections::BTreeMap::new();
+    for f in failures {
+        let kind = f.reason.split(':').next().unwrap_or("").trim().to_string();
+        let entry = kinds.entry(kind).or_insert((0, f.reason.clone()));
+        entry.0 += 1;
+    }
+    let mut out: Vec<(String, u64, String)> = kinds.into_iter().map(|(k, (n, e))| (k, n, e)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Where a run (re)starts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    /// Rows already committed (skipped).
+    skip_rows: u64,
+    /// Index of the next ledger entry.
+    chunk_index: u64,
 }
 
 /// A run of rows drawn from one (possibly conditioned) distribution with one seed.
@@ -266,19 +465,20 @@ fn splitmix64(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Samples, narrates and commits the rows of a run after `at.skip_rows`, recording each
+/// commit (and its failed personas) in the ledger. Returns (table version, table rows, rows
+/// written now).
 async fn write_chunks(
     db: &Database,
     options: &GenerateOptions,
     model: &crate::model::LocaleModel,
     segments: &[Segment],
+    narrator: Option<&dyn Narrator>,
     run_id: i64,
-) -> Result<(u64, u64)> {
+    at: Progress,
+) -> Result<(u64, u64, u64)> {
     let batch_rows = block_aligned(options.batch_rows) as u64;
     let threads = resolve_threads(options.threads);
-    let narrator = match &options.narrator {
-        Some(name) => Some(crate::narrate::by_name(name, &options.locale)?),
-        None => None,
-    };
     let schema = match narrator {
         Some(_) => {
             let fields: Vec<arrow::datatypes::FieldRef> =
@@ -287,21 +487,65 @@ async fn write_chunks(
         }
         None => model.schema(),
     };
+    let bar = progress_bar(options, at.skip_rows);
     let mut version = 0;
-    let mut chunk_index = 0u64;
+    let mut chunk_index = at.chunk_index;
     let mut pending: Vec<arrow::record_batch::RecordBatch> = Vec::new();
     let mut pending_rows = 0u64;
+    let mut pending_failures: Vec<FailureRecord> = Vec::new();
+    let mut failed = db.catalog()?.failures(run_id)?.len() as u64;
+    let mut written_now = 0u64;
     let locale = Some(options.locale.as_str());
+    let mut skip = at.skip_rows;
+    // Row of the run (over all segments) of the first row of the current segment.
+    let mut run_row = 0u64;
+    let commit = |pending: Vec<arrow::record_batch::RecordBatch>, failures: Vec<FailureRecord>, chunk_index: u64| {
+        let schema = schema.clone();
+        async move {
+            let kind = if chunk_index == 0 { options.kind } else { WriteKind::Append };
+            let (dataset, rows) = db.write_batches(&options.table, schema, pending, kind, locale).await?;
+            let version = dataset.version().version;
+            db.catalog()?.record_batch(run_id, chunk_index, rows, version, &failures)?;
+            Ok::<_, Error>((version, rows))
+        }
+    };
     for segment in segments {
-        let mut row = 0u64;
+        let segment_start = run_row;
+        run_row += segment.rows;
+        if skip >= segment.rows {
+            skip -= segment.rows;
+            continue;
+        }
+        let mut row = skip;
+        skip = 0;
         while row < segment.rows {
-            let rows = (segment.rows - row).min(batch_rows) as usize;
-            let batch = model.sample_batch(segment.seed, row, rows, segment.evidence.as_ref(), Encoding::Plain, threads)?;
-            let batch = match &narrator {
+            // Sample from the block boundary at or before `row` (streams are per block) and
+            // keep the rows from `row` on, up to a batch and the current commit's remainder.
+            let block_start = row - row % BLOCK_ROWS as u64;
+            let take = (segment.rows - row).min(batch_rows).min(options.commit_rows - pending_rows);
+            let offset = (row - block_start) as usize;
+            let sampled = model.sample_batch(
+                segment.seed,
+                block_start,
+                offset + take as usize,
+                segment.evidence.as_ref(),
+                Encoding::Plain,
+                threads,
+            )?;
+            let batch = sampled.slice(offset, take as usize);
+            let batch = match narrator {
                 Some(n) => {
                     let narrated = n.narrate(&batch, segment.seed).await?;
-                    if let Some((row, reason)) = narrated.failures.first() {
-                        return Err(Error::InvalidArgument { name: "narrator".into(), reason: format!("row {row}: {reason}") });
+                    if !narrated.failures.is_empty() {
+                        let uuids = crate::narrate::PersonaColumns::new(&batch)?;
+                        for (i, reason) in &narrated.failures {
+                            pending_failures.push(FailureRecord {
+                                row: segment_start + row + *i as u64,
+                                uuid: crate::narrate::text_at(uuids.string("uuid"), *i).to_string(),
+                                reason: reason.clone(),
+                            });
+                        }
+                        failed += narrated.failures.len() as u64;
                     }
                     let columns = batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
                     arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?
@@ -309,27 +553,51 @@ async fn write_chunks(
                 None => batch,
             };
             pending.push(batch);
-            pending_rows += rows as u64;
-            row += rows as u64;
+            pending_rows += take;
+            row += take;
+            bar.inc(take);
+            if failed > 0 {
+                bar.set_message(format!("{failed} failed"));
+            }
             if pending_rows >= options.commit_rows {
-                let kind = if chunk_index == 0 { options.kind } else { WriteKind::Append };
-                let batches = std::mem::take(&mut pending);
-                let (dataset, rows) = db.write_batches(&options.table, schema.clone(), batches, kind, locale).await?;
-                version = dataset.version().version;
-                db.catalog()?.record_batch(run_id, chunk_index, rows, version)?;
+                let (v, rows) =
+                    commit(std::mem::take(&mut pending), std::mem::take(&mut pending_failures), chunk_index).await?;
+                version = v;
+                written_now += rows;
                 chunk_index += 1;
                 pending_rows = 0;
             }
         }
     }
     if pending_rows > 0 || chunk_index == 0 {
-        let kind = if chunk_index == 0 { options.kind } else { WriteKind::Append };
-        let (dataset, rows) = db.write_batches(&options.table, schema.clone(), pending, kind, locale).await?;
-        version = dataset.version().version;
-        db.catalog()?.record_batch(run_id, chunk_index, rows, version)?;
+        let (v, rows) = commit(pending, pending_failures, chunk_index).await?;
+        version = v;
+        written_now += rows;
     }
-    let table_rows = db.open_table(&options.table).await?.count_rows(None).await? as u64;
-    Ok((version, table_rows))
+    bar.finish_and_clear();
+    let dataset = db.open_table(&options.table).await?;
+    if version == 0 {
+        version = dataset.version().version;
+    }
+    let table_rows = dataset.count_rows(None).await? as u64;
+    Ok((version, table_rows, written_now))
+}
+
+/// A progress bar on standard error for a run of `options.n` rows, `done` already committed;
+/// hidden unless asked for and standard error is a terminal.
+fn progress_bar(options: &GenerateOptions, done: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !options.progress || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(options.n);
+    let style = indicatif::ProgressStyle::with_template(
+        "{spinner} {elapsed_precise} [{wide_bar}] {human_pos}/{human_len} personas ({per_sec}, eta {eta}) {msg}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_position(done);
+    bar
 }
 
 #[cfg(test)]

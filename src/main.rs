@@ -32,6 +32,8 @@ enum Command {
     Generate(GenerateArgs),
     /// List the database's tables with their row counts.
     Tables(FormatArg),
+    /// List generation runs (newest first), or the failed personas of one run.
+    Runs(RunsArgs),
     /// Fidelity report of a table against its locale's source statistics (Markdown).
     Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
@@ -75,8 +77,8 @@ struct GenerateArgs {
     #[arg(long, default_value = "us")]
     locale: String,
     /// Number of personas.
-    #[arg(short = 'n', long = "count")]
-    n: u64,
+    #[arg(short = 'n', long = "count", required_unless_present = "resume")]
+    n: Option<u64>,
     /// Random seed: the same seed gives the same rows.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -103,8 +105,33 @@ struct GenerateArgs {
     allocation: personadb::generate::Allocation,
     /// Also write the narrative fields (persona, professional_persona, ..., skills and hobbies
     /// lists): `template` is the offline narrator; `none` writes the structured columns only.
-    #[arg(long, default_value = "none", value_parser = ["none", "template"])]
+    /// `llm` asks an OpenAI-compatible server, configured by --llm-config or the environment
+    /// (PERSONADB_LLM_BASE_URL, PERSONADB_LLM_MODEL, PERSONADB_LLM_API_KEY or OPENAI_API_KEY, ...).
+    #[arg(long, default_value = "none", value_parser = ["none", "template", "llm"])]
     narrator: String,
+    /// JSON config file of the LLM narrator (base_url, model, api_key_env, max_concurrency,
+    /// timeout_s, max_retries, max_reasks, temperature, max_tokens, structured_output, prompts).
+    #[arg(long, env = "PERSONADB_LLM_CONFIG")]
+    llm_config: Option<PathBuf>,
+    /// Rows per commit: a crash loses at most this much work (default 1,048,576; 128 with
+    /// --narrator llm).
+    #[arg(long)]
+    commit_rows: Option<u64>,
+    /// Finish an interrupted run (its id is printed when it starts and listed by
+    /// `personadb runs`): committed rows are kept, the rest are generated as the run would
+    /// have; every other option comes from the run.
+    #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["n", "append", "replace", "strata", "given"])]
+    resume: Option<i64>,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
+
+#[derive(Args, Debug)]
+struct RunsArgs {
+    /// Show the personas of this run whose narration failed, with the reasons.
+    #[arg(long, value_name = "RUN_ID")]
+    failures: Option<i64>,
 }
 
 #[derive(Args, Debug)]
@@ -198,25 +225,86 @@ async fn run(cli: Cli) -> Result<()> {
             } else {
                 WriteKind::Create
             };
-            let options = GenerateOptions::new(args.locale, args.n)
-                .seed(args.seed)
-                .table(args.table)
-                .given(args.given)
-                .kind(kind)
-                .threads(args.threads)
-                .strata(args.strata, args.allocation)
-                .narrator((args.narrator != "none").then_some(args.narrator));
-            let report = personadb::generate(&db, &options).await?;
+            let report = match args.resume {
+                Some(run_id) => {
+                    eprintln!("resuming run {run_id}");
+                    personadb::generate::resume(&db, run_id, !args.quiet).await?
+                }
+                None => {
+                    let llm = args.narrator == "llm";
+                    let mut options = GenerateOptions::new(args.locale, args.n.unwrap_or(0))
+                        .seed(args.seed)
+                        .table(args.table)
+                        .given(args.given)
+                        .kind(kind)
+                        .threads(args.threads)
+                        .strata(args.strata, args.allocation)
+                        .progress(!args.quiet)
+                        .narrator((args.narrator != "none").then_some(args.narrator));
+                    if llm {
+                        options = options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
+                    }
+                    if let Some(rows) = args.commit_rows {
+                        options = options.commit_rows(rows);
+                    }
+                    personadb::generate(&db, &options).await?
+                }
+            };
             eprintln!(
                 "generated {} personas into '{}' in {:.2}s ({:.0} rows/s); table now has {} rows (version {}, run {})",
-                report.rows,
+                report.written_now,
                 report.table,
                 report.seconds,
-                report.rows as f64 / report.seconds.max(1e-9),
+                report.written_now as f64 / report.seconds.max(1e-9),
                 report.table_rows,
                 report.version,
                 report.run_id
             );
+            if let Some(u) = report.usage {
+                eprintln!(
+                    "LLM: {} requests, {} prompt + {} completion tokens, {} retries, {} rate-limited, {} timeouts",
+                    u.requests, u.prompt_tokens, u.completion_tokens, u.retries, u.rate_limited, u.timeouts
+                );
+            }
+            if report.failed > 0 {
+                eprintln!(
+                    "{} of {} personas could not be narrated (kept with null narratives; `personadb runs --failures {}` lists them):",
+                    report.failed, report.rows, report.run_id
+                );
+                for (kind, count, example) in &report.failure_kinds {
+                    eprintln!("  {count:>6}  {kind}  e.g. {example}");
+                }
+            }
+            Ok(())
+        }
+        Command::Runs(args) => {
+            let db = Database::open(&cli.db)?;
+            let catalog = db.catalog()?;
+            match args.failures {
+                Some(run_id) => {
+                    anyhow::ensure!(catalog.run(run_id)?.is_some(), "there is no run {run_id} in this database");
+                    println!("row\tuuid\treason");
+                    for f in catalog.failures(run_id)? {
+                        println!("{}\t{}\t{}", f.row, f.uuid, f.reason);
+                    }
+                }
+                None => {
+                    println!("run\ttable\tstatus\trows\trequested\tfailed\tstarted\tseconds");
+                    for r in catalog.runs()? {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                            r.id,
+                            r.table_name,
+                            r.status,
+                            r.rows_written,
+                            r.requested,
+                            r.failed,
+                            r.started_at,
+                            r.seconds.map(|s| format!("{s:.1}")).unwrap_or_default()
+                        );
+                    }
+                }
+            }
             Ok(())
         }
         Command::Tables(f) => {
