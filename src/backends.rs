@@ -27,11 +27,12 @@ pub fn backends() -> Backends {
     }
 }
 
-/// The narrator behind `generate_narrative`: built on first use (the template narrator of a
-/// locale by default).
+/// The narrators behind `generate_narrative`, each built on first use: the template narrator
+/// of a locale, and the LLM narrator (configured from the environment / config file).
 pub struct SessionNarrator {
     locale: String,
-    narrator: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
+    template: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
+    llm: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
 }
 
 impl std::fmt::Debug for SessionNarrator {
@@ -43,15 +44,24 @@ impl std::fmt::Debug for SessionNarrator {
 impl SessionNarrator {
     /// The template narrator of `locale`.
     pub fn template(locale: &str) -> Self {
-        SessionNarrator { locale: locale.to_string(), narrator: std::sync::OnceLock::new() }
+        SessionNarrator { locale: locale.to_string(), template: Default::default(), llm: Default::default() }
     }
 
-    fn get(&self) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
-        if let Some(n) = self.narrator.get() {
+    fn get(&self, name: &str) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
+        let cell = match name {
+            "template" => &self.template,
+            "llm" => &self.llm,
+            other => {
+                return Err(DataFusionError::Plan(format!(
+                    "generate_narrative: unknown narrator '{other}' in personadb.narrator (template, llm)"
+                )))
+            }
+        };
+        if let Some(n) = cell.get() {
             return Ok(n.clone());
         }
-        let n = crate::narrate::by_name("template", &self.locale).map_err(DataFusionError::from)?;
-        Ok(self.narrator.get_or_init(|| n).clone())
+        let n = crate::narrate::by_name(name, &self.locale).map_err(DataFusionError::from)?;
+        Ok(cell.get_or_init(|| n).clone())
     }
 }
 
@@ -61,8 +71,13 @@ impl PersonaNarrator for SessionNarrator {
         crate::narrate::narrative_schema().fields().iter().cloned().collect()
     }
 
-    async fn narrate(&self, personas: arrow::record_batch::RecordBatch, seed: u64) -> DfResult<arrow::record_batch::RecordBatch> {
-        let narrated = self.get()?.narrate(&personas, seed).await.map_err(DataFusionError::from)?;
+    async fn narrate(
+        &self,
+        personas: arrow::record_batch::RecordBatch,
+        seed: u64,
+        narrator: &str,
+    ) -> DfResult<arrow::record_batch::RecordBatch> {
+        let narrated = self.get(narrator)?.narrate(&personas, seed).await.map_err(DataFusionError::from)?;
         Ok(narrated.batch)
     }
 }

@@ -40,7 +40,9 @@ impl std::fmt::Debug for PersonaSession {
 impl PersonaSession {
     /// A session over `db` with every personadb function registered.
     pub fn new(db: Arc<Database>) -> Result<Self> {
-        let config = SessionConfig::new().with_information_schema(true);
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .with_option_extension(personadb_udfs::PersonadbOptions::default());
         let ctx = SessionContext::new_with_config(config);
         let schema = Arc::new(DatabaseSchema { db: db.clone(), session_tables: RwLock::new(HashMap::new()) });
         let catalog = ctx

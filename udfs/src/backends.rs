@@ -49,10 +49,16 @@ pub trait PersonaNarrator: Debug + Send + Sync {
     /// The narrative fields it writes, with their types (prose as Utf8, lists as List<Utf8>).
     fn fields(&self) -> Vec<arrow::datatypes::FieldRef>;
 
-    /// Narrates each row of `personas` (persona columns by name, any subset) with `seed`;
-    /// returns one row per persona with the columns of [`PersonaNarrator::fields`], null
-    /// where a persona could not be narrated.
-    async fn narrate(&self, personas: arrow::record_batch::RecordBatch, seed: u64) -> Result<arrow::record_batch::RecordBatch>;
+    /// Narrates each row of `personas` (persona columns by name, any subset) with `seed`, by
+    /// the narrator named `narrator` (the session's `personadb.narrator`: "template" or
+    /// "llm"); returns one row per persona with the columns of [`PersonaNarrator::fields`],
+    /// null where a persona could not be narrated.
+    async fn narrate(
+        &self,
+        personas: arrow::record_batch::RecordBatch,
+        seed: u64,
+        narrator: &str,
+    ) -> Result<arrow::record_batch::RecordBatch>;
 
     /// How many personas to hand over at once.
     fn batch_size(&self) -> usize {

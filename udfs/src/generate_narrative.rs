@@ -33,8 +33,10 @@ pub fn doc() -> FunctionDoc {
             `race_ethnicity`, `employment_status`, `big5_*`); columns not passed are treated as \
             unknown. The same persona and seed give the same text; a persona's narrative does not \
             depend on the other rows. Prose fields return a string, the `_list` fields a list of \
-            strings. Rows are narrated in batches by the session's narrator (the offline template \
-            narrator by default).",
+            strings. Rows are narrated in batches by the session's narrator: the offline template \
+            narrator by default, or an LLM after `SET personadb.narrator = 'llm'` (the server from \
+            PERSONADB_LLM_* or PERSONADB_LLM_CONFIG; requests share the process-wide concurrency \
+            limit with `generate`; a persona whose narration fails gets NULL).",
         syntax: "generate_narrative(field, seed, column [, column ...])",
         arguments: &[
             (
@@ -165,7 +167,13 @@ impl AsyncScalarUDFImpl for GenerateNarrative {
             columns,
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )?;
-        let narrated = self.narrator.narrate(personas, seed).await?;
+        let narrator = args
+            .config_options
+            .extensions
+            .get::<crate::options::PersonadbOptions>()
+            .map(|o| o.narrator.clone())
+            .unwrap_or_else(|| "template".to_string());
+        let narrated = self.narrator.narrate(personas, seed, &narrator).await?;
         let Some(column) = narrated.column_by_name(&field) else {
             return exec_err!("{NAME}: the narrator wrote no field '{field}'");
         };

@@ -9,6 +9,7 @@ pub mod args;
 pub mod backends;
 pub mod doc;
 pub mod generate_narrative;
+pub mod options;
 pub mod sample_persona;
 pub mod stratified_sample;
 
@@ -19,6 +20,7 @@ use datafusion::prelude::SessionContext;
 
 pub use backends::{Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier};
 pub use doc::FunctionDoc;
+pub use options::PersonadbOptions;
 
 /// Registers every personadb SQL function whose backend is present in `backends`.
 ///

@@ -1,0 +1,211 @@
+//! The LLM narrator end to end: against a fault-injecting OpenAI-compatible server in the
+//! test (429 + Retry-After, 500, slow answers, broken bodies, non-JSON content), through a
+//! crash (kill -9) and `generate --resume`, and in SQL.
+
+mod support;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{Array, AsArray};
+use personadb::llm::LlmConfig;
+use personadb::{Database, GenerateOptions, PersonaSession};
+use support::fake_llm::{Action, FakeLlm};
+
+fn config(base_url: &str) -> LlmConfig {
+    LlmConfig {
+        base_url: base_url.to_string(),
+        model: "fake".into(),
+        timeout_s: 1.0,
+        max_concurrency: 8,
+        max_retries: 6,
+        max_reasks: 3,
+        ..LlmConfig::default()
+    }
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Personas with these first names always get answers that are not JSON.
+fn doomed(first_name: &str) -> bool {
+    fnv(first_name) % 6 == 0
+}
+
+async fn rows(session: &PersonaSession, sql: &str) -> Vec<arrow::record_batch::RecordBatch> {
+    session.sql(sql).await.expect("query")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_are_retried_and_every_persona_is_narrated_or_recorded_as_failed() {
+    let server = FakeLlm::start(Arc::new(|n, name| {
+        if doomed(name) {
+            return Action::BadContent;
+        }
+        match n % 20 {
+            3 => Action::RateLimit(1),
+            7 => Action::ServerError,
+            11 => Action::Slow(Duration::from_secs(3)),
+            13 => Action::BrokenBody,
+            17 => Action::BadContent,
+            _ => Action::Ok,
+        }
+    }))
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("open");
+    let n = 40;
+    let options = GenerateOptions::new("us", n)
+        .seed(11)
+        .narrator(Some("llm".into()))
+        .llm(config(&server.base_url))
+        .commit_rows(10);
+    let report = personadb::generate(&db, &options).await.expect("the run completes despite the faults");
+    assert_eq!(report.rows, n);
+    assert_eq!(report.table_rows, n);
+
+    let session = PersonaSession::new(db.clone()).expect("session");
+    let batches = rows(&session, "SELECT uuid, first_name, persona, hobbies_and_interests_list FROM personas").await;
+    let mut narrated = BTreeSet::new();
+    let mut not_narrated = BTreeSet::new();
+    let mut first_names = HashMap::new();
+    for b in &batches {
+        let uuid = b.column(0).as_string::<i32>();
+        let first = b.column(1).as_string::<i32>();
+        let persona = b.column(2).as_string::<i32>();
+        let hobbies = b.column(3).as_list::<i32>();
+        for i in 0..b.num_rows() {
+            first_names.insert(uuid.value(i).to_string(), first.value(i).to_string());
+            if persona.is_valid(i) {
+                assert!(persona.value(i).contains(first.value(i)), "persona names the person: {}", persona.value(i));
+                assert!(hobbies.is_valid(i) && hobbies.value(i).len() > 0);
+                narrated.insert(uuid.value(i).to_string());
+            } else {
+                assert!(hobbies.is_null(i));
+                not_narrated.insert(uuid.value(i).to_string());
+            }
+        }
+    }
+    let failures = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
+    let failed: BTreeSet<String> = failures.iter().map(|f| f.uuid.clone()).collect();
+    assert_eq!(failed, not_narrated, "exactly the personas without narratives are recorded as failed");
+    assert_eq!(failed.len() as u64, report.failed);
+    assert_eq!(narrated.len() + failed.len(), n as usize);
+    for f in &failures {
+        assert!(!f.reason.is_empty());
+        assert!(doomed(&first_names[&f.uuid]), "only doomed personas fail; {} failed: {}", f.uuid, f.reason);
+        assert!(f.reason.starts_with("invalid_json"), "{}", f.reason);
+        assert!(f.reason.contains("after 4 attempts"), "{}", f.reason);
+    }
+    let doomed_count = first_names.values().filter(|f| doomed(f)).count();
+    assert_eq!(failed.len(), doomed_count, "every doomed persona fails");
+    assert!(doomed_count > 0 && doomed_count < n as usize, "the seed gives both kinds ({doomed_count})");
+    assert_eq!(report.failure_kinds.first().map(|k| k.0.as_str()), Some("invalid_json"));
+
+    // The faults happened and were handled.
+    let usage = report.usage.expect("usage");
+    eprintln!("usage {usage:?}; {} failed: {:?}", report.failed, report.failure_kinds);
+    assert!(usage.rate_limited >= 1 && usage.timeouts >= 1 && usage.retries >= 3, "{usage:?}");
+    assert!(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
+    let recorded = db.catalog().expect("catalog").usage(report.run_id).expect("usage").expect("recorded");
+    assert!(recorded.contains("\"rate_limited\""), "{recorded}");
+    // Retry-After is honoured: after a 429, no request reaches the server until it has passed
+    // (requests already on their way may land in the first moments).
+    let seen = server.seen();
+    for s in seen.iter().filter(|s| matches!(s.action, Action::RateLimit(_))) {
+        let early: Vec<_> = seen
+            .iter()
+            .filter(|o| o.at > s.at + Duration::from_millis(150) && o.at < s.at + Duration::from_millis(850))
+            .collect();
+        assert!(early.is_empty(), "requests during the Retry-After pause of request {}: {early:?}", s.n);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_run_resumes_without_loss_or_duplicates() {
+    let server = FakeLlm::healthy(Duration::from_millis(25)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_dir = dir.path().join("db");
+    let bin = env!("CARGO_BIN_EXE_personadb");
+    let run = |args: &[&str]| {
+        let mut c = std::process::Command::new(bin);
+        c.arg("--db")
+            .arg(&db_dir)
+            .args(args)
+            .env("PERSONADB_LLM_BASE_URL", &server.base_url)
+            .env("PERSONADB_LLM_MODEL", "fake")
+            .env("PERSONADB_LLM_CONCURRENCY", "4")
+            .env_remove("PERSONADB_LLM_CONFIG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        c
+    };
+    let args = ["generate", "-n", "240", "--seed", "9", "--narrator", "llm", "--commit-rows", "20", "-q"];
+    let mut child = run(&args).spawn().expect("spawn");
+    // Kill it (SIGKILL) once three batches are committed.
+    let catalog = db_dir.join("catalog.sqlite");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let committed = loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let count = rusqlite::Connection::open_with_flags(&catalog, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM run_batches", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0);
+        if count >= 3 {
+            break count;
+        }
+        assert!(std::time::Instant::now() < deadline, "the run never committed");
+        assert!(child.try_wait().expect("wait").is_none(), "the run ended before it could be killed");
+    };
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    assert!(committed < 12, "killed mid-run");
+
+    // Something else commits to the table after the ledger's last entry (as a crash between
+    // a commit and its ledger entry would leave it): resume must roll it back.
+    let out = run(&["sql", "INSERT INTO personas SELECT * FROM personas LIMIT 5"]).output().expect("insert");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = run(&["generate", "--resume", "1", "-q"]).output().expect("resume");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("rolled 'personas' back"), "{stderr}");
+    let out = run(&["generate", "--resume", "1"]).output().expect("resume again");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already finished"));
+
+    // The same rows as a run that was never interrupted.
+    let db = Database::open(&db_dir).expect("open");
+    let session = PersonaSession::new(db.clone()).expect("session");
+    let resumed = uuids(&session).await;
+    assert_eq!(resumed.len(), 240);
+    assert_eq!(resumed.iter().collect::<BTreeSet<_>>().len(), 240, "no duplicates");
+    let run_info = db.catalog().expect("catalog").run(1).expect("run").expect("exists");
+    assert_eq!((run_info.status.as_str(), run_info.rows_written), ("done", 240));
+
+    let other = tempfile::tempdir().expect("tempdir");
+    let db2 = Database::open(other.path()).expect("open");
+    let options = GenerateOptions::new("us", 240)
+        .seed(9)
+        .narrator(Some("llm".into()))
+        .llm(LlmConfig { max_concurrency: 4, ..config(&server.base_url) })
+        .commit_rows(20);
+    personadb::generate(&db2, &options).await.expect("uninterrupted run");
+    let straight = uuids(&PersonaSession::new(db2).expect("session")).await;
+    assert_eq!(resumed, straight, "resumed run = uninterrupted run");
+}
+
+async fn uuids(session: &PersonaSession) -> Vec<String> {
+    let batches = rows(session, "SELECT uuid, persona FROM personas ORDER BY uuid").await;
+    let mut out = Vec::new();
+    for b in &batches {
+        let u = b.column(0).as_string::<i32>();
+        let p = b.column(1).as_string::<i32>();
+        for i in 0..b.num_rows() {
+            assert!(p.is_valid(i), "every persona narrated");
+            out.push(format!("{} {}", u.value(i), p.value(i)));
+        }
+    }
+    out
+}
