@@ -14,7 +14,7 @@ use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
-    CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+    CreateChatCompletionRequest, CreateChatCompletionResponse, FinishReason,
 };
 use serde::Serialize;
 
@@ -36,14 +36,71 @@ pub struct ChatRequest {
     pub messages: Vec<Message>,
     /// Sampling seed sent to the server (servers that honour it answer reproducibly).
     pub seed: Option<i64>,
-    /// A JSON schema the answer must follow: (name, schema).
-    pub schema: Option<(String, serde_json::Value)>,
+    /// A JSON schema the answer must follow: (name, schema). Ordered, because servers that
+    /// enforce a schema with a grammar generate the properties in the schema's order.
+    pub schema: Option<(String, Json)>,
+}
+
+/// A JSON value whose objects keep their key order when serialized.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Str(String),
+    Num(u64),
+    Bool(bool),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// An object from (key, value) pairs, in order.
+    pub fn obj<const N: usize>(pairs: [(&str, Json); N]) -> Json {
+        Json::Obj(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+    pub fn str(s: &str) -> Json {
+        Json::Str(s.to_string())
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Json::Str(s) => serializer.serialize_str(s),
+            Json::Num(n) => serializer.serialize_u64(*n),
+            Json::Bool(b) => serializer.serialize_bool(*b),
+            Json::Arr(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+            Json::Obj(pairs) => {
+                let mut map = serializer.serialize_map(Some(pairs.len()))?;
+                for (k, v) in pairs {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+/// The request body: async-openai's request with our ordered response format.
+#[derive(Serialize)]
+struct Body<'a> {
+    #[serde(flatten)]
+    base: &'a CreateChatCompletionRequest,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Json>,
 }
 
 /// An answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
     pub text: String,
+    /// The answer stopped at `max_tokens` (finish_reason "length").
+    pub truncated: bool,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
 }
@@ -267,18 +324,6 @@ impl LlmClient {
                 )),
             })
             .collect();
-        let response_format = match (self.config.structured_output.as_str(), &request.schema) {
-            ("json_schema", Some((name, schema))) => Some(ResponseFormat::JsonSchema {
-                json_schema: ResponseFormatJsonSchema {
-                    description: None,
-                    name: name.clone(),
-                    schema: schema.clone(),
-                    strict: Some(true),
-                },
-            }),
-            ("json_object", Some(_)) => Some(ResponseFormat::JsonObject),
-            _ => None,
-        };
         #[allow(deprecated)]
         CreateChatCompletionRequest {
             model: self.config.model.clone(),
@@ -286,8 +331,18 @@ impl LlmClient {
             seed: request.seed,
             temperature: Some(self.config.temperature),
             max_tokens: Some(self.config.max_tokens),
-            response_format,
             ..Default::default()
+        }
+    }
+
+    fn response_format(&self, request: &ChatRequest) -> Option<Json> {
+        match (self.config.structured_output.as_str(), &request.schema) {
+            ("json_schema", Some((name, schema))) => Some(Json::obj([
+                ("type", Json::str("json_schema")),
+                ("json_schema", Json::obj([("name", Json::str(name)), ("schema", schema.clone())])),
+            ])),
+            ("json_object", Some(_)) => Some(Json::obj([("type", Json::str("json_object"))])),
+            _ => None,
         }
     }
 
@@ -304,7 +359,8 @@ impl LlmClient {
 
     /// Sends a chat request, retrying as configured; the answer's text and token counts.
     pub async fn chat(&self, request: &ChatRequest) -> std::result::Result<Completion, LlmFailure> {
-        let body = self.build(request);
+        let base = self.build(request);
+        let body = Body { base: &base, response_format: self.response_format(request) };
         let seed = request.seed.unwrap_or(0);
         let mut attempts = 0u32;
         let mut waits = 0u32;
@@ -312,7 +368,7 @@ impl LlmClient {
         loop {
             let permit = self.limit.acquire().await;
             self.usage.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = tokio::time::timeout(self.config.timeout(), self.openai.chat().create(body.clone())).await;
+            let outcome = tokio::time::timeout(self.config.timeout(), self.openai.chat().create_byot::<_, CreateChatCompletionResponse>(&body)).await;
             let failure = match outcome {
                 Ok(Ok(response)) => {
                     self.limit.on_success();
@@ -321,8 +377,10 @@ impl LlmClient {
                         response.usage.as_ref().map(|u| (u.prompt_tokens as u64, u.completion_tokens as u64)).unwrap_or((0, 0));
                     self.usage.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
                     self.usage.completion_tokens.fetch_add(completion, Ordering::Relaxed);
-                    let text = response.choices.into_iter().next().and_then(|c| c.message.content).unwrap_or_default();
-                    return Ok(Completion { text, prompt_tokens: prompt, completion_tokens: completion });
+                    let choice = response.choices.into_iter().next();
+                    let truncated = choice.as_ref().is_some_and(|c| c.finish_reason == Some(FinishReason::Length));
+                    let text = choice.and_then(|c| c.message.content).unwrap_or_default();
+                    return Ok(Completion { text, truncated, prompt_tokens: prompt, completion_tokens: completion });
                 }
                 Err(_) => {
                     drop(permit);

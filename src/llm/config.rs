@@ -39,6 +39,8 @@ pub struct LlmConfig {
     pub temperature: f32,
     /// Most tokens per answer.
     pub max_tokens: u32,
+    /// Longest narrative field, in characters (part of the JSON schema sent to the server).
+    pub max_field_chars: u32,
     /// How answers are constrained to JSON: `json_schema` (the server enforces the schema),
     /// `json_object`, or `none` (the prompt alone asks for JSON).
     pub structured_output: String,
@@ -62,6 +64,7 @@ impl Default for LlmConfig {
             max_reasks: 2,
             temperature: 0.7,
             max_tokens: 1024,
+            max_field_chars: 600,
             structured_output: "json_schema".into(),
             prompts: None,
         }
@@ -180,6 +183,9 @@ impl LlmConfig {
         }
         if self.max_tokens == 0 {
             return Err(invalid("max_tokens must be at least 1".into()));
+        }
+        if self.max_field_chars < 20 {
+            return Err(invalid(format!("max_field_chars must be at least 20, got {}", self.max_field_chars)));
         }
         if !["json_schema", "json_object", "none"].contains(&self.structured_output.as_str()) {
             return Err(invalid(format!(

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::{int_at, narrative_schema, text_at, Narrated, Narrator, PersonaColumns, LIST_FIELDS};
 use crate::error::{Error, Result};
-use crate::llm::{ChatRequest, LlmClient, LlmConfig, Message, UsageSnapshot};
+use crate::llm::{ChatRequest, Json, LlmClient, LlmConfig, Message, UsageSnapshot};
 use crate::locale;
 
 /// Stage 1 keys (prose) and their list companions.
@@ -287,7 +287,7 @@ impl LlmNarrator {
         facts: &Facts,
         stage: u8,
         prompt: String,
-        schema: Value,
+        schema: Json,
         seed: u64,
     ) -> std::result::Result<Map<String, Value>, String> {
         let mut messages = vec![Message::System(render(&self.prompts.system, &facts.values)), Message::User(prompt)];
@@ -304,7 +304,11 @@ impl LlmNarrator {
             match validate(stage, &answer.text, facts) {
                 Ok(object) => return Ok(object),
                 Err(p) => {
-                    problem = p;
+                    problem = if answer.truncated && p.starts_with("invalid_json") {
+                        format!("truncated: the answer reached max_tokens ({})", self.client.config().max_tokens)
+                    } else {
+                        p
+                    };
                     let mut values = facts.values.clone();
                     values.insert("problem", problem.clone());
                     messages.push(Message::Assistant(answer.text));
@@ -317,10 +321,10 @@ impl LlmNarrator {
 
     async fn narrate_one(&self, facts: &Facts, seed: u64) -> std::result::Result<Map<String, Value>, String> {
         let persona_seed = mix(seed ^ mix(fnv(facts.uuid.as_bytes())));
-        let stage1 = self.ask(facts, 1, render(&self.prompts.stage1, &facts.values), stage1_schema(), persona_seed).await?;
+        let stage1 = self.ask(facts, 1, render(&self.prompts.stage1, &facts.values), stage1_schema(self.client.config().max_field_chars), persona_seed).await?;
         let mut values = facts.values.clone();
         values.insert("stage1", serde_json::to_string_pretty(&Value::Object(stage1.clone())).unwrap_or_default());
-        let stage2 = self.ask(facts, 2, render(&self.prompts.stage2, &values), stage2_schema(), persona_seed).await?;
+        let stage2 = self.ask(facts, 2, render(&self.prompts.stage2, &values), stage2_schema(self.client.config().max_field_chars), persona_seed).await?;
         let mut all = stage1;
         all.extend(stage2);
         Ok(all)
@@ -374,27 +378,40 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-fn object_schema(text: &[&str], lists: &[&str]) -> Value {
-    let mut properties = Map::new();
+fn object_schema(text: &[&str], lists: &[&str], max_chars: u32) -> Json {
+    let string = |min: u64, max: u64| {
+        Json::obj([("type", Json::str("string")), ("minLength", Json::Num(min)), ("maxLength", Json::Num(max))])
+    };
+    let mut properties = Vec::new();
     for k in text {
-        properties.insert(k.to_string(), serde_json::json!({"type": "string"}));
+        properties.push((k.to_string(), string(10, u64::from(max_chars))));
     }
     for k in lists {
-        properties.insert(
+        properties.push((
             k.to_string(),
-            serde_json::json!({"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 8}),
-        );
+            Json::obj([
+                ("type", Json::str("array")),
+                ("items", string(2, 60)),
+                ("minItems", Json::Num(1)),
+                ("maxItems", Json::Num(8)),
+            ]),
+        ));
     }
-    let required: Vec<&str> = text.iter().chain(lists).copied().collect();
-    serde_json::json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+    let required = text.iter().chain(lists).map(|k| Json::str(k)).collect();
+    Json::obj([
+        ("type", Json::str("object")),
+        ("properties", Json::Obj(properties)),
+        ("required", Json::Arr(required)),
+        ("additionalProperties", Json::Bool(false)),
+    ])
 }
 
-fn stage1_schema() -> Value {
-    object_schema(&STAGE1_TEXT, &LIST_FIELDS)
+fn stage1_schema(max_chars: u32) -> Json {
+    object_schema(&STAGE1_TEXT, &LIST_FIELDS, max_chars)
 }
 
-fn stage2_schema() -> Value {
-    object_schema(&STAGE2_TEXT, &[])
+fn stage2_schema(max_chars: u32) -> Json {
+    object_schema(&STAGE2_TEXT, &[], max_chars)
 }
 
 /// The JSON object in an answer (code fences and text around it are tolerated).
@@ -563,6 +580,21 @@ impl Narrator for LlmNarrator {
                     lists.iter_mut().for_each(|b| b.append(false));
                 }
             }
+        }
+        // A server that cannot be reached, or refuses every request (bad key, unknown model),
+        // stops the run instead of recording every persona as failed; the run can be resumed.
+        if rows > 0
+            && failures.len() == rows
+            && failures.iter().all(|(_, r)| r.starts_with("connection") || r.starts_with("rejected"))
+        {
+            return Err(Error::InvalidArgument {
+                name: "LLM server".into(),
+                reason: format!(
+                    "every persona of the batch failed at {}: {}",
+                    self.client.config().endpoint(),
+                    failures[0].1
+                ),
+            });
         }
         let columns: Vec<ArrayRef> = texts
             .into_iter()

@@ -1,0 +1,108 @@
+//! The LLM narrator against a real OpenAI-compatible server: llama.cpp (PyPI xllamacpp)
+//! serving SmolLM2-135M-Instruct on a free loopback port with one thread, installed by
+//! ./setup.sh. A tiny model writes loosely on-topic text, so this asserts structure: the run
+//! completes, every persona is narrated (all fields, name in `persona`) or recorded as failed
+//! with a reason, and tokens are counted.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, AsArray};
+use personadb::llm::LlmConfig;
+use personadb::{Database, GenerateOptions, PersonaSession};
+
+/// The server process; killed when dropped.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server() -> (Server, String) {
+    let python = personadb::env::setting("PERSONADB_PYTHON")
+        .expect("PERSONADB_PYTHON is not set and ~/.cache/personadb/env has none: run ./setup.sh");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/llm_server.py");
+    let mut child = Command::new(&python)
+        .arg(script)
+        .arg(port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {python}: {e}"));
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(120)).expect("the LLM server did not start within 120 s");
+    assert!(
+        line.starts_with("listening"),
+        "the LLM server did not start (is xllamacpp installed? run ./setup.sh): {line:?}"
+    );
+    (server, format!("http://127.0.0.1:{port}/v1"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_narrates_a_few_personas() {
+    let (_server, base_url) = start_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let config = LlmConfig {
+        base_url,
+        model: "SmolLM2-135M-Instruct".into(),
+        max_concurrency: 1,
+        timeout_s: 180.0,
+        max_tokens: 600,
+        max_field_chars: 200,
+        max_reasks: 1,
+        ..LlmConfig::default()
+    };
+    let n = 2;
+    let options = GenerateOptions::new("us", n).seed(1).narrator(Some("llm".into())).llm(config);
+    let started = Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(420), personadb::generate(&db, &options))
+        .await
+        .expect("bounded in time")
+        .expect("the run completes");
+    eprintln!("{n} personas in {:.1}s, {:?}, failures {:?}", started.elapsed().as_secs_f64(), report.usage, report.failure_kinds);
+    assert_eq!(report.table_rows, n);
+    let usage = report.usage.expect("usage");
+    assert!(usage.requests >= n, "{usage:?}");
+    assert!(usage.prompt_tokens > 0 && usage.completion_tokens > 0, "{usage:?}");
+
+    let session = PersonaSession::new(db.clone()).expect("session");
+    let fields = personadb::narrate::TEXT_FIELDS.join(", ");
+    let sql = format!("SELECT uuid, first_name, {fields}, skills_and_expertise_list, hobbies_and_interests_list FROM personas");
+    let failures = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
+    let mut narrated = 0;
+    for b in session.sql(&sql).await.expect("query") {
+        let uuid = b.column(0).as_string::<i32>();
+        let first = b.column(1).as_string::<i32>();
+        for i in 0..b.num_rows() {
+            let persona = b.column(2).as_string::<i32>();
+            if persona.is_valid(i) {
+                narrated += 1;
+                assert!(persona.value(i).to_lowercase().contains(&first.value(i).to_lowercase()));
+                for c in 2..b.num_columns() {
+                    assert!(b.column(c).is_valid(i), "narrated persona has every field");
+                }
+                for c in [b.num_columns() - 2, b.num_columns() - 1] {
+                    assert!(b.column(c).as_list::<i32>().value(i).len() > 0);
+                }
+            } else {
+                let f = failures.iter().find(|f| f.uuid == uuid.value(i)).expect("a failed persona is recorded");
+                assert!(f.reason.contains("stage"), "{}", f.reason);
+            }
+        }
+    }
+    assert_eq!(narrated + failures.len(), n as usize);
+}
