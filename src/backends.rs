@@ -33,6 +33,31 @@ pub struct SessionNarrator {
     locale: String,
     template: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
     llm: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
+    /// LLM narratives by (seed, persona): a query that asks for several fields of the same
+    /// personas (one `generate_narrative` call each) pays for each persona once.
+    llm_cache: std::sync::Mutex<std::collections::HashMap<(u64, u64), arrow::record_batch::RecordBatch>>,
+}
+
+/// Most personas kept in the LLM narrative cache (it is emptied when full).
+const LLM_CACHE_ROWS: usize = 65_536;
+
+/// A hash of a persona's columns (names and values).
+fn persona_key(cols: &crate::narrate::PersonaColumns, i: usize) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes.iter().chain(&[0xff]) {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (name, c) in cols.string_columns() {
+        eat(name.as_bytes());
+        eat(crate::narrate::text_at(Some(c), i).as_bytes());
+    }
+    for (name, c) in cols.int_columns() {
+        eat(name.as_bytes());
+        eat(&crate::narrate::int_at(Some(c), i).unwrap_or(i64::MIN).to_le_bytes());
+    }
+    h
 }
 
 impl std::fmt::Debug for SessionNarrator {
@@ -44,7 +69,12 @@ impl std::fmt::Debug for SessionNarrator {
 impl SessionNarrator {
     /// The template narrator of `locale`.
     pub fn template(locale: &str) -> Self {
-        SessionNarrator { locale: locale.to_string(), template: Default::default(), llm: Default::default() }
+        SessionNarrator {
+            locale: locale.to_string(),
+            template: Default::default(),
+            llm: Default::default(),
+            llm_cache: Default::default(),
+        }
     }
 
     fn get(&self, name: &str) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
@@ -77,8 +107,44 @@ impl PersonaNarrator for SessionNarrator {
         seed: u64,
         narrator: &str,
     ) -> DfResult<arrow::record_batch::RecordBatch> {
-        let narrated = self.get(narrator)?.narrate(&personas, seed).await.map_err(DataFusionError::from)?;
-        Ok(narrated.batch)
+        let n = self.get(narrator)?;
+        if narrator != "llm" {
+            return Ok(n.narrate(&personas, seed).await.map_err(DataFusionError::from)?.batch);
+        }
+        let cols = crate::narrate::PersonaColumns::new(&personas).map_err(DataFusionError::from)?;
+        let keys: Vec<u64> = (0..personas.num_rows()).map(|i| persona_key(&cols, i)).collect();
+        let mut fresh: std::collections::HashMap<u64, arrow::record_batch::RecordBatch> = Default::default();
+        let missing: Vec<u32> = {
+            let cache = self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+            let mut seen = std::collections::HashSet::new();
+            (0..keys.len())
+                .filter(|&i| !cache.contains_key(&(seed, keys[i])) && seen.insert(keys[i]))
+                .map(|i| i as u32)
+                .collect()
+        };
+        if !missing.is_empty() {
+            let indices = arrow::array::UInt32Array::from(missing.clone());
+            let sub = arrow::compute::take_record_batch(&personas, &indices)?;
+            let narrated = n.narrate(&sub, seed).await.map_err(DataFusionError::from)?.batch;
+            let mut cache = self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+            if cache.len() + missing.len() > LLM_CACHE_ROWS {
+                cache.clear();
+            }
+            for (j, i) in missing.iter().enumerate() {
+                let row = narrated.slice(j, 1);
+                cache.insert((seed, keys[*i as usize]), row.clone());
+                fresh.insert(keys[*i as usize], row);
+            }
+        }
+        let cache = self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in &keys {
+            match fresh.get(k).or_else(|| cache.get(&(seed, *k))) {
+                Some(r) => rows.push(r.clone()),
+                None => return Err(DataFusionError::Execution("generate_narrative: a narrated row went missing".into())),
+            }
+        }
+        Ok(arrow::compute::concat_batches(&crate::narrate::narrative_schema(), &rows)?)
     }
 }
 

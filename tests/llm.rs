@@ -209,3 +209,40 @@ async fn uuids(session: &PersonaSession) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_narrative_uses_the_llm_when_the_session_says_so() {
+    let server = FakeLlm::healthy(Duration::ZERO).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sql = |query: &str, configured: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_personadb"));
+        c.arg("--db").arg(dir.path()).args(["sql", query, "-o", "csv"]).env_remove("PERSONADB_LLM_CONFIG");
+        if configured {
+            c.env("PERSONADB_LLM_BASE_URL", &server.base_url).env("PERSONADB_LLM_MODEL", "fake");
+        } else {
+            c.env_remove("PERSONADB_LLM_MODEL").env("PERSONADB_HOME", dir.path());
+        }
+        c.output().expect("run personadb")
+    };
+    let cols = "uuid, first_name, last_name, sex, age, occupation, employment_status";
+    let out = sql(
+        &format!(
+            "SET personadb.narrator = 'llm';
+             CREATE TABLE p AS SELECT first_name,
+                 generate_narrative('persona', 3, {cols}) AS persona,
+                 generate_narrative('hobbies_and_interests_list', 3, {cols}) AS hobbies
+             FROM sample_persona(6, 'us', 2);
+             SELECT count(*) AS n FROM p WHERE persona LIKE '%' || first_name || '%' AND cardinality(hobbies) > 0"
+        ),
+        true,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().last(), Some("6"), "{stdout}");
+    // Two stages per persona, once: the second field came from the session's cache.
+    assert_eq!(server.requests.load(std::sync::atomic::Ordering::SeqCst), 12);
+
+    let out = sql("SET personadb.narrator = 'llm'; SELECT generate_narrative('persona', 1, first_name) FROM sample_persona(1, 'us', 1)", false);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PERSONADB_LLM_MODEL"), "{}", String::from_utf8_lossy(&out.stderr));
+}
