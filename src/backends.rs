@@ -24,6 +24,35 @@ pub fn backends() -> Backends {
         sampler: Some(Arc::new(LocaleSampler::default())),
         stratifier: None,
         narrator: Some(Arc::new(SessionNarrator::template("us"))),
+        embedder: Some(Arc::new(SessionEmbedder)),
+    }
+}
+
+/// The embedding model behind `embed`: the process's shared fastembed model, loaded on first use.
+#[derive(Debug, Default)]
+pub struct SessionEmbedder;
+
+impl SessionEmbedder {
+    fn get(&self) -> DfResult<Arc<crate::embed::FastEmbedder>> {
+        crate::embed::FastEmbedder::shared().map_err(DataFusionError::from)
+    }
+}
+
+#[async_trait::async_trait]
+impl personadb_udfs::TextEmbedder for SessionEmbedder {
+    fn model(&self) -> DfResult<String> {
+        use crate::embed::Embedder;
+        Ok(self.get()?.model().to_string())
+    }
+
+    fn dimension(&self) -> DfResult<usize> {
+        use crate::embed::Embedder;
+        Ok(self.get()?.dimension())
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> DfResult<Vec<Vec<f32>>> {
+        let model: Arc<dyn crate::embed::Embedder> = self.get()?;
+        crate::embed::embed_async(model, texts).await.map_err(DataFusionError::from)
     }
 }
 

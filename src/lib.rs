@@ -9,6 +9,7 @@ pub mod backends;
 pub mod catalog;
 pub mod database;
 pub mod derive;
+pub mod embed;
 pub mod env;
 pub mod error;
 pub mod format;

@@ -41,6 +41,19 @@ pub struct Backends {
     pub stratifier: Option<Arc<dyn TableStratifier>>,
     /// Backs `generate_narrative`.
     pub narrator: Option<Arc<dyn PersonaNarrator>>,
+    /// Backs `embed`.
+    pub embedder: Option<Arc<dyn TextEmbedder>>,
+}
+
+/// Turns texts into vectors (the engine's embedding model).
+#[async_trait::async_trait]
+pub trait TextEmbedder: Debug + Send + Sync {
+    /// The model's name.
+    fn model(&self) -> Result<String>;
+    /// The vector length (loading the model if it is not loaded yet).
+    fn dimension(&self) -> Result<usize>;
+    /// One unit-length vector per text.
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>>;
 }
 
 /// Writes narratives about personas (template or LLM, per the engine's configuration).

@@ -7,7 +7,9 @@
 
 pub mod args;
 pub mod backends;
+pub mod distance;
 pub mod doc;
+pub mod embed;
 pub mod generate_narrative;
 pub mod options;
 pub mod sample_persona;
@@ -18,7 +20,9 @@ use std::sync::Arc;
 use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
-pub use backends::{Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier};
+pub use backends::{
+    Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier, TextEmbedder,
+};
 pub use doc::FunctionDoc;
 pub use options::PersonadbOptions;
 
@@ -45,12 +49,26 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
         ));
         ctx.register_udf(udf.into_scalar_udf());
     }
+    if let Some(embedder) = backends.embedder.clone() {
+        let udf = datafusion::logical_expr::async_udf::AsyncScalarUDF::new(Arc::new(embed::Embed::new(embedder)));
+        ctx.register_udf(udf.into_scalar_udf());
+    }
+    for metric in [distance::Metric::Cosine, distance::Metric::L2] {
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(distance::Distance::new(metric)));
+    }
     Ok(())
 }
 
 /// The documentation of every function this crate defines, in reference order.
 pub fn all_docs() -> Vec<FunctionDoc> {
-    vec![sample_persona::doc(), stratified_sample::doc(), generate_narrative::doc()]
+    vec![
+        sample_persona::doc(),
+        stratified_sample::doc(),
+        generate_narrative::doc(),
+        embed::doc(),
+        distance::doc(distance::Metric::Cosine),
+        distance::doc(distance::Metric::L2),
+    ]
 }
 
 /// The SQL function reference as Markdown (the content of `docs/sql-functions.md`).

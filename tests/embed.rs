@@ -1,0 +1,59 @@
+//! The fastembed embedder with the model ./setup.sh installs: unit-length vectors of the
+//! model's dimension, independent of batching and order, meaningful distances, and clear errors
+//! for a wrong model folder or ONNX Runtime library.
+
+use std::path::Path;
+
+use personadb::embed::{Embedder, FastEmbedder};
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn vectors_are_unit_length_and_independent_of_batching() {
+    let e = FastEmbedder::shared().expect("the model from ./setup.sh");
+    assert_eq!(e.dimension(), 384);
+    assert_eq!(e.model(), "sentence-transformers/all-MiniLM-L6-v2");
+    let texts = [
+        "A retired nurse from Ohio who spends her mornings in the garden.",
+        "chess",
+        "A software developer in Austin who plays pickup basketball on weekends and cooks Texas barbecue.",
+        "",
+        "a nurse who has retired",
+    ];
+    let together = e.embed(&texts).expect("embed");
+    assert_eq!(together.len(), texts.len());
+    for (t, v) in texts.iter().zip(&together) {
+        assert_eq!(v.len(), 384);
+        assert!((dot(v, v) - 1.0).abs() < 1e-4, "unit length for {t:?}");
+        let alone = e.embed(&[t]).expect("embed one");
+        assert!(dot(v, &alone[0]) > 0.9999, "same vector alone and in a batch for {t:?}");
+    }
+    let near = dot(&together[0], &together[4]);
+    let far = dot(&together[0], &together[1]);
+    assert!(near > far + 0.2, "nurse texts closer ({near}) than nurse vs chess ({far})");
+    assert!(e.embed(&[]).expect("empty").is_empty());
+}
+
+#[test]
+fn wrong_paths_are_clear_errors() {
+    let ort = personadb::env::setting("ORT_DYLIB_PATH").expect("ORT_DYLIB_PATH (run ./setup.sh)");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = FastEmbedder::load(Path::new(&ort), dir.path()).err().expect("empty folder").to_string();
+    assert!(err.contains("tokenizer.json"), "{err}");
+    let model_dir = personadb::env::setting("PERSONADB_MODEL_DIR").expect("PERSONADB_MODEL_DIR");
+    let err = FastEmbedder::load(Path::new("/nonexistent/libonnxruntime.so"), Path::new(&model_dir))
+        .err()
+        .expect("missing library")
+        .to_string();
+    assert!(err.contains("/nonexistent/libonnxruntime.so"), "{err}");
+    let bad = dir.path().join("model");
+    std::fs::create_dir(&bad).expect("mkdir");
+    for f in ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"] {
+        std::fs::copy(Path::new(&model_dir).join(f), bad.join(f)).expect("copy");
+    }
+    std::fs::write(bad.join("model.onnx"), b"not an onnx model").expect("write");
+    let err = FastEmbedder::load(Path::new(&ort), &bad).err().expect("corrupt model").to_string();
+    assert!(err.contains("model"), "{err}");
+}
