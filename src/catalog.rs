@@ -203,6 +203,39 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Records that `column` of `table` holds embeddings by `model` of `dimension`; an existing
+    /// record must agree (a table never mixes models in one column).
+    pub fn put_embedding(&self, table: &str, column: &str, model: &str, dimension: usize) -> Result<()> {
+        if let Some((m, d)) = self.embedding(table, column)? {
+            if m != model || d != dimension {
+                return Err(Error::InvalidArgument {
+                    name: format!("column '{column}' of '{table}'"),
+                    reason: format!("it holds embeddings by {m} ({d} dimensions), not {model} ({dimension})"),
+                });
+            }
+            return Ok(());
+        }
+        self.conn
+            .execute(
+                "INSERT INTO embeddings (table_name, column_name, model, dimension) VALUES (?1, ?2, ?3, ?4)",
+                params![table, column, model, dimension as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The model and dimension recorded for an embedding column.
+    pub fn embedding(&self, table: &str, column: &str) -> Result<Option<(String, usize)>> {
+        self.conn
+            .query_row(
+                "SELECT model, dimension FROM embeddings WHERE table_name = ?1 AND column_name = ?2",
+                params![table, column],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as usize)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Starts a run and returns its id. `base_version` is the table's version before the run
     /// (None when the table does not exist yet).
     pub fn start_run(

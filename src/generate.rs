@@ -38,6 +38,9 @@ pub struct GenerateOptions {
     /// The LLM narrator's settings (for `narrator = "llm"`; default: [`LlmConfig::load`]).
     #[serde(default)]
     pub llm: Option<LlmConfig>,
+    /// Narrative prose fields that also get a `<field>_embedding` column (default none).
+    #[serde(default)]
+    pub embed: Vec<String>,
     /// Show a progress bar on standard error when it is a terminal.
     #[serde(skip)]
     pub progress: bool,
@@ -99,6 +102,7 @@ impl GenerateOptions {
             allocation: Allocation::Equal,
             narrator: None,
             llm: None,
+            embed: Vec::new(),
             progress: false,
         }
     }
@@ -111,6 +115,12 @@ impl GenerateOptions {
     /// Settings of the LLM narrator (default: from the environment / `PERSONADB_LLM_CONFIG`).
     pub fn llm(mut self, config: LlmConfig) -> Self {
         self.llm = Some(config);
+        self
+    }
+    /// Also write a `<field>_embedding` column (the setup's embedding model) for each of these
+    /// narrative prose fields (default none; needs a narrator).
+    pub fn embed(mut self, fields: Vec<String>) -> Self {
+        self.embed = fields;
         self
     }
     /// Show a progress bar on standard error when it is a terminal (default off).
@@ -191,6 +201,7 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
     if options.commit_rows == 0 || options.batch_rows == 0 {
         return Err(Error::InvalidArgument { name: "batch size".into(), reason: "must be at least 1".into() });
     }
+    validate_embed(options)?;
     let model = locale::model(&options.locale)?;
     let segments = segments(&model, options)?;
     let narrator = build_narrator(options)?;
@@ -303,6 +314,63 @@ pub async fn resume(db: &Database, run_id: i64, progress: bool) -> Result<Genera
     let resume_at = Progress { skip_rows: committed, chunk_index: ledger.len() as u64 };
     let result = write_chunks(db, &options, &model, &segments, narrator.as_deref(), run_id, resume_at).await;
     finish(db, run_id, &options, narrator.as_deref(), result, start).await
+}
+
+fn validate_embed(options: &GenerateOptions) -> Result<()> {
+    if options.embed.is_empty() {
+        return Ok(());
+    }
+    if options.narrator.is_none() {
+        return Err(Error::InvalidArgument {
+            name: "--embed".into(),
+            reason: "embeddings are of narratives: pass --narrator template or --narrator llm".into(),
+        });
+    }
+    for field in &options.embed {
+        if !crate::narrate::TEXT_FIELDS.contains(&field.as_str()) {
+            return Err(Error::InvalidArgument {
+                name: "--embed".into(),
+                reason: format!("`{field}` is not a narrative prose field ({})", crate::narrate::TEXT_FIELDS.join(", ")),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `<field>_embedding` columns of `batch` (one per field of `fields`, NULL where the
+/// text is NULL).
+async fn embedding_columns(
+    embedder: &std::sync::Arc<crate::embed::FastEmbedder>,
+    batch: &arrow::record_batch::RecordBatch,
+    fields: &[String],
+) -> Result<Vec<arrow::array::ArrayRef>> {
+    use arrow::array::{Array, AsArray};
+    use crate::embed::Embedder;
+    let dim = embedder.dimension();
+    let mut out = Vec::new();
+    for field in fields {
+        let column = batch.column_by_name(field).ok_or_else(|| Error::InvalidArgument {
+            name: "--embed".into(),
+            reason: format!("the narrator wrote no `{field}`"),
+        })?;
+        let text = column.as_string::<i32>();
+        let present: Vec<usize> = (0..text.len()).filter(|&i| text.is_valid(i)).collect();
+        let texts = present.iter().map(|&i| text.value(i).to_string()).collect();
+        let model: std::sync::Arc<dyn Embedder> = embedder.clone();
+        let vectors = crate::embed::embed_async(model, texts).await?;
+        let mut values = vec![0f32; text.len() * dim];
+        for (v, &i) in vectors.iter().zip(&present) {
+            values[i * dim..(i + 1) * dim].copy_from_slice(v);
+        }
+        let array = arrow::array::FixedSizeListArray::try_new(
+            std::sync::Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Float32, true)),
+            dim as i32,
+            std::sync::Arc::new(arrow::array::Float32Array::from(values)),
+            text.nulls().cloned(),
+        )?;
+        out.push(std::sync::Arc::new(array) as arrow::array::ArrayRef);
+    }
+    Ok(out)
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -479,10 +547,26 @@ async fn write_chunks(
 ) -> Result<(u64, u64, u64)> {
     let batch_rows = block_aligned(options.batch_rows) as u64;
     let threads = resolve_threads(options.threads);
+    let embedder = match options.embed.is_empty() {
+        true => None,
+        false => Some(crate::embed::FastEmbedder::shared()?),
+    };
     let schema = match narrator {
         Some(_) => {
-            let fields: Vec<arrow::datatypes::FieldRef> =
+            let mut fields: Vec<arrow::datatypes::FieldRef> =
                 model.schema().fields().iter().chain(crate::narrate::narrative_schema().fields().iter()).cloned().collect();
+            if let Some(e) = &embedder {
+                use crate::embed::Embedder;
+                let item = std::sync::Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Float32, true));
+                for field in &options.embed {
+                    fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
+                        format!("{field}_embedding"),
+                        arrow::datatypes::DataType::FixedSizeList(item.clone(), e.dimension() as i32),
+                        true,
+                    )));
+                    db.catalog()?.put_embedding(&options.table, &format!("{field}_embedding"), e.model(), e.dimension())?;
+                }
+            }
             std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
         }
         None => model.schema(),
@@ -547,7 +631,11 @@ async fn write_chunks(
                         }
                         failed += narrated.failures.len() as u64;
                     }
-                    let columns = batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
+                    let mut columns: Vec<arrow::array::ArrayRef> =
+                        batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
+                    if let Some(e) = &embedder {
+                        columns.extend(embedding_columns(e, &narrated.batch, &options.embed).await?);
+                    }
                     arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?
                 }
                 None => batch,

@@ -109,6 +109,11 @@ struct GenerateArgs {
     /// (PERSONADB_LLM_BASE_URL, PERSONADB_LLM_MODEL, PERSONADB_LLM_API_KEY or OPENAI_API_KEY, ...).
     #[arg(long, default_value = "none", value_parser = ["none", "template", "llm"])]
     narrator: String,
+    /// Also store a `<field>_embedding` vector column (all-MiniLM-L6-v2, 384 dimensions) for
+    /// these narrative fields, e.g. persona,professional_persona, or `all` for the ten prose
+    /// fields. Embedding runs at ~100–250 texts/s on 2 CPU cores.
+    #[arg(long, value_delimiter = ',')]
+    embed: Vec<String>,
     /// JSON config file of the LLM narrator (base_url, model, api_key_env, max_concurrency,
     /// timeout_s, max_retries, max_reasks, temperature, max_tokens, structured_output, prompts).
     #[arg(long, env = "PERSONADB_LLM_CONFIG")]
@@ -244,6 +249,12 @@ async fn run(cli: Cli) -> Result<()> {
                     if llm {
                         options = options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
                     }
+                    let embed: Vec<String> = if args.embed.iter().any(|f| f == "all") {
+                        personadb::narrate::TEXT_FIELDS.iter().map(|f| f.to_string()).collect()
+                    } else {
+                        args.embed
+                    };
+                    options = options.embed(embed);
                     if let Some(rows) = args.commit_rows {
                         options = options.commit_rows(rows);
                     }

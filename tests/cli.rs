@@ -253,3 +253,27 @@ fn generate_with_template_narratives() {
     assert_eq!(csv_rows(&out)[0], vec!["300"]);
     user_error(&db, &["generate", "-n", "10", "--table", "x", "--narrator", "poet"], "narrator");
 }
+
+#[test]
+fn generate_with_embedding_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "40", "--seed", "2", "--narrator", "template", "--embed", "persona,culinary_persona", "-q"]);
+    // One 384-dimension vector per row and field: the embedding of that row's text.
+    let out = ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            // (In a subquery: DataFusion 54 names two async calls inside aggregates alike and
+            // mixes their results up; projections are unaffected.)
+            "SELECT count(*), min(n), max(a) < 0.0001, max(b) < 0.0001 FROM (SELECT array_length(persona_embedding) AS n, \
+             cosine_distance(persona_embedding, embed(persona)) AS a, \
+             cosine_distance(culinary_persona_embedding, embed(culinary_persona)) AS b FROM personas)",
+        ],
+    );
+    assert_eq!(csv_rows(&out)[0], vec!["40", "384", "true", "true"]);
+    user_error(&db, &["generate", "-n", "5", "--table", "y", "--narrator", "template", "--embed", "biography"], "biography");
+    user_error(&db, &["generate", "-n", "5", "--table", "z", "--embed", "persona"], "--narrator");
+}
