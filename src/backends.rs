@@ -25,6 +25,7 @@ pub fn backends() -> Backends {
         stratifier: None,
         narrator: Some(Arc::new(SessionNarrator::template("us"))),
         embedder: Some(Arc::new(SessionEmbedder)),
+        searcher: None,
     }
 }
 

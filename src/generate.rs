@@ -559,11 +559,15 @@ async fn write_chunks(
                 use crate::embed::Embedder;
                 let item = std::sync::Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Float32, true));
                 for field in &options.embed {
-                    fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
-                        format!("{field}_embedding"),
-                        arrow::datatypes::DataType::FixedSizeList(item.clone(), e.dimension() as i32),
-                        true,
-                    )));
+                    let metadata = std::collections::HashMap::from([(crate::search::MODEL_KEY.to_string(), e.model().to_string())]);
+                    fields.push(std::sync::Arc::new(
+                        arrow::datatypes::Field::new(
+                            format!("{field}_embedding"),
+                            arrow::datatypes::DataType::FixedSizeList(item.clone(), e.dimension() as i32),
+                            true,
+                        )
+                        .with_metadata(metadata),
+                    ));
                     db.catalog()?.put_embedding(&options.table, &format!("{field}_embedding"), e.model(), e.dimension())?;
                 }
             }

@@ -20,6 +20,7 @@ pub mod model;
 pub mod narrate;
 pub mod plots;
 pub mod report;
+pub mod search;
 pub mod session;
 pub mod storage;
 pub mod stratify;

@@ -29,6 +29,7 @@ pub struct PersonaSession {
     ctx: SessionContext,
     schema: Arc<DatabaseSchema>,
     stratifier: Arc<crate::stratify::Stratifier>,
+    searcher: Arc<crate::search::Searcher>,
 }
 
 impl std::fmt::Debug for PersonaSession {
@@ -52,8 +53,10 @@ impl PersonaSession {
         let stratifier = Arc::new(crate::stratify::Stratifier::default());
         let mut backends = crate::backends::backends();
         backends.stratifier = Some(stratifier.clone());
+        let searcher = Arc::new(crate::search::Searcher::new(db.clone()));
+        backends.searcher = Some(searcher.clone());
         personadb_udfs::register_all(&ctx, backends)?;
-        Ok(PersonaSession { db, ctx, schema, stratifier })
+        Ok(PersonaSession { db, ctx, schema, stratifier, searcher })
     }
 
     /// The DataFusion context, for registering more functions or tables.
@@ -91,6 +94,11 @@ impl PersonaSession {
             for name in crate::stratify::sampled_tables(s) {
                 if let Some(table) = self.schema.table(&name).await? {
                     self.stratifier.prepare(&name, table);
+                }
+            }
+            for name in crate::search::searched_tables(s) {
+                if self.db.table_exists(&name) {
+                    self.searcher.prepare(&name, Arc::new(self.db.open_table(&name).await?));
                 }
             }
         }
@@ -133,8 +141,17 @@ impl PersonaSession {
         if self.schema.has_session_table(&name) {
             return Err(Error::TableExists { name });
         }
+        let embedded = embed_columns(&create.input);
         let input = self.ctx.execute_logical_plan((*create.input).clone()).await?.execute_stream().await?;
         self.db.write_stream(&name, input, kind, None).await?;
+        if !embedded.is_empty() {
+            use crate::embed::Embedder;
+            let model = crate::embed::FastEmbedder::shared()?;
+            let catalog = self.db.catalog()?;
+            for column in embedded {
+                catalog.put_embedding(&name, &column, model.model(), model.dimension())?;
+            }
+        }
         Ok(empty_stream())
     }
 
@@ -146,6 +163,27 @@ impl PersonaSession {
             return Err(Error::TableNotFound { name });
         }
         Ok(empty_stream())
+    }
+}
+
+/// The output columns of a query that are `embed(...)` of something: their model is the
+/// session's, recorded in the catalog so searches can check it.
+fn embed_columns(plan: &LogicalPlan) -> Vec<String> {
+    match plan {
+        LogicalPlan::Projection(p) => p
+            .expr
+            .iter()
+            .zip(p.schema.fields())
+            .filter(|(e, _)| {
+                matches!((*e).clone().unalias_nested().data, datafusion::logical_expr::Expr::ScalarFunction(ref f)
+                    if f.name() == personadb_udfs::embed::NAME)
+            })
+            .map(|(_, f)| f.name().clone())
+            .collect(),
+        LogicalPlan::Limit(l) => embed_columns(&l.input),
+        LogicalPlan::Sort(s) => embed_columns(&s.input),
+        LogicalPlan::Filter(f) => embed_columns(&f.input),
+        _ => Vec::new(),
     }
 }
 

@@ -94,7 +94,7 @@ impl TableProvider for LanceTable {
 }
 
 /// Whether Lance can evaluate a filter exactly.
-fn pushable(expr: &Expr) -> bool {
+pub(crate) fn pushable(expr: &Expr) -> bool {
     match expr {
         Expr::Column(_) | Expr::Literal(_, _) => true,
         Expr::BinaryExpr(b) => {

@@ -42,12 +42,18 @@ impl Stratifier {
 
 /// The first arguments (string literals) of every `stratified_sample(...)` in a statement.
 pub fn sampled_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
-    struct Finder(Vec<String>);
-    impl Visitor for Finder {
+    table_function_tables(statement, personadb_udfs::stratified_sample::NAME)
+}
+
+/// The first arguments (string literals) of every call of table function `function` in a
+/// statement.
+pub fn table_function_tables(statement: &datafusion::sql::sqlparser::ast::Statement, function: &str) -> Vec<String> {
+    struct Finder<'a>(Vec<String>, &'a str);
+    impl Visitor for Finder<'_> {
         type Break = ();
         fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> std::ops::ControlFlow<()> {
             if let TableFactor::Table { name, args: Some(args), .. } = factor {
-                let is_ours = name.0.last().map(|p| p.to_string().eq_ignore_ascii_case(personadb_udfs::stratified_sample::NAME));
+                let is_ours = name.0.last().map(|p| p.to_string().eq_ignore_ascii_case(self.1));
                 if is_ours == Some(true) {
                     if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
                         value: Value::SingleQuotedString(s),
@@ -61,7 +67,7 @@ pub fn sampled_tables(statement: &datafusion::sql::sqlparser::ast::Statement) ->
             std::ops::ControlFlow::Continue(())
         }
     }
-    let mut finder = Finder(Vec::new());
+    let mut finder = Finder(Vec::new(), function);
     let _ = statement.visit(&mut finder);
     finder.0
 }

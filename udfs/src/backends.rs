@@ -43,6 +43,8 @@ pub struct Backends {
     pub narrator: Option<Arc<dyn PersonaNarrator>>,
     /// Backs `embed`.
     pub embedder: Option<Arc<dyn TextEmbedder>>,
+    /// Backs `semantic_search`.
+    pub searcher: Option<Arc<dyn TableSearcher>>,
 }
 
 /// Turns texts into vectors (the engine's embedding model).
@@ -107,4 +109,25 @@ pub enum Allocation {
 pub trait TableStratifier: Debug + Send + Sync {
     /// Validates the request (table, strata columns) and returns the sample as a table.
     fn stratify(&self, request: &StratifyRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
+}
+
+/// What `semantic_search` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    /// The stored table to search.
+    pub table: String,
+    /// Its embedding column.
+    pub column: String,
+    /// The text to search for.
+    pub query: String,
+    /// How many rows.
+    pub k: u64,
+}
+
+/// Nearest-neighbour search over stored tables.
+pub trait TableSearcher: Debug + Send + Sync {
+    /// Validates the request (table, column, model) and returns the search as a table whose
+    /// columns are the table's plus `_distance`; filters pushed into its scan restrict the
+    /// rows searched.
+    fn search(&self, request: &SearchRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
 }

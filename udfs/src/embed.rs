@@ -13,6 +13,9 @@ use datafusion::logical_expr::{ColumnarValue, ReturnFieldArgs, ScalarFunctionArg
 use crate::backends::TextEmbedder;
 use crate::doc::FunctionDoc;
 
+/// Field metadata key naming the model that wrote an embedding column.
+pub const MODEL_KEY: &str = "personadb.embedding_model";
+
 pub const NAME: &str = "embed";
 
 pub fn doc() -> FunctionDoc {
@@ -83,7 +86,10 @@ impl ScalarUDFImpl for Embed {
         if !is_text(t) {
             return plan_err!("{NAME}: the argument must be text, got {t}");
         }
-        Ok(Arc::new(Field::new(NAME, self.vector_type()?, true)))
+        // The model travels with the column (CREATE TABLE AS / INSERT keep it), so a search
+        // can refuse a query embedded by a different model.
+        let metadata = std::collections::HashMap::from([(MODEL_KEY.to_string(), self.embedder.model()?)]);
+        Ok(Arc::new(Field::new(NAME, self.vector_type()?, true).with_metadata(metadata)))
     }
 
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -13,6 +13,7 @@ pub mod embed;
 pub mod generate_narrative;
 pub mod options;
 pub mod sample_persona;
+pub mod semantic_search;
 pub mod stratified_sample;
 
 use std::sync::Arc;
@@ -21,7 +22,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, StratifyRequest, TableStratifier, TextEmbedder,
+    Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest, StratifyRequest, TableSearcher, TableStratifier,
+    TextEmbedder,
 };
 pub use doc::FunctionDoc;
 pub use options::PersonadbOptions;
@@ -42,6 +44,9 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
             stratified_sample::NAME,
             Arc::new(stratified_sample::StratifiedSample::new(stratifier)),
         );
+    }
+    if let Some(searcher) = backends.searcher.clone() {
+        ctx.register_udtf(semantic_search::NAME, Arc::new(semantic_search::SemanticSearch::new(searcher)));
     }
     if let Some(narrator) = backends.narrator.clone() {
         let udf = datafusion::logical_expr::async_udf::AsyncScalarUDF::new(Arc::new(
@@ -64,6 +69,7 @@ pub fn all_docs() -> Vec<FunctionDoc> {
     vec![
         sample_persona::doc(),
         stratified_sample::doc(),
+        semantic_search::doc(),
         generate_narrative::doc(),
         embed::doc(),
         distance::doc(distance::Metric::Cosine),

@@ -1,0 +1,241 @@
+//! Semantic search over stored tables: `semantic_search(table, column, query, k)` and
+//! `personadb search`. The query text is embedded with the session's model, refused when the
+//! column's recorded model differs; Lance finds the `k` nearest rows by cosine distance, using
+//! the column's vector index when there is one (rows appended since it was built are searched
+//! exactly) and WHERE filters as a prefilter, so a filtered search still returns `k` rows when
+//! `k` rows match.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{Array, Float32Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{plan_err, DataFusionError};
+use datafusion::datasource::{MemTable, TableType};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::physical_plan::ExecutionPlan;
+use futures::TryStreamExt;
+use lance::Dataset;
+use personadb_udfs::{SearchRequest, TableSearcher};
+
+use crate::database::Database;
+use crate::embed::Embedder;
+use crate::error::{Error, Result};
+
+/// The distance column every search returns.
+pub const DISTANCE: &str = "_distance";
+/// Field metadata key naming the model of an embedding column (set by `embed` and `generate --embed`).
+pub use personadb_udfs::embed::MODEL_KEY;
+
+/// IVF partitions probed at least, per query (chosen by benches/search.rs: recall@10 ≥ 0.95).
+pub const NPROBES: usize = 20;
+/// Candidates re-ranked with full vectors, as a multiple of k (PQ distances are approximate).
+pub const REFINE_FACTOR: u32 = 5;
+
+/// The searcher of one session: the tables its current statement searches.
+#[derive(Debug)]
+pub struct Searcher {
+    db: Arc<Database>,
+    tables: Mutex<HashMap<String, Arc<Dataset>>>,
+}
+
+impl Searcher {
+    pub fn new(db: Arc<Database>) -> Self {
+        Searcher { db, tables: Mutex::new(HashMap::new()) }
+    }
+
+    /// Makes `table` available to `semantic_search` in the statements that follow.
+    pub fn prepare(&self, name: &str, dataset: Arc<Dataset>) {
+        if let Ok(mut t) = self.tables.lock() {
+            t.insert(name.to_string(), dataset);
+        }
+    }
+}
+
+/// The model and dimension of an embedding column: the catalog's record, else the column's
+/// field metadata. `None` when neither says.
+pub fn column_model(db: &Database, table: &str, field: &Field) -> Result<Option<(String, usize)>> {
+    if let Some(found) = db.catalog()?.embedding(table, field.name())? {
+        return Ok(Some(found));
+    }
+    let DataType::FixedSizeList(_, dim) = field.data_type() else { return Ok(None) };
+    Ok(field.metadata().get(MODEL_KEY).map(|m| (m.clone(), *dim as usize)))
+}
+
+/// The embedding columns of a schema (FixedSizeList of Float32).
+pub fn embedding_columns(schema: &Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.data_type(), DataType::FixedSizeList(item, _) if item.data_type() == &DataType::Float32))
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// Checks that `column` of `table` can be searched with `embedder`: an embedding column whose
+/// recorded model is the embedder's. Returns the column's vector length.
+pub fn check_column(db: &Database, table: &str, schema: &Schema, column: &str, embedder: &dyn Embedder) -> Result<usize> {
+    let invalid = |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
+    let candidates = embedding_columns(schema);
+    let Ok(field) = schema.field_with_name(column) else {
+        return Err(invalid(format!(
+            "there is no such column; embedding columns: {}",
+            if candidates.is_empty() { "none (write some with generate --embed)".to_string() } else { candidates.join(", ") }
+        )));
+    };
+    if !candidates.contains(&field.name().to_string()) {
+        return Err(invalid(format!(
+            "it is {}, not an embedding column (FixedSizeList<Float32>); embedding columns: {}",
+            field.data_type(),
+            if candidates.is_empty() { "none".to_string() } else { candidates.join(", ") }
+        )));
+    }
+    match column_model(db, table, field)? {
+        Some((model, dim)) if model == embedder.model() && dim == embedder.dimension() => Ok(dim),
+        Some((model, dim)) => Err(invalid(format!(
+            "it holds embeddings by {model} ({dim} dimensions) but this session embeds queries with {} ({}); \
+             searching it would compare unrelated vectors",
+            embedder.model(),
+            embedder.dimension()
+        ))),
+        None => Err(invalid(
+            "no embedding model is recorded for it (write it with `generate --embed` or the embed() function)".into(),
+        )),
+    }
+}
+
+impl TableSearcher for Searcher {
+    fn search(&self, request: &SearchRequest) -> DfResult<Arc<dyn TableProvider>> {
+        let name = personadb_udfs::semantic_search::NAME;
+        let dataset = self.tables.lock().ok().and_then(|t| t.get(&request.table).cloned());
+        let Some(dataset) = dataset else {
+            return plan_err!("{name}: table '{}' not found", request.table);
+        };
+        let embedder = crate::embed::FastEmbedder::shared()?;
+        let table_schema = Schema::from(dataset.schema());
+        check_column(&self.db, &request.table, &table_schema, &request.column, embedder.as_ref())
+            .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?;
+        let mut fields: Vec<Arc<Field>> = table_schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(DISTANCE, DataType::Float32, true)));
+        Ok(Arc::new(SearchTable {
+            dataset,
+            request: request.clone(),
+            schema: Arc::new(Schema::new(fields)),
+            embedder,
+        }))
+    }
+}
+
+/// One search, run when scanned.
+struct SearchTable {
+    dataset: Arc<Dataset>,
+    request: SearchRequest,
+    schema: SchemaRef,
+    embedder: Arc<crate::embed::FastEmbedder>,
+}
+
+impl std::fmt::Debug for SearchTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchTable").field("request", &self.request).finish()
+    }
+}
+
+fn mentions_distance(expr: &Expr) -> bool {
+    expr.column_refs().iter().any(|c| c.name == DISTANCE)
+}
+
+#[async_trait]
+impl TableProvider for SearchTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    /// Filters Lance can evaluate exactly become the search's prefilter; a filter on
+    /// `_distance` (or anything Lance cannot evaluate) applies to the k rows found.
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(filters
+            .iter()
+            .map(|f| {
+                if !mentions_distance(f) && crate::storage::pushable(f) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let batches = search(&self.dataset, &self.request, filters, self.embedder.clone()).await?;
+        let indices: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let projected = Arc::new(self.schema.project(&indices)?);
+        let mut out = Vec::new();
+        for batch in batches {
+            let columns = indices
+                .iter()
+                .map(|&i| {
+                    let name = self.schema.field(i).name();
+                    batch.column_by_name(name).cloned().ok_or_else(|| {
+                        DataFusionError::Internal(format!("the search returned no column {name}"))
+                    })
+                })
+                .collect::<DfResult<Vec<_>>>()?;
+            out.push(RecordBatch::try_new_with_options(
+                projected.clone(),
+                columns,
+                &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+            )?);
+        }
+        MemTable::try_new(projected, vec![out])?.scan(state, None, &[], limit).await
+    }
+}
+
+/// Runs one search: the rows (every table column plus `_distance`), nearest first.
+pub async fn search(
+    dataset: &Dataset,
+    request: &SearchRequest,
+    filters: &[Expr],
+    embedder: Arc<crate::embed::FastEmbedder>,
+) -> DfResult<Vec<RecordBatch>> {
+    let model: Arc<dyn Embedder> = embedder;
+    let vector = crate::embed::embed_async(model, vec![request.query.clone()]).await?;
+    let Some(vector) = vector.into_iter().next() else {
+        return Err(DataFusionError::Execution("the model returned no vector for the query".into()));
+    };
+    let mut scanner = dataset.scan();
+    scanner.prefilter(true);
+    if let Some(filter) = filters.iter().cloned().reduce(Expr::and) {
+        scanner.filter_expr(filter);
+    }
+    let k = usize::try_from(request.k).map_err(|_| DataFusionError::Plan("k is too large".into()))?;
+    scanner
+        .nearest(&request.column, &Float32Array::from(vector) as &dyn Array, k)
+        .map_err(DataFusionError::from)?;
+    scanner.distance_metric(lance_linalg::distance::MetricType::Cosine);
+    scanner.minimum_nprobes(NPROBES);
+    scanner.refine(REFINE_FACTOR);
+    let stream = scanner.try_into_stream().await.map_err(DataFusionError::from)?;
+    let batches: Vec<RecordBatch> = stream.map_err(DataFusionError::from).try_collect().await?;
+    Ok(batches)
+}
+
+/// Opens the datasets `semantic_search` calls in `statement` name.
+pub fn searched_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
+    crate::stratify::table_function_tables(statement, personadb_udfs::semantic_search::NAME)
+}
