@@ -224,6 +224,18 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// Every recorded embedding column of `table`: (column, model, dimension), by column name.
+    pub fn embeddings(&self, table: &str) -> Result<Vec<(String, String, usize)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT column_name, model, dimension FROM embeddings WHERE table_name = ?1 ORDER BY column_name")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as usize)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
     /// The model and dimension recorded for an embedding column.
     pub fn embedding(&self, table: &str, column: &str) -> Result<Option<(String, usize)>> {
         self.conn

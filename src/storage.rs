@@ -147,8 +147,93 @@ impl DataSink for LanceSink {
                     .map_err(|e| datafusion::error::DataFusionError::ArrowError(Box::new(e), None))
             }
         });
-        let stream = Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, relabelled));
+        let stream: SendableRecordBatchStream =
+            Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), relabelled));
+        let fills = embedding_fills(&self.db, &self.table, &schema)?;
+        let stream: SendableRecordBatchStream = if fills.is_empty() {
+            stream
+        } else {
+            let embedder = crate::embed::FastEmbedder::shared()?;
+            let filled = futures::StreamExt::then(stream, move |batch| {
+                let fills = fills.clone();
+                let embedder = embedder.clone();
+                async move { fill_embeddings(batch?, &fills, embedder).await }
+            });
+            Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), filled))
+        };
         let (_, rows) = self.db.write_stream(&self.table, stream, WriteKind::Append, None).await?;
         Ok(rows)
     }
+}
+
+/// An embedding column an INSERT fills: (text column index, embedding column index).
+type Fill = (usize, usize);
+
+/// The recorded embedding columns of `table` named `<field>_embedding` whose text column
+/// `<field>` is in the table, after checking the session's model is the recorded one.
+fn embedding_fills(db: &Database, table: &str, schema: &SchemaRef) -> crate::Result<Vec<Fill>> {
+    let recorded = db.catalog()?.embeddings(table)?;
+    let mut fills = Vec::new();
+    for (column, model, dimension) in recorded {
+        let (Some(field), Ok(target)) = (column.strip_suffix("_embedding"), schema.index_of(&column)) else { continue };
+        let Ok(source) = schema.index_of(field) else { continue };
+        use crate::embed::Embedder;
+        let embedder = crate::embed::FastEmbedder::shared()?;
+        if embedder.model() != model || embedder.dimension() != dimension {
+            return Err(crate::Error::InvalidArgument {
+                name: format!("column `{column}` of table '{table}'"),
+                reason: format!(
+                    "it holds embeddings by {model} ({dimension} dimensions); this session's model is {} ({}), so new rows cannot be embedded consistently",
+                    embedder.model(),
+                    embedder.dimension()
+                ),
+            });
+        }
+        fills.push((source, target));
+    }
+    Ok(fills)
+}
+
+/// Computes the NULL embeddings of rows whose text is present; embeddings given by the
+/// INSERT are kept as they are.
+async fn fill_embeddings(
+    batch: arrow::record_batch::RecordBatch,
+    fills: &[Fill],
+    embedder: Arc<crate::embed::FastEmbedder>,
+) -> DfResult<arrow::record_batch::RecordBatch> {
+    use arrow::array::{Array, AsArray, FixedSizeListArray, Float32Array};
+    let mut columns = batch.columns().to_vec();
+    for &(source, target) in fills {
+        let text = arrow::compute::cast(batch.column(source), &arrow::datatypes::DataType::Utf8)?;
+        let text = text.as_string::<i32>();
+        let given = batch.column(target).as_fixed_size_list();
+        let missing: Vec<usize> = (0..batch.num_rows()).filter(|&i| given.is_null(i) && text.is_valid(i)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let dim = given.value_length() as usize;
+        let model: Arc<dyn crate::embed::Embedder> = embedder.clone();
+        let vectors = crate::embed::embed_async(model, missing.iter().map(|&i| text.value(i).to_string()).collect()).await?;
+        let old = given.values().as_primitive::<arrow::datatypes::Float32Type>();
+        let mut values: Vec<f32> = (0..old.len()).map(|i| if old.is_valid(i) { old.value(i) } else { 0.0 }).collect();
+        let mut valid: Vec<bool> = (0..batch.num_rows()).map(|i| given.is_valid(i)).collect();
+        for (v, &i) in vectors.iter().zip(&missing) {
+            if v.len() != dim {
+                return Err(datafusion::error::DataFusionError::Execution(format!(
+                    "the embedding model returned {} values, the column holds {dim}",
+                    v.len()
+                )));
+            }
+            values[i * dim..(i + 1) * dim].copy_from_slice(v);
+            valid[i] = true;
+        }
+        let arrow::datatypes::DataType::FixedSizeList(item, _) = given.data_type() else { continue };
+        columns[target] = Arc::new(FixedSizeListArray::try_new(
+            item.clone(),
+            dim as i32,
+            Arc::new(Float32Array::from(values)),
+            Some(arrow::buffer::NullBuffer::from(valid)),
+        )?);
+    }
+    Ok(arrow::record_batch::RecordBatch::try_new(batch.schema(), columns)?)
 }
