@@ -14,6 +14,7 @@ pub mod env;
 pub mod error;
 pub mod format;
 pub mod generate;
+pub mod index;
 pub mod llm;
 pub mod locale;
 pub mod model;

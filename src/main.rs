@@ -34,6 +34,11 @@ enum Command {
     Tables(FormatArg),
     /// List generation runs (newest first), or the failed personas of one run.
     Runs(RunsArgs),
+    /// Find the personas whose narrative is nearest in meaning to a text.
+    Search(SearchArgs),
+    /// Build or update a table's vector indexes (one per embedding column) and full-text
+    /// indexes (one per narrative prose column).
+    Index(IndexArgs),
     /// Fidelity report of a table against its locale's source statistics (Markdown).
     Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
@@ -44,6 +49,54 @@ enum Command {
         #[arg(long)]
         markdown: bool,
     },
+}
+
+#[derive(Args, Debug)]
+struct SearchArgs {
+    /// What to look for, in plain words: "retired nurse who loves gardening".
+    query: String,
+    /// The narrative field to search (its `<field>_embedding` column), e.g. persona,
+    /// professional_persona, culinary_persona.
+    #[arg(long, default_value = "persona")]
+    field: String,
+    /// How many personas.
+    #[arg(short = 'k', long, default_value_t = 10)]
+    k: u64,
+    /// Only personas matching this SQL condition, e.g. "state = 'OH' AND age > 60"; the k
+    /// nearest among them are returned.
+    #[arg(long = "where")]
+    filter: Option<String>,
+    /// The table to search.
+    #[arg(long, default_value = "personas")]
+    table: String,
+    /// Columns to show besides distance and the field (comma-separated; default: name, age,
+    /// sex, state, occupation where present).
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    /// Characters of the field's text to show (0: all of it).
+    #[arg(long, default_value_t = 160)]
+    width: usize,
+    #[command(flatten)]
+    format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+struct IndexArgs {
+    /// The table to index.
+    #[arg(long, default_value = "personas")]
+    table: String,
+    /// Vector index kind: ivf-pq (default, chosen by measurement: benches/README.md) or ivf-hnsw-sq.
+    #[arg(long, default_value = "ivf-pq")]
+    kind: personadb::index::VectorIndexKind,
+    /// Retrain existing indexes from scratch instead of adding new rows to them.
+    #[arg(long)]
+    rebuild: bool,
+    /// Build vector indexes even on small tables (below 5,000 rows exact search is as fast).
+    #[arg(long)]
+    force: bool,
+    /// Skip the full-text indexes.
+    #[arg(long)]
+    no_full_text: bool,
 }
 
 #[derive(Args, Debug)]
@@ -109,9 +162,10 @@ struct GenerateArgs {
     /// (PERSONADB_LLM_BASE_URL, PERSONADB_LLM_MODEL, PERSONADB_LLM_API_KEY or OPENAI_API_KEY, ...).
     #[arg(long, default_value = "none", value_parser = ["none", "template", "llm"])]
     narrator: String,
-    /// Also store a `<field>_embedding` vector column (all-MiniLM-L6-v2, 384 dimensions) for
-    /// these narrative fields, e.g. persona,professional_persona, or `all` for the ten prose
-    /// fields. Embedding runs at ~100–250 texts/s on 2 CPU cores.
+    /// With a narrator, also store a `<field>_embedding` vector column (all-MiniLM-L6-v2, 384
+    /// dimensions) for these narrative fields, e.g. persona,professional_persona; `all` (the
+    /// default) embeds the ten prose fields, `none` skips embedding. Embedding runs at
+    /// ~100–250 texts/s on 2 CPU cores, so embed fewer fields for large tables.
     #[arg(long, value_delimiter = ',')]
     embed: Vec<String>,
     /// JSON config file of the LLM narrator (base_url, model, api_key_env, max_concurrency,
@@ -245,12 +299,18 @@ async fn run(cli: Cli) -> Result<()> {
                         .threads(args.threads)
                         .strata(args.strata, args.allocation)
                         .progress(!args.quiet)
-                        .narrator((args.narrator != "none").then_some(args.narrator));
+                        .narrator((args.narrator != "none").then_some(args.narrator.clone()));
                     if llm {
                         options = options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
                     }
-                    let embed: Vec<String> = if args.embed.iter().any(|f| f == "all") {
-                        personadb::narrate::TEXT_FIELDS.iter().map(|f| f.to_string()).collect()
+                    let all = || personadb::narrate::TEXT_FIELDS.iter().map(|f| f.to_string()).collect();
+                    let embed: Vec<String> = if args.embed.iter().any(|f| f == "none") {
+                        anyhow::ensure!(args.embed.len() == 1, "--embed none cannot be combined with fields");
+                        Vec::new()
+                    } else if args.embed.iter().any(|f| f == "all") {
+                        all()
+                    } else if args.embed.is_empty() && args.narrator != "none" {
+                        all()
                     } else {
                         args.embed
                     };
@@ -271,6 +331,9 @@ async fn run(cli: Cli) -> Result<()> {
                 report.version,
                 report.run_id
             );
+            for o in personadb::index::auto_index(&db, &report.table).await? {
+                eprintln!("index {} ({}): {} in {:.1}s", o.column, o.kind, o.action, o.seconds);
+            }
             if let Some(u) = report.usage {
                 eprintln!(
                     "LLM: {} requests, {} prompt + {} completion tokens, {} retries, {} rate-limited, {} timeouts",
@@ -315,6 +378,67 @@ async fn run(cli: Cli) -> Result<()> {
                         );
                     }
                 }
+            }
+            Ok(())
+        }
+        Command::Search(args) => {
+            let db = Database::open(&cli.db)?;
+            Database::validate_name(&args.table)?;
+            if !db.table_exists(&args.table) {
+                anyhow::bail!("there is no table '{}' in {} (personadb tables lists them)", args.table, cli.db.display());
+            }
+            let schema = arrow::datatypes::Schema::from(db.open_table(&args.table).await?.schema());
+            let (field, column) = match args.field.strip_suffix("_embedding") {
+                Some(f) => (f.to_string(), args.field.clone()),
+                None => (args.field.clone(), format!("{}_embedding", args.field)),
+            };
+            let has = |c: &str| schema.field_with_name(c).is_ok();
+            let shown: Vec<String> = if args.columns.is_empty() {
+                ["first_name", "last_name", "age", "sex", "state", "occupation"].iter().filter(|c| has(c)).map(|c| c.to_string()).collect()
+            } else {
+                for c in &args.columns {
+                    anyhow::ensure!(has(c), "--columns: table '{}' has no column `{c}`", args.table);
+                }
+                args.columns.clone()
+            };
+            let quote_ident = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+            let mut select = vec!["round(_distance, 4) AS distance".to_string()];
+            select.extend(shown.iter().map(|c| quote_ident(c)));
+            if has(&field) {
+                select.push(match args.width {
+                    0 => quote_ident(&field),
+                    w => format!(
+                        "CASE WHEN character_length({f}) > {w} THEN substr({f}, 1, {w}) || '…' ELSE {f} END AS {f}",
+                        f = quote_ident(&field)
+                    ),
+                });
+            }
+            let sql = format!(
+                "SELECT {} FROM semantic_search('{}', '{}', '{}', {}){} ORDER BY _distance",
+                select.join(", "),
+                args.table,
+                column.replace('\'', "''"),
+                args.query.replace('\'', "''"),
+                args.k,
+                args.filter.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default()
+            );
+            let session = PersonaSession::new(db)?;
+            run_sql(&session, &sql, args.format.format).await
+        }
+        Command::Index(args) => {
+            let db = Database::open(&cli.db)?;
+            let options = personadb::index::IndexOptions {
+                vector_kind: args.kind,
+                rebuild: args.rebuild,
+                force: args.force,
+                full_text: !args.no_full_text,
+            };
+            let outcomes = personadb::index::index_table(&db, &args.table, &options).await?;
+            if outcomes.is_empty() {
+                eprintln!("table '{}' has no embedding or narrative columns to index", args.table);
+            }
+            for o in outcomes {
+                println!("{}\t{}\t{}\t{} rows\t{:.1}s", o.column, o.kind, o.action, o.rows, o.seconds);
             }
             Ok(())
         }

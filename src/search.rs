@@ -34,6 +34,8 @@ pub use personadb_udfs::embed::MODEL_KEY;
 pub const NPROBES: usize = 20;
 /// Candidates re-ranked with full vectors, as a multiple of k (PQ distances are approximate).
 pub const REFINE_FACTOR: u32 = 5;
+/// HNSW search breadth (chosen by benches/search.rs).
+pub const EF: usize = 64;
 
 /// The searcher of one session: the tables its current statement searches.
 #[derive(Debug)]
@@ -206,6 +208,23 @@ impl TableProvider for SearchTable {
     }
 }
 
+/// How hard an indexed search looks (exact searches ignore it).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchParams {
+    /// IVF partitions probed at least.
+    pub nprobes: usize,
+    /// Candidates re-ranked with full vectors, as a multiple of k (IVF_PQ).
+    pub refine_factor: u32,
+    /// HNSW search breadth (IVF_HNSW_SQ).
+    pub ef: usize,
+}
+
+impl Default for SearchParams {
+    fn default() -> Self {
+        SearchParams { nprobes: NPROBES, refine_factor: REFINE_FACTOR, ef: EF }
+    }
+}
+
 /// Runs one search: the rows (every table column plus `_distance`), nearest first.
 pub async fn search(
     dataset: &Dataset,
@@ -218,21 +237,38 @@ pub async fn search(
     let Some(vector) = vector.into_iter().next() else {
         return Err(DataFusionError::Execution("the model returned no vector for the query".into()));
     };
+    let k = usize::try_from(request.k).map_err(|_| DataFusionError::Plan("k is too large".into()))?;
+    let filter = filters.iter().cloned().reduce(Expr::and);
+    search_vector(dataset, &request.column, vector, k, filter, None, SearchParams::default()).await
+}
+
+/// The `k` rows nearest to `vector` in `column` by cosine distance among the rows that pass
+/// `filter`, with the columns `projection` names (all when `None`) plus `_distance`.
+pub async fn search_vector(
+    dataset: &Dataset,
+    column: &str,
+    vector: Vec<f32>,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+    params: SearchParams,
+) -> DfResult<Vec<RecordBatch>> {
     let mut scanner = dataset.scan();
     scanner.prefilter(true);
-    if let Some(filter) = filters.iter().cloned().reduce(Expr::and) {
+    if let Some(filter) = filter {
         scanner.filter_expr(filter);
     }
-    let k = usize::try_from(request.k).map_err(|_| DataFusionError::Plan("k is too large".into()))?;
-    scanner
-        .nearest(&request.column, &Float32Array::from(vector) as &dyn Array, k)
-        .map_err(DataFusionError::from)?;
+    if let Some(columns) = projection {
+        scanner.project(columns).map_err(DataFusionError::from)?;
+    }
+    scanner.nearest(column, &Float32Array::from(vector) as &dyn Array, k).map_err(DataFusionError::from)?;
     scanner.distance_metric(lance_linalg::distance::MetricType::Cosine);
-    scanner.minimum_nprobes(NPROBES);
-    scanner.refine(REFINE_FACTOR);
+    scanner.minimum_nprobes(params.nprobes);
+    scanner.refine(params.refine_factor);
+    // HNSW must look at least as wide as the candidates it returns.
+    scanner.ef(params.ef.max(k.saturating_mul(params.refine_factor.max(1) as usize)));
     let stream = scanner.try_into_stream().await.map_err(DataFusionError::from)?;
-    let batches: Vec<RecordBatch> = stream.map_err(DataFusionError::from).try_collect().await?;
-    Ok(batches)
+    stream.map_err(DataFusionError::from).try_collect().await
 }
 
 /// Opens the datasets `semantic_search` calls in `statement` name.

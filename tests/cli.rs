@@ -231,7 +231,7 @@ fn quota_generation_balances_strata() {
 fn generate_with_template_narratives() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "narrated", "--narrator", "template"]);
+    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "narrated", "--narrator", "template", "--embed", "none"]);
     // Every persona has every narrative field, names itself, and has three skills and hobbies.
     let out = ok(
         &db,
@@ -248,7 +248,7 @@ fn generate_with_template_narratives() {
     );
     assert_eq!(csv_rows(&out)[0], vec!["300"]);
     // The same seed gives the same narratives.
-    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "again", "--narrator", "template"]);
+    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "again", "--narrator", "template", "--embed", "none"]);
     let out = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM narrated n JOIN again a ON n.uuid = a.uuid AND n.persona = a.persona"]);
     assert_eq!(csv_rows(&out)[0], vec!["300"]);
     user_error(&db, &["generate", "-n", "10", "--table", "x", "--narrator", "poet"], "narrator");
@@ -276,4 +276,53 @@ fn generate_with_embedding_columns() {
     assert_eq!(csv_rows(&out)[0], vec!["40", "384", "true", "true"]);
     user_error(&db, &["generate", "-n", "5", "--table", "y", "--narrator", "template", "--embed", "biography"], "biography");
     user_error(&db, &["generate", "-n", "5", "--table", "z", "--embed", "persona"], "--narrator");
+}
+
+#[test]
+fn search_and_index() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "400", "--seed", "5", "--narrator", "template", "--embed", "persona", "-q"]);
+    let search = |extra: &[&str]| {
+        let mut args = vec!["search", "retired nurse who loves gardening", "--field", "persona", "-o", "csv", "--columns", "uuid,age,state"];
+        args.extend_from_slice(extra);
+        csv_rows(&ok(&db, &args))
+    };
+    // k rows, nearest first, every one matching the filter even when few rows match it.
+    let matching = csv_rows(&ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE age > 60 AND sex = 'Female'"]))[0][0]
+        .parse::<usize>()
+        .expect("count");
+    assert!(matching >= 10, "{matching}");
+    let rows = search(&["-k", "10", "--where", "age > 60 AND sex = 'Female'"]);
+    assert_eq!(rows.len(), 10, "{rows:?}");
+    let distances: Vec<f64> = rows.iter().map(|r| r[0].parse().expect("distance")).collect();
+    assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    assert!(rows.iter().all(|r| r[2].parse::<i64>().expect("age") > 60));
+    // The same search through the index gives (almost) the same rows; an appended persona
+    // written for the query comes first, indexed or not.
+    let exact: Vec<String> = search(&["-k", "10"]).iter().map(|r| r[1].clone()).collect();
+    let built = ok(&db, &["index", "--force"]);
+    assert!(built.contains("persona_embedding\tIVF_PQ\tbuilt"), "{built}");
+    assert!(built.contains("persona\tFTS\tbuilt"), "{built}");
+    let indexed: Vec<String> = search(&["-k", "10"]).iter().map(|r| r[1].clone()).collect();
+    let overlap = indexed.iter().filter(|u| exact.contains(u)).count();
+    assert!(overlap >= 8, "recall@10 of the index on 400 rows: {overlap}/10");
+    ok(
+        &db,
+        &[
+            "sql",
+            "INSERT INTO personas (uuid, age, state, persona) VALUES ('new-1', 71, 'OH', \
+             'A retired nurse who spends her days gardening, growing roses and tomatoes in her backyard.')",
+        ],
+    );
+    let rows = search(&["-k", "3"]);
+    assert_eq!(rows[0][1], "new-1", "{rows:?}");
+    let updated = ok(&db, &["index"]);
+    assert!(updated.contains("persona_embedding\tIVF_PQ\tupdated"), "{updated}");
+    assert_eq!(search(&["-k", "3"])[0][1], "new-1");
+    // Clear errors.
+    user_error(&db, &["search", "nurse", "--field", "sports_persona"], "persona_embedding");
+    user_error(&db, &["search", "nurse", "--table", "nope"], "nope");
+    user_error(&db, &["search", "nurse", "-k", "0"], "between 1 and");
+    user_error(&db, &["search", "nurse", "--where", "shoe_size > 3"], "shoe_size");
 }

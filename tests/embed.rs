@@ -57,3 +57,29 @@ fn wrong_paths_are_clear_errors() {
     let err = FastEmbedder::load(Path::new(&ort), &bad).err().expect("corrupt model").to_string();
     assert!(err.contains("model"), "{err}");
 }
+
+/// A column whose recorded model is not the session's is refused, for search and for INSERT.
+#[tokio::test]
+async fn searching_or_extending_with_another_model_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = personadb::Database::open(dir.path().join("db")).expect("db");
+    let session = personadb::PersonaSession::new(db.clone()).expect("session");
+    session
+        .sql("CREATE TABLE docs AS SELECT 'a retired nurse' AS text, embed('a retired nurse') AS text_embedding")
+        .await
+        .expect("create");
+    let found = session.sql("SELECT count(*) FROM semantic_search('docs', 'text_embedding', 'nurse', 1)").await.expect("search");
+    assert_eq!(found[0].num_rows(), 1);
+    // Pretend the column was written by another model of the same dimension.
+    let conn = rusqlite::Connection::open(dir.path().join("db/catalog.sqlite")).expect("catalog");
+    conn.execute("UPDATE embeddings SET model = 'intfloat/e5-small-v2' WHERE column_name = 'text_embedding'", [])
+        .expect("update");
+    drop(conn);
+    let err = session.sql("SELECT * FROM semantic_search('docs', 'text_embedding', 'nurse', 1)").await.expect_err("refused");
+    let msg = err.to_string();
+    assert!(msg.contains("intfloat/e5-small-v2") && msg.contains("all-MiniLM-L6-v2"), "{msg}");
+    let err = session.sql("INSERT INTO docs (text) VALUES ('a farmer')").await.expect_err("refused");
+    assert!(err.to_string().contains("intfloat/e5-small-v2"), "{err}");
+    let rows = session.sql("SELECT count(*) AS n FROM docs").await.expect("count");
+    assert_eq!(arrow::util::pretty::pretty_format_batches(&rows).expect("fmt").to_string().matches(" 1 ").count(), 1);
+}

@@ -1,0 +1,191 @@
+//! Indexes: a Lance vector index per embedding column and a full-text (inverted) index per
+//! narrative prose column. `personadb index` builds them; `generate` builds them itself once a
+//! table passes [`AUTO_INDEX_ROWS`]. Rows appended after an index was built are searched
+//! exactly until the next `personadb index`, which adds them to the index.
+
+use std::time::Instant;
+
+use lance::index::vector::VectorIndexParams;
+use lance::index::DatasetIndexExt;
+use lance::Dataset;
+use lance_index::optimize::OptimizeOptions;
+use lance_index::IndexType;
+
+use crate::database::Database;
+use crate::error::{Error, Result};
+
+/// Tables with at least this many rows get their indexes built (or updated) by `generate`.
+pub const AUTO_INDEX_ROWS: usize = 100_000;
+/// Fewest rows worth a vector index: below this exact search takes a few milliseconds, and
+/// the quantizers have too little to train on.
+pub const MIN_VECTOR_ROWS: usize = 5_000;
+
+/// Which vector index to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum VectorIndexKind {
+    /// IVF partitions, product-quantized vectors, re-ranked with full vectors at query time.
+    IvfPq,
+    /// IVF partitions, an HNSW graph per partition over scalar-quantized (8-bit) vectors.
+    IvfHnswSq,
+}
+
+impl VectorIndexKind {
+    /// The default, chosen by measurement (benches/README.md, "Vector index").
+    pub const DEFAULT: VectorIndexKind = VectorIndexKind::IvfPq;
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorIndexKind::IvfPq => "IVF_PQ",
+            VectorIndexKind::IvfHnswSq => "IVF_HNSW_SQ",
+        }
+    }
+
+    /// Build parameters for `rows` vectors of `dimension` (cosine distance).
+    pub fn params(self, rows: usize, dimension: usize) -> VectorIndexParams {
+        use lance_index::vector::hnsw::builder::HnswBuildParams;
+        use lance_index::vector::ivf::IvfBuildParams;
+        use lance_index::vector::pq::PQBuildParams;
+        use lance_index::vector::sq::builder::SQBuildParams;
+        let metric = lance_linalg::distance::MetricType::Cosine;
+        match self {
+            VectorIndexKind::IvfPq => {
+                // ~sqrt(n) partitions; 8-bit codes over sub-vectors of 8 dimensions.
+                let partitions = ((rows as f64).sqrt() as usize).clamp(1, 4096);
+                let mut ivf = IvfBuildParams::new(partitions);
+                ivf.sample_rate = 128;
+                let sub_vectors = if dimension % 8 == 0 { dimension / 8 } else if dimension % 4 == 0 { dimension / 4 } else { 1 };
+                let pq = PQBuildParams { num_sub_vectors: sub_vectors, num_bits: 8, ..Default::default() };
+                VectorIndexParams::with_ivf_pq_params(metric, ivf, pq)
+            }
+            VectorIndexKind::IvfHnswSq => {
+                // Fewer, larger partitions: the graph does the fine search inside each.
+                let partitions = (rows / 100_000).clamp(1, 256);
+                let ivf = IvfBuildParams::new(partitions);
+                VectorIndexParams::with_ivf_hnsw_sq_params(metric, ivf, HnswBuildParams::default(), SQBuildParams::default())
+            }
+        }
+    }
+}
+
+/// What one index operation did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IndexOutcome {
+    pub column: String,
+    /// "IVF_PQ", "IVF_HNSW_SQ", "FTS".
+    pub kind: String,
+    /// "built", "updated", "up to date", or why it was skipped.
+    pub action: String,
+    pub rows: usize,
+    pub seconds: f64,
+}
+
+/// What to index.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    pub vector_kind: VectorIndexKind,
+    /// Rebuild existing indexes from scratch (retrain) instead of adding new rows to them.
+    pub rebuild: bool,
+    /// Build vector indexes even below [`MIN_VECTOR_ROWS`].
+    pub force: bool,
+    /// Also build full-text indexes on the narrative prose columns.
+    pub full_text: bool,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions { vector_kind: VectorIndexKind::DEFAULT, rebuild: false, force: false, full_text: true }
+    }
+}
+
+fn index_name(column: &str, full_text: bool) -> String {
+    if full_text { format!("{column}_fts") } else { format!("{column}_idx") }
+}
+
+/// Rows of `index` not yet in it (new fragments since it was built or updated).
+async fn unindexed_rows(dataset: &Dataset, index: &str) -> Result<usize> {
+    let stats: serde_json::Value = serde_json::from_str(&dataset.index_statistics(index).await?)
+        .map_err(|e| Error::Unsupported(format!("Lance index statistics are not JSON: {e}")))?;
+    Ok(stats["num_unindexed_rows"].as_u64().unwrap_or(0) as usize)
+}
+
+/// Builds or updates the indexes of `table`.
+pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> Result<Vec<IndexOutcome>> {
+    let mut dataset = db.open_table(table).await?;
+    let rows = dataset.count_rows(None).await?;
+    let schema = arrow::datatypes::Schema::from(dataset.schema());
+    let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
+    let mut targets: Vec<(String, bool, usize)> = crate::search::embedding_columns(&schema)
+        .into_iter()
+        .map(|c| {
+            let dim = match schema.field_with_name(&c).map(|f| f.data_type().clone()) {
+                Ok(arrow::datatypes::DataType::FixedSizeList(_, d)) => d as usize,
+                _ => 0,
+            };
+            (c, false, dim)
+        })
+        .collect();
+    if options.full_text {
+        for f in crate::narrate::TEXT_FIELDS {
+            if matches!(schema.field_with_name(f).map(|f| f.data_type().clone()), Ok(arrow::datatypes::DataType::Utf8)) {
+                targets.push((f.to_string(), true, 0));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (column, full_text, dimension) in targets {
+        let name = index_name(&column, full_text);
+        let kind = if full_text { "FTS".to_string() } else { options.vector_kind.name().to_string() };
+        let start = Instant::now();
+        let exists = existing.contains(&name);
+        let action = if exists && !options.rebuild {
+            if unindexed_rows(&dataset, &name).await? == 0 {
+                "up to date".to_string()
+            } else {
+                dataset.optimize_indices(&OptimizeOptions::append().index_names(vec![name.clone()])).await?;
+                "updated".to_string()
+            }
+        } else if !full_text && rows < MIN_VECTOR_ROWS && !options.force {
+            format!("skipped: {rows} rows (exact search is fast below {MIN_VECTOR_ROWS}; --force builds anyway)")
+        } else if !full_text && rows < 256 {
+            format!("skipped: {rows} rows are too few to train a quantizer (at least 256)")
+        } else {
+            let columns = [column.as_str()];
+            if full_text {
+                let params = lance_index::scalar::InvertedIndexParams::default();
+                dataset.create_index(&columns, IndexType::Inverted, Some(name.clone()), &params, true).await?;
+            } else {
+                let params = options.vector_kind.params(rows, dimension);
+                dataset.create_index(&columns, IndexType::Vector, Some(name.clone()), &params, true).await?;
+            }
+            "built".to_string()
+        };
+        out.push(IndexOutcome { column, kind, action, rows, seconds: start.elapsed().as_secs_f64() });
+    }
+    Ok(out)
+}
+
+/// After a write: builds or updates the indexes of a table past [`AUTO_INDEX_ROWS`] when it
+/// has none yet or more than a tenth of its rows are unindexed. Returns what it did.
+pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>> {
+    let dataset = db.open_table(table).await?;
+    let rows = dataset.count_rows(None).await?;
+    if rows < AUTO_INDEX_ROWS {
+        return Ok(Vec::new());
+    }
+    let schema = arrow::datatypes::Schema::from(dataset.schema());
+    let columns = crate::search::embedding_columns(&schema);
+    if columns.is_empty() {
+        return Ok(Vec::new());
+    }
+    let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
+    let mut stale = false;
+    for c in &columns {
+        let name = index_name(c, false);
+        stale |= !existing.contains(&name) || unindexed_rows(&dataset, &name).await? * 10 > rows;
+    }
+    if !stale {
+        return Ok(Vec::new());
+    }
+    index_table(db, table, &IndexOptions::default()).await
+}
