@@ -3,7 +3,8 @@
 //! narratives), then measures per-query latency (p50, p95) and recall@10 against exact search,
 //! unfiltered and with a 2% prefilter, and the index build time.
 //!
-//! `cargo bench --profile dev --bench search` (PERSONADB_BENCH_ROWS to change the size; the
+//! `cargo bench --profile dev --bench search` (PERSONADB_BENCH_ROWS to change the size,
+//! PERSONADB_BENCH_KINDS=ivf_pq or ivf_hnsw_sq for one index kind; the
 //! dataset is kept in ~/.cache/personadb/bench between runs). Prints a table, then criterion
 //! times one query per index kind.
 
@@ -156,6 +157,12 @@ fn knn(c: &mut Criterion) {
     });
     let db = personadb::Database::open(&dir).expect("bench db");
     let mut d = rt.block_on(dataset(&db, n));
+    // The filter column gets the bitmap index `personadb index` gives persona columns.
+    let t = Instant::now();
+    let bitmap = lance_index::scalar::ScalarIndexParams::for_builtin(lance_index::scalar::BuiltinIndexType::Bitmap);
+    rt.block_on(d.create_index(&["state"], lance_index::IndexType::Bitmap, Some("state_scalar".into()), &bitmap, true))
+        .expect("bitmap index");
+    println!("bitmap index on state: {:.1}s", t.elapsed().as_secs_f64());
     let (all, s07) = rt.block_on(all_vectors(&d));
     // Queries: perturbed copies of stored vectors (a paraphrase of an existing narrative).
     let mut rng = ChaCha8Rng::seed_from_u64(99);
@@ -190,12 +197,22 @@ fn knn(c: &mut Criterion) {
     };
     println!("| index | build s | params | recall@10 | p50 ms | p95 ms | filtered recall@10 | filtered p50 ms |");
     println!("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
-    for kind in [VectorIndexKind::IvfHnswSq, VectorIndexKind::IvfPq] {
+    let kinds: Vec<VectorIndexKind> = match std::env::var("PERSONADB_BENCH_KINDS").as_deref() {
+        Ok("ivf_pq") => vec![VectorIndexKind::IvfPq],
+        Ok("ivf_hnsw_sq") => vec![VectorIndexKind::IvfHnswSq],
+        _ => vec![VectorIndexKind::IvfHnswSq, VectorIndexKind::IvfPq],
+    };
+    for kind in kinds {
         let t = Instant::now();
         let params = kind.params(n, DIM);
-        rt.block_on(d.create_index(&["v"], lance_index::IndexType::Vector, Some("v_idx".into()), &params, true))
-            .expect("index");
-        let build = t.elapsed().as_secs_f64();
+        // PERSONADB_BENCH_REUSE=1 keeps an index already built (of the kind asked for).
+        let reuse = std::env::var("PERSONADB_BENCH_REUSE").is_ok()
+            && rt.block_on(d.load_indices()).expect("indices").iter().any(|i| i.name == "v_idx");
+        if !reuse {
+            rt.block_on(d.create_index(&["v"], lance_index::IndexType::Vector, Some("v_idx".into()), &params, true))
+                .expect("index");
+        }
+        let build = if reuse { f64::NAN } else { t.elapsed().as_secs_f64() };
         let sweep: Vec<SearchParams> = match kind {
             VectorIndexKind::IvfPq => [(10, 5), (20, 5), (20, 10), (40, 10)]
                 .iter()

@@ -1,5 +1,6 @@
-//! Indexes: a Lance vector index per embedding column and a full-text (inverted) index per
-//! narrative prose column. `personadb index` builds them; `generate` builds them itself once a
+//! Indexes: a Lance vector index per embedding column, a full-text (inverted) index per
+//! narrative prose column, and scalar indexes on the persona columns filters use (so a
+//! filtered search finds its candidates without a scan). `personadb index` builds them; `generate` builds them itself once a
 //! table passes [`AUTO_INDEX_ROWS`]. Rows appended after an index was built are searched
 //! exactly until the next `personadb index`, which adds them to the index.
 
@@ -72,7 +73,7 @@ impl VectorIndexKind {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct IndexOutcome {
     pub column: String,
-    /// "IVF_PQ", "IVF_HNSW_SQ", "FTS".
+    /// "IVF_PQ", "IVF_HNSW_SQ", "FTS", "BITMAP", "BTREE".
     pub kind: String,
     /// "built", "updated", "up to date", or why it was skipped.
     pub action: String,
@@ -98,8 +99,45 @@ impl Default for IndexOptions {
     }
 }
 
-fn index_name(column: &str, full_text: bool) -> String {
-    if full_text { format!("{column}_fts") } else { format!("{column}_idx") }
+/// What is indexed on a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// An embedding column of this many dimensions.
+    Vector(usize),
+    /// A narrative prose column (full text).
+    FullText,
+    /// A persona column WHERE filters use: a bitmap (few values) or B-tree (ordered) index,
+    /// so a filtered search finds its candidate rows without reading the column.
+    Scalar(ScalarKind),
+}
+
+/// A scalar index kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScalarKind {
+    Bitmap,
+    BTree,
+}
+
+/// Persona columns that get a scalar index (when present): few-valued ones a bitmap, age a B-tree.
+const SCALAR_COLUMNS: [(&str, ScalarKind); 7] = {
+    use ScalarKind::{BTree, Bitmap};
+    [
+        ("state", Bitmap),
+        ("sex", Bitmap),
+        ("marital_status", Bitmap),
+        ("education_level", Bitmap),
+        ("race_ethnicity", Bitmap),
+        ("occupation", Bitmap),
+        ("age", BTree),
+    ]
+};
+
+fn index_name(column: &str, target: Target) -> String {
+    match target {
+        Target::Vector(_) => format!("{column}_idx"),
+        Target::FullText => format!("{column}_fts"),
+        Target::Scalar(_) => format!("{column}_scalar"),
+    }
 }
 
 /// Rows of `index` not yet in it (new fragments since it was built or updated).
@@ -115,27 +153,36 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
     let rows = dataset.count_rows(None).await?;
     let schema = arrow::datatypes::Schema::from(dataset.schema());
     let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
-    let mut targets: Vec<(String, bool, usize)> = crate::search::embedding_columns(&schema)
+    let mut targets: Vec<(String, Target)> = crate::search::embedding_columns(&schema)
         .into_iter()
         .map(|c| {
             let dim = match schema.field_with_name(&c).map(|f| f.data_type().clone()) {
                 Ok(arrow::datatypes::DataType::FixedSizeList(_, d)) => d as usize,
                 _ => 0,
             };
-            (c, false, dim)
+            (c, Target::Vector(dim))
         })
         .collect();
+    let is_text = |c: &str| {
+        matches!(schema.field_with_name(c).map(|f| f.data_type().clone()), Ok(arrow::datatypes::DataType::Utf8))
+    };
     if options.full_text {
-        for f in crate::narrate::TEXT_FIELDS {
-            if matches!(schema.field_with_name(f).map(|f| f.data_type().clone()), Ok(arrow::datatypes::DataType::Utf8)) {
-                targets.push((f.to_string(), true, 0));
-            }
-        }
+        targets.extend(crate::narrate::TEXT_FIELDS.iter().filter(|f| is_text(f)).map(|f| (f.to_string(), Target::FullText)));
+    }
+    if !targets.is_empty() {
+        targets.extend(
+            SCALAR_COLUMNS.iter().filter(|(c, _)| schema.field_with_name(c).is_ok()).map(|(c, t)| (c.to_string(), Target::Scalar(*t))),
+        );
     }
     let mut out = Vec::new();
-    for (column, full_text, dimension) in targets {
-        let name = index_name(&column, full_text);
-        let kind = if full_text { "FTS".to_string() } else { options.vector_kind.name().to_string() };
+    for (column, target) in targets {
+        let name = index_name(&column, target);
+        let kind = match target {
+            Target::Vector(_) => options.vector_kind.name().to_string(),
+            Target::FullText => "FTS".to_string(),
+            Target::Scalar(ScalarKind::Bitmap) => "BITMAP".to_string(),
+            Target::Scalar(ScalarKind::BTree) => "BTREE".to_string(),
+        };
         let start = Instant::now();
         let exists = existing.contains(&name);
         let action = if exists && !options.rebuild {
@@ -145,18 +192,29 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
                 dataset.optimize_indices(&OptimizeOptions::append().index_names(vec![name.clone()])).await?;
                 "updated".to_string()
             }
-        } else if !full_text && rows < MIN_VECTOR_ROWS && !options.force {
-            format!("skipped: {rows} rows (exact search is fast below {MIN_VECTOR_ROWS}; --force builds anyway)")
-        } else if !full_text && rows < 256 {
+        } else if target != Target::FullText && rows < MIN_VECTOR_ROWS && !options.force {
+            format!("skipped: {rows} rows (a scan is as fast below {MIN_VECTOR_ROWS}; --force builds anyway)")
+        } else if matches!(target, Target::Vector(_)) && rows < 256 {
             format!("skipped: {rows} rows are too few to train a quantizer (at least 256)")
         } else {
             let columns = [column.as_str()];
-            if full_text {
-                let params = lance_index::scalar::InvertedIndexParams::default();
-                dataset.create_index(&columns, IndexType::Inverted, Some(name.clone()), &params, true).await?;
-            } else {
-                let params = options.vector_kind.params(rows, dimension);
-                dataset.create_index(&columns, IndexType::Vector, Some(name.clone()), &params, true).await?;
+            match target {
+                Target::FullText => {
+                    let params = lance_index::scalar::InvertedIndexParams::default();
+                    dataset.create_index(&columns, IndexType::Inverted, Some(name.clone()), &params, true).await?;
+                }
+                Target::Vector(dimension) => {
+                    let params = options.vector_kind.params(rows, dimension);
+                    dataset.create_index(&columns, IndexType::Vector, Some(name.clone()), &params, true).await?;
+                }
+                Target::Scalar(t) => {
+                    use lance_index::scalar::{BuiltinIndexType, ScalarIndexParams};
+                    let (params, index_type) = match t {
+                        ScalarKind::Bitmap => (ScalarIndexParams::for_builtin(BuiltinIndexType::Bitmap), IndexType::Bitmap),
+                        ScalarKind::BTree => (ScalarIndexParams::for_builtin(BuiltinIndexType::BTree), IndexType::BTree),
+                    };
+                    dataset.create_index(&columns, index_type, Some(name.clone()), &params, true).await?;
+                }
             }
             "built".to_string()
         };
@@ -181,7 +239,7 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
     let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
     let mut stale = false;
     for c in &columns {
-        let name = index_name(c, false);
+        let name = index_name(c, Target::Vector(0));
         stale |= !existing.contains(&name) || unindexed_rows(&dataset, &name).await? * 10 > rows;
     }
     if !stale {

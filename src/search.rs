@@ -34,6 +34,9 @@ pub use personadb_udfs::embed::MODEL_KEY;
 pub const NPROBES: usize = 20;
 /// Candidates re-ranked with full vectors, as a multiple of k (PQ distances are approximate).
 pub const REFINE_FACTOR: u32 = 5;
+/// A filtered search with at most this many matching rows is exact (a flat scan of them
+/// takes a few milliseconds, and an index would probe the wrong partitions).
+pub const EXACT_BELOW_ROWS: u64 = 50_000;
 /// HNSW search breadth (chosen by benches/search.rs).
 pub const EF: usize = 64;
 
@@ -217,11 +220,13 @@ pub struct SearchParams {
     pub refine_factor: u32,
     /// HNSW search breadth (IVF_HNSW_SQ).
     pub ef: usize,
+    /// Use the vector index when there is one (`false`: exact search).
+    pub use_index: bool,
 }
 
 impl Default for SearchParams {
     fn default() -> Self {
-        SearchParams { nprobes: NPROBES, refine_factor: REFINE_FACTOR, ef: EF }
+        SearchParams { nprobes: NPROBES, refine_factor: REFINE_FACTOR, ef: EF, use_index: true }
     }
 }
 
@@ -255,7 +260,23 @@ pub async fn search_vector(
 ) -> DfResult<Vec<RecordBatch>> {
     let mut scanner = dataset.scan();
     scanner.prefilter(true);
+    let mut nprobes = params.nprobes;
+    let mut use_index = params.use_index;
     if let Some(filter) = filter {
+        if use_index {
+            // An index probes the partitions nearest the query; when few rows match, too few of
+            // them lie there. Few matches: search them exactly. More: probe more partitions, in
+            // proportion, so about as many matching candidates are seen as without a filter.
+            let mut counter = dataset.scan();
+            counter.filter_expr(filter.clone());
+            let matching = counter.count_rows().await.map_err(DataFusionError::from)?;
+            let total = dataset.count_rows(None).await.map_err(DataFusionError::from)? as u64;
+            if matching <= EXACT_BELOW_ROWS {
+                use_index = false;
+            } else if matching < total {
+                nprobes = (nprobes as u64).saturating_mul(total).div_ceil(matching.max(1)).min(u32::MAX as u64) as usize;
+            }
+        }
         scanner.filter_expr(filter);
     }
     if let Some(columns) = projection {
@@ -263,7 +284,8 @@ pub async fn search_vector(
     }
     scanner.nearest(column, &Float32Array::from(vector) as &dyn Array, k).map_err(DataFusionError::from)?;
     scanner.distance_metric(lance_linalg::distance::MetricType::Cosine);
-    scanner.minimum_nprobes(params.nprobes);
+    scanner.use_index(use_index);
+    scanner.minimum_nprobes(nprobes);
     scanner.refine(params.refine_factor);
     // HNSW must look at least as wide as the candidates it returns.
     scanner.ef(params.ef.max(k.saturating_mul(params.refine_factor.max(1) as usize)));
