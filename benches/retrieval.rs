@@ -100,6 +100,15 @@ fn retrieval(c: &mut Criterion) {
             .collect()
     };
     let exact = run(SearchParams { use_index: false, ..SearchParams::default() });
+    // Recall of the index against exact search at other settings than the defaults.
+    for (nprobes, refine_factor) in [(20, 10), (40, 10), (40, 20), (100, 20)] {
+        let t = std::time::Instant::now();
+        let got = run(SearchParams { nprobes, refine_factor, ..SearchParams::default() });
+        let ms = t.elapsed().as_secs_f64() * 1000.0 / got.len() as f64;
+        let r = exact.iter().zip(&got).map(|(e, a)| a.iter().filter(|u| e.contains(u)).count()).sum::<usize>() as f64
+            / (K * exact.len()) as f64;
+        println!("IVF_PQ nprobes {nprobes} refine {refine_factor}: recall@10 {r:.3}, {ms:.1} ms/query");
+    }
     let ann = run(SearchParams::default());
     let quality = |results: &[Vec<String>]| -> (f64, f64, f64) {
         let (mut hits, mut precision, mut ndcg) = (0.0, 0.0, 0.0);
