@@ -86,8 +86,9 @@ impl ScalarUDFImpl for Embed {
         if !is_text(t) {
             return plan_err!("{NAME}: the argument must be text, got {t}");
         }
-        // The model travels with the column (CREATE TABLE AS / INSERT keep it), so a search
-        // can refuse a query embedded by a different model.
+        // Name the model on the field, for engines that keep field metadata. (DataFusion 54
+        // drops it for async functions, so personadb records the model of CREATE TABLE AS
+        // embed(...) columns in its catalog instead.)
         let metadata = std::collections::HashMap::from([(MODEL_KEY.to_string(), self.embedder.model()?)]);
         Ok(Arc::new(Field::new(NAME, self.vector_type()?, true).with_metadata(metadata)))
     }
