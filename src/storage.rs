@@ -206,7 +206,7 @@ async fn fill_embeddings(
     for &(source, target) in fills {
         let text = arrow::compute::cast(batch.column(source), &arrow::datatypes::DataType::Utf8)?;
         let text = text.as_string::<i32>();
-        let given = batch.column(target).as_fixed_size_list();
+        let Some(given) = batch.column(target).as_fixed_size_list_opt() else { continue };
         let missing: Vec<usize> = (0..batch.num_rows()).filter(|&i| given.is_null(i) && text.is_valid(i)).collect();
         if missing.is_empty() {
             continue;
@@ -214,8 +214,16 @@ async fn fill_embeddings(
         let dim = given.value_length() as usize;
         let model: Arc<dyn crate::embed::Embedder> = embedder.clone();
         let vectors = crate::embed::embed_async(model, missing.iter().map(|&i| text.value(i).to_string()).collect()).await?;
-        let old = given.values().as_primitive::<arrow::datatypes::Float32Type>();
-        let mut values: Vec<f32> = (0..old.len()).map(|i| if old.is_valid(i) { old.value(i) } else { 0.0 }).collect();
+        // Row by row (the batch may be a slice of a larger array).
+        let mut values = vec![0f32; batch.num_rows() * dim];
+        for i in (0..batch.num_rows()).filter(|&i| given.is_valid(i)) {
+            let row = given.value(i);
+            if let Some(row) = row.as_primitive_opt::<arrow::datatypes::Float32Type>() {
+                for (j, v) in row.iter().enumerate().take(dim) {
+                    values[i * dim + j] = v.unwrap_or(0.0);
+                }
+            }
+        }
         let mut valid: Vec<bool> = (0..batch.num_rows()).map(|i| given.is_valid(i)).collect();
         for (v, &i) in vectors.iter().zip(&missing) {
             if v.len() != dim {
