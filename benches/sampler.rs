@@ -32,5 +32,23 @@ fn sampler(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, sampler);
+/// Every other locale, one core, dictionary-encoded (the per-core target of each pack).
+fn locales(c: &mut Criterion) {
+    let mut group = c.benchmark_group("sampler_locale");
+    group.throughput(Throughput::Elements(ROWS as u64));
+    for locale in personadb::locale::available().into_iter().filter(|l| *l != "us") {
+        let model = personadb::locale::model(locale).expect("model");
+        group.bench_function(BenchmarkId::new("dictionary/threads/1", locale), |b| {
+            let mut first = 0u64;
+            b.iter(|| {
+                let batch = model.sample_batch(42, first, ROWS, None, Encoding::Dictionary, 1).expect("batch");
+                first += ROWS as u64;
+                black_box(batch)
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, sampler, locales);
 criterion_main!(benches);

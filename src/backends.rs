@@ -73,11 +73,10 @@ const LLM_CACHE_ROWS: usize = 65_536;
 
 /// A hash of a persona's columns (names and values).
 fn persona_key(cols: &crate::narrate::PersonaColumns, i: usize) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    let mut h = crate::hash::Fnv1a::new();
     let mut eat = |bytes: &[u8]| {
-        for b in bytes.iter().chain(&[0xff]) {
-            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-        }
+        h.update(bytes);
+        h.update(&[0xff]);
     };
     for (name, c) in cols.string_columns() {
         eat(name.as_bytes());
@@ -87,7 +86,7 @@ fn persona_key(cols: &crate::narrate::PersonaColumns, i: usize) -> u64 {
         eat(name.as_bytes());
         eat(&crate::narrate::int_at(Some(c), i).unwrap_or(i64::MIN).to_le_bytes());
     }
-    h
+    h.finish()
 }
 
 impl std::fmt::Debug for SessionNarrator {

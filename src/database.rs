@@ -132,6 +132,16 @@ impl Database {
             _ => {}
         }
         let schema = stream.schema();
+        let stream = match has_uuid_column(&schema) {
+            true => {
+                let existing = match kind {
+                    WriteKind::Append => existing_uuids(&Dataset::open(&self.table_uri(name)).await?).await?,
+                    _ => UuidSet::default(),
+                };
+                unique_uuids(name, stream, existing)
+            }
+            false => stream,
+        };
         let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let counted = counting(stream, counter.clone());
         let params = WriteParams {
@@ -234,6 +244,72 @@ pub fn check_append_schema(table: &str, existing: &SchemaRef, incoming: &SchemaR
             reason: format!("columns ({}) do not match the table's ({})", describe(incoming), describe(existing)),
         })
     }
+}
+
+/// Whether rows of `schema` carry persona uuids (a string column `uuid`).
+fn has_uuid_column(schema: &SchemaRef) -> bool {
+    schema.field_with_name("uuid").is_ok_and(|f| matches!(f.data_type(), arrow::datatypes::DataType::Utf8))
+}
+
+/// The uuids of a table: parsed to 128 bits (16 bytes a row), or kept as text when a value is
+/// not a UUID.
+#[derive(Debug, Default)]
+struct UuidSet {
+    ids: std::collections::HashSet<u128>,
+    other: std::collections::HashSet<String>,
+}
+
+impl UuidSet {
+    /// Adds `value`; false when it was already there.
+    fn insert(&mut self, value: &str) -> bool {
+        match uuid::Uuid::try_parse(value) {
+            Ok(u) => self.ids.insert(u.as_u128()),
+            Err(_) => self.other.insert(value.to_string()),
+        }
+    }
+}
+
+/// Reads every uuid of `dataset` (one column, streamed).
+async fn existing_uuids(dataset: &Dataset) -> Result<UuidSet> {
+    use futures::TryStreamExt;
+    let mut set = UuidSet::default();
+    let mut scanner = dataset.scan();
+    scanner.project(&["uuid"])?;
+    let mut stream = scanner.try_into_stream().await?;
+    while let Some(batch) = stream.try_next().await? {
+        if let Some(values) = batch.column(0).as_any().downcast_ref::<arrow::array::StringArray>() {
+            values.iter().flatten().for_each(|v| {
+                set.insert(v);
+            });
+        }
+    }
+    Ok(set)
+}
+
+/// Passes a stream through, failing it at the first row whose uuid is already in the table or
+/// earlier in the same write: a persona is one row, so a write that would repeat one commits
+/// nothing. (Sampling with the seed of an earlier write gives the same personas again.)
+fn unique_uuids(table: &str, stream: SendableRecordBatchStream, mut seen: UuidSet) -> SendableRecordBatchStream {
+    use futures::StreamExt;
+    let schema = stream.schema();
+    let table = table.to_string();
+    let checked = stream.map(move |batch| {
+        let batch = batch?;
+        if let Some(values) =
+            batch.column_by_name("uuid").and_then(|c| c.as_any().downcast_ref::<arrow::array::StringArray>())
+        {
+            for value in values.iter().flatten() {
+                if !seen.insert(value) {
+                    return Err(datafusion::error::DataFusionError::External(Box::new(Error::DuplicateUuid {
+                        table: table.clone(),
+                        uuid: crate::error::shorten(value, 40),
+                    })));
+                }
+            }
+        }
+        Ok(batch)
+    });
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, checked))
 }
 
 /// Wraps a stream to count the rows that pass through it.

@@ -32,6 +32,11 @@ pub enum Error {
     #[error("evidence '{given}' is impossible: no persona of locale '{locale}' satisfies it")]
     ImpossibleEvidence { locale: String, given: String },
 
+    #[error(
+        "rows for table '{table}' repeat the persona with uuid {uuid} (already in the table or twice in this write); nothing was written (the same seed samples the same personas: use another seed)"
+    )]
+    DuplicateUuid { table: String, uuid: String },
+
     #[error("invalid argument {name}: {reason}")]
     InvalidArgument { name: String, reason: String },
 
@@ -92,6 +97,21 @@ pub fn user_message(error: &(dyn std::error::Error + 'static)) -> String {
         current = e.source();
     }
     parts.join(": ")
+}
+
+/// The first line of a message (DataFusion appends hints and backtraces on later lines).
+pub fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("").trim()
+}
+
+/// `text` cut to at most `max` characters with an ellipsis, so a huge argument is never
+/// echoed back whole.
+pub fn shorten(text: &str, max: usize) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} characters)", &text[..end], text.chars().count()),
+    }
 }
 
 fn clean(text: &str) -> String {

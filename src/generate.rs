@@ -44,6 +44,12 @@ pub struct GenerateOptions {
     /// Show a progress bar on standard error when it is a terminal.
     #[serde(skip)]
     pub progress: bool,
+    /// Rows the table had when an appending run started (set by [`generate`], recorded with
+    /// the run so `--resume` samples the same rows). An append draws from streams keyed by
+    /// the seed *and* this count, so appending with the seed of an earlier write adds new
+    /// personas instead of repeating them; a fresh table (0) keeps "same seed, same rows".
+    #[serde(default)]
+    pub append_base: u64,
 }
 
 /// How quota generation divides `n` among strata.
@@ -104,6 +110,7 @@ impl GenerateOptions {
             llm: None,
             embed: Vec::new(),
             progress: false,
+            append_base: 0,
         }
     }
     /// Also write the narrative fields with this narrator ("template" or "llm"); default none
@@ -203,7 +210,8 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
     }
     validate_embed(options)?;
     let model = locale::model(&options.locale)?;
-    let segments = segments(&model, options)?;
+    // Checks the evidence and strata before anything is written.
+    segments(&model, options)?;
     let narrator = build_narrator(options)?;
     let exists = db.table_exists(&options.table);
     let mut base_version = None;
@@ -219,6 +227,14 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
         (_, true) => base_version = Some(db.open_table(&options.table).await?.version().version),
         _ => {}
     }
+    let mut options = options.clone();
+    options.locale = locale::canonical(&options.locale)?.to_string();
+    options.append_base = match (options.kind, exists) {
+        (WriteKind::Append, true) => db.open_table(&options.table).await?.count_rows(None).await? as u64,
+        _ => 0,
+    };
+    let options = &options;
+    let segments = segments(&model, options)?;
     let config = serde_json::to_string(options)
         .map_err(|e| Error::InvalidArgument { name: "options".into(), reason: e.to_string() })?;
     let run_id =
@@ -468,8 +484,12 @@ struct Segment {
 
 /// The segments of a generation: one for a plain run, one per stratum for quota generation.
 fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Result<Vec<Segment>> {
+    let run_seed = match options.append_base {
+        0 => options.seed,
+        base => crate::hash::splitmix64(options.seed ^ crate::hash::splitmix64(base ^ APPEND_SALT)),
+    };
     if options.strata.is_empty() {
-        return Ok(vec![Segment { evidence: model.evidence(&options.given)?, seed: options.seed, rows: options.n }]);
+        return Ok(vec![Segment { evidence: model.evidence(&options.given)?, seed: run_seed, rows: options.n }]);
     }
     let mut include = Vec::new();
     for column in &options.strata {
@@ -520,18 +540,15 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
             clauses.push(format!("({})", options.given));
         }
         // Each stratum draws from its own stream family, keyed by the seed and its index.
-        let seed = splitmix64(options.seed ^ splitmix64(index as u64 + 1));
+        let seed = crate::hash::splitmix64(run_seed ^ crate::hash::splitmix64(index as u64 + 1));
         out.push(Segment { evidence: model.evidence(&clauses.join(" AND "))?, seed, rows: quota });
     }
     Ok(out)
 }
 
-fn splitmix64(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
+/// Keeps an append's stream family apart from the strata's (both mix a small number into the seed).
+const APPEND_SALT: u64 = 0xA99E_4D00_0000_0000;
+
 
 /// Samples, narrates and commits the rows of a run after `at.skip_rows`, recording each
 /// commit (and its failed personas) in the ledger. Returns (table version, table rows, rows

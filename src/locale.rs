@@ -8,74 +8,199 @@ use std::sync::{Arc, Mutex, OnceLock};
 use crate::error::{Error, Result};
 use crate::model::{LocaleModel, NetworkSpec};
 
-/// A locale pack's files, embedded at build time from `datasets/<locale>/`.
-#[derive(Debug)]
-pub struct LocalePack {
-    pub locale: &'static str,
-    pub files: &'static [(&'static str, &'static str)],
+/// The packs compiled in (`build.rs`): (locale, gzip archive).
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/packs.rs"));
 }
 
-/// The US pack.
-pub static US: LocalePack = LocalePack {
-    locale: "us",
-    files: &[
-        ("network.json", include_str!("../datasets/us/network.json")),
-        ("manifest.json", include_str!("../datasets/us/manifest.json")),
-        ("population_state_sex_age.csv", include_str!("../datasets/us/population_state_sex_age.csv")),
-        ("acs_b12002_marital.csv", include_str!("../datasets/us/acs_b12002_marital.csv")),
-        ("acs_b15001_education.csv", include_str!("../datasets/us/acs_b15001_education.csv")),
-        ("education_model.csv", include_str!("../datasets/us/education_model.csv")),
-        ("acs_b15011_field.csv", include_str!("../datasets/us/acs_b15011_field.csv")),
-        ("bachelors_field_model.csv", include_str!("../datasets/us/bachelors_field_model.csv")),
-        ("race_ethnicity_model.csv", include_str!("../datasets/us/race_ethnicity_model.csv")),
-        ("acs_b23001_employment.csv", include_str!("../datasets/us/acs_b23001_employment.csv")),
-        ("employment_model.csv", include_str!("../datasets/us/employment_model.csv")),
-        ("labor_force.csv", include_str!("../datasets/us/labor_force.csv")),
-        ("occupation_model.csv", include_str!("../datasets/us/occupation_model.csv")),
-        ("occupation_group_tilt.csv", include_str!("../datasets/us/occupation_group_tilt.csv")),
-        ("acs_b24010_occupation_group.csv", include_str!("../datasets/us/acs_b24010_occupation_group.csv")),
-        ("acs_b2411x_occupation_sex.csv", include_str!("../datasets/us/acs_b2411x_occupation_sex.csv")),
-        ("cps_11b_occupation_age.csv", include_str!("../datasets/us/cps_11b_occupation_age.csv")),
-        ("ep_5_3_occupation_education.csv", include_str!("../datasets/us/ep_5_3_occupation_education.csv")),
-        ("first_name_model.csv", include_str!("../datasets/us/first_name_model.csv")),
-        ("last_name_model.csv", include_str!("../datasets/us/last_name_model.csv")),
-        ("zipcode_model.csv", include_str!("../datasets/us/zipcode_model.csv")),
-        ("zipcode_city.csv", include_str!("../datasets/us/zipcode_city.csv")),
-        ("occupation_titles.csv", include_str!("../datasets/us/occupation_titles.csv")),
-        ("narrative/templates.json", include_str!("../datasets/us/narrative/templates.json")),
-        ("narrative/lexicon.json", include_str!("../datasets/us/narrative/lexicon.json")),
-        ("narrative/occupations.json", include_str!("../datasets/us/narrative/occupations.json")),
-        ("narrative/states.csv", include_str!("../datasets/us/narrative/states.csv")),
-        ("narrative/prompts/system.txt", include_str!("../datasets/us/narrative/prompts/system.txt")),
-        ("narrative/prompts/stage1.txt", include_str!("../datasets/us/narrative/prompts/stage1.txt")),
-        ("narrative/prompts/stage2.txt", include_str!("../datasets/us/narrative/prompts/stage2.txt")),
-        ("narrative/prompts/reask.txt", include_str!("../datasets/us/narrative/prompts/reask.txt")),
-    ],
-};
+/// A locale pack's files, embedded at build time from `datasets/<locale>/` (compressed;
+/// unpacked on first use).
+#[derive(Debug)]
+pub struct LocalePack {
+    /// The locale's name, the folder under `datasets/`.
+    pub locale: &'static str,
+    archive: &'static [u8],
+    files: OnceLock<Result<HashMap<String, String>, String>>,
+}
 
-/// Every embedded pack.
-pub static PACKS: &[&LocalePack] = &[&US];
+/// Every embedded pack, in name order.
+fn packs() -> &'static [LocalePack] {
+    static PACKS: OnceLock<Vec<LocalePack>> = OnceLock::new();
+    PACKS.get_or_init(|| {
+        embedded::EMBEDDED
+            .iter()
+            .map(|(locale, archive)| LocalePack { locale, archive, files: OnceLock::new() })
+            .collect()
+    })
+}
 
 /// The names of the available locales.
 pub fn available() -> Vec<&'static str> {
-    PACKS.iter().map(|p| p.locale).collect()
+    packs().iter().map(|p| p.locale).collect()
 }
 
 impl LocalePack {
-    /// An embedded file by name.
-    pub fn file(&self, name: &str) -> Result<&'static str> {
-        self.files.iter().find(|(n, _)| *n == name).map(|(_, t)| *t).ok_or_else(|| Error::InvalidLocalePack {
+    /// An embedded file by name (a path inside the pack, e.g. `narrative/templates.json`).
+    pub fn file(&self, name: &str) -> Result<&str> {
+        let files = self.files.get_or_init(|| unpack(self.archive)).as_ref().map_err(|reason| {
+            Error::InvalidLocalePack { locale: self.locale.into(), reason: reason.clone() }
+        })?;
+        files.get(name).map(String::as_str).ok_or_else(|| Error::InvalidLocalePack {
             locale: self.locale.into(),
             reason: format!("no file {name} in the pack"),
         })
     }
+
+    /// The pack's file names, sorted.
+    pub fn file_names(&self) -> Result<Vec<&str>> {
+        self.file("network.json")?;
+        let mut names: Vec<&str> = match self.files.get() {
+            Some(Ok(files)) => files.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        names.sort_unstable();
+        Ok(names)
+    }
 }
 
-/// The embedded pack of a locale.
+/// Unpacks an archive written by `build.rs`.
+fn unpack(archive: &[u8]) -> Result<HashMap<String, String>, String> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(archive).read_to_end(&mut raw).map_err(|e| format!("embedded archive: {e}"))?;
+    let mut files = HashMap::new();
+    let mut rest = raw.as_slice();
+    let mut take = |n: usize| -> Result<&[u8], String> {
+        if rest.len() < n {
+            return Err("embedded archive is truncated".into());
+        }
+        let (head, tail) = rest.split_at(n);
+        rest = tail;
+        Ok(head)
+    };
+    loop {
+        let Ok(len) = take(4) else { break };
+        let len = u32::from_le_bytes(len.try_into().map_err(|_| "bad length")?) as usize;
+        let name = String::from_utf8(take(len)?.to_vec()).map_err(|_| "a file name is not UTF-8".to_string())?;
+        let size = u64::from_le_bytes(take(8)?.try_into().map_err(|_| "bad length")?) as usize;
+        let text = String::from_utf8(take(size)?.to_vec()).map_err(|_| format!("{name} is not UTF-8 text"))?;
+        files.insert(name, text);
+    }
+    Ok(files)
+}
+
+/// The embedded pack of a locale, by name or alias (`pt_BR` for `br`).
 pub fn pack(locale: &str) -> Result<&'static LocalePack> {
-    PACKS.iter().copied().find(|p| p.locale == locale).ok_or_else(|| Error::UnknownLocale {
-        locale: locale.into(),
-        available: available().join(", "),
+    let wanted = canonical(locale)?;
+    packs().iter().find(|p| p.locale == wanted).ok_or_else(|| unknown(locale))
+}
+
+fn unknown(locale: &str) -> Error {
+    let names: Vec<String> = describe_all()
+        .map(|all| {
+            all.iter()
+                .map(|l| match l.aliases.is_empty() {
+                    true => l.name.clone(),
+                    false => format!("{} ({})", l.name, l.aliases.join(", ")),
+                })
+                .collect()
+        })
+        .unwrap_or_else(|_| available().iter().map(|s| s.to_string()).collect());
+    Error::UnknownLocale { locale: crate::error::shorten(locale, 40), available: names.join(", ") }
+}
+
+/// The pack name a locale name or alias stands for (case-insensitive; `-` and `_` alike).
+pub fn canonical(locale: &str) -> Result<&'static str> {
+    let norm = |s: &str| s.trim().to_ascii_lowercase().replace('-', "_");
+    let wanted = norm(locale);
+    for pack in packs() {
+        if norm(pack.locale) == wanted {
+            return Ok(pack.locale);
+        }
+    }
+    for info in describe_all()? {
+        if info.aliases.iter().any(|a| norm(a) == wanted) {
+            return Ok(packs().iter().find(|p| p.locale == info.name).map(|p| p.locale).unwrap_or(""));
+        }
+    }
+    Err(unknown(locale))
+}
+
+/// What `personadb locales` shows of a pack.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LocaleInfo {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub description: String,
+    /// Output columns, in order.
+    pub columns: Vec<String>,
+    /// (publisher and table, vintage) of each raw source, from the manifest.
+    pub sources: Vec<(String, String)>,
+}
+
+/// The heading fields of a pack's network.json and manifest.json.
+#[derive(serde::Deserialize)]
+struct PackHeading {
+    #[serde(default)]
+    aliases: Vec<String>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    columns: Vec<serde_json::Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestHeading {
+    #[serde(default)]
+    sources: Vec<ManifestSource>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestSource {
+    #[serde(default)]
+    publisher: String,
+    #[serde(default)]
+    table: String,
+    #[serde(default)]
+    vintage: String,
+}
+
+/// Every embedded locale, described (read once per process).
+pub fn describe_all() -> Result<&'static [LocaleInfo]> {
+    static INFO: OnceLock<Result<Vec<LocaleInfo>, String>> = OnceLock::new();
+    let info = INFO.get_or_init(|| {
+        packs().iter().map(|p| describe(p).map_err(|e| e.to_string())).collect::<Result<Vec<_>, String>>()
+    });
+    info.as_deref().map_err(|reason| Error::InvalidLocalePack { locale: "*".into(), reason: reason.clone() })
+}
+
+fn describe(pack: &LocalePack) -> Result<LocaleInfo> {
+    let bad = |file: &str, e: serde_json::Error| Error::InvalidLocalePack {
+        locale: pack.locale.into(),
+        reason: format!("{file}: {e}"),
+    };
+    let heading: PackHeading =
+        serde_json::from_str(pack.file("network.json")?).map_err(|e| bad("network.json", e))?;
+    let manifest: ManifestHeading = match pack.file("manifest.json") {
+        Ok(text) => serde_json::from_str(text).map_err(|e| bad("manifest.json", e))?,
+        Err(_) => ManifestHeading { sources: Vec::new() },
+    };
+    let columns = heading
+        .columns
+        .iter()
+        .filter_map(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_string))
+        .collect();
+    let sources = manifest
+        .sources
+        .into_iter()
+        .map(|s| (format!("{}: {}", s.publisher, s.table), s.vintage))
+        .collect();
+    Ok(LocaleInfo {
+        name: pack.locale.to_string(),
+        aliases: heading.aliases,
+        description: heading.description,
+        columns,
+        sources,
     })
 }
 
@@ -83,6 +208,7 @@ pub fn pack(locale: &str) -> Result<&'static LocalePack> {
 /// directory, packs are read from `<dir>/<locale>/` instead of the embedded copies — for
 /// people iterating on derived tables without rebuilding.
 pub fn model(locale: &str) -> Result<Arc<LocaleModel>> {
+    let locale = canonical(locale)?;
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<LocaleModel>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     if let Some(m) = cache.lock().map_err(|_| poisoned())?.get(locale) {

@@ -43,6 +43,12 @@ enum Command {
     Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
     Derive(DeriveArgs),
+    /// List the locales compiled in: name and aliases, description, columns, sources.
+    Locales {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the reference of personadb's SQL functions.
     Functions {
         /// Print the Markdown reference (docs/sql-functions.md).
@@ -234,8 +240,14 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             // A usage error is a user error like any other: one line, exit code 1.
+            // clap lists what is missing on the lines after "...not provided:": keep them.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            let mut lines = text.lines().map(str::trim);
+            let mut first = lines.next().unwrap_or("invalid arguments").trim_start_matches("error: ").to_string();
+            if first.ends_with(':') {
+                let listed: Vec<&str> = lines.take_while(|l| !l.is_empty()).collect();
+                first = format!("{} {}", first, listed.join(", "));
+            }
             let _ = writeln!(std::io::stderr(), "error: {first} (see personadb --help)");
             return ExitCode::FAILURE;
         }
@@ -382,48 +394,19 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Search(args) => {
-            let db = Database::open(&cli.db)?;
-            Database::validate_name(&args.table)?;
-            if !db.table_exists(&args.table) {
-                anyhow::bail!("there is no table '{}' in {} (personadb tables lists them)", args.table, cli.db.display());
-            }
-            let schema = arrow::datatypes::Schema::from(db.open_table(&args.table).await?.schema());
-            let (field, column) = match args.field.strip_suffix("_embedding") {
-                Some(f) => (f.to_string(), args.field.clone()),
-                None => (args.field.clone(), format!("{}_embedding", args.field)),
+            let session = PersonaSession::new(Database::open(&cli.db)?)?;
+            let query = personadb::search::SearchQuery {
+                table: args.table,
+                field: args.field,
+                text: args.query,
+                k: args.k,
+                filter: args.filter,
+                columns: args.columns,
+                width: args.width,
             };
-            let has = |c: &str| schema.field_with_name(c).is_ok();
-            let shown: Vec<String> = if args.columns.is_empty() {
-                ["first_name", "last_name", "age", "sex", "state", "occupation"].iter().filter(|c| has(c)).map(|c| c.to_string()).collect()
-            } else {
-                for c in &args.columns {
-                    anyhow::ensure!(has(c), "--columns: table '{}' has no column `{c}`", args.table);
-                }
-                args.columns.clone()
-            };
-            let quote_ident = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
-            let mut select = vec!["round(_distance, 4) AS distance".to_string()];
-            select.extend(shown.iter().map(|c| quote_ident(c)));
-            if has(&field) {
-                select.push(match args.width {
-                    0 => quote_ident(&field),
-                    w => format!(
-                        "CASE WHEN character_length({f}) > {w} THEN substr({f}, 1, {w}) || '…' ELSE {f} END AS {f}",
-                        f = quote_ident(&field)
-                    ),
-                });
-            }
-            let sql = format!(
-                "SELECT {} FROM semantic_search('{}', '{}', '{}', {}){} ORDER BY _distance",
-                select.join(", "),
-                args.table,
-                column.replace('\'', "''"),
-                args.query.replace('\'', "''"),
-                args.k,
-                args.filter.as_ref().map(|w| format!(" WHERE {w}")).unwrap_or_default()
-            );
-            let session = PersonaSession::new(db)?;
-            run_sql(&session, &sql, args.format.format).await
+            let stream = query.execute(&session).await?;
+            write_stream(stream, args.format.format, &mut std::io::stdout().lock()).await?;
+            Ok(())
         }
         Command::Index(args) => {
             let db = Database::open(&cli.db)?;
@@ -493,6 +476,27 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Derive(args) => derive(args),
+        Command::Locales { json } => {
+            let locales = personadb::locale::describe_all()?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(locales)?)?;
+                return Ok(());
+            }
+            for (i, l) in locales.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                let aliases = if l.aliases.is_empty() { String::new() } else { format!(" ({})", l.aliases.join(", ")) };
+                writeln!(out, "{}{aliases}: {}", l.name, l.description)?;
+                writeln!(out, "  columns: {}", l.columns.join(", "))?;
+                writeln!(out, "  sources:")?;
+                for (table, vintage) in &l.sources {
+                    writeln!(out, "    {table} ({vintage})")?;
+                }
+            }
+            Ok(())
+        }
         Command::Functions { markdown } => {
             let mut out = std::io::stdout().lock();
             if markdown {
@@ -556,6 +560,7 @@ async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result
         println!("personadb {} — database {} — .help for help", env!("CARGO_PKG_VERSION"), db.dir().display());
     }
     let mut buffer = String::new();
+    let mut failed = 0usize;
     loop {
         let prompt = if buffer.is_empty() { "personadb> " } else { "       ...> " };
         let line = match editor.readline(prompt) {
@@ -574,7 +579,7 @@ async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result
             match (parts.next(), parts.next()) {
                 (Some(".quit" | ".exit"), _) => break,
                 (Some(".help"), _) => println!("{SHELL_HELP}"),
-                (Some(".tables"), _) => report(run_sql(&session, "SHOW TABLES", format).await),
+                (Some(".tables"), _) => failed += usize::from(report(run_sql(&session, "SHOW TABLES", format).await)),
                 (Some(".format"), Some(f)) => match f.parse() {
                     Ok(f) => format = f,
                     Err(e) => eprintln!("error: {e}"),
@@ -588,18 +593,27 @@ async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result
         if trimmed.ends_with(';') {
             let sql = std::mem::take(&mut buffer);
             let _ = editor.add_history_entry(sql.trim());
-            report(run_sql(&session, &sql, format).await);
+            failed += usize::from(report(run_sql(&session, &sql, format).await));
         }
     }
     if !buffer.trim().is_empty() {
-        report(run_sql(&session, &buffer, format).await);
+        failed += usize::from(report(run_sql(&session, &buffer, format).await));
     }
     let _ = editor.save_history(&history);
+    // A script piped in fails when any statement did, so scripts and CI notice.
+    if !interactive && failed > 0 {
+        anyhow::bail!("{failed} statement(s) failed");
+    }
     Ok(())
 }
 
-fn report(result: Result<()>) {
-    if let Err(e) = result {
-        eprintln!("error: {}", personadb::error::user_message(e.as_ref()));
+/// Prints a statement's error; true when there was one.
+fn report(result: Result<()>) -> bool {
+    match result {
+        Ok(()) => false,
+        Err(e) => {
+            eprintln!("error: {}", personadb::error::user_message(e.as_ref()));
+            true
+        }
     }
 }

@@ -298,3 +298,111 @@ pub async fn search_vector(
 pub fn searched_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
     crate::stratify::table_function_tables(statement, personadb_udfs::semantic_search::NAME)
 }
+
+/// A search as `personadb search` asks for it, built as a query plan from its parts: the
+/// filter is parsed as one SQL expression over the table's columns and nothing the user types
+/// is ever pasted into SQL text, so no filter can end a statement and start another.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// The table to search.
+    pub table: String,
+    /// The narrative field (`persona`) or its embedding column (`persona_embedding`).
+    pub field: String,
+    /// What to look for, in plain words.
+    pub text: String,
+    /// How many rows.
+    pub k: u64,
+    /// A boolean expression over the table's columns, applied before the search.
+    pub filter: Option<String>,
+    /// Columns to show besides the distance and the field; empty: the default display columns.
+    pub columns: Vec<String>,
+    /// Characters of the field's text to show (0: all).
+    pub width: usize,
+}
+
+/// Columns `personadb search` shows by default, where the table has them.
+const DISPLAY_COLUMNS: [&str; 6] = ["first_name", "last_name", "age", "sex", "state", "occupation"];
+
+impl SearchQuery {
+    /// Plans and runs the search in `session`: `distance`, the shown columns and the field's
+    /// (truncated) text, nearest first.
+    pub async fn execute(&self, session: &crate::PersonaSession) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
+        use datafusion::functions::expr_fn::{character_length, concat, left, round};
+        use datafusion::prelude::{ident, lit, when};
+
+        let db = session.database();
+        Database::validate_name(&self.table)?;
+        if !db.table_exists(&self.table) {
+            return Err(Error::TableNotFound { name: self.table.clone() });
+        }
+        let dataset = Arc::new(db.open_table(&self.table).await?);
+        let schema = Schema::from(dataset.schema());
+        let (field, column) = match self.field.strip_suffix("_embedding") {
+            Some(f) => (f.to_string(), self.field.clone()),
+            None => (self.field.clone(), format!("{}_embedding", self.field)),
+        };
+        let has = |c: &str| schema.field_with_name(c).is_ok();
+        let shown: Vec<String> = if self.columns.is_empty() {
+            DISPLAY_COLUMNS.iter().filter(|c| has(c)).map(|c| c.to_string()).collect()
+        } else {
+            for c in &self.columns {
+                if !has(c) {
+                    return Err(Error::InvalidArgument {
+                        name: "columns".into(),
+                        reason: format!("table '{}' has no column `{c}`", self.table),
+                    });
+                }
+            }
+            self.columns.clone()
+        };
+        session.prepare_search(&self.table, dataset);
+        let ctx = session.context();
+        let function = ctx.table_function(personadb_udfs::semantic_search::NAME)?;
+        let k = i64::try_from(self.k).map_err(|_| Error::InvalidArgument {
+            name: "k".into(),
+            reason: format!("{} is too large", self.k),
+        })?;
+        let args = [lit(self.table.as_str()), lit(column.as_str()), lit(self.text.as_str()), lit(k)];
+        let state = ctx.state();
+        let provider =
+            function.create_table_provider_with_args(datafusion::catalog::TableFunctionArgs::new(&args, &state))?;
+        let mut frame = ctx.read_table(provider)?;
+        if let Some(filter) = self.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            crate::model::evidence::check_complexity("filter", filter)?;
+            let expr = frame.parse_sql_expr(filter).map_err(|e| filter_error(filter, &e))?;
+            frame = frame.filter(expr)?;
+        }
+        frame = frame.sort(vec![ident(DISTANCE).sort(true, false)])?;
+        let mut select = vec![round(vec![ident(DISTANCE), lit(4i64)]).alias("distance")];
+        select.extend(shown.iter().map(|c| ident(c.as_str())));
+        if has(&field) {
+            let text = ident(field.as_str());
+            select.push(match self.width {
+                0 => text,
+                w => {
+                    let w = i64::try_from(w).unwrap_or(i64::MAX);
+                    when(character_length(text.clone()).gt(lit(w)), concat(vec![left(text.clone(), lit(w)), lit("…")]))
+                        .otherwise(text)?
+                        .alias(field.as_str())
+                }
+            });
+        }
+        Ok(frame.select(select)?.execute_stream().await?)
+    }
+}
+
+/// A filter that does not parse or names an unknown column, said in the user's own terms.
+fn filter_error(filter: &str, e: &DataFusionError) -> Error {
+    let reason = match e.find_root() {
+        DataFusionError::SchemaError(inner, _) => match inner.as_ref() {
+            datafusion::common::SchemaError::FieldNotFound { field, valid_fields } => format!(
+                "unknown column `{}` (columns: {})",
+                field.name,
+                valid_fields.iter().map(|f| f.name()).filter(|n| *n != DISTANCE).collect::<Vec<_>>().join(", ")
+            ),
+            other => other.to_string(),
+        },
+        other => crate::error::first_line(&other.to_string()).to_string(),
+    };
+    Error::InvalidArgument { name: format!("filter `{}`", crate::error::shorten(filter, 80)), reason }
+}

@@ -69,6 +69,11 @@ impl PersonaSession {
         &self.db
     }
 
+    /// Makes `table` available to `semantic_search` in plans built without SQL text.
+    pub(crate) fn prepare_search(&self, name: &str, dataset: Arc<lance::Dataset>) {
+        self.searcher.prepare(name, dataset);
+    }
+
     /// Splits SQL text into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
         Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?
@@ -104,6 +109,19 @@ impl PersonaSession {
         }
         let state = self.ctx.state();
         let plan = state.statement_to_plan(statement).await?;
+        // Files SQL would touch: never inside the database directory, and a COPY only where a
+        // file can really be written.
+        match &plan {
+            LogicalPlan::Copy(copy) => crate::output_path::check_copy_target(
+                self.db.dir(),
+                &copy.output_url,
+                crate::output_path::copy_is_single_file(&copy.output_url, &copy.options),
+            )?,
+            LogicalPlan::Ddl(DdlStatement::CreateExternalTable(create)) => {
+                crate::output_path::check_outside(self.db.dir(), &create.location, "external table location")?
+            }
+            _ => {}
+        }
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => self.create_table(create).await,
             LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => self.drop_table(drop).await,

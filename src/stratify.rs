@@ -105,10 +105,7 @@ struct StratifiedTable {
 
 fn rank(seed: u64, row: u64) -> u64 {
     // SplitMix64 of (seed, row): a fixed pseudo-random order of the rows per seed.
-    let mut z = seed ^ row.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(0xD1B5_4A32_D192_ED03);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    crate::hash::mix64(seed ^ row.wrapping_mul(crate::hash::GOLDEN_GAMMA).wrapping_add(0xD1B5_4A32_D192_ED03))
 }
 
 /// Reads every batch of `plan`'s partitions in partition order.

@@ -92,14 +92,18 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
     ok(&db, &["generate", "-n", "1000", "--seed", "1"]);
-    let out = ok(&db, &["sql", "-o", "csv", "INSERT INTO personas SELECT * FROM personas LIMIT 10"]);
+    // Copies of stored personas under new uuids (the same uuid twice is refused).
+    let out = ok(
+        &db,
+        &["sql", "-o", "csv", "INSERT INTO personas SELECT * REPLACE (uuid || '-copy' AS uuid) FROM personas LIMIT 10"],
+    );
     assert_eq!(csv_rows(&out)[0][0], "10");
     let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
     assert_eq!(csv_rows(&count)[0][0], "1010");
     // A type mismatch discovered while writing: nothing is committed.
     let out = personadb(
         &db,
-        &["sql", "INSERT INTO personas SELECT * REPLACE (CAST(state AS BIGINT) AS age) FROM personas"],
+        &["sql", "INSERT INTO personas SELECT * REPLACE (CAST(state AS BIGINT) AS age, uuid || '-x' AS uuid) FROM personas"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
@@ -107,7 +111,7 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     // A failure late in a multi-batch stream, after earlier batches reached Lance: still nothing.
     ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(60000, 'us', 2)"]);
     let late_failure = "INSERT INTO personas SELECT * EXCLUDE (rn) \
-        REPLACE (CAST(CASE WHEN rn > 50000 THEN 'oops' ELSE CAST(age AS VARCHAR) END AS BIGINT) AS age) \
+        REPLACE (CAST(CASE WHEN rn > 50000 THEN 'oops' ELSE CAST(age AS VARCHAR) END AS BIGINT) AS age, uuid || '-y' AS uuid) \
         FROM (SELECT *, row_number() OVER () AS rn FROM personas)";
     let out = personadb(&db, &["sql", late_failure]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
@@ -325,4 +329,102 @@ fn search_and_index() {
     user_error(&db, &["search", "nurse", "--table", "nope"], "nope");
     user_error(&db, &["search", "nurse", "-k", "0"], "between 1 and");
     user_error(&db, &["search", "nurse", "--where", "shoe_size > 3"], "shoe_size");
+    user_error(&db, &["search", "nurse", "--where", "age >"], "filter `age >`");
+    // A filter is one expression, never SQL text: it cannot end the statement and start another.
+    let rows_before = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
+    for hostile in [
+        "1=1 LIMIT 1; DROP TABLE personas; SELECT 1 AS _distance WHERE 1=1",
+        "1=1) ; DROP TABLE personas; --",
+        "age > 1 ORDER BY 1; DELETE FROM personas",
+    ] {
+        user_error(&db, &["search", "nurse", "--where", hostile], "filter");
+    }
+    user_error(&db, &["search", "nur'se", "--table", "personas'; DROP TABLE personas; --"], "invalid table name");
+    assert_eq!(ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]), rows_before);
+    assert!(db.join("personas.lance").is_dir());
+    // Thousands of OR terms are refused before they are planned (they used to overflow a stack).
+    let huge: Vec<String> = (0..2000).map(|i| format!("age = {}", 18 + i % 80)).collect();
+    user_error(&db, &["search", "nurse", "--where", &huge.join(" OR ")], "operators");
+}
+
+#[test]
+fn hostile_sql_cannot_destroy_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "1000"]);
+    // Appending with the same (default) seed adds new personas; it never repeats one.
+    ok(&db, &["generate", "-n", "1000", "--append"]);
+    let counts = "SELECT count(*), count(DISTINCT uuid) FROM personas";
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", counts]))[0], vec!["2000", "2000"]);
+    // An INSERT of personas the table already has is refused whole.
+    user_error(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(1000, 'us', 0)"], "repeat the persona");
+    user_error(&db, &["sql", "INSERT INTO personas SELECT * FROM personas LIMIT 3"], "repeat the persona");
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", counts]))[0], vec!["2000", "2000"]);
+    ok(&db, &["sql", "INSERT INTO personas SELECT * FROM sample_persona(10, 'us', 99)"]);
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", counts]))[0], vec!["2010", "2010"]);
+    // Nothing is written inside the database directory by SQL, however the path is spelt.
+    let catalog = db.join("catalog.sqlite");
+    let inside = [
+        catalog.display().to_string(),
+        format!("{}/../db/catalog.sqlite", db.join("personas.lance").display()),
+        format!("file://{}", catalog.display()),
+        format!("{}/x.csv", db.display()),
+    ];
+    for target in &inside {
+        let copy = format!("COPY (SELECT 1 AS a) TO '{target}' STORED AS CSV");
+        user_error(&db, &["sql", &copy], "inside the database directory");
+    }
+    let external = format!("CREATE EXTERNAL TABLE c STORED AS CSV LOCATION '{}'", catalog.display());
+    user_error(&db, &["sql", &external], "inside the database directory");
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", counts]))[0], vec!["2010", "2010"]);
+    // A COPY where no file can be written fails at once with the reason (it used to spin forever).
+    user_error(&db, &["sql", "COPY (SELECT 1 AS a) TO '/proc/nope.csv'"], "cannot write a file in /proc");
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, "x").expect("write");
+    let below = format!("COPY (SELECT 1 AS a) TO '{}/x.csv'", plain.display());
+    user_error(&db, &["sql", &below], "cannot create the folder");
+    // A script piped into the shell fails when one of its statements does.
+    let mut shell = Command::new(env!("CARGO_BIN_EXE_personadb"))
+        .arg("--db")
+        .arg(&db)
+        .arg("shell")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shell");
+    std::io::Write::write_all(&mut shell.stdin.take().expect("stdin"), b"SELEC 1;\nSELECT 1;\n").expect("write");
+    let out = shell.wait_with_output().expect("shell");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SELEC"));
+    // A missing argument is named.
+    user_error(&db, &["generate", "--table", "x"], "--count");
+    // Conditioning on thousands of OR terms is refused, in SQL and on the command line.
+    let huge: Vec<String> = (0..2000).map(|i| format!("age = {}", 18 + i % 80)).collect();
+    let given = huge.join(" OR ");
+    let sql = format!("SELECT count(*) FROM sample_persona(10, 'us', 1, '{given}')");
+    user_error(&db, &["sql", &sql], "operators");
+    let huge: Vec<String> = (0..10_000).map(|i| format!("age = {}", 18 + i % 80)).collect();
+    user_error(&db, &["generate", "-n", "10", "--table", "t", "--given", &huge.join(" OR ")], "operators");
+}
+
+#[test]
+fn locales_are_listed_and_named_by_alias() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let out = ok(&db, &["locales"]);
+    assert!(out.contains("us (en_US): US adults"), "{out}");
+    assert!(out.contains("  columns: uuid, first_name, middle_name, last_name, sex, age"), "{out}");
+    assert!(out.contains("U.S. Census Bureau"), "{out}");
+    let json: serde_json::Value = serde_json::from_str(&ok(&db, &["locales", "--json"])).expect("json");
+    let us = json.as_array().and_then(|a| a.iter().find(|l| l["name"] == "us")).expect("us listed");
+    assert_eq!(us["aliases"][0], "en_US");
+    user_error(&db, &["generate", "-n", "5", "--locale", "xx"], "unknown locale 'xx' (available: br (pt_BR), us (en_US))");
+    user_error(&db, &["sql", "SELECT * FROM sample_persona(5, 'zz', 1)"], "unknown locale 'zz'");
+    // An alias names the same pack: same rows, and the table records the pack's name.
+    ok(&db, &["generate", "-n", "50", "--locale", "en-US", "--seed", "3", "--table", "a"]);
+    ok(&db, &["generate", "-n", "50", "--locale", "us", "--seed", "3", "--table", "b"]);
+    let same = "SELECT count(*) FROM a JOIN b ON a.uuid = b.uuid AND a.occupation = b.occupation";
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", same]))[0][0], "50");
+    assert!(ok(&db, &["tables", "-o", "csv"]).lines().any(|l| l.starts_with("a,50,") && l.contains(",us,")));
 }

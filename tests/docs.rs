@@ -37,30 +37,32 @@ fn readme_has_setup_run_and_test_commands() {
     assert!(ci.contains("cargo test --workspace"), ".ci/run runs the README's test command");
 }
 
-/// Every derived table is listed in the manifest with the SHA-256 of its current content, and
-/// every manifest source's SHA-256 matches the raw file when the raw data is present.
+/// Every derived table of every pack is listed in its manifest with the SHA-256 of its current
+/// content, and every manifest source's SHA-256 matches the raw file when the raw data is present.
 #[test]
 fn manifest_matches_derived_tables_and_raw_inputs() {
-    let dir = root().join("datasets/us");
-    let manifest: personadb::derive::Manifest =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest")).expect("json");
-    assert!(!manifest.sources.is_empty() && !manifest.tables.is_empty());
-    for t in &manifest.tables {
-        let bytes = std::fs::read(dir.join(&t.file)).expect("derived table");
-        assert_eq!(personadb::derive::sha256_bytes(&bytes), t.sha256, "{} changed since derivation", t.file);
-        for s in &t.sources {
-            assert!(manifest.sources.iter().any(|x| &x.id == s), "{}: unknown source {s}", t.file);
+    for locale in personadb::locale::available() {
+        let dir = root().join("datasets").join(locale);
+        let manifest: personadb::derive::Manifest =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest")).expect("json");
+        assert!(!manifest.sources.is_empty() && !manifest.tables.is_empty(), "{locale}");
+        for t in &manifest.tables {
+            let bytes = std::fs::read(dir.join(&t.file)).expect("derived table");
+            assert_eq!(personadb::derive::sha256_bytes(&bytes), t.sha256, "{locale}: {} changed since derivation", t.file);
+            for s in &t.sources {
+                assert!(manifest.sources.iter().any(|x| &x.id == s), "{locale}: {}: unknown source {s}", t.file);
+            }
         }
-    }
-    let raw = root().join("../shared/data");
-    if raw.is_dir() {
-        for (path, check) in personadb::derive::verify_sources(&manifest, &raw).expect("verify") {
-            assert_eq!(check, personadb::derive::SourceCheck::Matches, "{path}");
+        let raw = root().join("../shared/data");
+        if raw.is_dir() {
+            for (path, check) in personadb::derive::verify_sources(&manifest, &raw).expect("verify") {
+                assert_eq!(check, personadb::derive::SourceCheck::Matches, "{locale}: {path}");
+            }
         }
     }
 }
 
-/// Re-deriving from the raw data reproduces the committed tables byte for byte.
+/// Re-deriving every pack from the raw data reproduces the committed tables byte for byte.
 #[test]
 fn derivation_is_reproducible() {
     let raw = root().join("../shared/data");
@@ -68,14 +70,16 @@ fn derivation_is_reproducible() {
         eprintln!("raw data not present; skipping");
         return;
     }
-    let out = tempfile::tempdir().expect("tempdir");
-    let report = personadb::derive::derive("us", &raw, out.path()).expect("derive");
-    for t in &report.tables {
-        let fresh = std::fs::read(out.path().join(&t.file)).expect("fresh");
-        let committed = std::fs::read(root().join("datasets/us").join(&t.file)).expect("committed");
-        assert!(fresh == committed, "{} differs from a fresh derivation", t.file);
+    for locale in personadb::locale::available() {
+        let out = tempfile::tempdir().expect("tempdir");
+        let report = personadb::derive::derive(locale, &raw, out.path()).expect("derive");
+        for t in &report.tables {
+            let fresh = std::fs::read(out.path().join(&t.file)).expect("fresh");
+            let committed = std::fs::read(root().join("datasets").join(locale).join(&t.file)).expect("committed");
+            assert!(fresh == committed, "{locale}: {} differs from a fresh derivation", t.file);
+        }
+        let fresh = std::fs::read_to_string(out.path().join("manifest.json")).expect("manifest");
+        let committed = std::fs::read_to_string(root().join("datasets").join(locale).join("manifest.json")).expect("manifest");
+        assert_eq!(fresh, committed, "{locale}");
     }
-    let fresh = std::fs::read_to_string(out.path().join("manifest.json")).expect("manifest");
-    let committed = std::fs::read_to_string(root().join("datasets/us/manifest.json")).expect("manifest");
-    assert_eq!(fresh, committed);
 }

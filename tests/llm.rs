@@ -26,7 +26,7 @@ fn config(base_url: &str) -> LlmConfig {
 }
 
 fn fnv(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    personadb::hash::fnv1a(s.as_bytes())
 }
 
 /// Personas with these first names always get answers that are not JSON.
@@ -164,7 +164,9 @@ async fn killed_run_resumes_without_loss_or_duplicates() {
 
     // Something else commits to the table after the ledger's last entry (as a crash between
     // a commit and its ledger entry would leave it): resume must roll it back.
-    let out = run(&["sql", "INSERT INTO personas SELECT * FROM personas LIMIT 5"]).output().expect("insert");
+    let out = run(&["sql", "INSERT INTO personas (uuid, first_name) VALUES ('foreign-1', 'X'), ('foreign-2', 'Y')"])
+        .output()
+        .expect("insert");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 
     let out = run(&["generate", "--resume", "1", "-q"]).output().expect("resume");

@@ -199,3 +199,22 @@ fn a_broken_template_file_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// The US output for a seed is pinned: personas and their template narratives digest to fixed
+/// values, so a refactor that changes what a seed gives fails here (a deliberate change
+/// updates the digests and says so).
+#[tokio::test]
+async fn us_output_for_a_seed_is_pinned() {
+    let batch = personas(2048, 42);
+    let mut csv = Vec::new();
+    arrow::csv::Writer::new(&mut csv).write(&batch).expect("csv");
+    let narrator = TemplateNarrator::for_locale("us").expect("narrator");
+    let narrated = narrator.narrate(&batch, 42).await.expect("narrate").batch;
+    let mut text = Vec::new();
+    arrow::json::LineDelimitedWriter::new(&mut text).write(&narrated).expect("json");
+    let digests = (personadb::derive::sha256_bytes(&csv), personadb::derive::sha256_bytes(&text));
+    assert_eq!(digests, (PERSONAS_DIGEST.to_string(), NARRATIVES_DIGEST.to_string()));
+}
+
+const PERSONAS_DIGEST: &str = "2f5afe58960bc84391cccf553c4f8cf02a63f0e137875c778b1524367be0de1f";
+const NARRATIVES_DIGEST: &str = "2ab1f5dfcc7638be1b478b463982a1cc4ebb20cd987fe2f7ea2274c00ab51ce6";

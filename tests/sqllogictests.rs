@@ -158,8 +158,10 @@ async fn run_file(file: &Path, complete: bool) -> Result<(), String> {
         }
     };
     let mut runner = sqllogictest::Runner::new(make);
-    // Files refer to scratch paths as ${__TEST_DIR__}.
+    // Files refer to scratch paths as ${__TEST_DIR__} (sqllogictest's own per-file folder) and
+    // to the database directory as ${__DB_DIR__}.
     runner.set_var("__TEST_DIR__".into(), dir.path().display().to_string());
+    runner.set_var("__DB_DIR__".into(), dir.path().join("db").display().to_string());
     runner.with_column_validator(sqllogictest::default_column_validator);
     if complete {
         runner

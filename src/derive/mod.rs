@@ -4,6 +4,7 @@
 //! can rebuild and audit the tables. Raw files never enter the repository.
 
 pub mod acs;
+pub mod br;
 pub mod geo;
 pub mod groups;
 pub mod ipf;
@@ -67,8 +68,24 @@ pub struct DeriveReport {
 pub fn derive(locale: &str, raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     match locale {
         "us" => us::derive(raw_dir, out_dir),
-        other => Err(Error::UnknownLocale { locale: other.into(), available: "us".into() }),
+        "br" => br::derive(raw_dir, out_dir),
+        other => Err(Error::UnknownLocale { locale: other.into(), available: "br, us".into() }),
     }
+}
+
+/// Share of an open-ended oldest age group (`from`+) at each age `from..=to`: person-years of
+/// a stationary population under Gompertz mortality q(x) = 0.066·e^{0.1(x−85)} (close to
+/// recent US period life tables at these ages), for census tables without single years there.
+pub fn old_age_shares(from: u32, to: u32) -> Vec<f64> {
+    let mut alive = 1.0f64;
+    let mut years = Vec::new();
+    for x in from..=to {
+        let q = (0.066 * (0.1 * (x as f64 - 85.0)).exp()).min(1.0);
+        years.push(alive * (1.0 - q / 2.0));
+        alive *= 1.0 - q;
+    }
+    let total: f64 = years.iter().sum();
+    years.iter().map(|y| y / total).collect()
 }
 
 /// Result of checking one manifest source against the raw data.
@@ -79,11 +96,25 @@ pub enum SourceCheck {
     Missing,
 }
 
+/// Raw sources found outside `../shared/data` and committed with a pack (small official
+/// tables, with their provenance beside them) are named by this prefix, relative to the
+/// repository.
+pub const COMMITTED_SOURCES: &str = "datasets/";
+
+/// Where a manifest source path lies: under the raw data directory, or in the repository for
+/// sources committed with a pack.
+pub fn source_path(raw_dir: &Path, path: &str) -> PathBuf {
+    match path.starts_with(COMMITTED_SOURCES) {
+        true => Path::new(env!("CARGO_MANIFEST_DIR")).join(path),
+        false => raw_dir.join(path),
+    }
+}
+
 /// Checks each manifest source's SHA-256 against the file under `raw_dir`.
 pub fn verify_sources(manifest: &Manifest, raw_dir: &Path) -> Result<Vec<(String, SourceCheck)>> {
     let mut out = Vec::new();
     for s in &manifest.sources {
-        let path = raw_dir.join(&s.path);
+        let path = source_path(raw_dir, &s.path);
         let check = if path.exists() {
             let found = sha256_file(&path)?;
             if found == s.sha256 { SourceCheck::Matches } else { SourceCheck::Differs { found } }
@@ -121,6 +152,27 @@ pub(crate) fn derr(source: &str, reason: impl Into<String>) -> Error {
     Error::Derivation { source_file: source.into(), reason: reason.into() }
 }
 
+/// A raw input described as data: what the manifest says of it besides its hash and size.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SourceSpec {
+    pub id: &'static str,
+    /// Path relative to the raw data directory.
+    pub path: &'static str,
+    pub publisher: &'static str,
+    pub table: &'static str,
+    pub vintage: &'static str,
+    pub licence: &'static str,
+    /// Where the file was obtained (repository or package).
+    pub carrier: &'static str,
+}
+
+impl SourceSpec {
+    /// Hashes the file under `raw_dir` and fills the manifest record.
+    pub fn record(&self, raw_dir: &Path) -> Result<SourceRecord> {
+        source(raw_dir, self.id, self.path, self.publisher, self.table, self.vintage, self.licence, self.carrier)
+    }
+}
+
 /// Describes a raw source file: hashes it and fills the record.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn source(
@@ -133,7 +185,7 @@ pub(crate) fn source(
     licence: &str,
     carrier: &str,
 ) -> Result<SourceRecord> {
-    let full = raw_dir.join(path);
+    let full = source_path(raw_dir, path);
     let meta = std::fs::metadata(&full).map_err(|e| Error::io(format!("raw input {}", full.display()), e))?;
     Ok(SourceRecord {
         id: id.into(),
@@ -157,10 +209,17 @@ pub(crate) fn write_table(
     sources: &[&str],
     transform: &str,
 ) -> Result<TableRecord> {
-    let mut text = header.join(",");
+    // Fields are quoted only where CSV needs it (a comma, quote or line break: Brazilian
+    // occupation titles have commas), so tables without such fields are plain.
+    let field = |f: &str| match f.contains([',', '"', '\n', '\r']) {
+        true => format!("\"{}\"", f.replace('"', "\"\"")),
+        false => f.to_string(),
+    };
+    let line = |cells: &mut dyn Iterator<Item = &str>| cells.map(field).collect::<Vec<_>>().join(",");
+    let mut text = line(&mut header.iter().copied());
     text.push('\n');
     for r in rows {
-        text.push_str(&r.join(","));
+        text.push_str(&line(&mut r.iter().map(String::as_str)));
         text.push('\n');
     }
     let path = out_dir.join(file);

@@ -22,19 +22,10 @@ pub const MAX_AGE: u32 = 104;
 
 const POP_PATH: &str = "usa/population/sc-est2021-agesex-civ.csv";
 
-/// Share of the 85+ population at each age 85..=MAX_AGE: person-years of a stationary
-/// population under Gompertz mortality q(x) = 0.066·e^{0.1(x−85)} (close to recent US period
-/// life tables at these ages). The census file has no single years past 85.
+/// Share of the 85+ population at each age 85..=MAX_AGE (see [`super::old_age_shares`]). The
+/// census file has no single years past 85.
 pub fn oldest_old_shares() -> Vec<f64> {
-    let mut alive = 1.0f64;
-    let mut years = Vec::new();
-    for x in 85..=MAX_AGE {
-        let q = (0.066 * (0.1 * (x as f64 - 85.0)).exp()).min(1.0);
-        years.push(alive * (1.0 - q / 2.0));
-        alive *= 1.0 - q;
-    }
-    let total: f64 = years.iter().sum();
-    years.iter().map(|y| y / total).collect()
+    super::old_age_shares(85, MAX_AGE)
 }
 
 /// Derives `datasets/us/` from the raw data directory.

@@ -350,9 +350,7 @@ impl LlmClient {
     /// function of the request's seed and the attempt (reproducible, yet spread out).
     fn backoff(seed: i64, attempt: u32) -> Duration {
         let base = 0.25 * 2f64.powi(attempt.saturating_sub(1).min(5) as i32);
-        let mut x = (seed as u64) ^ (attempt as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 31;
+        let x = crate::hash::mix64((seed as u64) ^ (attempt as u64).wrapping_mul(crate::hash::GOLDEN_GAMMA));
         let jitter = 0.5 + (x >> 11) as f64 / (1u64 << 53) as f64; // 0.5 .. 1.5
         Duration::from_secs_f64((base * jitter).min(8.0))
     }

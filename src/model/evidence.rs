@@ -171,19 +171,22 @@ pub fn marginal(model: &LocaleModel, include: &[usize], predicate: &str) -> Resu
 
 fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancestors: bool) -> Result<Joint> {
     let bad = |reason: String| Error::InvalidArgument { name: "given".into(), reason };
+    // Quoted back in errors: cut short, a huge argument is not echoed whole.
+    let quoted = crate::error::shorten(predicate, 80);
     let ctx = SessionContext::new();
     let full = DFSchema::try_from(model.schema().as_ref().clone())?;
     let expr = if predicate.trim().is_empty() {
         None
     } else {
+        check_complexity("given", predicate)?;
         Some(ctx.parse_sql_expr(predicate, &full).map_err(|e| match e.find_root() {
             DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
                 SchemaError::FieldNotFound { field, .. } => {
                     bad(format!("unknown column `{}` (columns: {})", field.name, column_list(model)))
                 }
-                other => bad(format!("cannot parse `{predicate}`: {other}")),
+                other => bad(format!("cannot parse `{quoted}`: {other}")),
             },
-            _ => bad(format!("cannot parse `{predicate}`: {}", first_line(&e.to_string()))),
+            _ => bad(format!("cannot parse `{quoted}`: {}", first_line(&e.to_string()))),
         })?)
     };
 
@@ -265,7 +268,7 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
     let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
     let physical = ctx
         .create_physical_expr(expr, &df_schema)
-        .map_err(|e| bad(format!("cannot evaluate `{predicate}`: {}", first_line(&e.to_string()))))?;
+        .map_err(|e| bad(format!("cannot evaluate `{quoted}`: {}", first_line(&e.to_string()))))?;
     let cells = weights.len();
     const CHUNK: usize = 65_536;
     for start in (0..cells).step_by(CHUNK) {
@@ -293,11 +296,11 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
         let result = physical
             .evaluate(&batch)
             .and_then(|v| v.into_array(end - start))
-            .map_err(|e| bad(format!("cannot evaluate `{predicate}`: {}", first_line(&e.to_string()))))?;
+            .map_err(|e| bad(format!("cannot evaluate `{quoted}`: {}", first_line(&e.to_string()))))?;
         let mask = result
             .as_any()
             .downcast_ref::<BooleanArray>()
-            .ok_or_else(|| bad(format!("`{predicate}` is not a boolean expression (it is {})", result.data_type())))?;
+            .ok_or_else(|| bad(format!("`{quoted}` is not a boolean expression (it is {})", result.data_type())))?;
         for i in 0..mask.len() {
             if !(mask.is_valid(i) && mask.value(i)) {
                 weights[start + i] = 0.0;
@@ -407,4 +410,58 @@ fn column_list(model: &LocaleModel) -> String {
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
+}
+
+/// Most operators an expression given by a user may hold (`given`, `--where`). Planning and
+/// evaluating an expression recurses once per operator, so a chain of thousands overflows a
+/// thread's stack: it is refused before it is parsed. Long lists of values belong in `IN (...)`,
+/// which has no such limit.
+pub const MAX_OPERATORS: usize = 500;
+/// Deepest parenthesis nesting accepted in such an expression.
+pub const MAX_NESTING: usize = 32;
+
+/// Refuses an expression too large to plan safely (see [`MAX_OPERATORS`]); counts tokens
+/// without building a tree, so the check itself cannot recurse.
+pub fn check_complexity(what: &str, text: &str) -> Result<()> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let bad = |reason: String| Error::InvalidArgument { name: format!("{what} `{}`", crate::error::shorten(text, 60)), reason };
+    let tokens = Tokenizer::new(&GenericDialect {}, text)
+        .tokenize()
+        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let (mut operators, mut depth, mut deepest) = (0usize, 0usize, 0usize);
+    for token in &tokens {
+        match token {
+            Token::LParen => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(w) if matches!(w.keyword, Keyword::AND | Keyword::OR | Keyword::NOT) => operators += 1,
+            Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::StringConcat => operators += 1,
+            _ => {}
+        }
+    }
+    if operators > MAX_OPERATORS {
+        return Err(bad(format!(
+            "{operators} operators, more than the {MAX_OPERATORS} accepted; list many values with IN (...) instead of OR"
+        )));
+    }
+    if deepest > MAX_NESTING {
+        return Err(bad(format!("parentheses nested {deepest} deep, more than the {MAX_NESTING} accepted")));
+    }
+    Ok(())
 }

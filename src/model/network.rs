@@ -116,6 +116,9 @@ impl ColumnSpec {
 #[derive(Debug, Clone, Deserialize)]
 pub struct NetworkSpec {
     pub locale: String,
+    /// Other names of the locale (`en_US`, `pt_BR`), accepted wherever a locale is named.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     #[serde(default)]
     pub description: String,
     /// Nodes in topological order: every parent is listed before its children.

@@ -294,7 +294,7 @@ impl LlmNarrator {
         let name = format!("persona_stage{stage}");
         let mut problem = String::new();
         for attempt in 0..=self.client.config().max_reasks {
-            let request_seed = mix(seed ^ mix(u64::from(stage) << 8 | u64::from(attempt)));
+            let request_seed = crate::hash::splitmix64(seed ^ crate::hash::splitmix64(u64::from(stage) << 8 | u64::from(attempt)));
             let request = ChatRequest {
                 messages: messages.clone(),
                 seed: Some((request_seed & 0x7fff_ffff) as i64),
@@ -320,7 +320,7 @@ impl LlmNarrator {
     }
 
     async fn narrate_one(&self, facts: &Facts, seed: u64) -> std::result::Result<Map<String, Value>, String> {
-        let persona_seed = mix(seed ^ mix(fnv(facts.uuid.as_bytes())));
+        let persona_seed = crate::hash::splitmix64(seed ^ crate::hash::splitmix64(crate::hash::fnv1a(facts.uuid.as_bytes())));
         let stage1 = self.ask(facts, 1, render(&self.prompts.stage1, &facts.values), stage1_schema(self.client.config().max_field_chars), persona_seed).await?;
         let mut values = facts.values.clone();
         values.insert("stage1", serde_json::to_string_pretty(&Value::Object(stage1.clone())).unwrap_or_default());
@@ -362,21 +362,6 @@ fn human(code: &str) -> String {
     code.replace('_', " ")
 }
 
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
 
 fn object_schema(text: &[&str], lists: &[&str], max_chars: u32) -> Json {
     let string = |min: u64, max: u64| {

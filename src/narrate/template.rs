@@ -1036,27 +1036,18 @@ struct Rng(u64);
 impl Rng {
     fn new(seed: u64, uuid: Option<&str>, row: u64) -> Rng {
         // FNV-1a over the key, then mixed with the seed.
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        match uuid {
-            Some(u) => u
-                .bytes()
-                .for_each(|b| h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)),
-            None => row
-                .to_le_bytes()
-                .iter()
-                .for_each(|b| h = (h ^ *b as u64).wrapping_mul(0x0100_0000_01b3)),
-        }
-        let mut r = Rng(h ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let h = match uuid {
+            Some(u) => crate::hash::fnv1a(u.as_bytes()),
+            None => crate::hash::fnv1a(&row.to_le_bytes()),
+        };
+        let mut r = Rng(h ^ seed.wrapping_mul(crate::hash::GOLDEN_GAMMA));
         r.next();
         r
     }
 
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0 = self.0.wrapping_add(crate::hash::GOLDEN_GAMMA);
+        crate::hash::mix64(self.0)
     }
 
     /// Uniform in 0..n (n > 0), by multiply-shift.

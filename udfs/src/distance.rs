@@ -51,7 +51,7 @@ pub fn doc(metric: Metric) -> FunctionDoc {
             kind: "scalar function",
             description: "The cosine distance (1 − cosine similarity, 0 for the same direction, up to 2) between \
                 two vectors of the same length: embedding columns, `embed(...)` results or array literals. \
-                NULL when either is NULL or has length zero.",
+                NULL when either is NULL, has length zero or has a NULL element.",
             syntax: "cosine_distance(a, b)",
             arguments: &[("a, b", "Vectors (FixedSizeList or List of floats) of equal length.")],
             example: "SELECT cosine_distance(embed('retired nurse'), embed('nurse who has retired'));",
@@ -60,7 +60,7 @@ pub fn doc(metric: Metric) -> FunctionDoc {
             name: "l2_distance",
             kind: "scalar function",
             description: "The Euclidean (L2) distance between two vectors of the same length. NULL when either \
-                is NULL. For unit-length embeddings, l2² = 2 × cosine distance.",
+                is NULL or has a NULL element. For unit-length embeddings, l2² = 2 × cosine distance.",
             syntax: "l2_distance(a, b)",
             arguments: &[("a, b", "Vectors (FixedSizeList or List of floats) of equal length.")],
             example: "SELECT l2_distance([1.0, 0.0], [0.0, 1.0]);",
@@ -145,7 +145,11 @@ impl ScalarUDFImpl for Distance {
                     y1 - y0
                 );
             }
-            if x1 == x0 {
+            // An unknown component makes the distance unknown (it used to count as 0).
+            let unknown = |v: &arrow::array::Float32Array, from: usize, to: usize| {
+                v.nulls().is_some_and(|n| (from..to).any(|j| n.is_null(j)))
+            };
+            if x1 == x0 || unknown(av, x0, x1) || unknown(bv, y0, y1) {
                 out.append_null();
                 continue;
             }
