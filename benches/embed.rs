@@ -21,7 +21,9 @@ fn embed(c: &mut Criterion) {
         let column = arrow::array::AsArray::as_string::<i32>(column.as_ref());
         let texts: Vec<&str> = (0..TEXTS).map(|i| column.value(i)).collect();
         let chars = texts.iter().map(|t| t.len()).sum::<usize>() / TEXTS;
-        group.bench_function(format!("minilm/{field}/{chars}_chars"), |b| b.iter(|| embedder.embed(&texts).expect("embed")));
+        group.bench_function(format!("minilm/{field}/{chars}_chars"), |b| {
+            b.iter(|| embedder.embed(&texts).expect("embed"))
+        });
     }
     group.finish();
 }

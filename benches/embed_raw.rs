@@ -91,7 +91,9 @@ fn raw(c: &mut Criterion) {
         let chars = texts.iter().map(|t| t.len()).sum::<usize>() / TEXTS;
         let v = embed_raw(&mut session, &tokenizer, &texts);
         assert!(v.iter().all(|v| v.len() == 384));
-        group.bench_function(format!("minilm/{field}/{chars}_chars"), |b| b.iter(|| embed_raw(&mut session, &tokenizer, &texts)));
+        group.bench_function(format!("minilm/{field}/{chars}_chars"), |b| {
+            b.iter(|| embed_raw(&mut session, &tokenizer, &texts))
+        });
     }
     group.finish();
 }

@@ -10,9 +10,7 @@ const ROWS: usize = 16_384;
 
 fn narrator(c: &mut Criterion) {
     let model = personadb::locale::model("us").expect("us model");
-    let personas = model
-        .sample_batch(42, 0, ROWS, None, Encoding::Dictionary, 1)
-        .expect("batch");
+    let personas = model.sample_batch(42, 0, ROWS, None, Encoding::Dictionary, 1).expect("batch");
     let narrator = TemplateNarrator::for_locale("us").expect("narrator");
     let mut group = c.benchmark_group("narrator");
     group.throughput(Throughput::Elements(ROWS as u64));

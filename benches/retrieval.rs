@@ -29,7 +29,8 @@ struct Persona {
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
-    let c = arrow::compute::cast(batch.column_by_name(name).expect(name), &arrow::datatypes::DataType::Utf8).expect("cast");
+    let c =
+        arrow::compute::cast(batch.column_by_name(name).expect(name), &arrow::datatypes::DataType::Utf8).expect("cast");
     let c = c.as_string::<i32>();
     (0..c.len()).map(|i| c.value(i).to_string()).collect()
 }
@@ -94,7 +95,9 @@ fn retrieval(c: &mut Criterion) {
         vectors
             .iter()
             .map(|v| {
-                let got = rt.block_on(search_vector(&dataset, "persona_embedding", v.clone(), K, None, Some(&["uuid"]), params)).expect("search");
+                let got = rt
+                    .block_on(search_vector(&dataset, "persona_embedding", v.clone(), K, None, Some(&["uuid"]), params))
+                    .expect("search");
                 got.iter().flat_map(|b| strings(b, "uuid")).collect()
             })
             .collect()
@@ -119,7 +122,8 @@ fn retrieval(c: &mut Criterion) {
             let dcg: f64 = gains.iter().enumerate().map(|(i, g)| (2f64.powf(*g) - 1.0) / (i as f64 + 2.0).log2()).sum();
             let mut ideal: Vec<f64> = people.keys().map(|u| gain(u, q)).filter(|g| *g > 0.0).collect();
             ideal.sort_by(|a, b| b.total_cmp(a));
-            let idcg: f64 = ideal.iter().take(K).enumerate().map(|(i, g)| (2f64.powf(*g) - 1.0) / (i as f64 + 2.0).log2()).sum();
+            let idcg: f64 =
+                ideal.iter().take(K).enumerate().map(|(i, g)| (2f64.powf(*g) - 1.0) / (i as f64 + 2.0).log2()).sum();
             ndcg += if idcg > 0.0 { dcg / idcg } else { 0.0 };
         }
         let n = results.len() as f64;
@@ -133,7 +137,11 @@ fn retrieval(c: &mut Criterion) {
     println!("| search | hit rate@10 | precision@10 | nDCG@10 | recall@10 vs exact |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!("| exact | {he:.3} | {pe:.3} | {ne:.3} | 1.000 |");
-    println!("| IVF_PQ (nprobes {}, refine {}) | {ha:.3} | {pa:.3} | {na:.3} | {recall:.3} |", personadb::search::NPROBES, personadb::search::REFINE_FACTOR);
+    println!(
+        "| IVF_PQ (nprobes {}, refine {}) | {ha:.3} | {pa:.3} | {na:.3} | {recall:.3} |",
+        personadb::search::NPROBES,
+        personadb::search::REFINE_FACTOR
+    );
 
     let session = personadb::PersonaSession::new(db.clone()).expect("session");
     let mut group = c.benchmark_group("semantic_search");

@@ -27,7 +27,9 @@ fn sampler(c: &mut Criterion) {
     }
     let evidence = model.evidence("state = 'CA' AND age BETWEEN 30 AND 45").expect("evidence");
     group.bench_function("dictionary/evidence/threads/1", |b| {
-        b.iter(|| black_box(model.sample_batch(42, 0, ROWS, evidence.as_ref(), Encoding::Dictionary, 1).expect("batch")))
+        b.iter(|| {
+            black_box(model.sample_batch(42, 0, ROWS, evidence.as_ref(), Encoding::Dictionary, 1).expect("batch"))
+        })
     });
     group.finish();
 }

@@ -78,7 +78,11 @@ async fn dataset(db: &personadb::Database, n: usize) -> lance::Dataset {
     let schema = Arc::new(Schema::new(vec![
         Field::new("id", DataType::Int64, false),
         Field::new("state", DataType::Utf8, false),
-        Field::new("v", DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), DIM as i32), true),
+        Field::new(
+            "v",
+            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), DIM as i32),
+            true,
+        ),
     ]));
     let chunk = 100_000;
     let mut batches = Vec::new();
@@ -90,7 +94,9 @@ async fn dataset(db: &personadb::Database, n: usize) -> lance::Dataset {
                 schema.clone(),
                 vec![
                     Arc::new(Int64Array::from_iter_values((start..start + m).map(|i| i as i64))),
-                    Arc::new(StringArray::from_iter_values((start..start + m).map(|i| format!("S{:02}", (i * 7919) % 50)))),
+                    Arc::new(StringArray::from_iter_values(
+                        (start..start + m).map(|i| format!("S{:02}", (i * 7919) % 50)),
+                    )),
                     Arc::new(
                         FixedSizeListArray::try_new(
                             Arc::new(Field::new("item", DataType::Float32, true)),
@@ -141,7 +147,12 @@ fn exact(all: &[f32], q: &[f32], mask: Option<&[bool]>) -> Vec<i64> {
 }
 
 fn ids(batches: &[RecordBatch]) -> Vec<i64> {
-    batches.iter().flat_map(|b| b.column_by_name("id").expect("id").as_primitive::<arrow::datatypes::Int64Type>().values().to_vec()).collect()
+    batches
+        .iter()
+        .flat_map(|b| {
+            b.column_by_name("id").expect("id").as_primitive::<arrow::datatypes::Int64Type>().values().to_vec()
+        })
+        .collect()
 }
 
 fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
@@ -169,7 +180,8 @@ fn knn(c: &mut Criterion) {
     let queries: Vec<Vec<f32>> = (0..QUERIES)
         .map(|_| {
             let i = rng.random_range(0..n);
-            let mut q: Vec<f32> = all[i * DIM..(i + 1) * DIM].iter().map(|x| x + 0.5 * normal(&mut rng) / (DIM as f32).sqrt()).collect();
+            let mut q: Vec<f32> =
+                all[i * DIM..(i + 1) * DIM].iter().map(|x| x + 0.5 * normal(&mut rng) / (DIM as f32).sqrt()).collect();
             unit(&mut q);
             q
         })
@@ -177,7 +189,10 @@ fn knn(c: &mut Criterion) {
     let t = Instant::now();
     let truth: Vec<Vec<i64>> = queries.iter().map(|q| exact(&all, q, None)).collect();
     let truth_f: Vec<Vec<i64>> = queries.iter().map(|q| exact(&all, q, Some(&s07))).collect();
-    println!("exact search (brute force, 1 core): {:.1} ms/query", t.elapsed().as_secs_f64() * 1000.0 / (2 * QUERIES) as f64);
+    println!(
+        "exact search (brute force, 1 core): {:.1} ms/query",
+        t.elapsed().as_secs_f64() * 1000.0 / (2 * QUERIES) as f64
+    );
     drop(all);
 
     let run = |d: &lance::Dataset, params: SearchParams, filtered: bool| -> (f64, f64, f64) {
@@ -186,9 +201,7 @@ fn knn(c: &mut Criterion) {
         for (qi, q) in queries.iter().enumerate() {
             let filter = filtered.then(|| col("state").eq(lit("S07")));
             let t = Instant::now();
-            let got = rt
-                .block_on(search_vector(d, "v", q.clone(), K, filter, Some(&["id"]), params))
-                .expect("search");
+            let got = rt.block_on(search_vector(d, "v", q.clone(), K, filter, Some(&["id"]), params)).expect("search");
             lat.push(t.elapsed().as_secs_f64() * 1000.0);
             let want = if filtered { &truth_f[qi] } else { &truth[qi] };
             hits += ids(&got).iter().filter(|i| want.contains(i)).count();
@@ -240,7 +253,8 @@ fn knn(c: &mut Criterion) {
         group.bench_function(format!("{}/default_params", kind.name()), |b| {
             b.iter(|| {
                 i = (i + 1) % QUERIES;
-                rt.block_on(search_vector(&d, "v", queries[i].clone(), K, None, Some(&["id"]), SearchParams::default())).expect("search")
+                rt.block_on(search_vector(&d, "v", queries[i].clone(), K, None, Some(&["id"]), SearchParams::default()))
+                    .expect("search")
             })
         });
         group.finish();

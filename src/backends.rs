@@ -144,7 +144,8 @@ impl PersonaNarrator for SessionNarrator {
         let keys: Vec<u64> = (0..personas.num_rows()).map(|i| persona_key(&cols, i)).collect();
         let mut fresh: std::collections::HashMap<u64, arrow::record_batch::RecordBatch> = Default::default();
         let missing: Vec<u32> = {
-            let cache = self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+            let cache =
+                self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
             let mut seen = std::collections::HashSet::new();
             (0..keys.len())
                 .filter(|&i| !cache.contains_key(&(seed, keys[i])) && seen.insert(keys[i]))
@@ -155,7 +156,8 @@ impl PersonaNarrator for SessionNarrator {
             let indices = arrow::array::UInt32Array::from(missing.clone());
             let sub = arrow::compute::take_record_batch(&personas, &indices)?;
             let narrated = n.narrate(&sub, seed).await.map_err(DataFusionError::from)?.batch;
-            let mut cache = self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+            let mut cache =
+                self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
             if cache.len() + missing.len() > LLM_CACHE_ROWS {
                 cache.clear();
             }
@@ -170,7 +172,9 @@ impl PersonaNarrator for SessionNarrator {
         for k in &keys {
             match fresh.get(k).or_else(|| cache.get(&(seed, *k))) {
                 Some(r) => rows.push(r.clone()),
-                None => return Err(DataFusionError::Execution("generate_narrative: a narrated row went missing".into())),
+                None => {
+                    return Err(DataFusionError::Execution("generate_narrative: a narrated row went missing".into()))
+                }
             }
         }
         Ok(arrow::compute::concat_batches(&crate::narrate::narrative_schema(), &rows)?)

@@ -231,7 +231,9 @@ impl Catalog {
             .prepare("SELECT column_name, model, dimension FROM embeddings WHERE table_name = ?1 ORDER BY column_name")
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map(params![table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as usize)))
+            .query_map(params![table], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as usize))
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
@@ -323,7 +325,9 @@ impl Catalog {
     pub fn ledger(&self, run_id: i64) -> Result<Vec<LedgerEntry>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT batch_index, rows, dataset_version FROM run_batches WHERE run_id = ?1 ORDER BY batch_index")
+            .prepare(
+                "SELECT batch_index, rows, dataset_version FROM run_batches WHERE run_id = ?1 ORDER BY batch_index",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![run_id], |r| {

@@ -81,7 +81,11 @@ impl Database {
         let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
             && name.len() <= 128;
-        if ok { Ok(()) } else { Err(Error::InvalidTableName { name: name.into() }) }
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidTableName { name: name.into() })
+        }
     }
 
     /// The dataset URI of a table.

@@ -54,10 +54,12 @@ impl FastEmbedder {
         static SHARED: OnceLock<std::result::Result<Arc<FastEmbedder>, String>> = OnceLock::new();
         SHARED
             .get_or_init(|| {
-                let ort = crate::env::setting("ORT_DYLIB_PATH")
-                    .ok_or("ORT_DYLIB_PATH is not set (run ./setup.sh, or point it at libonnxruntime.so)".to_string())?;
-                let dir = crate::env::setting("PERSONADB_MODEL_DIR")
-                    .ok_or("PERSONADB_MODEL_DIR is not set (run ./setup.sh, or point it at the model folder)".to_string())?;
+                let ort = crate::env::setting("ORT_DYLIB_PATH").ok_or(
+                    "ORT_DYLIB_PATH is not set (run ./setup.sh, or point it at libonnxruntime.so)".to_string(),
+                )?;
+                let dir = crate::env::setting("PERSONADB_MODEL_DIR").ok_or(
+                    "PERSONADB_MODEL_DIR is not set (run ./setup.sh, or point it at the model folder)".to_string(),
+                )?;
                 FastEmbedder::load(Path::new(&ort), Path::new(&dir)).map(Arc::new).map_err(|e| e.to_string())
             })
             .clone()
@@ -80,9 +82,11 @@ impl FastEmbedder {
         };
         let config: serde_json::Value = serde_json::from_slice(&tokenizer_files.config_file)
             .map_err(|e| embed_error(format!("{}: {e}", model_dir.join("config.json").display())))?;
-        let dimension = config["hidden_size"].as_u64().filter(|d| *d > 0).ok_or_else(|| {
-            embed_error(format!("{} has no hidden_size", model_dir.join("config.json").display()))
-        })? as usize;
+        let dimension = config["hidden_size"]
+            .as_u64()
+            .filter(|d| *d > 0)
+            .ok_or_else(|| embed_error(format!("{} has no hidden_size", model_dir.join("config.json").display())))?
+            as usize;
         // The folder is named after the model (config.json names the base checkpoint instead).
         let name = match model_dir.file_name().and_then(|n| n.to_str()) {
             Some("all-MiniLM-L6-v2") | None => DEFAULT_MODEL.to_string(),
@@ -91,8 +95,10 @@ impl FastEmbedder {
         let model = UserDefinedEmbeddingModel::new(read("model.onnx")?, tokenizer_files).with_pooling(Pooling::Mean);
         let options = InitOptionsUserDefined::new().with_max_length(256);
         // A broken model file can make ONNX Runtime's bindings panic: contain it.
-        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| TextEmbedding::try_new_from_user_defined(model, options)))
-            .map_err(|_| embed_error(format!("ONNX Runtime failed on {}", model_dir.join("model.onnx").display())))?;
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            TextEmbedding::try_new_from_user_defined(model, options)
+        }))
+        .map_err(|_| embed_error(format!("ONNX Runtime failed on {}", model_dir.join("model.onnx").display())))?;
         let model = built.map_err(|e| embed_error(format!("{}: {e}", model_dir.display())))?;
         Ok(FastEmbedder { name, dimension, batch_size: 32, model: Mutex::new(model) })
     }
@@ -142,9 +148,10 @@ impl Embedder for FastEmbedder {
         order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
         let sorted: Vec<&str> = order.iter().map(|&i| texts[i]).collect();
         let mut model = self.model.lock().map_err(|_| embed_error("the embedding model is poisoned".into()))?;
-        let vectors = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.embed(&sorted, Some(self.batch_size))))
-            .map_err(|_| embed_error("ONNX Runtime failed while embedding".into()))?
-            .map_err(|e| embed_error(e.to_string()))?;
+        let vectors =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.embed(&sorted, Some(self.batch_size))))
+                .map_err(|_| embed_error("ONNX Runtime failed while embedding".into()))?
+                .map_err(|e| embed_error(e.to_string()))?;
         if vectors.len() != texts.len() || vectors.iter().any(|v| v.len() != self.dimension) {
             return Err(embed_error(format!("the model returned {} vectors of the wrong shape", vectors.len())));
         }

@@ -47,10 +47,18 @@ pub enum Error {
     Unsupported(String),
 
     #[error("catalog error in {path}: {source}")]
-    Catalog { path: PathBuf, #[source] source: rusqlite::Error },
+    Catalog {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
 
     #[error("{context}: {source}")]
-    Io { context: String, #[source] source: std::io::Error },
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
 
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),
@@ -127,7 +135,8 @@ fn clean(text: &str) -> String {
         let tail = &rest[i + 2..];
         let end = tail.find(' ').unwrap_or(tail.len());
         let token = tail[..end].trim_end_matches([':', ',']);
-        let is_location = token.contains(".rs:") && token.rsplit(':').take(2).all(|n| n.chars().all(|c| c.is_ascii_digit()));
+        let is_location =
+            token.contains(".rs:") && token.rsplit(':').take(2).all(|n| n.chars().all(|c| c.is_ascii_digit()));
         if is_location {
             // The location separated two messages ("a, /x.rs:1:2: b"): keep them apart.
             if tail[..end].ends_with(':') {

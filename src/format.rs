@@ -3,8 +3,8 @@
 use std::io::Write;
 
 use arrow::record_batch::RecordBatch;
-use futures::StreamExt;
 use datafusion::physical_plan::SendableRecordBatchStream;
+use futures::StreamExt;
 
 use crate::error::{Error, Result};
 
@@ -36,7 +36,11 @@ fn io(e: std::io::Error) -> Error {
 
 /// Streams a result to `out` in `format`. Returns the number of rows written. A statement
 /// with no columns (DDL) writes nothing.
-pub async fn write_stream(mut stream: SendableRecordBatchStream, format: OutputFormat, out: &mut dyn Write) -> Result<u64> {
+pub async fn write_stream(
+    mut stream: SendableRecordBatchStream,
+    format: OutputFormat,
+    out: &mut dyn Write,
+) -> Result<u64> {
     let schema = stream.schema();
     if schema.fields().is_empty() {
         while let Some(b) = stream.next().await {

@@ -220,7 +220,9 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
             let rows = db.open_table(&options.table).await?.count_rows(None).await?;
             return Err(Error::InvalidArgument {
                 name: format!("table '{}'", options.table),
-                reason: format!("it already exists ({rows} rows); pass --append to add to it or --replace to overwrite it"),
+                reason: format!(
+                    "it already exists ({rows} rows); pass --append to add to it or --replace to overwrite it"
+                ),
             });
         }
         (WriteKind::Append, false) => return Err(Error::TableNotFound { name: options.table.clone() }),
@@ -240,7 +242,10 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
     let run_id =
         db.catalog()?.start_run(&options.table, &options.locale, options.seed, options.n, &config, base_version)?;
     if options.progress {
-        eprintln!("run {run_id}: {} personas into '{}' (if interrupted: personadb generate --resume {run_id})", options.n, options.table);
+        eprintln!(
+            "run {run_id}: {} personas into '{}' (if interrupted: personadb generate --resume {run_id})",
+            options.n, options.table
+        );
     }
     let result = write_chunks(db, options, &model, &segments, narrator.as_deref(), run_id, Progress::default()).await;
     finish(db, run_id, options, narrator.as_deref(), result, start).await
@@ -346,7 +351,10 @@ fn validate_embed(options: &GenerateOptions) -> Result<()> {
         if !crate::narrate::TEXT_FIELDS.contains(&field.as_str()) {
             return Err(Error::InvalidArgument {
                 name: "--embed".into(),
-                reason: format!("`{field}` is not a narrative prose field ({})", crate::narrate::TEXT_FIELDS.join(", ")),
+                reason: format!(
+                    "`{field}` is not a narrative prose field ({})",
+                    crate::narrate::TEXT_FIELDS.join(", ")
+                ),
             });
         }
     }
@@ -360,8 +368,8 @@ async fn embedding_columns(
     batch: &arrow::record_batch::RecordBatch,
     fields: &[String],
 ) -> Result<Vec<arrow::array::ArrayRef>> {
-    use arrow::array::{Array, AsArray};
     use crate::embed::Embedder;
+    use arrow::array::{Array, AsArray};
     let dim = embedder.dimension();
     let mut out = Vec::new();
     for field in fields {
@@ -493,12 +501,13 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
     }
     let mut include = Vec::new();
     for column in &options.strata {
-        let (idx, _) = model.node(column).filter(|_| model.columns.iter().any(|c| c.name() == column)).ok_or_else(|| {
-            Error::InvalidArgument {
-                name: "strata".into(),
-                reason: format!("`{column}` is not a persona attribute of locale '{}'", model.locale),
-            }
-        })?;
+        let (idx, _) =
+            model.node(column).filter(|_| model.columns.iter().any(|c| c.name() == column)).ok_or_else(|| {
+                Error::InvalidArgument {
+                    name: "strata".into(),
+                    reason: format!("`{column}` is not a persona attribute of locale '{}'", model.locale),
+                }
+            })?;
         include.push(idx);
     }
     let joint = crate::model::evidence::marginal(model, &include, &options.given)?;
@@ -549,7 +558,6 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
 /// Keeps an append's stream family apart from the strata's (both mix a small number into the seed).
 const APPEND_SALT: u64 = 0xA99E_4D00_0000_0000;
 
-
 /// Samples, narrates and commits the rows of a run after `at.skip_rows`, recording each
 /// commit (and its failed personas) in the ledger. Returns (table version, table rows, rows
 /// written now).
@@ -570,13 +578,25 @@ async fn write_chunks(
     };
     let schema = match narrator {
         Some(_) => {
-            let mut fields: Vec<arrow::datatypes::FieldRef> =
-                model.schema().fields().iter().chain(crate::narrate::narrative_schema().fields().iter()).cloned().collect();
+            let mut fields: Vec<arrow::datatypes::FieldRef> = model
+                .schema()
+                .fields()
+                .iter()
+                .chain(crate::narrate::narrative_schema().fields().iter())
+                .cloned()
+                .collect();
             if let Some(e) = &embedder {
                 use crate::embed::Embedder;
-                let item = std::sync::Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Float32, true));
+                let item = std::sync::Arc::new(arrow::datatypes::Field::new(
+                    "item",
+                    arrow::datatypes::DataType::Float32,
+                    true,
+                ));
                 for field in &options.embed {
-                    let metadata = std::collections::HashMap::from([(crate::search::MODEL_KEY.to_string(), e.model().to_string())]);
+                    let metadata = std::collections::HashMap::from([(
+                        crate::search::MODEL_KEY.to_string(),
+                        e.model().to_string(),
+                    )]);
                     fields.push(std::sync::Arc::new(
                         arrow::datatypes::Field::new(
                             format!("{field}_embedding"),
@@ -585,7 +605,12 @@ async fn write_chunks(
                         )
                         .with_metadata(metadata),
                     ));
-                    db.catalog()?.put_embedding(&options.table, &format!("{field}_embedding"), e.model(), e.dimension())?;
+                    db.catalog()?.put_embedding(
+                        &options.table,
+                        &format!("{field}_embedding"),
+                        e.model(),
+                        e.dimension(),
+                    )?;
                 }
             }
             std::sync::Arc::new(arrow::datatypes::Schema::new(fields))

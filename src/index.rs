@@ -55,7 +55,13 @@ impl VectorIndexKind {
                 let partitions = ((rows as f64).sqrt() as usize).clamp(1, 4096);
                 let mut ivf = IvfBuildParams::new(partitions);
                 ivf.sample_rate = 128;
-                let sub_vectors = if dimension % 8 == 0 { dimension / 8 } else if dimension % 4 == 0 { dimension / 4 } else { 1 };
+                let sub_vectors = if dimension % 8 == 0 {
+                    dimension / 8
+                } else if dimension % 4 == 0 {
+                    dimension / 4
+                } else {
+                    1
+                };
                 let pq = PQBuildParams { num_sub_vectors: sub_vectors, num_bits: 8, ..Default::default() };
                 VectorIndexParams::with_ivf_pq_params(metric, ivf, pq)
             }
@@ -63,7 +69,12 @@ impl VectorIndexKind {
                 // Fewer, larger partitions: the graph does the fine search inside each.
                 let partitions = (rows / 100_000).clamp(1, 256);
                 let ivf = IvfBuildParams::new(partitions);
-                VectorIndexParams::with_ivf_hnsw_sq_params(metric, ivf, HnswBuildParams::default(), SQBuildParams::default())
+                VectorIndexParams::with_ivf_hnsw_sq_params(
+                    metric,
+                    ivf,
+                    HnswBuildParams::default(),
+                    SQBuildParams::default(),
+                )
             }
         }
     }
@@ -167,11 +178,16 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
         matches!(schema.field_with_name(c).map(|f| f.data_type().clone()), Ok(arrow::datatypes::DataType::Utf8))
     };
     if options.full_text {
-        targets.extend(crate::narrate::TEXT_FIELDS.iter().filter(|f| is_text(f)).map(|f| (f.to_string(), Target::FullText)));
+        targets.extend(
+            crate::narrate::TEXT_FIELDS.iter().filter(|f| is_text(f)).map(|f| (f.to_string(), Target::FullText)),
+        );
     }
     if !targets.is_empty() {
         targets.extend(
-            SCALAR_COLUMNS.iter().filter(|(c, _)| schema.field_with_name(c).is_ok()).map(|(c, t)| (c.to_string(), Target::Scalar(*t))),
+            SCALAR_COLUMNS
+                .iter()
+                .filter(|(c, _)| schema.field_with_name(c).is_ok())
+                .map(|(c, t)| (c.to_string(), Target::Scalar(*t))),
         );
     }
     let mut out = Vec::new();
@@ -210,8 +226,12 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
                 Target::Scalar(t) => {
                     use lance_index::scalar::{BuiltinIndexType, ScalarIndexParams};
                     let (params, index_type) = match t {
-                        ScalarKind::Bitmap => (ScalarIndexParams::for_builtin(BuiltinIndexType::Bitmap), IndexType::Bitmap),
-                        ScalarKind::BTree => (ScalarIndexParams::for_builtin(BuiltinIndexType::BTree), IndexType::BTree),
+                        ScalarKind::Bitmap => {
+                            (ScalarIndexParams::for_builtin(BuiltinIndexType::Bitmap), IndexType::Bitmap)
+                        }
+                        ScalarKind::BTree => {
+                            (ScalarIndexParams::for_builtin(BuiltinIndexType::BTree), IndexType::BTree)
+                        }
                     };
                     dataset.create_index(&columns, index_type, Some(name.clone()), &params, true).await?;
                 }

@@ -42,9 +42,11 @@ pub fn available() -> Vec<&'static str> {
 impl LocalePack {
     /// An embedded file by name (a path inside the pack, e.g. `narrative/templates.json`).
     pub fn file(&self, name: &str) -> Result<&str> {
-        let files = self.files.get_or_init(|| unpack(self.archive)).as_ref().map_err(|reason| {
-            Error::InvalidLocalePack { locale: self.locale.into(), reason: reason.clone() }
-        })?;
+        let files = self
+            .files
+            .get_or_init(|| unpack(self.archive))
+            .as_ref()
+            .map_err(|reason| Error::InvalidLocalePack { locale: self.locale.into(), reason: reason.clone() })?;
         files.get(name).map(String::as_str).ok_or_else(|| Error::InvalidLocalePack {
             locale: self.locale.into(),
             reason: format!("no file {name} in the pack"),
@@ -179,22 +181,14 @@ fn describe(pack: &LocalePack) -> Result<LocaleInfo> {
         locale: pack.locale.into(),
         reason: format!("{file}: {e}"),
     };
-    let heading: PackHeading =
-        serde_json::from_str(pack.file("network.json")?).map_err(|e| bad("network.json", e))?;
+    let heading: PackHeading = serde_json::from_str(pack.file("network.json")?).map_err(|e| bad("network.json", e))?;
     let manifest: ManifestHeading = match pack.file("manifest.json") {
         Ok(text) => serde_json::from_str(text).map_err(|e| bad("manifest.json", e))?,
         Err(_) => ManifestHeading { sources: Vec::new() },
     };
-    let columns = heading
-        .columns
-        .iter()
-        .filter_map(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_string))
-        .collect();
-    let sources = manifest
-        .sources
-        .into_iter()
-        .map(|s| (format!("{}: {}", s.publisher, s.table), s.vintage))
-        .collect();
+    let columns =
+        heading.columns.iter().filter_map(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_string)).collect();
+    let sources = manifest.sources.into_iter().map(|s| (format!("{}: {}", s.publisher, s.table), s.vintage)).collect();
     Ok(LocaleInfo {
         name: pack.locale.to_string(),
         aliases: heading.aliases,
@@ -228,17 +222,16 @@ fn poisoned() -> Error {
 
 /// Builds a model from an embedded pack.
 pub fn load_embedded(pack: &LocalePack) -> Result<LocaleModel> {
-    let spec: NetworkSpec = serde_json::from_str(pack.file("network.json")?).map_err(|e| Error::InvalidLocalePack {
-        locale: pack.locale.into(),
-        reason: format!("network.json: {e}"),
-    })?;
+    let spec: NetworkSpec = serde_json::from_str(pack.file("network.json")?)
+        .map_err(|e| Error::InvalidLocalePack { locale: pack.locale.into(), reason: format!("network.json: {e}") })?;
     LocaleModel::from_spec(spec, &|name| pack.file(name).map(str::to_string))
 }
 
 /// Builds a model from a pack directory.
 pub fn load_dir(dir: &std::path::Path, locale: &str) -> Result<LocaleModel> {
     let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name)).map_err(|e| Error::io(format!("reading {}", dir.join(name).display()), e))
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| Error::io(format!("reading {}", dir.join(name).display()), e))
     };
     let spec: NetworkSpec = serde_json::from_str(&read("network.json")?)
         .map_err(|e| Error::InvalidLocalePack { locale: locale.into(), reason: format!("network.json: {e}") })?;

@@ -12,7 +12,11 @@ use personadb::format::{write_stream, OutputFormat};
 use personadb::{GenerateOptions, PersonaSession};
 
 #[derive(Parser, Debug)]
-#[command(name = "personadb", version, about = "An embedded database of census-grounded synthetic personas, queried with SQL.")]
+#[command(
+    name = "personadb",
+    version,
+    about = "An embedded database of census-grounded synthetic personas, queried with SQL."
+)]
 struct Cli {
     /// Database directory (created if absent).
     #[arg(long, global = true, env = "PERSONADB_DB", default_value = DEFAULT_DB)]
@@ -313,7 +317,8 @@ async fn run(cli: Cli) -> Result<()> {
                         .progress(!args.quiet)
                         .narrator((args.narrator != "none").then_some(args.narrator.clone()));
                     if llm {
-                        options = options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
+                        options =
+                            options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
                     }
                     let all = || personadb::narrate::TEXT_FIELDS.iter().map(|f| f.to_string()).collect();
                     let embed: Vec<String> = if args.embed.iter().any(|f| f == "none") {
@@ -437,14 +442,13 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Report(args) => {
             let db = Database::open(&cli.db)?;
-            let locale = match args.locale {
-                Some(l) => l,
-                None => db
-                    .catalog()?
-                    .table(&args.table)?
-                    .and_then(|t| t.locale)
-                    .ok_or_else(|| anyhow::anyhow!("table '{}' has no recorded locale; pass --locale", args.table))?,
-            };
+            let locale =
+                match args.locale {
+                    Some(l) => l,
+                    None => db.catalog()?.table(&args.table)?.and_then(|t| t.locale).ok_or_else(|| {
+                        anyhow::anyhow!("table '{}' has no recorded locale; pass --locale", args.table)
+                    })?,
+                };
             // The report's folder is created first, so a bad path fails before the work.
             if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -456,7 +460,8 @@ async fn run(cli: Cli) -> Result<()> {
                 Some(path) => {
                     // Plots go next to the report as SVG files, linked from it.
                     let plots = personadb::report::plots(&session, &args.table, &locale).await?;
-                    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
+                    let stem =
+                        path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
                     let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
                     if !plots.is_empty() {
                         text.push_str("\n## Plots\n\n");

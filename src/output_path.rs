@@ -52,7 +52,9 @@ fn local_path(url: &str) -> Option<PathBuf> {
         return Some(PathBuf::from(rest));
     }
     match url.split_once("://") {
-        Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => None,
+        Some((scheme, _)) if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+') => {
+            None
+        }
         _ => Some(PathBuf::from(url)),
     }
 }

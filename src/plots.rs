@@ -17,7 +17,8 @@ pub fn age_pyramid(generated: &[(i64, f64, f64)], census: &[(i64, f64, f64)]) ->
         let root = SVGBackend::with_string(&mut svg, (800, 600)).into_drawing_area();
         root.fill(&WHITE).map_err(plot_err)?;
         let max = generated.iter().chain(census).map(|(_, m, f)| m.max(*f)).fold(0.0f64, f64::max) * 1.1;
-        let (lo, hi) = (generated.iter().map(|r| r.0).min().unwrap_or(18), generated.iter().map(|r| r.0).max().unwrap_or(104));
+        let (lo, hi) =
+            (generated.iter().map(|r| r.0).min().unwrap_or(18), generated.iter().map(|r| r.0).max().unwrap_or(104));
         let mut chart = ChartBuilder::on(&root)
             .caption("Age pyramid: generated (bars) vs census (lines); left male, right female", ("sans-serif", 18))
             .margin(10)
@@ -91,12 +92,17 @@ pub fn education_by_age(bands: &[String], series: &[(String, Vec<f64>, Vec<f64>)
         for (i, (level, generated, published)) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             chart
-                .draw_series(LineSeries::new(generated.iter().enumerate().map(|(x, y)| (x as f64, *y)), color.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    generated.iter().enumerate().map(|(x, y)| (x as f64, *y)),
+                    color.stroke_width(2),
+                ))
                 .map_err(plot_err)?
                 .label(level.clone())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
             chart
-                .draw_series(published.iter().enumerate().map(|(x, y)| Circle::new((x as f64, *y), 4, color.stroke_width(1))))
+                .draw_series(
+                    published.iter().enumerate().map(|(x, y)| Circle::new((x as f64, *y), 4, color.stroke_width(1))),
+                )
                 .map_err(plot_err)?;
         }
         chart

@@ -85,7 +85,12 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// Compares `table` with one published margin.
-async fn margin_fidelity(session: &PersonaSession, model: &LocaleModel, table: &str, spec: &MarginSpec) -> Result<MarginFidelity> {
+async fn margin_fidelity(
+    session: &PersonaSession,
+    model: &LocaleModel,
+    table: &str,
+    spec: &MarginSpec,
+) -> Result<MarginFidelity> {
     let pack = locale::pack(&model.locale)?;
     let published = crate::model::network::WeightedTable::parse(&model.locale, &spec.table, pack.file(&spec.table)?)?;
     let mut cols = Vec::new();
@@ -100,10 +105,14 @@ async fn margin_fidelity(session: &PersonaSession, model: &LocaleModel, table: &
             labels.dedup();
             labels
                 .into_iter()
-                .map(|l| crate::derive::acs::parse_band_label(&l).map(|r| (l.clone(), r)).ok_or_else(|| Error::InvalidLocalePack {
-                    locale: model.locale.clone(),
-                    reason: format!("{}: age band `{l}` is not of the form a-b or a+", spec.table),
-                }))
+                .map(|l| {
+                    crate::derive::acs::parse_band_label(&l).map(|r| (l.clone(), r)).ok_or_else(|| {
+                        Error::InvalidLocalePack {
+                            locale: model.locale.clone(),
+                            reason: format!("{}: age band `{l}` is not of the form a-b or a+", spec.table),
+                        }
+                    })
+                })
                 .collect::<Result<_>>()?
         }
         None => Vec::new(),
@@ -178,7 +187,11 @@ fn compare(expected: &HashMap<Vec<String>, f64>, observed: &HashMap<Vec<String>,
     let total_observed: f64 = observed.values().sum();
     let keys: std::collections::BTreeSet<&Vec<String>> = expected.keys().chain(observed.keys()).collect();
     let share = |m: &HashMap<Vec<String>, f64>, k: &Vec<String>, total: f64| {
-        if total > 0.0 { m.get(k).copied().unwrap_or(0.0) / total } else { 0.0 }
+        if total > 0.0 {
+            m.get(k).copied().unwrap_or(0.0) / total
+        } else {
+            0.0
+        }
     };
     let mut joint = 0.0;
     let mut diffs: Vec<(String, f64, f64)> = Vec::new();
@@ -250,8 +263,7 @@ fn model_distribution(
         .collect::<Result<_>>()?;
     let joint = crate::model::evidence::marginal(model, &include, spec.filter.as_deref().unwrap_or(""))?;
     let width = joint.nodes.len();
-    let positions: Vec<usize> =
-        include.iter().map(|n| joint.nodes.iter().position(|m| m == n).unwrap_or(0)).collect();
+    let positions: Vec<usize> = include.iter().map(|n| joint.nodes.iter().position(|m| m == n).unwrap_or(0)).collect();
     let mut out: HashMap<Vec<String>, f64> = HashMap::new();
     for (cell, w) in joint.weights.iter().enumerate() {
         if *w <= 0.0 {
@@ -315,17 +327,25 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
         let g_total: f64 = generated.iter().map(|(_, c)| c).sum();
         let c_total: f64 = census.values().sum();
         let g = pyramid(&|sex, a| {
-            generated.iter().filter(|(k, _)| k[0] == sex && k[1] == a.to_string()).map(|(_, c)| c).sum::<f64>() / g_total.max(1.0)
+            generated.iter().filter(|(k, _)| k[0] == sex && k[1] == a.to_string()).map(|(_, c)| c).sum::<f64>()
+                / g_total.max(1.0)
         });
-        let c = pyramid(&|sex, a| census.get(&vec![sex.to_string(), a.to_string()]).copied().unwrap_or(0.0) / c_total.max(1.0));
+        let c = pyramid(&|sex, a| {
+            census.get(&vec![sex.to_string(), a.to_string()]).copied().unwrap_or(0.0) / c_total.max(1.0)
+        });
         out.push(("age_pyramid".to_string(), crate::plots::age_pyramid(&g, &c)?));
     }
     if has("education_level") && has("age") && pack.file("acs_b15001_education.csv").is_ok() {
         let published = pack_sums(&model, "acs_b15001_education.csv", &["age_band", "education_level"])?;
-        let mut bands: Vec<(String, (i64, i64))> = published.keys().filter_map(|k| crate::derive::acs::parse_band_label(&k[0]).map(|r| (k[0].clone(), r))).collect();
+        let mut bands: Vec<(String, (i64, i64))> = published
+            .keys()
+            .filter_map(|k| crate::derive::acs::parse_band_label(&k[0]).map(|r| (k[0].clone(), r)))
+            .collect();
         bands.sort_by_key(|b| b.1);
         bands.dedup();
-        let generated = counts(session, &format!("SELECT age, education_level, count(*) FROM {t} GROUP BY age, education_level")).await?;
+        let generated =
+            counts(session, &format!("SELECT age, education_level, count(*) FROM {t} GROUP BY age, education_level"))
+                .await?;
         let node = model.node("education_level").map(|(_, n)| n.values.clone()).unwrap_or_default();
         let mut series = Vec::new();
         for level in &node {
@@ -334,7 +354,8 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
             for (label, (lo, hi)) in &bands {
                 let in_band = |k: &Vec<String>| k[0].parse::<i64>().map(|a| *lo <= a && a <= *hi).unwrap_or(false);
                 let band_total: f64 = generated.iter().filter(|(k, _)| in_band(k)).map(|(_, c)| c).sum();
-                let level_total: f64 = generated.iter().filter(|(k, _)| in_band(k) && &k[1] == level).map(|(_, c)| c).sum();
+                let level_total: f64 =
+                    generated.iter().filter(|(k, _)| in_band(k) && &k[1] == level).map(|(_, c)| c).sum();
                 g.push(if band_total > 0.0 { level_total / band_total } else { 0.0 });
                 let pb: f64 = published.iter().filter(|(k, _)| &k[0] == label).map(|(_, w)| w).sum();
                 p.push(published.get(&vec![label.clone(), level.clone()]).copied().unwrap_or(0.0) / pb.max(1.0));
@@ -355,7 +376,9 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
         let g_total: f64 = generated.iter().map(|(_, c)| c).sum();
         let mut rows: Vec<(String, f64, f64)> = generated
             .iter()
-            .map(|(k, c)| (k[0].clone(), c / g_total.max(1.0), published.get(k).copied().unwrap_or(0.0) / p_total.max(1.0)))
+            .map(|(k, c)| {
+                (k[0].clone(), c / g_total.max(1.0), published.get(k).copied().unwrap_or(0.0) / p_total.max(1.0))
+            })
             .collect();
         rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         rows.truncate(25);
@@ -378,7 +401,8 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
     }
     let mut rules = Vec::new();
     for rule in &model.plausibility {
-        let b = query(session, &format!("SELECT count(*) FROM {} WHERE {}", quote_ident(table), rule.violation)).await?;
+        let b =
+            query(session, &format!("SELECT count(*) FROM {} WHERE {}", quote_ident(table), rule.violation)).await?;
         let violations = b.first().map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64).unwrap_or(0);
         rules.push(RuleCheck { rule: rule.rule.clone(), violations });
     }
@@ -389,8 +413,12 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
         }
         let col = quote_ident(c.name());
         let b = query(session, &format!("SELECT count(*) FROM {} GROUP BY {col}", quote_ident(table))).await?;
-        let counts: Vec<f64> =
-            b.iter().flat_map(|b| b.column(0).as_primitive::<Int64Type>().values().iter().map(|v| *v as f64).collect::<Vec<_>>()).collect();
+        let counts: Vec<f64> = b
+            .iter()
+            .flat_map(|b| {
+                b.column(0).as_primitive::<Int64Type>().values().iter().map(|v| *v as f64).collect::<Vec<_>>()
+            })
+            .collect();
         let total: f64 = counts.iter().sum();
         let h: f64 = counts.iter().filter(|c| **c > 0.0).map(|c| -(c / total) * (c / total).log2()).sum();
         entropy.push((c.name().to_string(), counts.len() as u64, h));
@@ -402,7 +430,8 @@ impl FidelityReport {
     /// The report as Markdown.
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "# Fidelity report: table `{}` (locale `{}`, {} rows)\n", self.table, self.locale, self.rows);
+        let _ =
+            writeln!(s, "# Fidelity report: table `{}` (locale `{}`, {} rows)\n", self.table, self.locale, self.rows);
         let _ = writeln!(
             s,
             "TVD = total variation distance (0 = identical, 1 = disjoint). *Joint*: over all cells of the source \
@@ -411,13 +440,21 @@ impl FidelityReport {
              average in those slices.\n"
         );
         let _ = writeln!(s, "### Generated table\n");
-        let _ = writeln!(s, "| source | value | persons | joint TVD | mean slice TVD | max slice TVD | slices | noise |");
+        let _ =
+            writeln!(s, "| source | value | persons | joint TVD | mean slice TVD | max slice TVD | slices | noise |");
         let _ = writeln!(s, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
         for m in &self.margins {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {:.4} |",
-                m.source, m.value, m.persons, m.joint_tvd, m.mean_slice_tvd, m.max_slice_tvd, m.slices, m.noise_slice_tvd
+                m.source,
+                m.value,
+                m.persons,
+                m.joint_tvd,
+                m.mean_slice_tvd,
+                m.max_slice_tvd,
+                m.slices,
+                m.noise_slice_tvd
             );
         }
         let _ = writeln!(

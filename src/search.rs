@@ -83,13 +83,24 @@ pub fn embedding_columns(schema: &Schema) -> Vec<String> {
 
 /// Checks that `column` of `table` can be searched with `embedder`: an embedding column whose
 /// recorded model is the embedder's. Returns the column's vector length.
-pub fn check_column(db: &Database, table: &str, schema: &Schema, column: &str, embedder: &dyn Embedder) -> Result<usize> {
-    let invalid = |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
+pub fn check_column(
+    db: &Database,
+    table: &str,
+    schema: &Schema,
+    column: &str,
+    embedder: &dyn Embedder,
+) -> Result<usize> {
+    let invalid =
+        |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
     let candidates = embedding_columns(schema);
     let Ok(field) = schema.field_with_name(column) else {
         return Err(invalid(format!(
             "there is no such column; embedding columns: {}",
-            if candidates.is_empty() { "none (write some with generate --embed)".to_string() } else { candidates.join(", ") }
+            if candidates.is_empty() {
+                "none (write some with generate --embed)".to_string()
+            } else {
+                candidates.join(", ")
+            }
         )));
     };
     if !candidates.contains(&field.name().to_string()) {
@@ -126,12 +137,7 @@ impl TableSearcher for Searcher {
             .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?;
         let mut fields: Vec<Arc<Field>> = table_schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(DISTANCE, DataType::Float32, true)));
-        Ok(Arc::new(SearchTable {
-            dataset,
-            request: request.clone(),
-            schema: Arc::new(Schema::new(fields)),
-            embedder,
-        }))
+        Ok(Arc::new(SearchTable { dataset, request: request.clone(), schema: Arc::new(Schema::new(fields)), embedder }))
     }
 }
 
@@ -197,9 +203,10 @@ impl TableProvider for SearchTable {
                 .iter()
                 .map(|&i| {
                     let name = self.schema.field(i).name();
-                    batch.column_by_name(name).cloned().ok_or_else(|| {
-                        DataFusionError::Internal(format!("the search returned no column {name}"))
-                    })
+                    batch
+                        .column_by_name(name)
+                        .cloned()
+                        .ok_or_else(|| DataFusionError::Internal(format!("the search returned no column {name}")))
                 })
                 .collect::<DfResult<Vec<_>>>()?;
             out.push(RecordBatch::try_new_with_options(
@@ -275,7 +282,8 @@ pub async fn search_vector(
             if matching <= EXACT_BELOW_ROWS {
                 use_index = false;
             } else if matching < total {
-                nprobes = (nprobes as u64).saturating_mul(total).div_ceil(matching.max(1)).min(u32::MAX as u64) as usize;
+                nprobes =
+                    (nprobes as u64).saturating_mul(total).div_ceil(matching.max(1)).min(u32::MAX as u64) as usize;
             }
         }
         scanner.filter_expr(filter);
@@ -326,7 +334,10 @@ const DISPLAY_COLUMNS: [&str; 6] = ["first_name", "last_name", "age", "sex", "st
 impl SearchQuery {
     /// Plans and runs the search in `session`: `distance`, the shown columns and the field's
     /// (truncated) text, nearest first.
-    pub async fn execute(&self, session: &crate::PersonaSession) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
+    pub async fn execute(
+        &self,
+        session: &crate::PersonaSession,
+    ) -> Result<datafusion::physical_plan::SendableRecordBatchStream> {
         use datafusion::functions::expr_fn::{character_length, concat, left, round};
         use datafusion::prelude::{ident, lit, when};
 
@@ -358,10 +369,8 @@ impl SearchQuery {
         session.prepare_search(&self.table, dataset);
         let ctx = session.context();
         let function = ctx.table_function(personadb_udfs::semantic_search::NAME)?;
-        let k = i64::try_from(self.k).map_err(|_| Error::InvalidArgument {
-            name: "k".into(),
-            reason: format!("{} is too large", self.k),
-        })?;
+        let k = i64::try_from(self.k)
+            .map_err(|_| Error::InvalidArgument { name: "k".into(), reason: format!("{} is too large", self.k) })?;
         let args = [lit(self.table.as_str()), lit(column.as_str()), lit(self.text.as_str()), lit(k)];
         let state = ctx.state();
         let provider =

@@ -76,9 +76,7 @@ impl PersonaSession {
 
     /// Splits SQL text into statements.
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
-        Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?
-            .into_iter()
-            .collect())
+        Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?.into_iter().collect())
     }
 
     /// Runs one statement and streams its result.
@@ -147,7 +145,10 @@ impl PersonaSession {
         let name = create.name.table().to_string();
         Database::validate_name(&name)?;
         if create.temporary {
-            return Err(Error::Unsupported("CREATE TEMPORARY TABLE (personadb tables are persistent; use CREATE VIEW for a session-scoped name)".into()));
+            return Err(Error::Unsupported(
+                "CREATE TEMPORARY TABLE (personadb tables are persistent; use CREATE VIEW for a session-scoped name)"
+                    .into(),
+            ));
         }
         let exists = self.db.table_exists(&name) || self.schema.has_session_table(&name);
         let kind = match (exists, create.if_not_exists, create.or_replace) {

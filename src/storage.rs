@@ -71,7 +71,11 @@ impl TableProvider for LanceTable {
         Ok(filters
             .iter()
             .map(|f| {
-                if pushable(f) { TableProviderFilterPushDown::Exact } else { TableProviderFilterPushDown::Unsupported }
+                if pushable(f) {
+                    TableProviderFilterPushDown::Exact
+                } else {
+                    TableProviderFilterPushDown::Unsupported
+                }
             })
             .collect())
     }
@@ -213,7 +217,8 @@ async fn fill_embeddings(
         }
         let dim = given.value_length() as usize;
         let model: Arc<dyn crate::embed::Embedder> = embedder.clone();
-        let vectors = crate::embed::embed_async(model, missing.iter().map(|&i| text.value(i).to_string()).collect()).await?;
+        let vectors =
+            crate::embed::embed_async(model, missing.iter().map(|&i| text.value(i).to_string()).collect()).await?;
         // Row by row (the batch may be a slice of a larger array).
         let mut values = vec![0f32; batch.num_rows() * dim];
         for i in (0..batch.num_rows()).filter(|&i| given.is_valid(i)) {

@@ -55,10 +55,12 @@ pub fn table_function_tables(statement: &datafusion::sql::sqlparser::ast::Statem
             if let TableFactor::Table { name, args: Some(args), .. } = factor {
                 let is_ours = name.0.last().map(|p| p.to_string().eq_ignore_ascii_case(self.1));
                 if is_ours == Some(true) {
-                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
-                        value: Value::SingleQuotedString(s),
-                        ..
-                    })))) = args.args.first()
+                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                        datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
+                            value: Value::SingleQuotedString(s),
+                            ..
+                        }),
+                    ))) = args.args.first()
                     {
                         self.0.push(s.clone());
                     }
@@ -86,7 +88,11 @@ impl TableStratifier for Stratifier {
                 Ok(i) => columns.push(i),
                 Err(_) => {
                     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    return plan_err!("{name}: table '{}' has no column `{c}` (columns: {})", request.table, names.join(", "));
+                    return plan_err!(
+                        "{name}: table '{}' has no column `{c}` (columns: {})",
+                        request.table,
+                        names.join(", ")
+                    );
                 }
             }
         }
@@ -140,7 +146,8 @@ impl TableProvider for StratifiedTable {
         // Pass 1: the strata of every row, in the table's stored order.
         let keys_plan = self.source.scan(state, Some(&self.columns), &[], None).await?;
         let schema = self.source.schema();
-        let fields: Vec<SortField> = self.columns.iter().map(|c| SortField::new(schema.field(*c).data_type().clone())).collect();
+        let fields: Vec<SortField> =
+            self.columns.iter().map(|c| SortField::new(schema.field(*c).data_type().clone())).collect();
         let converter = RowConverter::new(fields)?;
         let mut stratum_of_key: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut strata: Vec<(Vec<u8>, String, Vec<(u64, u64)>)> = Vec::new(); // (key, label, (rank, row))
@@ -154,8 +161,13 @@ impl TableProvider for StratifiedTable {
                     None => {
                         let label = (0..batch.num_columns())
                             .map(|c| {
-                                let v = arrow::util::display::array_value_to_string(batch.column(c), i).unwrap_or_default();
-                                format!("{} = {}", req.strata[c], if batch.column(c).is_null(i) { "NULL".into() } else { v })
+                                let v =
+                                    arrow::util::display::array_value_to_string(batch.column(c), i).unwrap_or_default();
+                                format!(
+                                    "{} = {}",
+                                    req.strata[c],
+                                    if batch.column(c).is_null(i) { "NULL".into() } else { v }
+                                )
                             })
                             .collect::<Vec<_>>()
                             .join(", ");

@@ -36,8 +36,9 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
 
 /// Census adult shares of the five largest states, from the derived table.
 fn census_state_shares() -> std::collections::HashMap<String, f64> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/us/population_state_sex_age.csv"))
-        .expect("derived table");
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/us/population_state_sex_age.csv"))
+            .expect("derived table");
     let mut m = std::collections::HashMap::new();
     let mut total = 0.0;
     for row in csv_rows(&text) {
@@ -70,7 +71,8 @@ fn generate_then_query_matches_census_state_shares() {
     // Generating into an existing table without --append/--replace is refused, clearly.
     user_error(&db, &["generate", "-n", "10"], "already exists");
     // Adults only, both sexes, country USA.
-    let out = ok(&db, &["sql", "-o", "csv", "SELECT min(age), max(age), count(DISTINCT sex), min(country) FROM personas"]);
+    let out =
+        ok(&db, &["sql", "-o", "csv", "SELECT min(age), max(age), count(DISTINCT sex), min(country) FROM personas"]);
     assert_eq!(csv_rows(&out)[0], vec!["18", "104", "2", "USA"]);
 }
 
@@ -103,7 +105,10 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     // A type mismatch discovered while writing: nothing is committed.
     let out = personadb(
         &db,
-        &["sql", "INSERT INTO personas SELECT * REPLACE (CAST(state AS BIGINT) AS age, uuid || '-x' AS uuid) FROM personas"],
+        &[
+            "sql",
+            "INSERT INTO personas SELECT * REPLACE (CAST(state AS BIGINT) AS age, uuid || '-x' AS uuid) FROM personas",
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let count = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
@@ -201,7 +206,8 @@ fn output_formats() {
     let table = ok(&db, &["sql", q]);
     assert!(table.contains("| a | b |"), "{table}");
     let sql_file = dir.path().join("q.sql");
-    std::fs::write(&sql_file, "CREATE TABLE t AS SELECT 1 AS x;\nINSERT INTO t VALUES (2);\nSELECT sum(x) FROM t;").expect("write");
+    std::fs::write(&sql_file, "CREATE TABLE t AS SELECT 1 AS x;\nINSERT INTO t VALUES (2);\nSELECT sum(x) FROM t;")
+        .expect("write");
     let out = ok(&db, &["sql", "-o", "csv", "-f", sql_file.to_str().expect("path")]);
     assert!(out.ends_with("3\n"), "{out}");
     user_error(&db, &["sql", "-o", "xml", "SELECT 1"], "xml");
@@ -213,14 +219,38 @@ fn quota_generation_balances_strata() {
     let db = dir.path().join("db");
     // 51 states × 2 sexes = 102 strata, 100 each.
     ok(&db, &["generate", "-n", "10200", "--seed", "4", "--strata", "state,sex"]);
-    let out = ok(&db, &["sql", "-o", "csv", "SELECT count(*), min(c), max(c) FROM (SELECT state, sex, count(*) AS c FROM personas GROUP BY state, sex)"]);
+    let out = ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            "SELECT count(*), min(c), max(c) FROM (SELECT state, sex, count(*) AS c FROM personas GROUP BY state, sex)",
+        ],
+    );
     assert_eq!(csv_rows(&out)[0], vec!["102", "100", "100"]);
     // Same seed, same rows.
     ok(&db, &["generate", "-n", "10200", "--seed", "4", "--strata", "state,sex", "--table", "again"]);
-    let diff = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM personas EXCEPT SELECT * FROM again)"]);
+    let diff =
+        ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM personas EXCEPT SELECT * FROM again)"]);
     assert_eq!(csv_rows(&diff)[0][0], "0");
     // Proportional quotas follow the population, within the evidence.
-    ok(&db, &["generate", "-n", "2000", "--strata", "sex", "--allocation", "proportional", "--given", "age >= 85", "--table", "old"]);
+    ok(
+        &db,
+        &[
+            "generate",
+            "-n",
+            "2000",
+            "--strata",
+            "sex",
+            "--allocation",
+            "proportional",
+            "--given",
+            "age >= 85",
+            "--table",
+            "old",
+        ],
+    );
     let out = ok(&db, &["sql", "-o", "csv", "SELECT sex, count(*), min(age) FROM old GROUP BY sex ORDER BY sex"]);
     let rows = csv_rows(&out);
     let women: u64 = rows[0][1].parse().expect("count");
@@ -235,7 +265,10 @@ fn quota_generation_balances_strata() {
 fn generate_with_template_narratives() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "narrated", "--narrator", "template", "--embed", "none"]);
+    ok(
+        &db,
+        &["generate", "-n", "300", "--seed", "4", "--table", "narrated", "--narrator", "template", "--embed", "none"],
+    );
     // Every persona has every narrative field, names itself, and has three skills and hobbies.
     let out = ok(
         &db,
@@ -253,7 +286,15 @@ fn generate_with_template_narratives() {
     assert_eq!(csv_rows(&out)[0], vec!["300"]);
     // The same seed gives the same narratives.
     ok(&db, &["generate", "-n", "300", "--seed", "4", "--table", "again", "--narrator", "template", "--embed", "none"]);
-    let out = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM narrated n JOIN again a ON n.uuid = a.uuid AND n.persona = a.persona"]);
+    let out = ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            "SELECT count(*) FROM narrated n JOIN again a ON n.uuid = a.uuid AND n.persona = a.persona",
+        ],
+    );
     assert_eq!(csv_rows(&out)[0], vec!["300"]);
     user_error(&db, &["generate", "-n", "10", "--table", "x", "--narrator", "poet"], "narrator");
 }
@@ -262,7 +303,10 @@ fn generate_with_template_narratives() {
 fn generate_with_embedding_columns() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "40", "--seed", "2", "--narrator", "template", "--embed", "persona,culinary_persona", "-q"]);
+    ok(
+        &db,
+        &["generate", "-n", "40", "--seed", "2", "--narrator", "template", "--embed", "persona,culinary_persona", "-q"],
+    );
     // One 384-dimension vector per row and field: the embedding of that row's text.
     let out = ok(
         &db,
@@ -278,7 +322,11 @@ fn generate_with_embedding_columns() {
         ],
     );
     assert_eq!(csv_rows(&out)[0], vec!["40", "384", "true", "true"]);
-    user_error(&db, &["generate", "-n", "5", "--table", "y", "--narrator", "template", "--embed", "biography"], "biography");
+    user_error(
+        &db,
+        &["generate", "-n", "5", "--table", "y", "--narrator", "template", "--embed", "biography"],
+        "biography",
+    );
     user_error(&db, &["generate", "-n", "5", "--table", "z", "--embed", "persona"], "--narrator");
 }
 
@@ -288,12 +336,23 @@ fn search_and_index() {
     let db = dir.path().join("db");
     ok(&db, &["generate", "-n", "400", "--seed", "5", "--narrator", "template", "--embed", "persona", "-q"]);
     let search = |extra: &[&str]| {
-        let mut args = vec!["search", "retired nurse who loves gardening", "--field", "persona", "-o", "csv", "--columns", "uuid,age,state"];
+        let mut args = vec![
+            "search",
+            "retired nurse who loves gardening",
+            "--field",
+            "persona",
+            "-o",
+            "csv",
+            "--columns",
+            "uuid,age,state",
+        ];
         args.extend_from_slice(extra);
         csv_rows(&ok(&db, &args))
     };
     // k rows, nearest first, every one matching the filter even when few rows match it.
-    let matching = csv_rows(&ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE age > 60 AND sex = 'Female'"]))[0][0]
+    let matching =
+        csv_rows(&ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE age > 60 AND sex = 'Female'"]))[0]
+            [0]
         .parse::<usize>()
         .expect("count");
     assert!(matching >= 10, "{matching}");
@@ -419,7 +478,11 @@ fn locales_are_listed_and_named_by_alias() {
     let json: serde_json::Value = serde_json::from_str(&ok(&db, &["locales", "--json"])).expect("json");
     let us = json.as_array().and_then(|a| a.iter().find(|l| l["name"] == "us")).expect("us listed");
     assert_eq!(us["aliases"][0], "en_US");
-    user_error(&db, &["generate", "-n", "5", "--locale", "xx"], "unknown locale 'xx' (available: br (pt_BR), us (en_US))");
+    user_error(
+        &db,
+        &["generate", "-n", "5", "--locale", "xx"],
+        "unknown locale 'xx' (available: br (pt_BR), us (en_US))",
+    );
     user_error(&db, &["sql", "SELECT * FROM sample_persona(5, 'zz', 1)"], "unknown locale 'zz'");
     // An alias names the same pack: same rows, and the table records the pack's name.
     ok(&db, &["generate", "-n", "50", "--locale", "en-US", "--seed", "3", "--table", "a"]);

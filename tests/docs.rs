@@ -48,7 +48,12 @@ fn manifest_matches_derived_tables_and_raw_inputs() {
         assert!(!manifest.sources.is_empty() && !manifest.tables.is_empty(), "{locale}");
         for t in &manifest.tables {
             let bytes = std::fs::read(dir.join(&t.file)).expect("derived table");
-            assert_eq!(personadb::derive::sha256_bytes(&bytes), t.sha256, "{locale}: {} changed since derivation", t.file);
+            assert_eq!(
+                personadb::derive::sha256_bytes(&bytes),
+                t.sha256,
+                "{locale}: {} changed since derivation",
+                t.file
+            );
             for s in &t.sources {
                 assert!(manifest.sources.iter().any(|x| &x.id == s), "{locale}: {}: unknown source {s}", t.file);
             }
@@ -79,7 +84,8 @@ fn derivation_is_reproducible() {
             assert!(fresh == committed, "{locale}: {} differs from a fresh derivation", t.file);
         }
         let fresh = std::fs::read_to_string(out.path().join("manifest.json")).expect("manifest");
-        let committed = std::fs::read_to_string(root().join("datasets").join(locale).join("manifest.json")).expect("manifest");
+        let committed =
+            std::fs::read_to_string(root().join("datasets").join(locale).join("manifest.json")).expect("manifest");
         assert_eq!(fresh, committed, "{locale}");
     }
 }

@@ -68,14 +68,18 @@ async fn searching_or_extending_with_another_model_is_refused() {
         .sql("CREATE TABLE docs AS SELECT 'a retired nurse' AS text, embed('a retired nurse') AS text_embedding")
         .await
         .expect("create");
-    let found = session.sql("SELECT count(*) FROM semantic_search('docs', 'text_embedding', 'nurse', 1)").await.expect("search");
+    let found = session
+        .sql("SELECT count(*) FROM semantic_search('docs', 'text_embedding', 'nurse', 1)")
+        .await
+        .expect("search");
     assert_eq!(found[0].num_rows(), 1);
     // Pretend the column was written by another model of the same dimension.
     let conn = rusqlite::Connection::open(dir.path().join("db/catalog.sqlite")).expect("catalog");
     conn.execute("UPDATE embeddings SET model = 'intfloat/e5-small-v2' WHERE column_name = 'text_embedding'", [])
         .expect("update");
     drop(conn);
-    let err = session.sql("SELECT * FROM semantic_search('docs', 'text_embedding', 'nurse', 1)").await.expect_err("refused");
+    let err =
+        session.sql("SELECT * FROM semantic_search('docs', 'text_embedding', 'nurse', 1)").await.expect_err("refused");
     let msg = err.to_string();
     assert!(msg.contains("intfloat/e5-small-v2") && msg.contains("all-MiniLM-L6-v2"), "{msg}");
     let err = session.sql("INSERT INTO docs (text) VALUES ('a farmer')").await.expect_err("refused");

@@ -246,5 +246,9 @@ async fn generate_narrative_uses_the_llm_when_the_session_says_so() {
 
     let out = sql("SET personadb.narrator = 'llm'; SELECT generate_narrative('persona', 1, first_name) FROM sample_persona(1, 'us', 1)", false);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("PERSONADB_LLM_MODEL"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PERSONADB_LLM_MODEL"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

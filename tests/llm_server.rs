@@ -73,7 +73,12 @@ async fn real_server_narrates_a_few_personas() {
         .await
         .expect("bounded in time")
         .expect("the run completes");
-    eprintln!("{n} personas in {:.1}s, {:?}, failures {:?}", started.elapsed().as_secs_f64(), report.usage, report.failure_kinds);
+    eprintln!(
+        "{n} personas in {:.1}s, {:?}, failures {:?}",
+        started.elapsed().as_secs_f64(),
+        report.usage,
+        report.failure_kinds
+    );
     assert_eq!(report.table_rows, n);
     let usage = report.usage.expect("usage");
     assert!(usage.requests >= n, "{usage:?}");
@@ -81,7 +86,9 @@ async fn real_server_narrates_a_few_personas() {
 
     let session = PersonaSession::new(db.clone()).expect("session");
     let fields = personadb::narrate::TEXT_FIELDS.join(", ");
-    let sql = format!("SELECT uuid, first_name, {fields}, skills_and_expertise_list, hobbies_and_interests_list FROM personas");
+    let sql = format!(
+        "SELECT uuid, first_name, {fields}, skills_and_expertise_list, hobbies_and_interests_list FROM personas"
+    );
     let failures = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
     let mut narrated = 0;
     for b in session.sql(&sql).await.expect("query") {

@@ -111,9 +111,11 @@ fn sampled_margins_match_census() {
     let sexes = column_strings(&batch, "sex");
     let ages = column_strings(&batch, "age");
     let share = |sex: &str| {
-        let (old, all) = sexes.iter().zip(&ages).filter(|(s, _)| *s == sex).fold((0, 0), |(o, a), (_, age)| {
-            (o + (age.parse::<i64>().unwrap_or(0) >= 65) as usize, a + 1)
-        });
+        let (old, all) = sexes
+            .iter()
+            .zip(&ages)
+            .filter(|(s, _)| *s == sex)
+            .fold((0, 0), |(o, a), (_, age)| (o + (age.parse::<i64>().unwrap_or(0) >= 65) as usize, a + 1));
         old as f64 / all as f64
     };
     assert!(share("Female") > share("Male") + 0.02);
@@ -157,7 +159,8 @@ fn evidence_equals_rejection_sampling() {
         assert!((state == "CA" || state == "OH") && (30..=45).contains(&age), "{key}");
     }
     let keys: std::collections::HashSet<_> = p.keys().chain(q.keys()).collect();
-    let tvd: f64 = keys.iter().map(|k| (p.get(*k).unwrap_or(&0.0) - q.get(*k).unwrap_or(&0.0)).abs()).sum::<f64>() / 2.0;
+    let tvd: f64 =
+        keys.iter().map(|k| (p.get(*k).unwrap_or(&0.0) - q.get(*k).unwrap_or(&0.0)).abs()).sum::<f64>() / 2.0;
     // 32 cells; sampling noise alone gives TVD around 0.02 at these sizes.
     assert!(tvd < 0.05, "TVD between conditioned and rejection samples: {tvd}");
     let sexes = column_strings(&conditioned, "sex");
@@ -202,7 +205,9 @@ fn evidence_with_many_ancestors_is_sampled_exactly_by_rejection() {
     let pos = m.nodes.iter().position(|n| *n == sex).unwrap();
     let width = m.nodes.len();
     let total: f64 = m.weights.iter().sum();
-    let exact: f64 = m.weights.iter().enumerate().filter(|(c, _)| m.combos[c * width + pos] == female).map(|(_, w)| w).sum::<f64>() / total;
+    let exact: f64 =
+        m.weights.iter().enumerate().filter(|(c, _)| m.combos[c * width + pos] == female).map(|(_, w)| w).sum::<f64>()
+            / total;
     let n = 20 * BLOCK_ROWS;
     let batch = model.sample_batch(3, 0, n, Some(&evidence), Encoding::Plain, 2).expect("sample");
     let occupation = batch.column_by_name("occupation").unwrap().as_string::<i32>();

@@ -7,20 +7,13 @@ use personadb::narrate::{variety, Narrator, TemplateNarrator, LIST_FIELDS, TEXT_
 
 fn personas(n: usize, seed: u64) -> RecordBatch {
     let model = personadb::locale::model("us").expect("us model");
-    model
-        .sample_batch(seed, 0, n, None, Encoding::Plain, 1)
-        .expect("batch")
+    model.sample_batch(seed, 0, n, None, Encoding::Plain, 1).expect("batch")
 }
 
 fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
-    let col = batch
-        .column_by_name(name)
-        .unwrap_or_else(|| panic!("no column {name}"));
+    let col = batch.column_by_name(name).unwrap_or_else(|| panic!("no column {name}"));
     let col = arrow::compute::cast(col, &arrow::datatypes::DataType::Utf8).expect("cast");
-    col.as_string::<i32>()
-        .iter()
-        .map(|v| v.unwrap_or("").to_string())
-        .collect()
+    col.as_string::<i32>().iter().map(|v| v.unwrap_or("").to_string()).collect()
 }
 
 #[tokio::test]
@@ -30,17 +23,10 @@ async fn narratives_agree_with_the_persona() {
     let out = narrator.narrate(&batch, 7).await.expect("narrate");
     assert!(out.failures.is_empty());
     assert_eq!(out.batch.num_rows(), 2_000);
-    assert_eq!(
-        out.batch.num_columns(),
-        TEXT_FIELDS.len() + LIST_FIELDS.len()
-    );
+    assert_eq!(out.batch.num_columns(), TEXT_FIELDS.len() + LIST_FIELDS.len());
     let n = out.batch;
-    let (first, last, age, city) = (
-        strings(&batch, "first_name"),
-        strings(&batch, "last_name"),
-        strings(&batch, "age"),
-        strings(&batch, "city"),
-    );
+    let (first, last, age, city) =
+        (strings(&batch, "first_name"), strings(&batch, "last_name"), strings(&batch, "age"), strings(&batch, "city"));
     let (sex, occupation, employment, state) = (
         strings(&batch, "sex"),
         strings(&batch, "occupation"),
@@ -63,49 +49,24 @@ async fn narratives_agree_with_the_persona() {
     for i in 0..n.num_rows() {
         for f in TEXT_FIELDS {
             let text = strings(&n, f).swap_remove(i);
-            assert!(
-                text.len() > 20 && !text.contains('{'),
-                "{f} of row {i}: {text}"
-            );
+            assert!(text.len() > 20 && !text.contains('{'), "{f} of row {i}: {text}");
         }
         let p = &persona[i];
-        assert!(
-            p.contains(&first[i]) && p.contains(&last[i]),
-            "name missing: {p}"
-        );
-        assert!(
-            p.contains(&format!("{}", age[i])) && p.contains(&city[i]),
-            "age or city missing: {p}"
-        );
+        assert!(p.contains(&first[i]) && p.contains(&last[i]), "name missing: {p}");
+        assert!(p.contains(&format!("{}", age[i])) && p.contains(&city[i]), "age or city missing: {p}");
         // Pronouns follow sex.
-        let (own, other) = if sex[i] == "Male" {
-            (" he ", " she ")
-        } else {
-            (" she ", " he ")
-        };
+        let (own, other) = if sex[i] == "Male" { (" he ", " she ") } else { (" she ", " he ") };
         let lower = format!(" {} ", p.to_lowercase().replace(['.', ','], " "));
-        assert!(
-            !lower.contains(other) || lower.contains(own),
-            "pronouns of a {} persona: {p}",
-            sex[i]
-        );
+        assert!(!lower.contains(other) || lower.contains(own), "pronouns of a {} persona: {p}", sex[i]);
         // The employed are described by their own occupation; people outside the labour force
         // by none.
         let pro = &professional[i];
         if employment[i] == "employed" {
             let title = &titles[&occupation[i]];
-            assert!(
-                pro.contains(title.as_str()),
-                "occupation {title} missing: {pro}"
-            );
+            assert!(pro.contains(title.as_str()), "occupation {title} missing: {pro}");
         }
         if occupation[i] == "not_in_workforce" {
-            assert!(
-                !titles
-                    .values()
-                    .any(|t| pro.contains(&format!(" as a {t} "))),
-                "{pro}"
-            );
+            assert!(!titles.values().any(|t| pro.contains(&format!(" as a {t} "))), "{pro}");
         }
         assert!(!state[i].is_empty());
     }
@@ -114,25 +75,14 @@ async fn narratives_agree_with_the_persona() {
         let lists = n.column_by_name(f).expect("list").as_list::<i32>().clone();
         for i in 0..lists.len() {
             let items = lists.value(i);
-            let items: Vec<&str> = items
-                .as_string::<i32>()
-                .iter()
-                .map(|v| v.unwrap_or(""))
-                .collect();
+            let items: Vec<&str> = items.as_string::<i32>().iter().map(|v| v.unwrap_or("")).collect();
             assert_eq!(items.len(), 3, "{f} row {i}");
-            assert!(
-                items[0] != items[1] && items[1] != items[2] && items[0] != items[2],
-                "{f} row {i}: {items:?}"
-            );
+            assert!(items[0] != items[1] && items[1] != items[2] && items[0] != items[2], "{f} row {i}: {items:?}");
         }
     }
     // The skills named in prose are the listed ones.
     let skills_text = strings(&n, "skills_and_expertise");
-    let skills = n
-        .column_by_name("skills_and_expertise_list")
-        .expect("list")
-        .as_list::<i32>()
-        .clone();
+    let skills = n.column_by_name("skills_and_expertise_list").expect("list").as_list::<i32>().clone();
     for i in 0..50 {
         let items = skills.value(i);
         for s in items.as_string::<i32>().iter().flatten() {
@@ -151,15 +101,8 @@ async fn same_seed_same_narratives_and_batch_independent() {
     let c = narrator.narrate(&batch, 2).await.expect("c").batch;
     assert_ne!(strings(&a, "persona"), strings(&c, "persona"));
     // A persona's narratives do not depend on which batch it is in.
-    let tail = narrator
-        .narrate(&batch.slice(100, 200), 1)
-        .await
-        .expect("slice")
-        .batch;
-    assert_eq!(
-        strings(&tail, "persona"),
-        strings(&a, "persona")[100..].to_vec()
-    );
+    let tail = narrator.narrate(&batch.slice(100, 200), 1).await.expect("slice").batch;
+    assert_eq!(strings(&tail, "persona"), strings(&a, "persona")[100..].to_vec());
 }
 
 #[tokio::test]
@@ -185,19 +128,10 @@ fn a_broken_template_file_is_a_clear_error() {
     let pack = personadb::locale::pack("us").expect("pack");
     let read = |name: &str| -> personadb::Result<String> {
         let text = pack.file(name)?.to_string();
-        Ok(if name == "narrative/templates.json" {
-            text.replacen("{first_name}", "{first_nam}", 1)
-        } else {
-            text
-        })
+        Ok(if name == "narrative/templates.json" { text.replacen("{first_name}", "{first_nam}", 1) } else { text })
     };
-    let err = TemplateNarrator::from_files("us", &read)
-        .err()
-        .expect("error");
-    assert!(
-        err.to_string().contains("unknown slot `{first_nam}`"),
-        "{err}"
-    );
+    let err = TemplateNarrator::from_files("us", &read).err().expect("error");
+    assert!(err.to_string().contains("unknown slot `{first_nam}`"), "{err}");
 }
 
 /// The US output for a seed is pinned: personas and their template narratives digest to fixed

@@ -18,14 +18,26 @@ async fn generated_personas_match_their_sources() {
     for m in &report.margins {
         assert!(m.slices > 0, "{}: no slice large enough", m.source);
         // The fidelity target, for every source table, on the model itself.
-        assert!(m.model_mean_slice_tvd <= 0.01 && m.model_max_slice_tvd <= 0.03, "{}: {} / {}", m.source, m.model_mean_slice_tvd, m.model_max_slice_tvd);
+        assert!(
+            m.model_mean_slice_tvd <= 0.01 && m.model_max_slice_tvd <= 0.03,
+            "{}: {} / {}",
+            m.source,
+            m.model_mean_slice_tvd,
+            m.model_max_slice_tvd
+        );
         // Within slices, generated distributions differ from published ones by little more
         // than sampling noise; vintage differences (ACS 2018 vs PEP 2021) add a little.
         if m.value.starts_with("occupation") {
             // B24010 spreads ~180,000 employed persons over 11,730 state × sex × group cells:
             // its joint TVD at this size is mostly sampling noise.
             let noise_allowance = if m.value == "occupation_group" { 0.09 } else { 0.03 };
-            assert!(m.joint_tvd < m.model_joint_tvd + noise_allowance, "{}: joint TVD {} vs model {}", m.source, m.joint_tvd, m.model_joint_tvd);
+            assert!(
+                m.joint_tvd < m.model_joint_tvd + noise_allowance,
+                "{}: joint TVD {} vs model {}",
+                m.source,
+                m.joint_tvd,
+                m.model_joint_tvd
+            );
             // Occupation is a compromise of four tables from surveys of different years (ACS 2018
             // B24010 and B24115/6, CPS 2025, EP 2019) that cannot all hold at once: within slices
             // it stays within 2%; the joint also carries each survey's own education and age mix.
@@ -35,10 +47,21 @@ async fn generated_personas_match_their_sources() {
         } else {
             // Joint TVD over thousands of cells: mostly sampling noise at this size.
             assert!(m.joint_tvd < 0.08, "{}: joint TVD {}", m.source, m.joint_tvd);
-            assert!(m.mean_slice_tvd < m.noise_slice_tvd + 0.01, "{}: {} vs noise {}", m.source, m.mean_slice_tvd, m.noise_slice_tvd);
+            assert!(
+                m.mean_slice_tvd < m.noise_slice_tvd + 0.01,
+                "{}: {} vs noise {}",
+                m.source,
+                m.mean_slice_tvd,
+                m.noise_slice_tvd
+            );
             // The model reproduces each published conditional exactly; what remains of the
             // joint TVD is the population vintage (PEP 2021 weights over ACS 2018 conditionals).
-            assert!(m.model_mean_slice_tvd < 1e-6 && m.model_max_slice_tvd < 1e-6, "{}: {}", m.source, m.model_max_slice_tvd);
+            assert!(
+                m.model_mean_slice_tvd < 1e-6 && m.model_max_slice_tvd < 1e-6,
+                "{}: {}",
+                m.source,
+                m.model_max_slice_tvd
+            );
             assert!(m.model_joint_tvd < 0.045, "{}: model joint TVD {}", m.source, m.model_joint_tvd);
         }
     }
@@ -52,7 +75,10 @@ async fn generated_personas_match_their_sources() {
     assert_eq!(names, ["age_pyramid", "education_by_age", "top_occupations"]);
     for (name, svg) in &plots {
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{name}");
-        assert!(svg.matches("<rect").count() + svg.matches("<polyline").count() + svg.matches("<circle").count() > 20, "{name}");
+        assert!(
+            svg.matches("<rect").count() + svg.matches("<polyline").count() + svg.matches("<circle").count() > 20,
+            "{name}"
+        );
     }
     assert!(plots[2].1.contains("registered_nurses"), "the top occupations name their occupations");
     // An unknown table is a clear error.

@@ -111,7 +111,11 @@ pub fn age_range(label: &str) -> Option<(i64, i64)> {
 
 /// A band label for an age range, e.g. "18-24" or "65+".
 pub fn band_label((lo, hi): (i64, i64)) -> String {
-    if hi >= 200 { format!("{lo}+") } else { format!("{lo}-{hi}") }
+    if hi >= 200 {
+        format!("{lo}+")
+    } else {
+        format!("{lo}-{hi}")
+    }
 }
 
 /// Parses a band label back into its inclusive range: "18-24", "65+" (to `i64::MAX`), "21".

@@ -132,7 +132,8 @@ const RELIGION: SourceSpec = SourceSpec {
     table: "Population by religion, sex and urban/rural residence, Brazil",
     vintage: "Censo 2010",
     licence: "UNdata terms (free reuse with attribution); IBGE data",
-    carrier: "Mun1nm/ntbd-world-population@2e36b4b4663a:religiao.csv (Brazil rows; see datasets/br/sources/PROVENANCE.md)",
+    carrier:
+        "Mun1nm/ntbd-world-population@2e36b4b4663a:religiao.csv (Brazil rows; see datasets/br/sources/PROVENANCE.md)",
 };
 
 /// Surnames kept, most frequent first: 96% of all surname mentions (the published list is
@@ -408,7 +409,8 @@ fn population(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
                 year_col = row.iter().position(|c| num(Some(c)) == Some(YEAR));
             } else if let (Some(sex), Some(col)) = (sex, year_col) {
                 let Some((lo, hi)) = band(&first) else { continue };
-                let value = num(row.get(col)).ok_or_else(|| derr(path, format!("{sigla}: no {YEAR} value for {first}")))?;
+                let value =
+                    num(row.get(col)).ok_or_else(|| derr(path, format!("{sigla}: no {YEAR} value for {first}")))?;
                 *seen.entry(sex).or_default() += 1;
                 let ages: Vec<(u32, f64)> = match hi {
                     Some(hi) => (lo.max(18)..=hi).map(|a| (a, value / f64::from(hi - lo + 1))).collect(),
@@ -445,7 +447,10 @@ fn municipalities(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
         .find(|r| r.iter().any(|c| text(Some(c)).as_deref() == Some("NOME DO MUNICÍPIO")))
         .ok_or_else(|| derr(path, "no header row with NOME DO MUNICÍPIO"))?;
     let col = |name: &str| {
-        header.iter().position(|c| text(Some(c)).as_deref() == Some(name)).ok_or_else(|| derr(path, format!("no column {name}")))
+        header
+            .iter()
+            .position(|c| text(Some(c)).as_deref() == Some(name))
+            .ok_or_else(|| derr(path, format!("no column {name}")))
     };
     let (c_uf, c_name, c_total) = (col("UF")?, col("NOME DO MUNICÍPIO")?, col("POP. TOTAL")?);
     let mut rows = Vec::new();
@@ -492,7 +497,8 @@ fn race(raw_dir: &Path, municipalities: &[Vec<String>]) -> Result<RaceTables> {
     let path = RACE.path;
     let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
     let headers = reader.headers().map_err(|e| derr(path, e.to_string()))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).ok_or_else(|| derr(path, format!("no column {name}")));
+    let col =
+        |name: &str| headers.iter().position(|h| h == name).ok_or_else(|| derr(path, format!("no column {name}")));
     let (c_mun, c_uf, c_sex) = (col("municipio")?, col("uf")?, col("sexo")?);
     let race_cols: Vec<usize> = RACES.iter().map(|r| col(r)).collect::<Result<_>>()?;
     // (state, folded name, sex) -> counts per race.
@@ -526,7 +532,10 @@ fn race(raw_dir: &Path, municipalities: &[Vec<String>]) -> Result<RaceTables> {
                     if sex == FEMALE {
                         unmatched.push(format!("{name} ({state})"));
                     }
-                    by_state.get(&(state.clone(), sex)).copied().ok_or_else(|| derr(path, format!("no rows for {state}")))?
+                    by_state
+                        .get(&(state.clone(), sex))
+                        .copied()
+                        .ok_or_else(|| derr(path, format!("no rows for {state}")))?
                 }
             };
             for (race, count) in RACES.iter().zip(counts) {
@@ -537,7 +546,10 @@ fn race(raw_dir: &Path, municipalities: &[Vec<String>]) -> Result<RaceTables> {
     let by_uf = by_state
         .iter()
         .flat_map(|((state, sex), counts)| {
-            RACES.iter().zip(counts).map(|(race, c)| vec![state.clone(), sex.to_string(), race.to_string(), format!("{c}")])
+            RACES
+                .iter()
+                .zip(counts)
+                .map(|(race, c)| vec![state.clone(), sex.to_string(), race.to_string(), format!("{c}")])
         })
         .collect();
     Ok((model, by_uf, unmatched))
@@ -651,9 +663,12 @@ fn occupation(raw_dir: &Path, persons_10_plus: &(f64, f64)) -> Result<Occupation
         let level: u32 = r.get(1).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a level is not a number"))?;
         codes.push((r[0].to_string(), level, r[2].to_string(), number(5), number(4)));
     }
-    let (total_f, total_m) = codes.iter().find(|c| c.1 == 0).map(|c| (c.3, c.4)).ok_or_else(|| derr(path, "no Total row"))?;
+    let (total_f, total_m) =
+        codes.iter().find(|c| c.1 == 0).map(|c| (c.3, c.4)).ok_or_else(|| derr(path, "no Total row"))?;
     const ILL_DEFINED: &str = "11";
-    let is_child = |parent: &str, code: &str| code.len() > parent.len() && code.starts_with(parent) && code[parent.len()..].starts_with('.');
+    let is_child = |parent: &str, code: &str| {
+        code.len() > parent.len() && code.starts_with(parent) && code[parent.len()..].starts_with('.')
+    };
     let group_of = |code: &str| -> Option<String> {
         let top = code.split('.').next()?;
         codes.iter().find(|c| c.1 == 1 && c.0 == top).map(|c| c.2.clone())
@@ -667,7 +682,10 @@ fn occupation(raw_dir: &Path, persons_10_plus: &(f64, f64)) -> Result<Occupation
     let ill = codes.iter().find(|c| c.0 == ILL_DEFINED).map(|c| (c.3, c.4)).unwrap_or((0.0, 0.0));
     let (missing_f, missing_m) = (total_f - ill.0 - leaf_f, total_m - ill.1 - leaf_m);
     if missing_f.abs() > 0.001 * total_f || missing_m.abs() > 0.001 * total_m {
-        return Err(derr(path, format!("the finest codes miss {missing_f:.0} women and {missing_m:.0} men of the total")));
+        return Err(derr(
+            path,
+            format!("the finest codes miss {missing_f:.0} women and {missing_m:.0} men of the total"),
+        ));
     }
     let mut rows = Vec::new();
     let mut groups = Vec::new();
@@ -732,7 +750,8 @@ fn religion() -> Result<Vec<Vec<String>>> {
             .ok_or_else(|| derr(path, format!("religion `{label}` has no Portuguese name")))?
             .1;
         if let Some(name) = name {
-            let value: f64 = r.get(5).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a count is not a number"))?;
+            let value: f64 =
+                r.get(5).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a count is not a number"))?;
             rows.push(vec![sex.to_string(), name.to_string(), format!("{value}")]);
         }
     }
@@ -799,7 +818,8 @@ fn first_names(raw_dir: &Path, spellings: &HashMap<String, String>) -> Result<Ve
     let mut names: Vec<(String, Vec<f64>)> = Vec::new();
     for record in reader.records() {
         let r = record.map_err(|e| derr(path, e.to_string()))?;
-        let counts: Vec<f64> = decade_cols.iter().map(|c| r.get(*c).and_then(|v| v.parse().ok()).unwrap_or(0.0)).collect();
+        let counts: Vec<f64> =
+            decade_cols.iter().map(|c| r.get(*c).and_then(|v| v.parse().ok()).unwrap_or(0.0)).collect();
         names.push((r[0].to_string(), counts));
     }
     names.sort_by(|a, b| b.1.iter().sum::<f64>().total_cmp(&a.1.iter().sum::<f64>()).then(a.0.cmp(&b.0)));
@@ -813,7 +833,12 @@ fn first_names(raw_dir: &Path, spellings: &HashMap<String, String>) -> Result<Ve
             }
             for ((decade, _), count) in BIRTH_DECADES.iter().zip(counts) {
                 if *count > 0.0 {
-                    rows.push(vec![spelt.clone(), sex.to_string(), decade.to_string(), format!("{:.3}", count * share)]);
+                    rows.push(vec![
+                        spelt.clone(),
+                        sex.to_string(),
+                        decade.to_string(),
+                        format!("{:.3}", count * share),
+                    ]);
                 }
             }
         }

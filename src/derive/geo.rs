@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::us::STATES;
 use super::derr;
+use super::us::STATES;
 use crate::error::Result;
 
 pub const ZCTA_POP_PATH: &str = "usa/geo/zcta_population_acs2012_5yr.csv";
@@ -49,12 +49,14 @@ pub fn derive(raw_dir: &Path) -> Result<GeoTables> {
     let states: std::collections::HashSet<&str> = STATES.iter().map(|(_, s)| *s).collect();
     for rec in reader.records() {
         let rec = rec.map_err(|e| derr(HUD_PATH, e.to_string()))?;
-        let (zip, city, state) = (rec.get(zip_col).unwrap_or(""), rec.get(city_col).unwrap_or(""), rec.get(state_col).unwrap_or(""));
+        let (zip, city, state) =
+            (rec.get(zip_col).unwrap_or(""), rec.get(city_col).unwrap_or(""), rec.get(state_col).unwrap_or(""));
         if zip.len() == 5 && states.contains(state) && !city.is_empty() {
             place.entry(zip.to_string()).or_insert_with(|| (state.to_string(), title_case(city)));
         }
     }
-    let mut reader = csv::Reader::from_path(raw_dir.join(ZCTA_POP_PATH)).map_err(|e| derr(ZCTA_POP_PATH, e.to_string()))?;
+    let mut reader =
+        csv::Reader::from_path(raw_dir.join(ZCTA_POP_PATH)).map_err(|e| derr(ZCTA_POP_PATH, e.to_string()))?;
     let (mut zips, mut cities) = (Vec::new(), Vec::new());
     let (mut kept, mut unplaced, mut kept_people, mut unplaced_people) = (0usize, 0usize, 0.0f64, 0.0f64);
     let mut by_state: BTreeMap<String, Vec<(String, f64)>> = BTreeMap::new();

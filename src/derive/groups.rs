@@ -66,7 +66,14 @@ pub fn load(raw_dir: &Path, titles: &[(String, [f64; 2])]) -> Result<OccupationG
     let (names, ancestors, national) = read("national")?;
     let (state_names, _, by_state) = read("state")?;
     if names.len() < 100 || names != state_names {
-        return Err(derr("B24010", format!("expected the same ~115 leaf groups nationally and by state, found {} and {}", names.len(), state_names.len())));
+        return Err(derr(
+            "B24010",
+            format!(
+                "expected the same ~115 leaf groups nationally and by state, found {} and {}",
+                names.len(),
+                state_names.len()
+            ),
+        ));
     }
     let codes: HashSet<String> = names.iter().map(|n| occupation_code(n)).collect();
     if codes.len() != names.len() {
@@ -84,12 +91,18 @@ pub fn load(raw_dir: &Path, titles: &[(String, [f64; 2])]) -> Result<OccupationG
 }
 
 /// Segments where the running totals agree, then exact subset sums inside each segment.
-fn assign(titles: &[(String, [f64; 2])], items: &[[i64; 2]], names: &[String], groups: &[[i64; 2]]) -> Result<Vec<usize>> {
+fn assign(
+    titles: &[(String, [f64; 2])],
+    items: &[[i64; 2]],
+    names: &[String],
+    groups: &[[i64; 2]],
+) -> Result<Vec<usize>> {
     let mut out = vec![usize::MAX; items.len()];
     let (mut i, mut j, mut seg_i, mut seg_j) = (0usize, 0usize, 0usize, 0usize);
     let (mut sum_items, mut sum_groups) = ([0i64; 2], [0i64; 2]);
     while i < items.len() || j < groups.len() {
-        let advance_group = j < groups.len() && (i >= items.len() || sum_groups[0] + sum_groups[1] <= sum_items[0] + sum_items[1]);
+        let advance_group =
+            j < groups.len() && (i >= items.len() || sum_groups[0] + sum_groups[1] <= sum_items[0] + sum_items[1]);
         if advance_group {
             sum_groups = [sum_groups[0] + groups[j][0], sum_groups[1] + groups[j][1]];
             j += 1;
@@ -100,8 +113,9 @@ fn assign(titles: &[(String, [f64; 2])], items: &[[i64; 2]], names: &[String], g
         if sum_items == sum_groups && i > seg_i && j > seg_j {
             let members: Vec<usize> = (seg_i..i).collect();
             let segment: Vec<usize> = (seg_j..j).collect();
-            let solved = solve(&members, &segment, items, groups, titles, names, &mut 0)
-                .ok_or_else(|| derr("B24010", format!("no exact split of detailed occupations {seg_i}..{i} among groups {seg_j}..{j}")))?;
+            let solved = solve(&members, &segment, items, groups, titles, names, &mut 0).ok_or_else(|| {
+                derr("B24010", format!("no exact split of detailed occupations {seg_i}..{i} among groups {seg_j}..{j}"))
+            })?;
             for (k, g) in solved {
                 out[k] = g;
             }
@@ -129,25 +143,12 @@ pub fn singular_title(title: &str) -> String {
     let head = if head.ends_with('s') {
         head.to_string()
     } else {
-        lower
-            .split('(')
-            .next()
-            .unwrap_or(&lower)
-            .replace(',', "")
-            .trim()
-            .to_string()
+        lower.split('(').next().unwrap_or(&lower).replace(',', "").trim().to_string()
     };
     // "Other ..." and "Miscellaneous ..." are table bookkeeping, not part of a job's name.
-    let head = head
-        .trim_start_matches("other ")
-        .trim_start_matches("miscellaneous ")
-        .to_string();
+    let head = head.trim_start_matches("other ").trim_start_matches("miscellaneous ").to_string();
     let person = |w: &str| {
-        [
-            "ers", "ors", "ists", "ians", "ants", "ents", "eers", "ives", "ies", "ches",
-        ]
-        .iter()
-        .any(|s| w.ends_with(s))
+        ["ers", "ors", "ists", "ians", "ants", "ents", "eers", "ives", "ies", "ches"].iter().any(|s| w.ends_with(s))
     };
     let singular_last = |phrase: &str| -> String {
         match phrase.rsplit_once(' ') {
@@ -176,11 +177,7 @@ fn singular_word(w: &str) -> String {
         format!("{stem}y")
     } else if let Some(stem) = w.strip_suffix("men") {
         format!("{stem}man")
-    } else if w.ends_with("esses")
-        || w.ends_with("ches")
-        || w.ends_with("shes")
-        || w.ends_with("xes")
-    {
+    } else if w.ends_with("esses") || w.ends_with("ches") || w.ends_with("shes") || w.ends_with("xes") {
         w[..w.len() - 2].to_string()
     } else if w.ends_with('s') && !w.ends_with("ss") {
         w[..w.len() - 1].to_string()
@@ -226,7 +223,8 @@ fn solve(
     };
     let g = *segment.iter().min_by_key(|g| (generic(**g), fits(**g).len()))?;
     let mut candidates = subsets(&fits(g), groups[g], items, 200, steps);
-    let score = |s: &Vec<usize>| s.iter().map(|k| similarity(&titles[*k].0, &names[g])).sum::<f64>() / s.len().max(1) as f64;
+    let score =
+        |s: &Vec<usize>| s.iter().map(|k| similarity(&titles[*k].0, &names[g])).sum::<f64>() / s.len().max(1) as f64;
     candidates.sort_by(|a, b| score(b).total_cmp(&score(a)));
     let rest_groups: Vec<usize> = segment.iter().copied().filter(|x| *x != g).collect();
     for subset in candidates {
@@ -278,7 +276,8 @@ fn subsets(pool: &[usize], target: [i64; 2], items: &[[i64; 2]], limit: usize, s
         }
         go(s, x + 1, sum, steps);
     }
-    let mut search = Search { pool: &pool, suffix: &suffix, items, target, limit, current: Vec::new(), found: Vec::new() };
+    let mut search =
+        Search { pool: &pool, suffix: &suffix, items, target, limit, current: Vec::new(), found: Vec::new() };
     go(&mut search, 0, [0, 0], steps);
     search.found
 }
@@ -323,12 +322,17 @@ pub fn fit_tilt(
     let shift: BTreeMap<&str, Vec<f64>> = b24010
         .iter()
         .map(|(sex, published)| {
-            let (pt, ut): (f64, f64) = (published.iter().sum(), untilted.get(sex).map(|u| u.iter().sum()).unwrap_or(0.0));
+            let (pt, ut): (f64, f64) =
+                (published.iter().sum(), untilted.get(sex).map(|u| u.iter().sum()).unwrap_or(0.0));
             let r = (0..n)
                 .map(|g| {
                     let u = untilted.get(sex).map(|u| u[g] / ut).unwrap_or(0.0);
                     let b = published[g] / pt;
-                    if u > 0.0 && b > 0.0 { (u / b).sqrt() } else { 1.0 }
+                    if u > 0.0 && b > 0.0 {
+                        (u / b).sqrt()
+                    } else {
+                        1.0
+                    }
                 })
                 .collect();
             (*sex, r)
@@ -343,7 +347,9 @@ pub fn fit_tilt(
         let cells: Vec<(f64, &Vec<f64>)> = employed
             .iter()
             .filter(|((st, sx, _, _), w)| st == state && sx == sex && **w > 0.0)
-            .filter_map(|((_, sx, band, level), w)| model.get(&(sx.clone(), band.clone(), level.clone())).map(|p| (*w, p)))
+            .filter_map(|((_, sx, band, level), w)| {
+                model.get(&(sx.clone(), band.clone(), level.clone())).map(|p| (*w, p))
+            })
             .collect();
         let persons: f64 = cells.iter().map(|(w, _)| w).sum();
         let published_total: f64 = published.iter().sum();
@@ -404,7 +410,8 @@ mod tests {
         .map(|(t, c)| (t.to_string(), *c))
         .collect();
         let items: Vec<[i64; 2]> = titles.iter().map(|(_, c)| [c[0] as i64, c[1] as i64]).collect();
-        let names = vec!["Physicians and surgeons".to_string(), "Therapists".to_string(), "Other practitioners".to_string()];
+        let names =
+            vec!["Physicians and surgeons".to_string(), "Therapists".to_string(), "Other practitioners".to_string()];
         let groups = [[10, 3], [5, 9], [11, 4]];
         assert_eq!(assign(&titles, &items, &names, &groups).expect("exact split"), vec![0, 1, 0, 2]);
         // Totals that cannot be matched are an error, not a guess.
@@ -416,14 +423,8 @@ mod tests {
         assert_eq!(singular_title("Registered nurses"), "registered nurse");
         assert_eq!(singular_title("Waiters and waitresses"), "waiter");
         assert_eq!(singular_title("Bus drivers, school"), "bus driver");
-        assert_eq!(
-            singular_title("Secretaries and administrative assistants"),
-            "secretary"
-        );
-        assert_eq!(
-            singular_title("Advertising and promotions managers"),
-            "advertising and promotions manager"
-        );
+        assert_eq!(singular_title("Secretaries and administrative assistants"), "secretary");
+        assert_eq!(singular_title("Advertising and promotions managers"), "advertising and promotions manager");
         assert_eq!(singular_title("Chief executives"), "chief executive");
         assert_eq!(singular_title("Coaches and scouts"), "coach");
         assert_eq!(singular_title("Firefighters"), "firefighter");
@@ -432,18 +433,10 @@ mod tests {
             "transportation storage and distribution manager"
         );
         assert_eq!(singular_title("Police officers"), "police officer");
+        assert_eq!(singular_title("Miscellaneous plant and system operators"), "plant and system operator");
+        assert_eq!(singular_title("Database administrators and architects"), "database administrator");
         assert_eq!(
-            singular_title("Miscellaneous plant and system operators"),
-            "plant and system operator"
-        );
-        assert_eq!(
-            singular_title("Database administrators and architects"),
-            "database administrator"
-        );
-        assert_eq!(
-            singular_title(
-                "Dental and ophthalmic laboratory technicians and medical appliance technicians"
-            ),
+            singular_title("Dental and ophthalmic laboratory technicians and medical appliance technicians"),
             "dental and ophthalmic laboratory technician"
         );
         assert_eq!(

@@ -4,7 +4,14 @@
 /// Fits a 2-D table (rows × cols, row-major) to row and column targets. Column targets are
 /// rescaled to the row total first (sources of different vintages rarely agree on the total).
 /// Returns the fitted table and the largest relative margin error after fitting.
-pub fn fit_2d(seed: &[f64], rows: usize, cols: usize, row_targets: &[f64], col_targets: &[f64], iterations: usize) -> (Vec<f64>, f64) {
+pub fn fit_2d(
+    seed: &[f64],
+    rows: usize,
+    cols: usize,
+    row_targets: &[f64],
+    col_targets: &[f64],
+    iterations: usize,
+) -> (Vec<f64>, f64) {
     assert_eq!(seed.len(), rows * cols);
     let row_total: f64 = row_targets.iter().sum();
     let col_total: f64 = col_targets.iter().sum();

@@ -117,7 +117,11 @@ pub fn verify_sources(manifest: &Manifest, raw_dir: &Path) -> Result<Vec<(String
         let path = source_path(raw_dir, &s.path);
         let check = if path.exists() {
             let found = sha256_file(&path)?;
-            if found == s.sha256 { SourceCheck::Matches } else { SourceCheck::Differs { found } }
+            if found == s.sha256 {
+                SourceCheck::Matches
+            } else {
+                SourceCheck::Differs { found }
+            }
         } else {
             SourceCheck::Missing
         };

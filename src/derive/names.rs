@@ -78,8 +78,12 @@ impl LifeTables {
     fn read(raw_dir: &Path) -> Result<Self> {
         let mut map = HashMap::new();
         for b in parquet_batches(raw_dir, LIFE_PATH)? {
-            let (x, lx, sex, year) =
-                (floats(&b, "x", LIFE_PATH)?, floats(&b, "lx", LIFE_PATH)?, strings(&b, "sex", LIFE_PATH)?, floats(&b, "year", LIFE_PATH)?);
+            let (x, lx, sex, year) = (
+                floats(&b, "x", LIFE_PATH)?,
+                floats(&b, "lx", LIFE_PATH)?,
+                strings(&b, "sex", LIFE_PATH)?,
+                floats(&b, "year", LIFE_PATH)?,
+            );
             for i in 0..x.len() {
                 map.insert((sex[i].clone(), year[i] as i64, x[i] as i64), lx[i]);
             }
@@ -140,8 +144,12 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
     let (first_year, last_year) = (REFERENCE_YEAR - 104, REFERENCE_YEAR - 18);
     let mut living: BTreeMap<(String, usize), HashMap<String, f64>> = BTreeMap::new();
     for b in parquet_batches(raw_dir, BIRTHS_PATH)? {
-        let (year, sex, name, n) =
-            (floats(&b, "year", BIRTHS_PATH)?, strings(&b, "sex", BIRTHS_PATH)?, strings(&b, "name", BIRTHS_PATH)?, floats(&b, "n", BIRTHS_PATH)?);
+        let (year, sex, name, n) = (
+            floats(&b, "year", BIRTHS_PATH)?,
+            strings(&b, "sex", BIRTHS_PATH)?,
+            strings(&b, "name", BIRTHS_PATH)?,
+            floats(&b, "n", BIRTHS_PATH)?,
+        );
         for i in 0..year.len() {
             let y = year[i] as i64;
             if y < first_year || y > last_year {
@@ -161,9 +169,13 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
     // Tzioumis race shares by upper-case first name.
     let mut tz: HashMap<String, [f64; 6]> = HashMap::new();
     let rows = super::xlsx::sheet(raw_dir, TZIOUMIS_PATH, Some("Data"))?;
-    let header: Vec<String> = rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
-    let col = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| derr(TZIOUMIS_PATH, format!("no column `{name}`")));
-    let cols = [col("pcthispanic")?, col("pctwhite")?, col("pctblack")?, col("pctapi")?, col("pctaian")?, col("pct2prace")?];
+    let header: Vec<String> =
+        rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| derr(TZIOUMIS_PATH, format!("no column `{name}`")))
+    };
+    let cols =
+        [col("pcthispanic")?, col("pctwhite")?, col("pctblack")?, col("pctapi")?, col("pctaian")?, col("pct2prace")?];
     let name_col = col("firstname")?;
     for r in rows.iter().skip(1) {
         let Some(name) = text(r.get(name_col)) else { continue };
@@ -208,9 +220,13 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
 
     // Surnames.
     let rows = super::xlsx::sheet(raw_dir, SURNAMES_PATH, Some("2010 Census Names"))?;
-    let header: Vec<String> = rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
-    let col = |name: &str| header.iter().position(|h| h == name).ok_or_else(|| derr(SURNAMES_PATH, format!("no column `{name}`")));
-    let cols = [col("pcthispanic")?, col("pctwhite")?, col("pctblack")?, col("pctapi")?, col("pctaian")?, col("pct2prace")?];
+    let header: Vec<String> =
+        rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
+    let col = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| derr(SURNAMES_PATH, format!("no column `{name}`")))
+    };
+    let cols =
+        [col("pcthispanic")?, col("pctwhite")?, col("pctblack")?, col("pctapi")?, col("pctaian")?, col("pct2prace")?];
     let (name_col, count_col, cum_col) = (col("name")?, col("count")?, col("cum_prop100k")?);
     let mut last = Vec::new();
     let mut cum_kept = 0.0;

@@ -10,9 +10,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
+use super::derr;
 use super::ipf::{fit_groups, GroupMargin};
 use super::us::EDUCATION;
-use super::derr;
 use super::xlsx::{num, sheet, text};
 use crate::error::Result;
 
@@ -77,7 +77,10 @@ fn tokens(title: &str) -> Vec<String> {
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|w| {
             !w.is_empty()
-                && !matches!(*w, "and" | "or" | "the" | "of" | "except" | "including" | "all" | "other" | "miscellaneous")
+                && !matches!(
+                    *w,
+                    "and" | "or" | "the" | "of" | "except" | "including" | "all" | "other" | "miscellaneous"
+                )
         })
         .map(|w| w.strip_suffix('s').filter(|s| s.len() > 2).unwrap_or(w).to_string())
         .collect();
@@ -231,7 +234,8 @@ impl Occupations {
     }
 
     fn total_of(&self, o: &str) -> f64 {
-        self.by_sex_acs.get(&("Male".into(), o.into())).unwrap_or(&0.0) + self.by_sex_acs.get(&("Female".into(), o.into())).unwrap_or(&0.0)
+        self.by_sex_acs.get(&("Male".into(), o.into())).unwrap_or(&0.0)
+            + self.by_sex_acs.get(&("Female".into(), o.into())).unwrap_or(&0.0)
     }
 
     /// Employed persons 25+ by EP attainment group (six groups, graduate merged), nationally:
@@ -266,12 +270,20 @@ pub fn load(raw_dir: &Path) -> Result<Occupations> {
     }
     // CPS age shares per occupation (exact title match, else closest title, else all employed).
     let cps = read_cps(raw_dir)?;
-    let cps_total = cps.iter().find(|(t, _)| t == "Total employed").map(|(_, a)| *a).ok_or_else(|| derr(CPS_PATH, "no `Total employed` row"))?;
+    let cps_total = cps
+        .iter()
+        .find(|(t, _)| t == "Total employed")
+        .map(|(_, a)| *a)
+        .ok_or_else(|| derr(CPS_PATH, "no `Total employed` row"))?;
     let cps_candidates: Vec<(String, Vec<String>)> = cps.iter().map(|(t, _)| (t.clone(), tokens(t))).collect();
     let cps_by_title: HashMap<&str, [f64; 7]> = cps.iter().map(|(t, a)| (t.as_str(), *a)).collect();
     // EP education shares per occupation.
     let ep = read_ep(raw_dir)?;
-    let ep_total = ep.iter().find(|(t, _)| t.starts_with("Total, all occupations")).map(|(_, s)| *s).ok_or_else(|| derr(EP_PATH, "no total row"))?;
+    let ep_total = ep
+        .iter()
+        .find(|(t, _)| t.starts_with("Total, all occupations"))
+        .map(|(_, s)| *s)
+        .ok_or_else(|| derr(EP_PATH, "no total row"))?;
     let ep_candidates: Vec<(String, Vec<String>)> = ep.iter().map(|(t, _)| (t.clone(), tokens(t))).collect();
     let ep_by_title: HashMap<&str, [f64; 7]> = ep.iter().map(|(t, s)| (t.as_str(), *s)).collect();
     // Counts of [exact, parts, closest, head, fallback] matches for CPS and EP.
@@ -279,7 +291,11 @@ pub fn load(raw_dir: &Path) -> Result<Occupations> {
     let mut ep_matches = [0usize; 5];
     let mut age_shares: Vec<[f64; 7]> = Vec::new();
     let mut edu_shares: Vec<[f64; 7]> = Vec::new();
-    let pick = |title: &str, candidates: &[(String, Vec<String>)], by_title: &HashMap<&str, [f64; 7]>, fallback: [f64; 7], counts: &mut [usize; 5]| {
+    let pick = |title: &str,
+                candidates: &[(String, Vec<String>)],
+                by_title: &HashMap<&str, [f64; 7]>,
+                fallback: [f64; 7],
+                counts: &mut [usize; 5]| {
         if let Some((names, how)) = best_match(title, candidates) {
             // The mean of the matched rows' shares (CPS counts are normalised first).
             let mut sum = [0.0f64; 7];
@@ -307,91 +323,100 @@ impl Occupations {
     /// Fits P(occupation | sex, age band, education) to the margins (see the module docs).
     /// `group_of` gives each occupation's B24010 group code (same order as the titles).
     pub fn fit(&self, employed: &EmployedPopulation, group_of: &[String]) -> Result<OccupationTables> {
-    if group_of.len() != self.titles.len() {
-        return Err(derr("B24010", "one group per detailed occupation expected"));
-    }
-    let Occupations { titles: occupations, by_sex_acs, age_shares, edu_shares, cps_matches, ep_matches } = self;
-    let n_occ = occupations.len();
-    let total_of = |o: &str| self.total_of(o);
-    // The fit: X[occ][sex][age band][education level].
-    let sexes = ["Male", "Female"];
-    let (n_sex, n_age, n_edu) = (sexes.len(), OCC_BANDS.len(), EDUCATION.len());
-    let cells = n_occ * n_sex * n_age * n_edu;
-    let idx = |o: usize, s: usize, a: usize, e: usize| ((o * n_sex + s) * n_age + a) * n_edu + e;
-    let band_of = |age: i64| OCC_BANDS.iter().position(|(_, lo, hi)| *lo <= age && age <= *hi);
-    let ep_group = |level: &str| -> Vec<usize> {
-        EP_GROUPS.iter().enumerate().filter(|(_, (_, ls))| ls.contains(&level)).map(|(i, _)| i).collect()
-    };
-    // Employed population margin [sex][age][edu].
-    let mut pop = vec![0.0f64; n_sex * n_age * n_edu];
-    for ((sex, age, level), w) in employed {
-        let (Some(s), Some(a), Some(e)) =
-            (sexes.iter().position(|x| x == sex), band_of(*age), EDUCATION.iter().position(|x| x == level))
-        else {
-            continue;
+        if group_of.len() != self.titles.len() {
+            return Err(derr("B24010", "one group per detailed occupation expected"));
+        }
+        let Occupations { titles: occupations, by_sex_acs, age_shares, edu_shares, cps_matches, ep_matches } = self;
+        let n_occ = occupations.len();
+        let total_of = |o: &str| self.total_of(o);
+        // The fit: X[occ][sex][age band][education level].
+        let sexes = ["Male", "Female"];
+        let (n_sex, n_age, n_edu) = (sexes.len(), OCC_BANDS.len(), EDUCATION.len());
+        let cells = n_occ * n_sex * n_age * n_edu;
+        let idx = |o: usize, s: usize, a: usize, e: usize| ((o * n_sex + s) * n_age + a) * n_edu + e;
+        let band_of = |age: i64| OCC_BANDS.iter().position(|(_, lo, hi)| *lo <= age && age <= *hi);
+        let ep_group = |level: &str| -> Vec<usize> {
+            EP_GROUPS.iter().enumerate().filter(|(_, (_, ls))| ls.contains(&level)).map(|(i, _)| i).collect()
         };
-        pop[(s * n_age + a) * n_edu + e] += w;
-    }
-    let employed_total: f64 = pop.iter().sum();
-    let acs_total: f64 = occupations.iter().map(|o| total_of(o)).sum();
-    let scale = employed_total / acs_total;
-    // Seed: zero where EP says nobody in the occupation has that attainment (e.g. surgeons
-    // without a degree), at every age.
-    let mut seed = vec![0.0f64; cells];
-    for o in 0..n_occ {
-        for e in 0..n_edu {
-            let possible = ep_group(EDUCATION[e]).iter().any(|g| edu_shares[o][*g] > 0.0);
-            if possible {
-                for s in 0..n_sex {
-                    for a in 0..n_age {
-                        seed[idx(o, s, a, e)] = 1.0;
+        // Employed population margin [sex][age][edu].
+        let mut pop = vec![0.0f64; n_sex * n_age * n_edu];
+        for ((sex, age, level), w) in employed {
+            let (Some(s), Some(a), Some(e)) =
+                (sexes.iter().position(|x| x == sex), band_of(*age), EDUCATION.iter().position(|x| x == level))
+            else {
+                continue;
+            };
+            pop[(s * n_age + a) * n_edu + e] += w;
+        }
+        let employed_total: f64 = pop.iter().sum();
+        let acs_total: f64 = occupations.iter().map(|o| total_of(o)).sum();
+        let scale = employed_total / acs_total;
+        // Seed: zero where EP says nobody in the occupation has that attainment (e.g. surgeons
+        // without a degree), at every age.
+        let mut seed = vec![0.0f64; cells];
+        for o in 0..n_occ {
+            for e in 0..n_edu {
+                let possible = ep_group(EDUCATION[e]).iter().any(|g| edu_shares[o][*g] > 0.0);
+                if possible {
+                    for s in 0..n_sex {
+                        for a in 0..n_age {
+                            seed[idx(o, s, a, e)] = 1.0;
+                        }
                     }
                 }
             }
         }
-    }
-    let mut m_pop = GroupMargin { group_of: vec![0; cells], targets: pop.clone() };
-    let mut m_sex = GroupMargin { group_of: vec![0; cells], targets: vec![0.0; n_occ * n_sex] };
-    let mut m_age = GroupMargin { group_of: vec![0; cells], targets: vec![0.0; n_occ * n_age] };
-    let n_groups = EP_GROUPS.len() - 1; // master's and doctoral both map to graduate
-    let mut m_edu = GroupMargin { group_of: vec![u32::MAX; cells], targets: vec![0.0; n_occ * n_groups] };
-    let group_of_level = |e: usize| -> usize { ep_group(EDUCATION[e])[0].min(n_groups - 1) };
-    for o in 0..n_occ {
-        let total = total_of(&occupations[o]) * scale;
-        for (s, sex) in sexes.iter().enumerate() {
-            m_sex.targets[o * n_sex + s] = by_sex_acs.get(&(sex.to_string(), occupations[o].clone())).unwrap_or(&0.0) * scale;
-        }
-        for a in 0..n_age {
-            m_age.targets[o * n_age + a] = total * age_shares[o][a];
-        }
-        let total_25: f64 = total * age_shares[o][2..].iter().sum::<f64>();
-        for (g, share) in edu_shares[o].iter().enumerate() {
-            m_edu.targets[o * n_groups + g.min(n_groups - 1)] += total_25 * share;
-        }
-        for s in 0..n_sex {
+        let mut m_pop = GroupMargin { group_of: vec![0; cells], targets: pop.clone() };
+        let mut m_sex = GroupMargin { group_of: vec![0; cells], targets: vec![0.0; n_occ * n_sex] };
+        let mut m_age = GroupMargin { group_of: vec![0; cells], targets: vec![0.0; n_occ * n_age] };
+        let n_groups = EP_GROUPS.len() - 1; // master's and doctoral both map to graduate
+        let mut m_edu = GroupMargin { group_of: vec![u32::MAX; cells], targets: vec![0.0; n_occ * n_groups] };
+        let group_of_level = |e: usize| -> usize { ep_group(EDUCATION[e])[0].min(n_groups - 1) };
+        for o in 0..n_occ {
+            let total = total_of(&occupations[o]) * scale;
+            for (s, sex) in sexes.iter().enumerate() {
+                m_sex.targets[o * n_sex + s] =
+                    by_sex_acs.get(&(sex.to_string(), occupations[o].clone())).unwrap_or(&0.0) * scale;
+            }
             for a in 0..n_age {
-                for e in 0..n_edu {
-                    let i = idx(o, s, a, e);
-                    m_pop.group_of[i] = ((s * n_age + a) * n_edu + e) as u32;
-                    m_sex.group_of[i] = (o * n_sex + s) as u32;
-                    m_age.group_of[i] = (o * n_age + a) as u32;
-                    if a >= 2 {
-                        m_edu.group_of[i] = (o * n_groups + group_of_level(e)) as u32;
+                m_age.targets[o * n_age + a] = total * age_shares[o][a];
+            }
+            let total_25: f64 = total * age_shares[o][2..].iter().sum::<f64>();
+            for (g, share) in edu_shares[o].iter().enumerate() {
+                m_edu.targets[o * n_groups + g.min(n_groups - 1)] += total_25 * share;
+            }
+            for s in 0..n_sex {
+                for a in 0..n_age {
+                    for e in 0..n_edu {
+                        let i = idx(o, s, a, e);
+                        m_pop.group_of[i] = ((s * n_age + a) * n_edu + e) as u32;
+                        m_sex.group_of[i] = (o * n_sex + s) as u32;
+                        m_age.group_of[i] = (o * n_age + a) as u32;
+                        if a >= 2 {
+                            m_edu.group_of[i] = (o * n_groups + group_of_level(e)) as u32;
+                        }
                     }
                 }
             }
         }
-    }
-    // The 25+ education margin covers part of the population only: match its total to the
-    // population margin's 25+ total.
-    let pop_25: f64 = (0..n_sex).flat_map(|s| (2..n_age).flat_map(move |a| (0..n_edu).map(move |e| (s, a, e)))).map(|(s, a, e)| pop[(s * n_age + a) * n_edu + e]).sum();
-    let edu_sum: f64 = m_edu.targets.iter().sum();
-    m_edu.targets.iter_mut().for_each(|t| *t *= pop_25 / edu_sum);
-    let margins = [m_sex, m_age, m_edu, m_pop];
-    let (fitted, _) = fit_groups(&seed, &margins, 300);
-    // How far the fit is from each margin (they come from different surveys and years and
-    // cannot all hold exactly): total variation distance.
-    let fit_tvd: Vec<String> = ["B24115/6 occupation × sex", "CPS 11b occupation × age", "EP 5.3 occupation × education (25+)", "employed population sex × age × education"]
+        // The 25+ education margin covers part of the population only: match its total to the
+        // population margin's 25+ total.
+        let pop_25: f64 = (0..n_sex)
+            .flat_map(|s| (2..n_age).flat_map(move |a| (0..n_edu).map(move |e| (s, a, e))))
+            .map(|(s, a, e)| pop[(s * n_age + a) * n_edu + e])
+            .sum();
+        let edu_sum: f64 = m_edu.targets.iter().sum();
+        m_edu.targets.iter_mut().for_each(|t| *t *= pop_25 / edu_sum);
+        let margins = [m_sex, m_age, m_edu, m_pop];
+        let (fitted, _) = fit_groups(&seed, &margins, 300);
+        // How far the fit is from each margin (they come from different surveys and years and
+        // cannot all hold exactly): total variation distance.
+        let fit_tvd: Vec<String> = [
+            "B24115/6 occupation × sex",
+            "CPS 11b occupation × age",
+            "EP 5.3 occupation × education (25+)",
+            "employed population sex × age × education",
+        ]
         .iter()
         .zip(&margins)
         .map(|(name, m)| {
@@ -407,58 +432,62 @@ impl Occupations {
         })
         .collect();
 
-    let mut model = Vec::new();
-    for (s, sex) in sexes.iter().enumerate() {
-        for (a, (band, _, _)) in OCC_BANDS.iter().enumerate() {
-            for (e, level) in EDUCATION.iter().enumerate() {
-                let total: f64 = (0..n_occ).map(|o| fitted[idx(o, s, a, e)]).sum();
-                // total is zero where no such persons exist (graduate degrees at 18-19).
-                for o in (0..n_occ).filter(|_| total > 0.0) {
-                    let w = fitted[idx(o, s, a, e)] / total;
-                    if w >= 1e-7 {
-                        model.push(vec![
-                            sex.to_string(),
-                            band.to_string(),
-                            level.to_string(),
-                            "in".into(),
-                            group_of[o].clone(),
-                            occupation_code(&occupations[o]),
-                            format!("{w:.4e}"),
-                        ]);
+        let mut model = Vec::new();
+        for (s, sex) in sexes.iter().enumerate() {
+            for (a, (band, _, _)) in OCC_BANDS.iter().enumerate() {
+                for (e, level) in EDUCATION.iter().enumerate() {
+                    let total: f64 = (0..n_occ).map(|o| fitted[idx(o, s, a, e)]).sum();
+                    // total is zero where no such persons exist (graduate degrees at 18-19).
+                    for o in (0..n_occ).filter(|_| total > 0.0) {
+                        let w = fitted[idx(o, s, a, e)] / total;
+                        if w >= 1e-7 {
+                            model.push(vec![
+                                sex.to_string(),
+                                band.to_string(),
+                                level.to_string(),
+                                "in".into(),
+                                group_of[o].clone(),
+                                occupation_code(&occupations[o]),
+                                format!("{w:.4e}"),
+                            ]);
+                        }
                     }
+                    model.push(vec![
+                        sex.to_string(),
+                        band.to_string(),
+                        level.to_string(),
+                        "out".into(),
+                        NOT_IN_WORKFORCE.into(),
+                        NOT_IN_WORKFORCE.into(),
+                        "1".into(),
+                    ]);
                 }
-                model.push(vec![
-                    sex.to_string(),
-                    band.to_string(),
-                    level.to_string(),
-                    "out".into(),
-                    NOT_IN_WORKFORCE.into(),
-                    NOT_IN_WORKFORCE.into(),
-                    "1".into(),
-                ]);
             }
         }
-    }
-    let mut by_sex = Vec::new();
-    let mut by_age = Vec::new();
-    let mut by_education = Vec::new();
-    for (o, title) in occupations.iter().enumerate() {
-        let code = occupation_code(title);
-        for sex in sexes {
-            by_sex.push(vec![sex.to_string(), code.clone(), format!("{}", by_sex_acs.get(&(sex.to_string(), title.clone())).unwrap_or(&0.0))]);
+        let mut by_sex = Vec::new();
+        let mut by_age = Vec::new();
+        let mut by_education = Vec::new();
+        for (o, title) in occupations.iter().enumerate() {
+            let code = occupation_code(title);
+            for sex in sexes {
+                by_sex.push(vec![
+                    sex.to_string(),
+                    code.clone(),
+                    format!("{}", by_sex_acs.get(&(sex.to_string(), title.clone())).unwrap_or(&0.0)),
+                ]);
+            }
+            let total = total_of(title);
+            for (a, (band, _, _)) in OCC_BANDS.iter().enumerate() {
+                by_age.push(vec![band.to_string(), code.clone(), format!("{:.1}", total * age_shares[o][a])]);
+            }
+            let total_25: f64 = total * age_shares[o][2..].iter().sum::<f64>();
+            for level in EDUCATION {
+                // Both less-than-high-school levels carry EP's one group (same conditional).
+                let share: f64 = ep_group(level).iter().map(|g| edu_shares[o][*g]).sum();
+                by_education.push(vec![level.to_string(), code.clone(), format!("{:.1}", total_25 * share)]);
+            }
         }
-        let total = total_of(title);
-        for (a, (band, _, _)) in OCC_BANDS.iter().enumerate() {
-            by_age.push(vec![band.to_string(), code.clone(), format!("{:.1}", total * age_shares[o][a])]);
-        }
-        let total_25: f64 = total * age_shares[o][2..].iter().sum::<f64>();
-        for level in EDUCATION {
-            // Both less-than-high-school levels carry EP's one group (same conditional).
-            let share: f64 = ep_group(level).iter().map(|g| edu_shares[o][*g]).sum();
-            by_education.push(vec![level.to_string(), code.clone(), format!("{:.1}", total_25 * share)]);
-        }
-    }
-    let notes = vec![
+        let notes = vec![
         format!(
             "Occupation: {n_occ} detailed Census occupations (ACS 2018 B24115/B24116, civilian employed 16+, national). \
              Titles are matched across publishers by their words (footnote marks and \
@@ -486,7 +515,7 @@ impl Occupations {
          like the employed); people not in the labour force have occupation = not_in_workforce."
             .into(),
     ];
-    Ok(OccupationTables { by_sex, by_age, by_education, model, notes })
+        Ok(OccupationTables { by_sex, by_age, by_education, model, notes })
     }
 }
 
@@ -528,7 +557,9 @@ pub fn employment_rows(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     }
     Ok(agg
         .into_iter()
-        .map(|((state, sex, range, status), w)| vec![state, sex, super::acs::band_label(range), status.to_string(), format!("{w}")])
+        .map(|((state, sex, range, status), w)| {
+            vec![state, sex, super::acs::band_label(range), status.to_string(), format!("{w}")]
+        })
         .collect())
 }
 
@@ -538,7 +569,10 @@ mod tests {
 
     #[test]
     fn codes_and_tokens() {
-        assert_eq!(occupation_code("Transportation, storage, and distribution managers"), "transportation_storage_and_distribution_managers");
+        assert_eq!(
+            occupation_code("Transportation, storage, and distribution managers"),
+            "transportation_storage_and_distribution_managers"
+        );
         assert_eq!(tokens("Chief executives(1)"), tokens("Chief executives"));
         let c = vec![("Managers, all other".to_string(), tokens("Managers, all other"))];
         assert_eq!(best_match("Miscellaneous managers", &c), Some((vec!["Managers, all other"], Match::Exact)));

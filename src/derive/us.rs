@@ -8,13 +8,57 @@ use crate::error::{Error, Result};
 
 /// (FIPS code, USPS abbreviation) of the 50 states and DC.
 pub const STATES: &[(u32, &str)] = &[
-    (1, "AL"), (2, "AK"), (4, "AZ"), (5, "AR"), (6, "CA"), (8, "CO"), (9, "CT"), (10, "DE"), (11, "DC"),
-    (12, "FL"), (13, "GA"), (15, "HI"), (16, "ID"), (17, "IL"), (18, "IN"), (19, "IA"), (20, "KS"),
-    (21, "KY"), (22, "LA"), (23, "ME"), (24, "MD"), (25, "MA"), (26, "MI"), (27, "MN"), (28, "MS"),
-    (29, "MO"), (30, "MT"), (31, "NE"), (32, "NV"), (33, "NH"), (34, "NJ"), (35, "NM"), (36, "NY"),
-    (37, "NC"), (38, "ND"), (39, "OH"), (40, "OK"), (41, "OR"), (42, "PA"), (44, "RI"), (45, "SC"),
-    (46, "SD"), (47, "TN"), (48, "TX"), (49, "UT"), (50, "VT"), (51, "VA"), (53, "WA"), (54, "WV"),
-    (55, "WI"), (56, "WY"),
+    (1, "AL"),
+    (2, "AK"),
+    (4, "AZ"),
+    (5, "AR"),
+    (6, "CA"),
+    (8, "CO"),
+    (9, "CT"),
+    (10, "DE"),
+    (11, "DC"),
+    (12, "FL"),
+    (13, "GA"),
+    (15, "HI"),
+    (16, "ID"),
+    (17, "IL"),
+    (18, "IN"),
+    (19, "IA"),
+    (20, "KS"),
+    (21, "KY"),
+    (22, "LA"),
+    (23, "ME"),
+    (24, "MD"),
+    (25, "MA"),
+    (26, "MI"),
+    (27, "MN"),
+    (28, "MS"),
+    (29, "MO"),
+    (30, "MT"),
+    (31, "NE"),
+    (32, "NV"),
+    (33, "NH"),
+    (34, "NJ"),
+    (35, "NM"),
+    (36, "NY"),
+    (37, "NC"),
+    (38, "ND"),
+    (39, "OH"),
+    (40, "OK"),
+    (41, "OR"),
+    (42, "PA"),
+    (44, "RI"),
+    (45, "SC"),
+    (46, "SD"),
+    (47, "TN"),
+    (48, "TX"),
+    (49, "UT"),
+    (50, "VT"),
+    (51, "VA"),
+    (53, "WA"),
+    (54, "WV"),
+    (55, "WI"),
+    (56, "WY"),
 ];
 
 /// Oldest age the open-ended "85+" group is spread to.
@@ -185,7 +229,8 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     // Occupation: national detailed tables fitted to the employed population of this pack.
     let occupation_data = super::occupation::load(raw_dir)?;
     let people = population_by_education(&population, &education_rows);
-    let (employment_rows, employment_note) = employment_model(&employment, &people, occupation_data.workers_by_education());
+    let (employment_rows, employment_note) =
+        employment_model(&employment, &people, occupation_data.workers_by_education());
     tables.push(write_table(
         out_dir,
         "employment_model.csv",
@@ -274,14 +319,18 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     )?);
     let mut model_ids = acs_ids.clone();
     model_ids.extend([cps.id.as_str(), ep.id.as_str(), "census_pep_v2021_state_sex_age_civ"]);
-    let [b24010, b24010_legend] = acs_sources("B24010", "Sex by occupation for the civilian employed population 16 years and over")?;
+    let [b24010, b24010_legend] =
+        acs_sources("B24010", "Sex by occupation for the civilian employed population 16 years and over")?;
     let national_b24010 = |kind: &str| {
         source(
             raw_dir,
             &format!("acs_2018_1yr_b24010_national_{}", kind.to_lowercase()),
             &super::acs::raw_path("national", "B24010", kind),
             "U.S. Census Bureau, American Community Survey",
-            &format!("B24010: Sex by occupation for the civilian employed population 16 years and over ({} file)", kind.to_lowercase()),
+            &format!(
+                "B24010: Sex by occupation for the civilian employed population 16 years and over ({} file)",
+                kind.to_lowercase()
+            ),
             "ACS 2018 1-year estimates, United States",
             "Public domain (U.S. federal government work)",
             "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
@@ -304,7 +353,9 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     let mut national_groups: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
     for r in occ.model.iter().filter(|r| r[3] == "in") {
         let Some(g) = group_index.get(&r[4]) else { continue };
-        let row = national_groups.entry((r[0].clone(), r[1].clone(), r[2].clone())).or_insert_with(|| vec![0.0; groups.names.len()]);
+        let row = national_groups
+            .entry((r[0].clone(), r[1].clone(), r[2].clone()))
+            .or_insert_with(|| vec![0.0; groups.names.len()]);
         row[*g] += r[6].parse::<f64>().unwrap_or(0.0);
     }
     let mut employed_bands: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
@@ -319,7 +370,8 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
             tilt_rows.push(vec![state.to_string(), sex.into(), super::occupation::NOT_IN_WORKFORCE.into(), "1".into()]);
         }
     }
-    let b24010_ids = [b24010.id.as_str(), b24010_legend.id.as_str(), b24010_us.id.as_str(), b24010_us_legend.id.as_str()];
+    let b24010_ids =
+        [b24010.id.as_str(), b24010_legend.id.as_str(), b24010_us.id.as_str(), b24010_us_legend.id.as_str()];
     tables.push(write_table(
         out_dir,
         "occupation_group_tilt.csv",
@@ -332,7 +384,12 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     let mut b24010_rows = Vec::new();
     for ((state, sex), counts) in &groups.by_state {
         for (g, persons) in counts.iter().enumerate() {
-            b24010_rows.push(vec![state.clone(), sex.clone(), super::occupation::occupation_code(&groups.names[g]), format!("{persons}")]);
+            b24010_rows.push(vec![
+                state.clone(),
+                sex.clone(),
+                super::occupation::occupation_code(&groups.names[g]),
+                format!("{persons}"),
+            ]);
         }
     }
     tables.push(write_table(
@@ -568,7 +625,10 @@ fn band_range(label: &str) -> (i64, i64) {
 }
 
 /// Persons by (state, sex, single year of age, education level): PEP × P(level | state, sex, band).
-fn population_by_education(population: &Population, education: &[Vec<String>]) -> BTreeMap<(String, String, i64, String), f64> {
+fn population_by_education(
+    population: &Population,
+    education: &[Vec<String>],
+) -> BTreeMap<(String, String, i64, String), f64> {
     let mut edu: BTreeMap<(String, String, (i64, i64)), Vec<(String, f64)>> = BTreeMap::new();
     for r in education {
         let w: f64 = r[4].parse().unwrap_or(0.0);
@@ -610,9 +670,11 @@ fn employment_model(
         bands.entry((r[0].clone(), r[1].clone(), r[2].clone())).or_default()[i] += w;
     }
     let band_of = |state: &str, sex: &str, age: i64| {
-        bands.keys().find(|(s, x, b)| s == state && x == sex && {
-            let (lo, hi) = band_range(b);
-            lo <= age && age <= hi
+        bands.keys().find(|(s, x, b)| {
+            s == state && x == sex && {
+                let (lo, hi) = band_range(b);
+                lo <= age && age <= hi
+            }
         })
     };
     // National employment rate by attainment group among persons 25+.
@@ -644,20 +706,42 @@ fn employment_model(
         let levels = band_people.get(&(state.clone(), sex.clone(), band.clone())).cloned().unwrap_or_default();
         let mass: f64 = levels.values().sum();
         let share = |beta: f64| -> f64 {
-            levels.iter().map(|(l, p)| p * sigmoid(beta + log_or[super::occupation::education_group(l)])).sum::<f64>() / mass.max(1e-12)
+            levels.iter().map(|(l, p)| p * sigmoid(beta + log_or[super::occupation::education_group(l)])).sum::<f64>()
+                / mass.max(1e-12)
         };
         let (mut lo, mut hi) = (-40.0f64, 40.0f64);
         for _ in 0..100 {
             let mid = (lo + hi) / 2.0;
-            if share(mid) < target { lo = mid } else { hi = mid }
+            if share(mid) < target {
+                lo = mid
+            } else {
+                hi = mid
+            }
         }
         let beta = (lo + hi) / 2.0;
         let not_employed = u + n;
         for level in EDUCATION {
-            let p_emp = if target <= 0.0 { 0.0 } else if target >= 1.0 { 1.0 } else { sigmoid(beta + log_or[super::occupation::education_group(level)]) };
-            let (p_u, p_n) = if not_employed > 0.0 { ((1.0 - p_emp) * u / not_employed, (1.0 - p_emp) * n / not_employed) } else { (0.0, 1.0 - p_emp) };
+            let p_emp = if target <= 0.0 {
+                0.0
+            } else if target >= 1.0 {
+                1.0
+            } else {
+                sigmoid(beta + log_or[super::occupation::education_group(level)])
+            };
+            let (p_u, p_n) = if not_employed > 0.0 {
+                ((1.0 - p_emp) * u / not_employed, (1.0 - p_emp) * n / not_employed)
+            } else {
+                (0.0, 1.0 - p_emp)
+            };
             for (status, p) in [("employed", p_emp), ("unemployed", p_u), ("not_in_labor_force", p_n)] {
-                rows.push(vec![state.clone(), sex.clone(), band.clone(), level.to_string(), status.into(), format!("{p:.6}")]);
+                rows.push(vec![
+                    state.clone(),
+                    sex.clone(),
+                    band.clone(),
+                    level.to_string(),
+                    status.into(),
+                    format!("{p:.6}"),
+                ]);
             }
         }
     }
@@ -686,7 +770,10 @@ fn employed_population(
 ) -> BTreeMap<(String, String, i64, String), f64> {
     let mut p_emp: BTreeMap<(String, String, String), Vec<((i64, i64), f64)>> = BTreeMap::new();
     for r in model.iter().filter(|r| r[4] == "employed") {
-        p_emp.entry((r[0].clone(), r[1].clone(), r[3].clone())).or_default().push((band_range(&r[2]), r[5].parse().unwrap_or(0.0)));
+        p_emp
+            .entry((r[0].clone(), r[1].clone(), r[3].clone()))
+            .or_default()
+            .push((band_range(&r[2]), r[5].parse().unwrap_or(0.0)));
     }
     let mut out = BTreeMap::new();
     for ((state, sex, age, level), persons) in people {
@@ -724,7 +811,9 @@ fn race_by_state_sex_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
         }
     }
     let nh_share = |state: &str, race: &str| {
-        by_origin.get(&(state.to_string(), race.to_string())).map(|(nh, h)| if nh + h > 0.0 { nh / (nh + h) } else { 0.0 })
+        by_origin
+            .get(&(state.to_string(), race.to_string()))
+            .map(|(nh, h)| if nh + h > 0.0 { nh / (nh + h) } else { 0.0 })
     };
     let mut agg: BTreeMap<(String, String, (i64, i64), &'static str), f64> = BTreeMap::new();
     for (table, _) in RACE_TABLES {
@@ -740,10 +829,16 @@ fn race_by_state_sex_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
         };
         for c in super::acs::leaf_cells(raw_dir, "state", table)? {
             let [sex, age] = c.path.as_slice() else {
-                return Err(Error::Derivation { source_file: table.to_string(), reason: format!("unexpected path {:?}", c.path) });
+                return Err(Error::Derivation {
+                    source_file: table.to_string(),
+                    reason: format!("unexpected path {:?}", c.path),
+                });
             };
             let Some(range) = super::acs::age_range(age) else {
-                return Err(Error::Derivation { source_file: table.to_string(), reason: format!("unrecognised age `{age}`") });
+                return Err(Error::Derivation {
+                    source_file: table.to_string(),
+                    reason: format!("unrecognised age `{age}`"),
+                });
             };
             if range.1 < 18 {
                 continue;
@@ -886,10 +981,8 @@ fn split_young_education(published: &[Vec<String>], population: &Population) -> 
         let ages: Vec<i64> = (18..=24).collect();
         let rows: Vec<f64> =
             ages.iter().map(|a| population.get(&(state.clone(), sex.clone(), *a)).copied().unwrap_or(0.0)).collect();
-        let seed: Vec<f64> = ages
-            .iter()
-            .flat_map(|a| EDUCATION.iter().map(move |e| if *a >= min_age(e) { 1.0 } else { 0.0 }))
-            .collect();
+        let seed: Vec<f64> =
+            ages.iter().flat_map(|a| EDUCATION.iter().map(move |e| if *a >= min_age(e) { 1.0 } else { 0.0 })).collect();
         let (fitted, _) = super::ipf::fit_2d(&seed, ages.len(), EDUCATION.len(), &rows, &cols, 500);
         for (i, a) in ages.iter().enumerate() {
             for (j, e) in EDUCATION.iter().enumerate() {
@@ -918,10 +1011,24 @@ fn field_model(published: &[Vec<String>]) -> Vec<Vec<String>> {
                 if *level == "bachelors" || *level == "graduate" {
                     for (b, field, w) in cells.iter().filter(|(b, _, _)| b == source_band) {
                         let _ = b;
-                        out.push(vec![state.clone(), sex.clone(), band.into(), level.to_string(), field.clone(), w.clone()]);
+                        out.push(vec![
+                            state.clone(),
+                            sex.clone(),
+                            band.into(),
+                            level.to_string(),
+                            field.clone(),
+                            w.clone(),
+                        ]);
                     }
                 } else {
-                    out.push(vec![state.clone(), sex.clone(), band.into(), level.to_string(), "no_degree".into(), "1".into()]);
+                    out.push(vec![
+                        state.clone(),
+                        sex.clone(),
+                        band.into(),
+                        level.to_string(),
+                        "no_degree".into(),
+                        "1".into(),
+                    ]);
                 }
             }
         }
@@ -947,7 +1054,9 @@ fn population_rows(path: &Path) -> Result<Vec<Vec<String>>> {
         if field(sumlev) != "040" {
             continue;
         }
-        let parse = |c: usize| field(c).trim().parse::<u64>().map_err(|_| err(format!("row {}: bad number `{}`", i + 2, field(c))));
+        let parse = |c: usize| {
+            field(c).trim().parse::<u64>().map_err(|_| err(format!("row {}: bad number `{}`", i + 2, field(c))))
+        };
         let (fips, sex_code, age_value, persons) = (parse(state)? as u32, parse(sex)?, parse(age)? as u32, parse(pop)?);
         let Some(st) = abbrev.get(&fips) else { continue };
         let sex_label = match sex_code {

@@ -318,10 +318,14 @@ impl LlmClient {
                 Message::System(t) => ChatCompletionRequestMessage::from(ChatCompletionRequestSystemMessage::from(
                     ChatCompletionRequestSystemMessageContent::Text(t.clone()),
                 )),
-                Message::User(t) => ChatCompletionRequestMessage::from(ChatCompletionRequestUserMessage::from(t.as_str())),
-                Message::Assistant(t) => ChatCompletionRequestMessage::from(ChatCompletionRequestAssistantMessage::from(
-                    ChatCompletionRequestAssistantMessageContent::Text(t.clone()),
-                )),
+                Message::User(t) => {
+                    ChatCompletionRequestMessage::from(ChatCompletionRequestUserMessage::from(t.as_str()))
+                }
+                Message::Assistant(t) => {
+                    ChatCompletionRequestMessage::from(ChatCompletionRequestAssistantMessage::from(
+                        ChatCompletionRequestAssistantMessageContent::Text(t.clone()),
+                    ))
+                }
             })
             .collect();
         #[allow(deprecated)]
@@ -366,13 +370,20 @@ impl LlmClient {
         loop {
             let permit = self.limit.acquire().await;
             self.usage.requests.fetch_add(1, Ordering::Relaxed);
-            let outcome = tokio::time::timeout(self.config.timeout(), self.openai.chat().create_byot::<_, CreateChatCompletionResponse>(&body)).await;
+            let outcome = tokio::time::timeout(
+                self.config.timeout(),
+                self.openai.chat().create_byot::<_, CreateChatCompletionResponse>(&body),
+            )
+            .await;
             let failure = match outcome {
                 Ok(Ok(response)) => {
                     self.limit.on_success();
                     drop(permit);
-                    let (prompt, completion) =
-                        response.usage.as_ref().map(|u| (u.prompt_tokens as u64, u.completion_tokens as u64)).unwrap_or((0, 0));
+                    let (prompt, completion) = response
+                        .usage
+                        .as_ref()
+                        .map(|u| (u.prompt_tokens as u64, u.completion_tokens as u64))
+                        .unwrap_or((0, 0));
                     self.usage.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
                     self.usage.completion_tokens.fetch_add(completion, Ordering::Relaxed);
                     let choice = response.choices.into_iter().next();

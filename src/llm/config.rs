@@ -124,7 +124,8 @@ impl LlmConfig {
 
     /// Reads a JSON config file (unknown keys are an error, so typos do not pass silently).
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
         serde_json::from_str(&text).map_err(|e| invalid(format!("{}: {e}", path.display())))
     }
 
@@ -136,11 +137,13 @@ impl LlmConfig {
             self.model = v;
         }
         if let Some(v) = env("PERSONADB_LLM_CONCURRENCY") {
-            self.max_concurrency =
-                v.parse().map_err(|_| invalid(format!("PERSONADB_LLM_CONCURRENCY must be a whole number, got `{v}`")))?;
+            self.max_concurrency = v
+                .parse()
+                .map_err(|_| invalid(format!("PERSONADB_LLM_CONCURRENCY must be a whole number, got `{v}`")))?;
         }
         if let Some(v) = env("PERSONADB_LLM_TIMEOUT_S") {
-            self.timeout_s = v.parse().map_err(|_| invalid(format!("PERSONADB_LLM_TIMEOUT_S must be a number, got `{v}`")))?;
+            self.timeout_s =
+                v.parse().map_err(|_| invalid(format!("PERSONADB_LLM_TIMEOUT_S must be a number, got `{v}`")))?;
         }
         if let Some(v) = env("PERSONADB_LLM_PROMPTS") {
             self.prompts = Some(PathBuf::from(v));

@@ -20,7 +20,8 @@ impl AliasTable {
     /// Builds a table from non-negative weights. Returns `None` when the weights are empty,
     /// contain a negative or non-finite value, or sum to zero.
     pub fn new(weights: &[f64]) -> Option<Self> {
-        let support: Vec<u32> = (0..weights.len().min(u32::MAX as usize) as u32).filter(|i| weights[*i as usize] > 0.0).collect();
+        let support: Vec<u32> =
+            (0..weights.len().min(u32::MAX as usize) as u32).filter(|i| weights[*i as usize] > 0.0).collect();
         let positive: Vec<f64> = support.iter().map(|i| weights[*i as usize]).collect();
         if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
             return None;
@@ -53,7 +54,11 @@ impl AliasTable {
         let mut small: Vec<u32> = Vec::new();
         let mut large: Vec<u32> = Vec::new();
         for (i, p) in scaled.iter().enumerate() {
-            if *p < 1.0 { small.push(i as u32) } else { large.push(i as u32) }
+            if *p < 1.0 {
+                small.push(i as u32)
+            } else {
+                large.push(i as u32)
+            }
         }
         let mut threshold = vec![1u64 << 32; k];
         let mut alias: Vec<u32> = (0..k as u32).collect();
@@ -107,9 +112,11 @@ impl AliasTable {
     /// The columns as (threshold, own outcome, alias outcome), for callers that pack many
     /// tables into one array.
     pub fn columns(&self) -> impl Iterator<Item = (u64, u32, u32)> + '_ {
-        self.threshold.iter().zip(&self.alias).enumerate().map(|(c, (t, a))| {
-            (*t, self.own.as_ref().map(|o| o[c]).unwrap_or(c as u32), *a)
-        })
+        self.threshold
+            .iter()
+            .zip(&self.alias)
+            .enumerate()
+            .map(|(c, (t, a))| (*t, self.own.as_ref().map(|o| o[c]).unwrap_or(c as u32), *a))
     }
 
     /// The probability of each outcome this table realises (for tests and reports).

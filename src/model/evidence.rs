@@ -217,7 +217,7 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
                     // Independent of every node: filtering the sample is already exact.
                     return Err(bad(format!(
                         "cannot condition on `{name}`: it is drawn independently for each row (filter the result instead)"
-                    )))
+                    )));
                 }
                 None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model)))),
             }
@@ -284,7 +284,8 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
         }
         for (name, lookup) in &lookups {
             let pos = nodes.iter().position(|n| *n == lookup.node).unwrap_or(0);
-            let values = (start..end).map(|c| lookup.values[lookup.codes[combos[c * width + pos] as usize] as usize].as_str());
+            let values =
+                (start..end).map(|c| lookup.values[lookup.codes[combos[c * width + pos] as usize] as usize].as_str());
             debug_assert!(schema.field_with_name(name).is_ok());
             columns.push(Arc::new(StringArray::from_iter_values(values)));
         }
@@ -426,10 +427,12 @@ pub fn check_complexity(what: &str, text: &str) -> Result<()> {
     use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::keywords::Keyword;
     use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
-    let bad = |reason: String| Error::InvalidArgument { name: format!("{what} `{}`", crate::error::shorten(text, 60)), reason };
-    let tokens = Tokenizer::new(&GenericDialect {}, text)
-        .tokenize()
-        .map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let bad = |reason: String| Error::InvalidArgument {
+        name: format!("{what} `{}`", crate::error::shorten(text, 60)),
+        reason,
+    };
+    let tokens =
+        Tokenizer::new(&GenericDialect {}, text).tokenize().map_err(|e| bad(format!("cannot read it: {e}")))?;
     let (mut operators, mut depth, mut deepest) = (0usize, 0usize, 0usize);
     for token in &tokens {
         match token {

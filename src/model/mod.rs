@@ -94,7 +94,10 @@ impl LocaleModel {
                     let Some(ColumnSpec::Normal { min, max, .. }) = target.map(|t| &spec.columns[t]) else {
                         return Err(bad(format!("label column `{name}`: `{of}` is not a normal column")));
                     };
-                    let slot = spec.columns[..target.unwrap_or(0)].iter().filter(|x| matches!(x, ColumnSpec::Normal { .. })).count();
+                    let slot = spec.columns[..target.unwrap_or(0)]
+                        .iter()
+                        .filter(|x| matches!(x, ColumnSpec::Normal { .. }))
+                        .count();
                     let mut vocab: Vec<String> = Vec::new();
                     let mut codes = Vec::new();
                     for v in *min..=*max {
@@ -133,10 +136,11 @@ impl LocaleModel {
             let text = read_table(table)?;
             let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
             let headers = reader.headers().map_err(|e| bad(format!("{table}: {e}")))?.clone();
-            let (key_col, value_col) = match (headers.iter().position(|h| h == of), headers.iter().position(|h| h == name)) {
-                (Some(k), Some(v)) => (k, v),
-                _ => return Err(bad(format!("{table}: needs columns `{of}` and `{name}`"))),
-            };
+            let (key_col, value_col) =
+                match (headers.iter().position(|h| h == of), headers.iter().position(|h| h == name)) {
+                    (Some(k), Some(v)) => (k, v),
+                    _ => return Err(bad(format!("{table}: needs columns `{of}` and `{name}`"))),
+                };
             let mut map: std::collections::HashMap<String, String> = std::collections::HashMap::new();
             for rec in reader.records() {
                 let rec = rec.map_err(|e| bad(format!("{table}: {e}")))?;
@@ -165,11 +169,9 @@ impl LocaleModel {
             let (node, plain_type, dict_type) = match c {
                 ColumnSpec::Uuid { .. } | ColumnSpec::Constant { .. } => (None, DataType::Utf8, DataType::Utf8),
                 ColumnSpec::Normal { .. } => (None, DataType::Int64, DataType::Int64),
-                ColumnSpec::Label { .. } | ColumnSpec::Lookup { .. } => (
-                    None,
-                    DataType::Utf8,
-                    DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::Utf8)),
-                ),
+                ColumnSpec::Label { .. } | ColumnSpec::Lookup { .. } => {
+                    (None, DataType::Utf8, DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::Utf8)))
+                }
                 ColumnSpec::Node { name } => {
                     let idx = nodes.iter().position(|n| &n.name == name).ok_or_else(|| Error::InvalidLocalePack {
                         locale: spec.locale.clone(),
@@ -201,7 +203,9 @@ impl LocaleModel {
             .enumerate()
             .map(|(c, spec)| {
                 let vocab: Option<&Vec<String>> = match (spec, column_nodes[c]) {
-                    (ColumnSpec::Node { .. }, Some(idx)) if nodes[idx].kind == ValueKind::Category => Some(&nodes[idx].values),
+                    (ColumnSpec::Node { .. }, Some(idx)) if nodes[idx].kind == ValueKind::Category => {
+                        Some(&nodes[idx].values)
+                    }
                     (ColumnSpec::Lookup { .. }, _) => lookups[c].as_ref().map(|l| &l.values),
                     (ColumnSpec::Label { .. }, _) => labels[c].as_ref().map(|l| &l.1),
                     _ => None,
@@ -283,8 +287,10 @@ impl LocaleModel {
         }
         // Fills a run of whole blocks starting at block `start`.
         let fill = |start: u64, c: &mut [u32], u: &mut [u128], s: &mut [i64]| {
-            let blocks =
-                c.chunks_mut(BLOCK_ROWS * n_nodes).zip(u.chunks_mut(BLOCK_ROWS)).zip(s.chunks_mut(BLOCK_ROWS * score_width));
+            let blocks = c
+                .chunks_mut(BLOCK_ROWS * n_nodes)
+                .zip(u.chunks_mut(BLOCK_ROWS))
+                .zip(s.chunks_mut(BLOCK_ROWS * score_width));
             for (b, ((cb, ub), sb)) in blocks.enumerate() {
                 let len = sb.len() / score_width * n_scores;
                 self.sample_block(seed, start + b as u64, cb, ub, &mut sb[..len], evidence);
@@ -387,7 +393,14 @@ impl LocaleModel {
         })
     }
 
-    fn build_batch(&self, codes: &[u32], uuids: &[u128], scores: &[i64], rows: usize, encoding: Encoding) -> Result<RecordBatch> {
+    fn build_batch(
+        &self,
+        codes: &[u32],
+        uuids: &[u128],
+        scores: &[i64],
+        rows: usize,
+        encoding: Encoding,
+    ) -> Result<RecordBatch> {
         let n_nodes = self.nodes.len();
         let n_scores = self.scores.len();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
@@ -401,7 +414,10 @@ impl LocaleModel {
                 }
                 (ColumnSpec::Lookup { .. }, _) => {
                     let Some(lookup) = &self.lookups[c] else {
-                        return Err(Error::InvalidLocalePack { locale: self.locale.clone(), reason: format!("column `{}`", spec.name()) });
+                        return Err(Error::InvalidLocalePack {
+                            locale: self.locale.clone(),
+                            reason: format!("column `{}`", spec.name()),
+                        });
                     };
                     let keys = codes.iter().skip(lookup.node).step_by(n_nodes).map(|code| lookup.codes[*code as usize]);
                     match encoding {
@@ -417,10 +433,14 @@ impl LocaleModel {
                 }
                 (ColumnSpec::Label { .. }, _) => {
                     let Some((slot, vocab, label_codes)) = &self.labels[c] else {
-                        return Err(Error::InvalidLocalePack { locale: self.locale.clone(), reason: format!("column `{}`", spec.name()) });
+                        return Err(Error::InvalidLocalePack {
+                            locale: self.locale.clone(),
+                            reason: format!("column `{}`", spec.name()),
+                        });
                     };
                     let min = self.scores[*slot].2;
-                    let keys = scores.iter().skip(*slot).step_by(n_scores.max(1)).map(|v| label_codes[(v - min) as usize]);
+                    let keys =
+                        scores.iter().skip(*slot).step_by(n_scores.max(1)).map(|v| label_codes[(v - min) as usize]);
                     match encoding {
                         Encoding::Dictionary => {
                             let keys = UInt16Array::from_iter_values(keys);
@@ -443,11 +463,16 @@ impl LocaleModel {
                             let keys = UInt16Array::from_iter_values(node_codes.map(|c| *c as u16));
                             Arc::new(DictionaryArray::<UInt16Type>::try_new(keys, self.dictionary(c)?)?)
                         }
-                        (ValueKind::Category, Encoding::Plain) => Arc::new(gather_strings(&node.values, node_codes, rows)?),
+                        (ValueKind::Category, Encoding::Plain) => {
+                            Arc::new(gather_strings(&node.values, node_codes, rows)?)
+                        }
                     }
                 }
                 (ColumnSpec::Node { name }, None) => {
-                    return Err(Error::InvalidLocalePack { locale: self.locale.clone(), reason: format!("column `{name}`") })
+                    return Err(Error::InvalidLocalePack {
+                        locale: self.locale.clone(),
+                        reason: format!("column `{name}`"),
+                    })
                 }
             };
             columns.push(array);
@@ -457,7 +482,11 @@ impl LocaleModel {
 }
 
 /// Builds a Utf8 array by looking codes up in a vocabulary, with one allocation per buffer.
-fn gather_strings<'a>(vocab: &[String], codes: impl Iterator<Item = &'a u32> + Clone, rows: usize) -> Result<StringArray> {
+fn gather_strings<'a>(
+    vocab: &[String],
+    codes: impl Iterator<Item = &'a u32> + Clone,
+    rows: usize,
+) -> Result<StringArray> {
     let total: usize = codes.clone().map(|c| vocab[*c as usize].len()).sum();
     let mut bytes = Vec::with_capacity(total);
     let mut offsets = Vec::with_capacity(rows + 1);
@@ -470,7 +499,10 @@ fn gather_strings<'a>(vocab: &[String], codes: impl Iterator<Item = &'a u32> + C
 }
 
 fn overflow() -> Error {
-    Error::InvalidArgument { name: "batch size".into(), reason: "a string column exceeds 2 GiB; use smaller batches".into() }
+    Error::InvalidArgument {
+        name: "batch size".into(),
+        reason: "a string column exceeds 2 GiB; use smaller batches".into(),
+    }
 }
 
 fn repeated(value: &str, rows: usize) -> Result<StringArray> {
@@ -493,8 +525,7 @@ fn uuid_array(uuids: &[u128]) -> Result<StringArray> {
             bytes.push(HEX[(b & 0xF) as usize]);
         }
     }
-    let offsets: Vec<i32> = (0..=uuids.len())
-        .map(|i| i32::try_from(i * 36).map_err(|_| overflow()))
-        .collect::<Result<_>>()?;
+    let offsets: Vec<i32> =
+        (0..=uuids.len()).map(|i| i32::try_from(i * 36).map_err(|_| overflow())).collect::<Result<_>>()?;
     Ok(StringArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(bytes), None)?)
 }

@@ -210,7 +210,11 @@ impl Node {
                 let random = rng.next_u64();
                 // As AliasTable::sample: high bits pick the column, low bits accept or alias.
                 let column = &self.columns[start as usize + (((random >> 32) * len as u64) >> 32) as usize];
-                if random & 0xFFFF_FFFF < column.threshold { column.own } else { column.alias }
+                if random & 0xFFFF_FFFF < column.threshold {
+                    column.own
+                } else {
+                    column.alias
+                }
             }
         }
     }
@@ -274,8 +278,12 @@ impl WeightedTable {
                 .get(weight_col)
                 .and_then(|s| s.parse().ok())
                 .filter(|w: &f64| w.is_finite() && *w >= 0.0)
-                .ok_or_else(|| invalid(locale, format!("{name} row {}: weight is not a non-negative number", line + 2)))?;
-            rows.push(record.iter().enumerate().filter(|(i, _)| *i != weight_col).map(|(_, v)| v.to_string()).collect());
+                .ok_or_else(|| {
+                    invalid(locale, format!("{name} row {}: weight is not a non-negative number", line + 2))
+                })?;
+            rows.push(
+                record.iter().enumerate().filter(|(i, _)| *i != weight_col).map(|(_, v)| v.to_string()).collect(),
+            );
             weights.push(w);
         }
         Ok(WeightedTable { columns, rows, weights })
@@ -289,10 +297,19 @@ impl WeightedTable {
         let headers = reader.headers().map_err(|e| invalid(locale, format!("{name}: {e}")))?.clone();
         let key_cols: Vec<usize> = keys
             .iter()
-            .map(|k| headers.iter().position(|h| h == k).ok_or_else(|| invalid(locale, format!("table {name} has no column `{k}`"))))
+            .map(|k| {
+                headers
+                    .iter()
+                    .position(|h| h == k)
+                    .ok_or_else(|| invalid(locale, format!("table {name} has no column `{k}`")))
+            })
             .collect::<Result<_>>()?;
-        let value_cols: Vec<(usize, String)> =
-            headers.iter().enumerate().filter(|(i, _)| !key_cols.contains(i)).map(|(i, h)| (i, h.to_string())).collect();
+        let value_cols: Vec<(usize, String)> = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !key_cols.contains(i))
+            .map(|(i, h)| (i, h.to_string()))
+            .collect();
         let mut columns: Vec<String> = keys.to_vec();
         columns.push(wide_column.to_string());
         let (mut rows, mut weights) = (Vec::new(), Vec::new());
@@ -304,7 +321,9 @@ impl WeightedTable {
                     .get(*c)
                     .and_then(|s| s.parse().ok())
                     .filter(|w: &f64| w.is_finite() && *w >= 0.0)
-                    .ok_or_else(|| invalid(locale, format!("{name} row {}, column {value}: not a non-negative number", line + 2)))?;
+                    .ok_or_else(|| {
+                    invalid(locale, format!("{name} row {}, column {value}: not a non-negative number", line + 2))
+                })?;
                 let mut row = key.clone();
                 row.push(value.clone());
                 rows.push(row);
@@ -348,19 +367,30 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
                     .find(|n| n.name == bands.of && n.kind == ValueKind::Integer)
                     .filter(|_| node_spec.parents == [bands.of.clone()])
                     .ok_or_else(|| {
-                        invalid(locale, format!("band node `{}` needs exactly one integer parent `{}`", node_spec.name, bands.of))
+                        invalid(
+                            locale,
+                            format!("band node `{}` needs exactly one integer parent `{}`", node_spec.name, bands.of),
+                        )
                     })?;
                 let text = bands.table(&node_spec.name, &of.int_values).map_err(|e| invalid(locale, e))?;
                 parsed.insert(key.clone(), WeightedTable::parse(locale, &key, &text)?);
                 key
             }
-            _ => return Err(invalid(locale, format!("node `{}` needs exactly one of `table` and `bands`", node_spec.name))),
+            _ => {
+                return Err(invalid(
+                    locale,
+                    format!("node `{}` needs exactly one of `table` and `bands`", node_spec.name),
+                ))
+            }
         };
         let column_of = |name: &str| node_spec.columns.get(name).map(String::as_str).unwrap_or(name).to_string();
         let table_name = match &node_spec.wide {
             Some(wide) => {
                 if !node_spec.parents.contains(wide) {
-                    return Err(invalid(locale, format!("node `{}`: wide column parent `{wide}` is not a parent", node_spec.name)));
+                    return Err(invalid(
+                        locale,
+                        format!("node `{}`: wide column parent `{wide}` is not a parent", node_spec.name),
+                    ));
                 }
                 let key = format!("{table_name}#wide:{}", node_spec.name);
                 if !parsed.contains_key(&key) {
@@ -369,7 +399,10 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
                         .chain(node_spec.parents.iter().filter(|p| *p != wide))
                         .map(|n| column_of(n))
                         .collect();
-                    parsed.insert(key.clone(), WeightedTable::parse_wide(locale, &table_name, &text, &keys, &column_of(wide))?);
+                    parsed.insert(
+                        key.clone(),
+                        WeightedTable::parse_wide(locale, &table_name, &text, &keys, &column_of(wide))?,
+                    );
                 }
                 key
             }
@@ -465,7 +498,11 @@ pub fn load_nodes(spec: &NetworkSpec, read_table: &dyn Fn(&str) -> Result<String
             if !factors.iter().any(|f| f.covered.iter().any(|(p, _)| *p == i)) {
                 return Err(invalid(
                     locale,
-                    format!("node `{}`: neither table {table_name} nor a factor has a column `{}`", node_spec.name, column_of(&node_spec.parents[i])),
+                    format!(
+                        "node `{}`: neither table {table_name} nor a factor has a column `{}`",
+                        node_spec.name,
+                        column_of(&node_spec.parents[i])
+                    ),
                 ));
             }
         }
@@ -600,7 +637,10 @@ impl Factor {
             let mut at = 0usize;
             for ((i, stride), (_, c)) in covered.iter().zip(&covered_cols) {
                 let code = nodes[parents[*i]].code_of(&row[*c]).ok_or_else(|| {
-                    invalid(locale, format!("factor {name}: `{}` is not a value of parent `{}`", row[*c], spec.parents[*i]))
+                    invalid(
+                        locale,
+                        format!("factor {name}: `{}` is not a value of parent `{}`", row[*c], spec.parents[*i]),
+                    )
                 })?;
                 at += code as usize * stride;
             }
@@ -670,7 +710,9 @@ mod tests {
     #[test]
     fn a_parent_no_table_covers_is_an_error() {
         let err = load_nodes(
-            &spec(r#"{"name": "y", "kind": "category", "parents": ["a", "b"], "table": "y.csv", "factors": ["y.csv"]}"#),
+            &spec(
+                r#"{"name": "y", "kind": "category", "parents": ["a", "b"], "table": "y.csv", "factors": ["y.csv"]}"#,
+            ),
             &read,
         )
         .err()

@@ -245,7 +245,8 @@ impl LlmNarrator {
         }
         profile.push(format!("- Occupation: {occupation_title}"));
         let city = s("city");
-        let place = [city.clone(), state_name.clone(), s("country")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
+        let place =
+            [city.clone(), state_name.clone(), s("country")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
         if !place.is_empty() {
             profile.push(format!("- Lives in: {}", place.join(", ")));
         }
@@ -294,7 +295,8 @@ impl LlmNarrator {
         let name = format!("persona_stage{stage}");
         let mut problem = String::new();
         for attempt in 0..=self.client.config().max_reasks {
-            let request_seed = crate::hash::splitmix64(seed ^ crate::hash::splitmix64(u64::from(stage) << 8 | u64::from(attempt)));
+            let request_seed =
+                crate::hash::splitmix64(seed ^ crate::hash::splitmix64(u64::from(stage) << 8 | u64::from(attempt)));
             let request = ChatRequest {
                 messages: messages.clone(),
                 seed: Some((request_seed & 0x7fff_ffff) as i64),
@@ -320,11 +322,28 @@ impl LlmNarrator {
     }
 
     async fn narrate_one(&self, facts: &Facts, seed: u64) -> std::result::Result<Map<String, Value>, String> {
-        let persona_seed = crate::hash::splitmix64(seed ^ crate::hash::splitmix64(crate::hash::fnv1a(facts.uuid.as_bytes())));
-        let stage1 = self.ask(facts, 1, render(&self.prompts.stage1, &facts.values), stage1_schema(self.client.config().max_field_chars), persona_seed).await?;
+        let persona_seed =
+            crate::hash::splitmix64(seed ^ crate::hash::splitmix64(crate::hash::fnv1a(facts.uuid.as_bytes())));
+        let stage1 = self
+            .ask(
+                facts,
+                1,
+                render(&self.prompts.stage1, &facts.values),
+                stage1_schema(self.client.config().max_field_chars),
+                persona_seed,
+            )
+            .await?;
         let mut values = facts.values.clone();
         values.insert("stage1", serde_json::to_string_pretty(&Value::Object(stage1.clone())).unwrap_or_default());
-        let stage2 = self.ask(facts, 2, render(&self.prompts.stage2, &values), stage2_schema(self.client.config().max_field_chars), persona_seed).await?;
+        let stage2 = self
+            .ask(
+                facts,
+                2,
+                render(&self.prompts.stage2, &values),
+                stage2_schema(self.client.config().max_field_chars),
+                persona_seed,
+            )
+            .await?;
         let mut all = stage1;
         all.extend(stage2);
         Ok(all)
@@ -361,7 +380,6 @@ fn leak_name(name: &str) -> &'static str {
 fn human(code: &str) -> String {
     code.replace('_', " ")
 }
-
 
 fn object_schema(text: &[&str], lists: &[&str], max_chars: u32) -> Json {
     let string = |min: u64, max: u64| {
@@ -427,7 +445,8 @@ fn preview(text: &str) -> String {
 /// problem as "kind: detail".
 fn validate(stage: u8, text: &str, facts: &Facts) -> std::result::Result<Map<String, Value>, String> {
     let object = parse_object(text)?;
-    let (texts, lists): (&[&str], &[&str]) = if stage == 1 { (&STAGE1_TEXT, &LIST_FIELDS) } else { (&STAGE2_TEXT, &[]) };
+    let (texts, lists): (&[&str], &[&str]) =
+        if stage == 1 { (&STAGE1_TEXT, &LIST_FIELDS) } else { (&STAGE2_TEXT, &[]) };
     for key in texts {
         match object.get(*key) {
             Some(Value::String(s)) if s.trim().len() >= 10 => {}
@@ -540,7 +559,8 @@ impl Narrator for LlmNarrator {
             results[i] = Some(r);
         }
         let mut texts: Vec<StringBuilder> = super::TEXT_FIELDS.iter().map(|_| StringBuilder::new()).collect();
-        let mut lists: Vec<ListBuilder<StringBuilder>> = LIST_FIELDS.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
+        let mut lists: Vec<ListBuilder<StringBuilder>> =
+            LIST_FIELDS.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
         let mut failures = Vec::new();
         for (i, result) in results.into_iter().enumerate() {
             match result {
@@ -596,7 +616,14 @@ mod tests {
     use super::*;
 
     fn facts(sex: &str, age: i64, working: bool) -> Facts {
-        Facts { uuid: "u".into(), first: "Ana".into(), sex: sex.into(), age: Some(age), working, values: HashMap::new() }
+        Facts {
+            uuid: "u".into(),
+            first: "Ana".into(),
+            sex: sex.into(),
+            age: Some(age),
+            working,
+            values: HashMap::new(),
+        }
     }
 
     #[test]

@@ -34,16 +34,9 @@ pub const LIST_FIELDS: [&str; 2] = ["skills_and_expertise_list", "hobbies_and_in
 /// The Arrow schema of the narrative columns: the ten prose fields as Utf8, then the two list
 /// fields as List<Utf8>; all nullable (a persona whose narration failed has nulls).
 pub fn narrative_schema() -> SchemaRef {
-    let mut fields: Vec<Field> = TEXT_FIELDS
-        .iter()
-        .map(|f| Field::new(*f, DataType::Utf8, true))
-        .collect();
+    let mut fields: Vec<Field> = TEXT_FIELDS.iter().map(|f| Field::new(*f, DataType::Utf8, true)).collect();
     for f in LIST_FIELDS {
-        fields.push(Field::new(
-            f,
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
-            true,
-        ));
+        fields.push(Field::new(f, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true));
     }
     Arc::new(Schema::new(fields))
 }
@@ -94,15 +87,9 @@ impl PersonaColumns {
                 | DataType::UInt16
                 | DataType::UInt32 => {
                     let cast = arrow::compute::cast(column, &DataType::Int64)?;
-                    ints.push((
-                        field.name().clone(),
-                        cast.as_primitive::<Int64Type>().clone(),
-                    ));
+                    ints.push((field.name().clone(), cast.as_primitive::<Int64Type>().clone()));
                 }
-                DataType::Utf8
-                | DataType::LargeUtf8
-                | DataType::Utf8View
-                | DataType::Dictionary(_, _) => {
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Dictionary(_, _) => {
                     let cast: ArrayRef = arrow::compute::cast(column, &DataType::Utf8)?;
                     strings.push((field.name().clone(), cast.as_string::<i32>().clone()));
                 }
@@ -176,11 +163,7 @@ pub fn variety(texts: &[&str]) -> Variety {
     let mut sentences = 0usize;
     let mut distinct: HashSet<&str> = HashSet::new();
     for t in texts {
-        for s in t
-            .split_inclusive(['.', '!', '?'])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        for s in t.split_inclusive(['.', '!', '?']).map(str::trim).filter(|s| !s.is_empty()) {
             sentences += 1;
             distinct.insert(s);
         }
@@ -214,12 +197,7 @@ pub fn variety(texts: &[&str]) -> Variety {
     }
     Variety {
         texts: texts.len(),
-        distinct_sentence_ratio: if sentences > 0 {
-            distinct.len() as f64 / sentences as f64
-        } else {
-            0.0
-        },
-        near_duplicate_rate: has_twin.iter().filter(|t| **t).count() as f64
-            / texts.len().max(1) as f64,
+        distinct_sentence_ratio: if sentences > 0 { distinct.len() as f64 / sentences as f64 } else { 0.0 },
+        near_duplicate_rate: has_twin.iter().filter(|t| **t).count() as f64 / texts.len().max(1) as f64,
     }
 }

@@ -64,10 +64,7 @@ slots! {
 }
 
 fn bad(locale: &str, file: &str, reason: impl Into<String>) -> Error {
-    Error::InvalidLocalePack {
-        locale: locale.into(),
-        reason: format!("narrative/{file}: {}", reason.into()),
-    }
+    Error::InvalidLocalePack { locale: locale.into(), reason: format!("narrative/{file}: {}", reason.into()) }
 }
 
 impl Template {
@@ -78,19 +75,14 @@ impl Template {
             if open > 0 {
                 parts.push(Part::Text(rest[..open].into()));
             }
-            let close = rest[open..]
-                .find('}')
-                .ok_or_else(|| bad(locale, file, format!("unclosed `{{` in \"{text}\"")))?
-                + open;
+            let close =
+                rest[open..].find('}').ok_or_else(|| bad(locale, file, format!("unclosed `{{` in \"{text}\"")))? + open;
             let name = &rest[open + 1..close];
             let slot = Slot::parse(name).ok_or_else(|| {
                 bad(
                     locale,
                     file,
-                    format!(
-                        "unknown slot `{{{name}}}` in \"{text}\" (known: {})",
-                        Slot::NAMES.join(", ")
-                    ),
+                    format!("unknown slot `{{{name}}}` in \"{text}\" (known: {})", Slot::NAMES.join(", ")),
                 )
             })?;
             parts.push(Part::Slot(slot));
@@ -106,10 +98,7 @@ impl Template {
         if texts.is_empty() {
             return Err(bad(locale, file, "an empty list of templates"));
         }
-        texts
-            .iter()
-            .map(|t| Template::parse(t, locale, file))
-            .collect()
+        texts.iter().map(|t| Template::parse(t, locale, file)).collect()
     }
 }
 
@@ -196,13 +185,7 @@ struct StateLexicon {
 }
 
 /// Big Five order of the score columns.
-const BIG5: [&str; 5] = [
-    "openness",
-    "conscientiousness",
-    "extraversion",
-    "agreeableness",
-    "neuroticism",
-];
+const BIG5: [&str; 5] = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"];
 
 /// The template narrator of one locale.
 pub struct TemplateNarrator {
@@ -258,63 +241,37 @@ impl TemplateNarrator {
 
     /// Builds the narrator from a pack's files (`narrative/*.json`, `narrative/states.csv`,
     /// `occupation_titles.csv`), read through `read`.
-    pub fn from_files(
-        locale: &str,
-        read: &dyn Fn(&str) -> Result<String>,
-    ) -> Result<TemplateNarrator> {
+    pub fn from_files(locale: &str, read: &dyn Fn(&str) -> Result<String>) -> Result<TemplateNarrator> {
         let json = |file: &str| -> Result<String> { read(&format!("narrative/{file}")) };
         let templates: HashMap<String, Vec<Vec<String>>> =
-            serde_json::from_str(&json("templates.json")?)
-                .map_err(|e| bad(locale, "templates.json", e.to_string()))?;
+            serde_json::from_str(&json("templates.json")?).map_err(|e| bad(locale, "templates.json", e.to_string()))?;
         let mut fields = Vec::new();
         for f in TEXT_FIELDS {
-            let positions = templates
-                .get(f)
-                .ok_or_else(|| bad(locale, "templates.json", format!("no templates for `{f}`")))?;
+            let positions =
+                templates.get(f).ok_or_else(|| bad(locale, "templates.json", format!("no templates for `{f}`")))?;
             nonempty(positions, locale, "templates.json", f)?;
             fields.push(
-                positions
-                    .iter()
-                    .map(|p| Template::list(p, locale, "templates.json"))
-                    .collect::<Result<Vec<_>>>()?,
+                positions.iter().map(|p| Template::list(p, locale, "templates.json")).collect::<Result<Vec<_>>>()?,
             );
         }
-        let lex: LexiconFile = serde_json::from_str(&json("lexicon.json")?)
-            .map_err(|e| bad(locale, "lexicon.json", e.to_string()))?;
+        let lex: LexiconFile =
+            serde_json::from_str(&json("lexicon.json")?).map_err(|e| bad(locale, "lexicon.json", e.to_string()))?;
         let l = |t: &[String]| Template::list(t, locale, "lexicon.json");
         let mut traits = Vec::new();
         for dim in BIG5 {
-            let w = lex
-                .traits
-                .get(dim)
-                .ok_or_else(|| bad(locale, "lexicon.json", format!("no traits for `{dim}`")))?;
+            let w = lex.traits.get(dim).ok_or_else(|| bad(locale, "lexicon.json", format!("no traits for `{dim}`")))?;
             nonempty(&w.high, locale, "lexicon.json", dim)?;
             nonempty(&w.low, locale, "lexicon.json", dim)?;
             traits.push([w.high.clone(), w.low.clone()]);
         }
         nonempty(&lex.life_stages, locale, "lexicon.json", "life_stages")?;
-        let life_stages = lex
-            .life_stages
-            .iter()
-            .map(|s| Ok((s.max_age, l(&s.sentences)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let marital = lex
-            .marital
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), l(v)?)))
-            .collect::<Result<HashMap<_, _>>>()?;
-        let work = lex
-            .work
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), l(v)?)))
-            .collect::<Result<HashMap<_, _>>>()?;
+        let life_stages =
+            lex.life_stages.iter().map(|s| Ok((s.max_age, l(&s.sentences)?))).collect::<Result<Vec<_>>>()?;
+        let marital = lex.marital.iter().map(|(k, v)| Ok((k.clone(), l(v)?))).collect::<Result<HashMap<_, _>>>()?;
+        let work = lex.work.iter().map(|(k, v)| Ok((k.clone(), l(v)?))).collect::<Result<HashMap<_, _>>>()?;
         for key in ["employed", "unemployed", "not_in_labor_force"] {
             if !work.contains_key(key) {
-                return Err(bad(
-                    locale,
-                    "lexicon.json",
-                    format!("`work` has no `{key}` clauses"),
-                ));
+                return Err(bad(locale, "lexicon.json", format!("`work` has no `{key}` clauses")));
             }
         }
         for (what, v) in [
@@ -329,38 +286,21 @@ impl TemplateNarrator {
         nonempty(&lex.generations, locale, "lexicon.json", "generations")?;
         for stage in ["young", "midlife", "older"] {
             if lex.sports.get(stage).is_none_or(|v| v.is_empty()) {
-                return Err(bad(
-                    locale,
-                    "lexicon.json",
-                    format!("`sports` has no `{stage}` list"),
-                ));
+                return Err(bad(locale, "lexicon.json", format!("`sports` has no `{stage}` list")));
             }
         }
         if lex.hobbies.get("any").is_none_or(|v| v.len() < 3) {
-            return Err(bad(
-                locale,
-                "lexicon.json",
-                "`hobbies.any` needs at least three hobbies",
-            ));
+            return Err(bad(locale, "lexicon.json", "`hobbies.any` needs at least three hobbies"));
         }
-        let occupation_file: HashMap<String, OccupationLexicon> =
-            serde_json::from_str(&json("occupations.json")?)
-                .map_err(|e| bad(locale, "occupations.json", e.to_string()))?;
+        let occupation_file: HashMap<String, OccupationLexicon> = serde_json::from_str(&json("occupations.json")?)
+            .map_err(|e| bad(locale, "occupations.json", e.to_string()))?;
         let mut keys: Vec<&String> = occupation_file.keys().collect();
         keys.sort();
-        let index_of: HashMap<String, usize> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| ((*k).clone(), i))
-            .collect();
+        let index_of: HashMap<String, usize> = keys.iter().enumerate().map(|(i, k)| ((*k).clone(), i)).collect();
         let mut occupations = Vec::new();
         for k in &keys {
             let o = &occupation_file[*k];
-            if o.skills.len() < 3
-                || o.workplaces.is_empty()
-                || o.tasks.is_empty()
-                || o.goals.is_empty()
-            {
+            if o.skills.len() < 3 || o.workplaces.is_empty() || o.tasks.is_empty() || o.goals.is_empty() {
                 return Err(bad(
                     locale,
                     "occupations.json",
@@ -375,10 +315,7 @@ impl TemplateNarrator {
             });
         }
         let required = |k: &str| {
-            index_of
-                .get(k)
-                .copied()
-                .ok_or_else(|| bad(locale, "occupations.json", format!("no `{k}` entry")))
+            index_of.get(k).copied().ok_or_else(|| bad(locale, "occupations.json", format!("no `{k}` entry")))
         };
         let not_working = required("not_in_workforce")?;
         let default_occupation = required("default")?;
@@ -395,11 +332,7 @@ impl TemplateNarrator {
                     "expected occupation,occupation_group,group_path,title",
                 ));
             };
-            let lexicon = path
-                .split('/')
-                .rev()
-                .find_map(|a| index_of.get(a).copied())
-                .unwrap_or(default_occupation);
+            let lexicon = path.split('/').rev().find_map(|a| index_of.get(a).copied()).unwrap_or(default_occupation);
             titles.insert(code.to_string(), (title.to_string(), lexicon));
         }
         let mut states = HashMap::new();
@@ -409,35 +342,14 @@ impl TemplateNarrator {
             let rec = rec.map_err(|e| bad(locale, "states.csv", e.to_string()))?;
             let field = |i: usize| rec.get(i).unwrap_or("").to_string();
             let list = |i: usize| -> Vec<String> {
-                field(i)
-                    .split(';')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
+                field(i).split(';').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
             };
             let (teams, dishes, places) = (list(3), list(4), list(5));
             if teams.len() < 2 || dishes.len() < 2 || places.is_empty() {
-                return Err(bad(
-                    locale,
-                    "states.csv",
-                    format!("`{}` needs 2+ teams, 2+ dishes and a place", field(0)),
-                ));
+                return Err(bad(locale, "states.csv", format!("`{}` needs 2+ teams, 2+ dishes and a place", field(0))));
             }
-            let region_phrase = lex
-                .regions
-                .get(&field(2))
-                .cloned()
-                .unwrap_or_else(|| field(2));
-            states.insert(
-                field(0),
-                StateLexicon {
-                    name: field(1),
-                    region_phrase,
-                    teams,
-                    dishes,
-                    places,
-                },
-            );
+            let region_phrase = lex.regions.get(&field(2)).cloned().unwrap_or_else(|| field(2));
+            states.insert(field(0), StateLexicon { name: field(1), region_phrase, teams, dishes, places });
         }
         Ok(TemplateNarrator {
             locale: locale.to_string(),
@@ -478,14 +390,8 @@ impl TemplateNarrator {
     pub fn narrate_batch(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
         let cols = PersonaColumns::new(personas)?;
         let c = |n: &str| cols.string(n);
-        let (uuid, first, last, sex, city, state) = (
-            c("uuid"),
-            c("first_name"),
-            c("last_name"),
-            c("sex"),
-            c("city"),
-            c("state"),
-        );
+        let (uuid, first, last, sex, city, state) =
+            (c("uuid"), c("first_name"), c("last_name"), c("sex"), c("city"), c("state"));
         let (occupation, employment, marital, education, field, race) = (
             c("occupation"),
             c("employment_status"),
@@ -495,15 +401,10 @@ impl TemplateNarrator {
             c("race_ethnicity"),
         );
         let age = cols.int("age");
-        let big5: Vec<_> = BIG5
-            .iter()
-            .map(|d| cols.int(&format!("big5_{d}")))
-            .collect();
+        let big5: Vec<_> = BIG5.iter().map(|d| cols.int(&format!("big5_{d}"))).collect();
         let rows = personas.num_rows();
-        let mut text: Vec<StringBuilder> = TEXT_FIELDS
-            .iter()
-            .map(|_| StringBuilder::with_capacity(rows, rows * 200))
-            .collect();
+        let mut text: Vec<StringBuilder> =
+            TEXT_FIELDS.iter().map(|_| StringBuilder::with_capacity(rows, rows * 200)).collect();
         let mut skills_list = ListBuilder::new(StringBuilder::new());
         let mut hobbies_list = ListBuilder::new(StringBuilder::new());
         let mut scratch = String::with_capacity(1024);
@@ -551,16 +452,10 @@ impl TemplateNarrator {
             }
             hobbies_list.append(true);
         }
-        let mut columns: Vec<ArrayRef> = text
-            .into_iter()
-            .map(|mut b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
+        let mut columns: Vec<ArrayRef> = text.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
         columns.push(Arc::new(skills_list.finish()));
         columns.push(Arc::new(hobbies_list.finish()));
-        Ok(Narrated {
-            batch: RecordBatch::try_new(narrative_schema(), columns)?,
-            failures: Vec::new(),
-        })
+        Ok(Narrated { batch: RecordBatch::try_new(narrative_schema(), columns)?, failures: Vec::new() })
     }
 
     fn context<'a>(&'a self, row: Row<'a>, rng: &mut Rng) -> Context<'a> {
@@ -568,9 +463,7 @@ impl TemplateNarrator {
         let age = row.age.unwrap_or(40);
         let (title, lexicon) = match self.titles.get(row.occupation) {
             Some((t, l)) => (t.as_str(), *l),
-            None if row.occupation == "not_in_workforce" || row.occupation.is_empty() => {
-                ("", self.not_working)
-            }
+            None if row.occupation == "not_in_workforce" || row.occupation.is_empty() => ("", self.not_working),
             None => (row.occupation, self.default_occupation),
         };
         let occ = &self.occupations[lexicon];
@@ -602,10 +495,7 @@ impl TemplateNarrator {
         } else {
             "older"
         };
-        let mut pools: Vec<&Vec<String>> = ["any", stage]
-            .iter()
-            .filter_map(|p| self.hobby_pools.get(*p))
-            .collect();
+        let mut pools: Vec<&Vec<String>> = ["any", stage].iter().filter_map(|p| self.hobby_pools.get(*p)).collect();
         if openness >= 56 {
             pools.extend(self.hobby_pools.get("open"));
         }
@@ -650,59 +540,29 @@ impl TemplateNarrator {
                     s.places[rng.below(s.places.len())].as_str(),
                 )
             }
-            None => (
-                "home team",
-                "local college team",
-                "home cooking",
-                "barbecue",
-                "the coast",
-            ),
+            None => ("home team", "local college team", "home cooking", "barbecue", "the coast"),
         };
         let sports = &self.sports[stage];
         let art = &self.arts[rng.below(self.arts.len())];
-        let generation = self
-            .generations
-            .iter()
-            .find(|g| age <= g.max_age)
-            .unwrap_or(&self.generations[self.generations.len() - 1]);
-        let heritage = self
-            .heritage
-            .get(row.race)
-            .map(|h| h[rng.below(h.len())].as_str())
-            .unwrap_or("a family story of its own");
-        let education = self
-            .education
-            .get(row.education)
-            .map(String::as_str)
-            .unwrap_or("years of experience");
+        let generation =
+            self.generations.iter().find(|g| age <= g.max_age).unwrap_or(&self.generations[self.generations.len() - 1]);
+        let heritage =
+            self.heritage.get(row.race).map(|h| h[rng.below(h.len())].as_str()).unwrap_or("a family story of its own");
+        let education = self.education.get(row.education).map(String::as_str).unwrap_or("years of experience");
         let education = match (row.education, self.education_fields.get(row.field)) {
             ("bachelors" | "graduate", Some(f)) => EducationPhrase::WithField(education, f),
             _ => EducationPhrase::Plain(education),
         };
         Context {
-            first: if row.first.is_empty() {
-                "This person"
-            } else {
-                row.first
-            },
+            first: if row.first.is_empty() { "This person" } else { row.first },
             last: row.last,
             male,
             age: row.age,
-            city: if row.city.is_empty() {
-                "a small town"
-            } else {
-                row.city
-            },
+            city: if row.city.is_empty() { "a small town" } else { row.city },
             state_name: state.map(|s| s.name.as_str()).unwrap_or(row.state),
-            region_phrase: state
-                .map(|s| s.region_phrase.as_str())
-                .unwrap_or("the United States"),
+            region_phrase: state.map(|s| s.region_phrase.as_str()).unwrap_or("the United States"),
             title,
-            employment: if row.employment == "not_in_labor_force" && age >= 62 {
-                "retired"
-            } else {
-                row.employment
-            },
+            employment: if row.employment == "not_in_labor_force" && age >= 62 { "retired" } else { row.employment },
             marital: row.marital,
             workplace: &occ.workplaces[rng.below(occ.workplaces.len())],
             task: &occ.tasks[rng.below(occ.tasks.len())],
@@ -777,17 +637,12 @@ impl TemplateNarrator {
             Slot::HeCap => out.push_str(pronoun("He", "She")),
             Slot::HisCap => out.push_str(pronoun("His", "Her")),
             Slot::WorkClause => {
-                let key = if ctx.title.is_empty()
-                    && matches!(ctx.employment, "employed" | "unemployed")
-                {
+                let key = if ctx.title.is_empty() && matches!(ctx.employment, "employed" | "unemployed") {
                     "not_in_labor_force"
                 } else {
                     ctx.employment
                 };
-                let options = self
-                    .work
-                    .get(key)
-                    .or_else(|| self.work.get("not_in_labor_force"));
+                let options = self.work.get(key).or_else(|| self.work.get("not_in_labor_force"));
                 self.pick_render(options.map(Vec::as_slice).unwrap_or(&[]), ctx, rng, out);
             }
             Slot::AOccupation => {
@@ -813,11 +668,7 @@ impl TemplateNarrator {
             Slot::Trait2 => out.push_str(ctx.traits[1]),
             Slot::LifeStageSentence => {
                 let age = ctx.age.unwrap_or(40);
-                let stage = self
-                    .life_stages
-                    .iter()
-                    .find(|(max, _)| age <= *max)
-                    .or(self.life_stages.last());
+                let stage = self.life_stages.iter().find(|(max, _)| age <= *max).or(self.life_stages.last());
                 self.pick_render(stage.map(|s| s.1.as_slice()).unwrap_or(&[]), ctx, rng, out);
             }
             Slot::MaritalSentence => match self.marital.get(ctx.marital) {
@@ -830,13 +681,7 @@ impl TemplateNarrator {
                     Slot::Hobby2 => 1,
                     _ => 2,
                 };
-                out.push_str(
-                    ctx.hobbies
-                        .get(k)
-                        .or(ctx.hobbies.first())
-                        .copied()
-                        .unwrap_or("reading"),
-                );
+                out.push_str(ctx.hobbies.get(k).or(ctx.hobbies.first()).copied().unwrap_or("reading"));
             }
             Slot::Team => out.push_str(ctx.team),
             Slot::Team2 => out.push_str(ctx.team2),
@@ -852,11 +697,7 @@ impl TemplateNarrator {
             Slot::Genre => out.push_str(ctx.genre),
             Slot::Place => out.push_str(ctx.place),
             Slot::TravelStyle => {
-                let options = if ctx.open {
-                    &self.travel_open
-                } else {
-                    &self.travel_closed
-                };
+                let options = if ctx.open { &self.travel_open } else { &self.travel_closed };
                 self.pick_render(options, ctx, rng, out);
             }
             Slot::Destination => out.push_str(ctx.destination),
@@ -869,29 +710,17 @@ impl TemplateNarrator {
             Slot::GenerationTopic => out.push_str(ctx.generation_topic),
             Slot::LifeGoalSentence => self.pick_render(&self.life_goal_sentences, ctx, rng, out),
             Slot::SportAttitude => {
-                let options = if ctx.outgoing {
-                    &self.sport_energetic
-                } else {
-                    &self.sport_calm
-                };
+                let options = if ctx.outgoing { &self.sport_energetic } else { &self.sport_calm };
                 self.pick_render(options, ctx, rng, out);
             }
             Slot::GenreCap | Slot::DestinationCap => {
                 let start = out.len();
-                out.push_str(if slot == Slot::GenreCap {
-                    ctx.genre
-                } else {
-                    ctx.destination
-                });
+                out.push_str(if slot == Slot::GenreCap { ctx.genre } else { ctx.destination });
                 capitalise_at(out, start);
             }
             Slot::TravelCompany => out.push_str(ctx.travel_company),
             Slot::TravelAttitude => {
-                let options = if ctx.open {
-                    &self.travel_attitude_open
-                } else {
-                    &self.travel_attitude_closed
-                };
+                let options = if ctx.open { &self.travel_attitude_open } else { &self.travel_attitude_closed };
                 self.pick_render(options, ctx, rng, out);
             }
         }
@@ -987,10 +816,7 @@ struct Context<'a> {
 fn article(word: &str) -> &'static str {
     let w = word.to_ascii_lowercase();
     let vowel = w.starts_with(['a', 'e', 'i', 'o'])
-        || (w.starts_with('u')
-            && !w.starts_with("uni")
-            && !w.starts_with("use")
-            && !w.starts_with("usu"));
+        || (w.starts_with('u') && !w.starts_with("uni") && !w.starts_with("use") && !w.starts_with("usu"));
     if vowel || w.starts_with("hour") || w.starts_with("honest") {
         "an"
     } else {
@@ -1072,8 +898,7 @@ mod tests {
 
     #[test]
     fn unknown_slot_is_a_clear_error() {
-        let e = Template::parse("{first_name} likes {shoe_size}", "us", "templates.json")
-            .expect_err("unknown slot");
+        let e = Template::parse("{first_name} likes {shoe_size}", "us", "templates.json").expect_err("unknown slot");
         assert!(e.to_string().contains("unknown slot `{shoe_size}`"), "{e}");
         assert!(Template::parse("{first_name", "us", "templates.json").is_err());
     }

@@ -122,12 +122,21 @@ async fn serve(
             let n = requests.fetch_add(1, Ordering::SeqCst);
             let profile = Profile::from_request(&request);
             let action = schedule(n, &profile.first_name);
-            log.lock().expect("log").push(Seen { at: Instant::now(), n, first_name: profile.first_name.clone(), action });
+            log.lock().expect("log").push(Seen {
+                at: Instant::now(),
+                n,
+                first_name: profile.first_name.clone(),
+                action,
+            });
             respond(action, &request, &profile).await
         } else if path.ends_with("/models") {
             (200, String::new(), json!({"object": "list", "data": [{"id": "fake", "object": "model"}]}).to_string())
         } else {
-            (404, String::new(), json!({"error": {"message": "not found", "type": "invalid_request_error"}}).to_string())
+            (
+                404,
+                String::new(),
+                json!({"error": {"message": "not found", "type": "invalid_request_error"}}).to_string(),
+            )
         };
         let reason = match status {
             200 => "OK",
@@ -216,7 +225,11 @@ fn content(request: &Value, p: &Profile) -> String {
     let (s, o, poss) = if p.female { ("She", "her", "her") } else { ("He", "him", "his") };
     let name = &p.first_name;
     let age = p.age.map(|a| format!("At {a}, ")).unwrap_or_default();
-    let work = if p.working { format!("{s} takes pride in {poss} work") } else { format!("{s} keeps a steady routine at home") };
+    let work = if p.working {
+        format!("{s} takes pride in {poss} work")
+    } else {
+        format!("{s} keeps a steady routine at home")
+    };
     if stage2 {
         json!({
             "persona": format!("{} is a thoughtful person who knows {poss} neighbours by name. {age}{work}.", p.full_name),

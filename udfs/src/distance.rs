@@ -127,7 +127,10 @@ impl ScalarUDFImpl for Distance {
             return Ok(ColumnarValue::Array(nulls));
         }
         let (a, b) = (as_f32_lists(&arrays[0])?, as_f32_lists(&arrays[1])?);
-        let (av, bv) = (a.values().as_primitive::<arrow::datatypes::Float32Type>(), b.values().as_primitive::<arrow::datatypes::Float32Type>());
+        let (av, bv) = (
+            a.values().as_primitive::<arrow::datatypes::Float32Type>(),
+            b.values().as_primitive::<arrow::datatypes::Float32Type>(),
+        );
         let mut out = Float32Builder::with_capacity(rows);
         for i in 0..rows {
             if a.is_null(i) || b.is_null(i) {

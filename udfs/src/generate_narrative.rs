@@ -87,7 +87,9 @@ impl std::hash::Hash for GenerateNarrative {
 
 fn literal_string(value: Option<&ScalarValue>) -> Option<String> {
     match value {
-        Some(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => Some(s.clone()),
+        Some(ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) | ScalarValue::Utf8View(Some(s))) => {
+            Some(s.clone())
+        }
         _ => None,
     }
 }
@@ -146,7 +148,9 @@ impl AsyncScalarUDFImpl for GenerateNarrative {
     async fn invoke_async_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
         let (field, seed) = match (args.args.first(), args.args.get(1)) {
-            (Some(ColumnarValue::Scalar(f)), Some(ColumnarValue::Scalar(s))) => (literal_string(Some(f)), literal_seed(Some(s))),
+            (Some(ColumnarValue::Scalar(f)), Some(ColumnarValue::Scalar(s))) => {
+                (literal_string(Some(f)), literal_seed(Some(s)))
+            }
             _ => (None, None),
         };
         let (Some(field), Some(seed)) = (field, seed) else {

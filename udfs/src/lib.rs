@@ -22,8 +22,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest, StratifyRequest, TableSearcher, TableStratifier,
-    TextEmbedder,
+    Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest, StratifyRequest,
+    TableSearcher, TableStratifier, TextEmbedder,
 };
 pub use doc::FunctionDoc;
 pub use options::PersonadbOptions;
@@ -34,16 +34,10 @@ pub use options::PersonadbOptions;
 /// at plan time with DataFusion's ordinary "function not found" error.
 pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
     if let Some(sampler) = backends.sampler.clone() {
-        ctx.register_udtf(
-            sample_persona::NAME,
-            Arc::new(sample_persona::SamplePersona::new(sampler)),
-        );
+        ctx.register_udtf(sample_persona::NAME, Arc::new(sample_persona::SamplePersona::new(sampler)));
     }
     if let Some(stratifier) = backends.stratifier.clone() {
-        ctx.register_udtf(
-            stratified_sample::NAME,
-            Arc::new(stratified_sample::StratifiedSample::new(stratifier)),
-        );
+        ctx.register_udtf(stratified_sample::NAME, Arc::new(stratified_sample::StratifiedSample::new(stratifier)));
     }
     if let Some(searcher) = backends.searcher.clone() {
         ctx.register_udtf(semantic_search::NAME, Arc::new(semantic_search::SemanticSearch::new(searcher)));

@@ -9,8 +9,8 @@ use datafusion::catalog::streaming::StreamingTable;
 use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
 use datafusion::error::Result;
 use datafusion::execution::TaskContext;
-use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::physical_plan::SendableRecordBatchStream;
 
 use crate::args::{check_arity, string_arg, u64_arg};
@@ -96,10 +96,7 @@ impl PartitionStream for SampledPartition {
         let batch_size = ctx.session_config().batch_size();
         match self.sampler.execute(&self.request, batch_size) {
             Ok(stream) => stream,
-            Err(e) => Box::pin(RecordBatchStreamAdapter::new(
-                self.schema.clone(),
-                futures_once_error(e),
-            )),
+            Err(e) => Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), futures_once_error(e))),
         }
     }
 }

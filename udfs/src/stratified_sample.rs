@@ -65,11 +65,14 @@ impl TableFunctionImpl for StratifiedSample {
         if strata.is_empty() {
             return plan_err!("{NAME}: argument `strata` names no column; give e.g. 'state, sex'");
         }
-        let allocation = if exprs.len() > 4 { string_arg(NAME, exprs, 4, "allocation")? } else { "proportional".into() };
+        let allocation =
+            if exprs.len() > 4 { string_arg(NAME, exprs, 4, "allocation")? } else { "proportional".into() };
         let allocation = match allocation.to_ascii_lowercase().as_str() {
             "proportional" => Allocation::Proportional,
             "equal" => Allocation::Equal,
-            other => return plan_err!("{NAME}: argument `allocation` must be 'proportional' or 'equal', got '{other}'"),
+            other => {
+                return plan_err!("{NAME}: argument `allocation` must be 'proportional' or 'equal', got '{other}'")
+            }
         };
         let request = StratifyRequest {
             table,
