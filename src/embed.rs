@@ -1,7 +1,9 @@
-//! Text embeddings: the [`Embedder`] trait and its fastembed implementation — ONNX Runtime
-//! loaded dynamically (`ORT_DYLIB_PATH`), the all-MiniLM-L6-v2 model from the registry
-//! packages laid out by `./setup.sh` (`PERSONADB_MODEL_DIR`), mean pooling, unit-length
-//! vectors. Texts are embedded in batches sorted by length (less padding), off the async
+//! Text embeddings: the [`Embedder`] trait, its fastembed implementation — ONNX Runtime
+//! loaded dynamically (`ORT_DYLIB_PATH`), models from the registry packages laid out by
+//! `./setup.sh`, mean pooling, unit-length vectors — and the registry of models by the name
+//! the catalog records with every embedding column ([`by_name`]): all-MiniLM-L6-v2 for
+//! English, multilingual-e5-small for the other languages (with its `query: ` / `passage: `
+//! prefixes). Texts are embedded in batches sorted by length (less padding), off the async
 //! runtime.
 
 use std::path::{Path, PathBuf};
@@ -17,8 +19,104 @@ pub trait Embedder: Send + Sync {
     fn model(&self) -> &str;
     /// Vector length.
     fn dimension(&self) -> usize;
-    /// Embeds `texts` (blocking: call from a blocking thread, or use [`embed_async`]).
+    /// Embeds `texts`, documents to be searched (blocking: call from a blocking thread, or use
+    /// [`embed_async`]).
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    /// Embeds search queries (models trained with query and passage prefixes treat them
+    /// differently; the others as documents).
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed(texts)
+    }
+}
+
+/// A model the registry knows: its recorded name, other names, folder under the models
+/// directory, prefixes and longest input.
+#[derive(Debug, Clone, Copy)]
+pub struct ModelSpec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub folder: &'static str,
+    pub query_prefix: &'static str,
+    pub passage_prefix: &'static str,
+    pub max_length: usize,
+    pub languages: &'static str,
+}
+
+/// The models `./setup.sh` installs.
+pub const MODELS: [ModelSpec; 2] = [
+    ModelSpec {
+        name: DEFAULT_MODEL,
+        aliases: &["all-MiniLM-L6-v2", "all-minilm-l6-v2"],
+        folder: "all-MiniLM-L6-v2",
+        query_prefix: "",
+        passage_prefix: "",
+        max_length: 256,
+        languages: "English",
+    },
+    ModelSpec {
+        name: MULTILINGUAL_MODEL,
+        aliases: &["multilingual-e5-small", "e5"],
+        folder: "multilingual-e5-small",
+        query_prefix: "query: ",
+        passage_prefix: "passage: ",
+        max_length: 512,
+        languages: "about 100 languages (Portuguese, Japanese, Hindi, ...)",
+    },
+];
+
+/// Name of the multilingual model.
+pub const MULTILINGUAL_MODEL: &str = "intfloat/multilingual-e5-small";
+
+/// The registry entry of a model name or alias.
+pub fn spec(name: &str) -> Result<&'static ModelSpec> {
+    MODELS
+        .iter()
+        .find(|m| m.name.eq_ignore_ascii_case(name) || m.aliases.iter().any(|a| a.eq_ignore_ascii_case(name)))
+        .ok_or_else(|| {
+            embed_error(format!(
+                "unknown embedding model '{}' (known: {})",
+                crate::error::shorten(name, 60),
+                MODELS.iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+            ))
+        })
+}
+
+/// The folder holding the models: `PERSONADB_MODELS`, else the parent of
+/// `PERSONADB_MODEL_DIR` (environment, else the setup's env file).
+fn models_dir() -> Result<PathBuf> {
+    if let Some(dir) = crate::env::setting("PERSONADB_MODELS") {
+        return Ok(PathBuf::from(dir));
+    }
+    let dir = crate::env::setting("PERSONADB_MODEL_DIR").ok_or_else(|| {
+        embed_error("PERSONADB_MODELS is not set (run ./setup.sh, or point it at the models folder)".into())
+    })?;
+    Ok(Path::new(&dir).parent().map(Path::to_path_buf).unwrap_or_default())
+}
+
+/// The embedder of a model by name or alias (the name the catalog records), loaded once per
+/// process: no global default, so a column is always embedded and searched by its own model.
+pub fn by_name(name: &str) -> Result<Arc<dyn Embedder>> {
+    let spec = spec(name)?;
+    static LOADED: OnceLock<Mutex<Vec<(&'static str, std::result::Result<Arc<FastEmbedder>, String>)>>> =
+        OnceLock::new();
+    let loaded = LOADED.get_or_init(Default::default);
+    let mut loaded = loaded.lock().map_err(|_| embed_error("the model registry is poisoned".into()))?;
+    if let Some((_, m)) = loaded.iter().find(|(n, _)| *n == spec.name) {
+        return m.clone().map(|m| m as Arc<dyn Embedder>).map_err(embed_error);
+    }
+    let load = || -> Result<FastEmbedder> {
+        let ort = crate::env::setting("ORT_DYLIB_PATH").ok_or_else(|| {
+            embed_error("ORT_DYLIB_PATH is not set (run ./setup.sh, or point it at libonnxruntime.so)".into())
+        })?;
+        let dir = match (spec.name, crate::env::setting("PERSONADB_MODEL_DIR")) {
+            (DEFAULT_MODEL, Some(dir)) => PathBuf::from(dir),
+            _ => models_dir()?.join(spec.folder),
+        };
+        FastEmbedder::load_spec(Path::new(&ort), &dir, spec)
+    };
+    let model = load().map(Arc::new).map_err(|e| e.to_string());
+    loaded.push((spec.name, model.clone()));
+    model.map(|m| m as Arc<dyn Embedder>).map_err(embed_error)
 }
 
 /// Embeds on a blocking thread, off the async runtime.
@@ -26,6 +124,16 @@ pub async fn embed_async(embedder: Arc<dyn Embedder>, texts: Vec<String>) -> Res
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         embedder.embed(&refs)
+    })
+    .await
+    .map_err(|e| embed_error(format!("the embedding task failed: {e}")))?
+}
+
+/// Embeds search queries on a blocking thread, off the async runtime.
+pub async fn embed_queries_async(embedder: Arc<dyn Embedder>, texts: Vec<String>) -> Result<Vec<Vec<f32>>> {
+    tokio::task::spawn_blocking(move || {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        embedder.embed_queries(&refs)
     })
     .await
     .map_err(|e| embed_error(format!("the embedding task failed: {e}")))?
@@ -40,6 +148,8 @@ pub struct FastEmbedder {
     name: String,
     dimension: usize,
     batch_size: usize,
+    query_prefix: &'static str,
+    passage_prefix: &'static str,
     model: Mutex<TextEmbedding>,
 }
 
@@ -47,28 +157,23 @@ pub struct FastEmbedder {
 pub const DEFAULT_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
 
 impl FastEmbedder {
-    /// The model `./setup.sh` installed: ONNX Runtime from `ORT_DYLIB_PATH`, the model folder
-    /// from `PERSONADB_MODEL_DIR` (environment, else the setup's env file). Loaded once per
-    /// process.
-    pub fn shared() -> Result<Arc<FastEmbedder>> {
-        static SHARED: OnceLock<std::result::Result<Arc<FastEmbedder>, String>> = OnceLock::new();
-        SHARED
-            .get_or_init(|| {
-                let ort = crate::env::setting("ORT_DYLIB_PATH").ok_or(
-                    "ORT_DYLIB_PATH is not set (run ./setup.sh, or point it at libonnxruntime.so)".to_string(),
-                )?;
-                let dir = crate::env::setting("PERSONADB_MODEL_DIR").ok_or(
-                    "PERSONADB_MODEL_DIR is not set (run ./setup.sh, or point it at the model folder)".to_string(),
-                )?;
-                FastEmbedder::load(Path::new(&ort), Path::new(&dir)).map(Arc::new).map_err(|e| e.to_string())
-            })
-            .clone()
-            .map_err(embed_error)
+    /// The English model `./setup.sh` installed: ONNX Runtime from `ORT_DYLIB_PATH`, the model
+    /// folder from `PERSONADB_MODEL_DIR` (environment, else the setup's env file). Loaded once
+    /// per process.
+    pub fn shared() -> Result<Arc<dyn Embedder>> {
+        by_name(DEFAULT_MODEL)
     }
 
     /// Loads ONNX Runtime from `ort_library` and the model in `model_dir` (`model.onnx`,
     /// `tokenizer.json`, `config.json`, `special_tokens_map.json`, `tokenizer_config.json`).
     pub fn load(ort_library: &Path, model_dir: &Path) -> Result<FastEmbedder> {
+        let name = model_dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let spec = MODELS.iter().find(|m| m.folder == name).unwrap_or(&MODELS[0]);
+        FastEmbedder::load_spec(ort_library, model_dir, spec)
+    }
+
+    /// Loads a model of the registry from `model_dir`.
+    pub fn load_spec(ort_library: &Path, model_dir: &Path, spec: &ModelSpec) -> Result<FastEmbedder> {
         init_ort(ort_library)?;
         let read = |name: &str| -> Result<Vec<u8>> {
             let path = model_dir.join(name);
@@ -87,20 +192,23 @@ impl FastEmbedder {
             .filter(|d| *d > 0)
             .ok_or_else(|| embed_error(format!("{} has no hidden_size", model_dir.join("config.json").display())))?
             as usize;
-        // The folder is named after the model (config.json names the base checkpoint instead).
-        let name = match model_dir.file_name().and_then(|n| n.to_str()) {
-            Some("all-MiniLM-L6-v2") | None => DEFAULT_MODEL.to_string(),
-            Some(other) => other.to_string(),
-        };
+        let name = spec.name.to_string();
         let model = UserDefinedEmbeddingModel::new(read("model.onnx")?, tokenizer_files).with_pooling(Pooling::Mean);
-        let options = InitOptionsUserDefined::new().with_max_length(256);
+        let options = InitOptionsUserDefined::new().with_max_length(spec.max_length);
         // A broken model file can make ONNX Runtime's bindings panic: contain it.
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             TextEmbedding::try_new_from_user_defined(model, options)
         }))
         .map_err(|_| embed_error(format!("ONNX Runtime failed on {}", model_dir.join("model.onnx").display())))?;
         let model = built.map_err(|e| embed_error(format!("{}: {e}", model_dir.display())))?;
-        Ok(FastEmbedder { name, dimension, batch_size: 32, model: Mutex::new(model) })
+        Ok(FastEmbedder {
+            name,
+            dimension,
+            batch_size: 32,
+            query_prefix: spec.query_prefix,
+            passage_prefix: spec.passage_prefix,
+            model: Mutex::new(model),
+        })
     }
 }
 
@@ -140,6 +248,23 @@ impl Embedder for FastEmbedder {
     }
 
     fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_prefixed(texts, self.passage_prefix)
+    }
+
+    fn embed_queries(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.embed_prefixed(texts, self.query_prefix)
+    }
+}
+
+impl FastEmbedder {
+    fn embed_prefixed(&self, texts: &[&str], prefix: &str) -> Result<Vec<Vec<f32>>> {
+        let prefixed: Vec<String>;
+        let texts: &[&str] = if prefix.is_empty() {
+            texts
+        } else {
+            prefixed = texts.iter().map(|t| format!("{prefix}{t}")).collect();
+            &prefixed.iter().map(String::as_str).collect::<Vec<_>>()
+        };
         if texts.is_empty() {
             return Ok(Vec::new());
         }

@@ -347,13 +347,17 @@ fn validate_embed(options: &GenerateOptions) -> Result<()> {
             reason: "embeddings are of narratives: pass --narrator template or --narrator llm".into(),
         });
     }
+    let model = locale::model(&options.locale)?;
+    let fields = &model.persona.narrative.fields;
     for field in &options.embed {
-        if !crate::narrate::TEXT_FIELDS.contains(&field.as_str()) {
+        if !fields.contains(field) {
             return Err(Error::InvalidArgument {
                 name: "--embed".into(),
                 reason: format!(
-                    "`{field}` is not a narrative prose field ({})",
-                    crate::narrate::TEXT_FIELDS.join(", ")
+                    "`{}` is not a narrative prose field of locale '{}' ({})",
+                    crate::error::shorten(field, 60),
+                    model.locale,
+                    fields.join(", ")
                 ),
             });
         }
@@ -364,11 +368,10 @@ fn validate_embed(options: &GenerateOptions) -> Result<()> {
 /// The `<field>_embedding` columns of `batch` (one per field of `fields`, NULL where the
 /// text is NULL).
 async fn embedding_columns(
-    embedder: &std::sync::Arc<crate::embed::FastEmbedder>,
+    embedder: &std::sync::Arc<dyn crate::embed::Embedder>,
     batch: &arrow::record_batch::RecordBatch,
     fields: &[String],
 ) -> Result<Vec<arrow::array::ArrayRef>> {
-    use crate::embed::Embedder;
     use arrow::array::{Array, AsArray};
     let dim = embedder.dimension();
     let mut out = Vec::new();
@@ -380,8 +383,7 @@ async fn embedding_columns(
         let text = column.as_string::<i32>();
         let present: Vec<usize> = (0..text.len()).filter(|&i| text.is_valid(i)).collect();
         let texts = present.iter().map(|&i| text.value(i).to_string()).collect();
-        let model: std::sync::Arc<dyn Embedder> = embedder.clone();
-        let vectors = crate::embed::embed_async(model, texts).await?;
+        let vectors = crate::embed::embed_async(embedder.clone(), texts).await?;
         let mut values = vec![0f32; text.len() * dim];
         for (v, &i) in vectors.iter().zip(&present) {
             values[i * dim..(i + 1) * dim].copy_from_slice(v);
@@ -574,7 +576,8 @@ async fn write_chunks(
     let threads = resolve_threads(options.threads);
     let embedder = match options.embed.is_empty() {
         true => None,
-        false => Some(crate::embed::FastEmbedder::shared()?),
+        // The model of the locale's narrative language (multilingual for non-English text).
+        false => Some(crate::embed::by_name(&model.persona.language(&model.locale, None)?.embedding_model)?),
     };
     let schema = match narrator {
         Some(_) => {
@@ -582,11 +585,10 @@ async fn write_chunks(
                 .schema()
                 .fields()
                 .iter()
-                .chain(crate::narrate::narrative_schema().fields().iter())
+                .chain(crate::narrate::narrative_schema_for(&model.persona).fields().iter())
                 .cloned()
                 .collect();
             if let Some(e) = &embedder {
-                use crate::embed::Embedder;
                 let item = std::sync::Arc::new(arrow::datatypes::Field::new(
                     "item",
                     arrow::datatypes::DataType::Float32,

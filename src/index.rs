@@ -122,26 +122,34 @@ enum Target {
     Scalar(ScalarKind),
 }
 
-/// A scalar index kind.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ScalarKind {
-    Bitmap,
-    BTree,
+use crate::model::schema::IndexKind as ScalarKind;
+
+/// The columns of `table` that get a scalar index: those its locale's persona schema names
+/// (every pack's, for a table of unknown locale), where the table has them.
+fn scalar_columns(db: &Database, table: &str, schema: &arrow::datatypes::Schema) -> Vec<(String, ScalarKind)> {
+    let mut out: Vec<(String, ScalarKind)> = Vec::new();
+    for model in crate::locale::models_of_table(db, table) {
+        for c in &model.persona.index {
+            if schema.field_with_name(&c.column).is_ok() && !out.iter().any(|(n, _)| n == &c.column) {
+                out.push((c.column.clone(), c.kind));
+            }
+        }
+    }
+    out
 }
 
-/// Persona columns that get a scalar index (when present): few-valued ones a bitmap, age a B-tree.
-const SCALAR_COLUMNS: [(&str, ScalarKind); 7] = {
-    use ScalarKind::{BTree, Bitmap};
-    [
-        ("state", Bitmap),
-        ("sex", Bitmap),
-        ("marital_status", Bitmap),
-        ("education_level", Bitmap),
-        ("race_ethnicity", Bitmap),
-        ("occupation", Bitmap),
-        ("age", BTree),
-    ]
-};
+/// The narrative prose fields of `table`'s locale (every pack's, for a table of unknown locale).
+fn prose_fields(db: &Database, table: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for model in crate::locale::models_of_table(db, table) {
+        for f in &model.persona.narrative.fields {
+            if !out.contains(f) {
+                out.push(f.clone());
+            }
+        }
+    }
+    out
+}
 
 fn index_name(column: &str, target: Target) -> String {
     match target {
@@ -179,15 +187,12 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
     };
     if options.full_text {
         targets.extend(
-            crate::narrate::TEXT_FIELDS.iter().filter(|f| is_text(f)).map(|f| (f.to_string(), Target::FullText)),
+            prose_fields(db, table).into_iter().filter(|f| is_text(f)).map(|f| (f, Target::FullText)),
         );
     }
     if !targets.is_empty() {
         targets.extend(
-            SCALAR_COLUMNS
-                .iter()
-                .filter(|(c, _)| schema.field_with_name(c).is_ok())
-                .map(|(c, t)| (c.to_string(), Target::Scalar(*t))),
+            scalar_columns(db, table, &schema).into_iter().map(|(c, t)| (c, Target::Scalar(t))),
         );
     }
     let mut out = Vec::new();
@@ -197,7 +202,7 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
             Target::Vector(_) => options.vector_kind.name().to_string(),
             Target::FullText => "FTS".to_string(),
             Target::Scalar(ScalarKind::Bitmap) => "BITMAP".to_string(),
-            Target::Scalar(ScalarKind::BTree) => "BTREE".to_string(),
+            Target::Scalar(ScalarKind::Btree) => "BTREE".to_string(),
         };
         let start = Instant::now();
         let exists = existing.contains(&name);
@@ -229,7 +234,7 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
                         ScalarKind::Bitmap => {
                             (ScalarIndexParams::for_builtin(BuiltinIndexType::Bitmap), IndexType::Bitmap)
                         }
-                        ScalarKind::BTree => {
+                        ScalarKind::Btree => {
                             (ScalarIndexParams::for_builtin(BuiltinIndexType::BTree), IndexType::BTree)
                         }
                     };

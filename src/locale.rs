@@ -136,6 +136,10 @@ pub struct LocaleInfo {
     pub description: String,
     /// Output columns, in order.
     pub columns: Vec<String>,
+    /// Narrative fields (prose, then lists), in order.
+    pub narrative_fields: Vec<String>,
+    /// Narrative languages (the first is the default), each with its embedding model.
+    pub languages: Vec<(String, String)>,
     /// (publisher and table, vintage) of each raw source, from the manifest.
     pub sources: Vec<(String, String)>,
 }
@@ -149,6 +153,7 @@ struct PackHeading {
     description: String,
     #[serde(default)]
     columns: Vec<serde_json::Value>,
+    persona: Option<crate::model::PersonaSchema>,
 }
 
 #[derive(serde::Deserialize)]
@@ -189,11 +194,27 @@ fn describe(pack: &LocalePack) -> Result<LocaleInfo> {
     let columns =
         heading.columns.iter().filter_map(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_string)).collect();
     let sources = manifest.sources.into_iter().map(|s| (format!("{}: {}", s.publisher, s.table), s.vintage)).collect();
+    let (narrative_fields, languages) = match &heading.persona {
+        Some(p) => (
+            p.narrative_columns().map(str::to_string).collect(),
+            p.narrative
+                .languages
+                .iter()
+                .map(|l| {
+                    let model = crate::embed::spec(&l.embedding_model).map(|m| m.name).unwrap_or(&l.embedding_model);
+                    (l.code.clone(), model.to_string())
+                })
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(LocaleInfo {
         name: pack.locale.to_string(),
         aliases: heading.aliases,
         description: heading.description,
         columns,
+        narrative_fields,
+        languages,
         sources,
     })
 }
@@ -214,6 +235,21 @@ pub fn model(locale: &str) -> Result<Arc<LocaleModel>> {
     });
     cache.lock().map_err(|_| poisoned())?.insert(locale.to_string(), model.clone());
     Ok(model)
+}
+
+/// The models whose persona schema applies to `table`: its locale's, as the catalog records
+/// it, or every embedded pack's when the table's locale is unknown.
+pub fn models_of_table(db: &crate::Database, table: &str) -> Vec<Arc<LocaleModel>> {
+    let recorded = db.catalog().ok().and_then(|c| c.table(table).ok().flatten()).and_then(|t| t.locale);
+    match recorded.and_then(|l| model(&l).ok()) {
+        Some(m) => vec![m],
+        None => available().iter().filter_map(|l| model(l).ok()).collect(),
+    }
+}
+
+/// The model of each embedded pack, in name order (packs that fail to load are left out).
+pub fn all_models() -> Vec<Arc<LocaleModel>> {
+    available().iter().filter_map(|l| model(l).ok()).collect()
 }
 
 fn poisoned() -> Error {

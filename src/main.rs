@@ -307,6 +307,7 @@ async fn run(cli: Cli) -> Result<()> {
                 }
                 None => {
                     let llm = args.narrator == "llm";
+                    let locale_name = args.locale.clone();
                     let mut options = GenerateOptions::new(args.locale, args.n.unwrap_or(0))
                         .seed(args.seed)
                         .table(args.table)
@@ -320,14 +321,16 @@ async fn run(cli: Cli) -> Result<()> {
                         options =
                             options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
                     }
-                    let all = || personadb::narrate::TEXT_FIELDS.iter().map(|f| f.to_string()).collect();
+                    let all = || -> anyhow::Result<Vec<String>> {
+                        Ok(personadb::locale::model(&locale_name)?.persona.narrative.fields.clone())
+                    };
                     let embed: Vec<String> = if args.embed.iter().any(|f| f == "none") {
                         anyhow::ensure!(args.embed.len() == 1, "--embed none cannot be combined with fields");
                         Vec::new()
                     } else if args.embed.iter().any(|f| f == "all") {
-                        all()
+                        all()?
                     } else if args.embed.is_empty() && args.narrator != "none" {
-                        all()
+                        all()?
                     } else {
                         args.embed
                     };
@@ -495,6 +498,9 @@ async fn run(cli: Cli) -> Result<()> {
                 let aliases = if l.aliases.is_empty() { String::new() } else { format!(" ({})", l.aliases.join(", ")) };
                 writeln!(out, "{}{aliases}: {}", l.name, l.description)?;
                 writeln!(out, "  columns: {}", l.columns.join(", "))?;
+                writeln!(out, "  narratives: {}", l.narrative_fields.join(", "))?;
+                let languages: Vec<String> = l.languages.iter().map(|(c, m)| format!("{c} (embedded by {m})")).collect();
+                writeln!(out, "  languages: {}", languages.join(", "))?;
                 writeln!(out, "  sources:")?;
                 for (table, vintage) in &l.sources {
                     writeln!(out, "    {table} ({vintage})")?;

@@ -310,19 +310,27 @@ async fn counts(session: &PersonaSession, sql: &str) -> Result<Vec<(Vec<String>,
     Ok(out)
 }
 
-/// The report's plots as (file stem, SVG): age pyramid, education by age, top occupations.
-/// A plot whose columns or source tables the locale lacks is left out.
+/// The report's plots as (file stem, SVG): age pyramid, education by age, top occupations,
+/// each drawn from the locale's own published margins (the one of `age` given `sex`, of
+/// `education_level` given `age_band`, of `occupation`). A plot whose margin the locale lacks
+/// is left out.
 pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> Result<Vec<(String, String)>> {
     let model = locale::model(locale_name)?;
     let has = |c: &str| model.columns.iter().any(|x| x.name() == c);
+    let margin = |value: &str, given: &str| {
+        model.margins.iter().find(|m| m.value == value && (given.is_empty() || m.conditions.iter().any(|c| c == given)))
+    };
     let t = quote_ident(table);
     let mut out = Vec::new();
-    let pack = locale::pack(&model.locale)?;
-    if has("sex") && has("age") && pack.file("population_state_sex_age.csv").is_ok() {
+    let gender = model.persona.narrative.gender.as_ref();
+    let sexes = gender.and_then(|g| Some((g.male.first()?.clone(), g.female.first()?.clone())));
+    if let (true, Some(m), Some((male, female))) = (has("sex") && has("age"), margin("age", "sex"), sexes) {
         let generated = counts(session, &format!("SELECT sex, age, count(*) FROM {t} GROUP BY sex, age")).await?;
-        let census = pack_sums(&model, "population_state_sex_age.csv", &["sex", "age"])?;
+        let census = pack_sums(&model, &m.table, &["sex", "age"])?;
+        let ages: Vec<i64> = census.keys().filter_map(|k| k[1].parse().ok()).collect();
+        let (lo, hi) = (ages.iter().copied().min().unwrap_or(18), ages.iter().copied().max().unwrap_or(100));
         let pyramid = |m: &dyn Fn(&str, i64) -> f64| -> Vec<(i64, f64, f64)> {
-            (18..=104).map(|a| (a, m("Male", a), m("Female", a))).collect()
+            (lo..=hi).map(|a| (a, m(&male, a), m(&female, a))).collect()
         };
         let g_total: f64 = generated.iter().map(|(_, c)| c).sum();
         let c_total: f64 = census.values().sum();
@@ -335,8 +343,8 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
         });
         out.push(("age_pyramid".to_string(), crate::plots::age_pyramid(&g, &c)?));
     }
-    if has("education_level") && has("age") && pack.file("acs_b15001_education.csv").is_ok() {
-        let published = pack_sums(&model, "acs_b15001_education.csv", &["age_band", "education_level"])?;
+    if let (true, Some(m)) = (has("education_level") && has("age"), margin("education_level", "age_band")) {
+        let published = pack_sums(&model, &m.table, &["age_band", "education_level"])?;
         let mut bands: Vec<(String, (i64, i64))> = published
             .keys()
             .filter_map(|k| crate::derive::acs::parse_band_label(&k[0]).map(|r| (k[0].clone(), r)))
@@ -365,14 +373,12 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
         let labels: Vec<String> = bands.into_iter().map(|b| b.0).collect();
         out.push(("education_by_age".to_string(), crate::plots::education_by_age(&labels, &series)?));
     }
-    if has("occupation") && has("employment_status") && pack.file("acs_b2411x_occupation_sex.csv").is_ok() {
-        let published = pack_sums(&model, "acs_b2411x_occupation_sex.csv", &["occupation"])?;
+    if let (true, Some(m)) = (has("occupation"), margin("occupation", "")) {
+        let published = pack_sums(&model, &m.table, &["occupation"])?;
         let p_total: f64 = published.values().sum();
-        let generated = counts(
-            session,
-            &format!("SELECT occupation, count(*) FROM {t} WHERE employment_status = 'employed' GROUP BY occupation"),
-        )
-        .await?;
+        let filter = m.filter.as_deref().map(|f| format!("WHERE {f}")).unwrap_or_default();
+        let generated =
+            counts(session, &format!("SELECT occupation, count(*) FROM {t} {filter} GROUP BY occupation")).await?;
         let g_total: f64 = generated.iter().map(|(_, c)| c).sum();
         let mut rows: Vec<(String, f64, f64)> = generated
             .iter()

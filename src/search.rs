@@ -131,8 +131,20 @@ impl TableSearcher for Searcher {
         let Some(dataset) = dataset else {
             return plan_err!("{name}: table '{}' not found", request.table);
         };
-        let embedder = crate::embed::FastEmbedder::shared()?;
         let table_schema = Schema::from(dataset.schema());
+        // The query is embedded by the model the column was written with.
+        let recorded = table_schema
+            .field_with_name(&request.column)
+            .ok()
+            .map(|f| column_model(&self.db, &request.table, f))
+            .transpose()
+            .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?
+            .flatten();
+        let embedder = match &recorded {
+            Some((model, _)) => crate::embed::by_name(model),
+            None => crate::embed::FastEmbedder::shared(),
+        }
+        .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?;
         check_column(&self.db, &request.table, &table_schema, &request.column, embedder.as_ref())
             .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?;
         let mut fields: Vec<Arc<Field>> = table_schema.fields().iter().cloned().collect();
@@ -146,7 +158,7 @@ struct SearchTable {
     dataset: Arc<Dataset>,
     request: SearchRequest,
     schema: SchemaRef,
-    embedder: Arc<crate::embed::FastEmbedder>,
+    embedder: Arc<dyn Embedder>,
 }
 
 impl std::fmt::Debug for SearchTable {
@@ -243,10 +255,9 @@ pub async fn search(
     dataset: &Dataset,
     request: &SearchRequest,
     filters: &[Expr],
-    embedder: Arc<crate::embed::FastEmbedder>,
+    embedder: Arc<dyn Embedder>,
 ) -> DfResult<Vec<RecordBatch>> {
-    let model: Arc<dyn Embedder> = embedder;
-    let vector = crate::embed::embed_async(model, vec![request.query.clone()]).await?;
+    let vector = crate::embed::embed_queries_async(embedder, vec![request.query.clone()]).await?;
     let Some(vector) = vector.into_iter().next() else {
         return Err(DataFusionError::Execution("the model returned no vector for the query".into()));
     };
@@ -328,9 +339,6 @@ pub struct SearchQuery {
     pub width: usize,
 }
 
-/// Columns `personadb search` shows by default, where the table has them.
-const DISPLAY_COLUMNS: [&str; 6] = ["first_name", "last_name", "age", "sex", "state", "occupation"];
-
 impl SearchQuery {
     /// Plans and runs the search in `session`: `distance`, the shown columns and the field's
     /// (truncated) text, nearest first.
@@ -354,7 +362,16 @@ impl SearchQuery {
         };
         let has = |c: &str| schema.field_with_name(c).is_ok();
         let shown: Vec<String> = if self.columns.is_empty() {
-            DISPLAY_COLUMNS.iter().filter(|c| has(c)).map(|c| c.to_string()).collect()
+            // The table's locale's display columns (the first pack's that the table has, for a
+            // table of unknown locale), where the table has them.
+            let mut shown: Vec<String> = Vec::new();
+            for model in crate::locale::models_of_table(db, &self.table) {
+                let own: Vec<String> = model.persona.display.iter().filter(|c| has(c)).cloned().collect();
+                if own.len() > shown.len() {
+                    shown = own;
+                }
+            }
+            shown
         } else {
             for c in &self.columns {
                 if !has(c) {

@@ -164,7 +164,6 @@ impl PersonaSession {
         let input = self.ctx.execute_logical_plan((*create.input).clone()).await?.execute_stream().await?;
         self.db.write_stream(&name, input, kind, None).await?;
         if !embedded.is_empty() {
-            use crate::embed::Embedder;
             let model = crate::embed::FastEmbedder::shared()?;
             let catalog = self.db.catalog()?;
             for column in embedded {

@@ -157,11 +157,9 @@ impl DataSink for LanceSink {
         let stream: SendableRecordBatchStream = if fills.is_empty() {
             stream
         } else {
-            let embedder = crate::embed::FastEmbedder::shared()?;
             let filled = futures::StreamExt::then(stream, move |batch| {
                 let fills = fills.clone();
-                let embedder = embedder.clone();
-                async move { fill_embeddings(batch?, &fills, embedder).await }
+                async move { fill_embeddings(batch?, &fills).await }
             });
             Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), filled))
         };
@@ -170,30 +168,32 @@ impl DataSink for LanceSink {
     }
 }
 
-/// An embedding column an INSERT fills: (text column index, embedding column index).
-type Fill = (usize, usize);
+/// An embedding column an INSERT fills: (text column index, embedding column index, the
+/// column's recorded model).
+type Fill = (usize, usize, Arc<dyn crate::embed::Embedder>);
 
 /// The recorded embedding columns of `table` named `<field>_embedding` whose text column
-/// `<field>` is in the table, after checking the session's model is the recorded one.
+/// `<field>` is in the table, each with the model it was written with.
 fn embedding_fills(db: &Database, table: &str, schema: &SchemaRef) -> crate::Result<Vec<Fill>> {
     let recorded = db.catalog()?.embeddings(table)?;
     let mut fills = Vec::new();
     for (column, model, dimension) in recorded {
         let (Some(field), Ok(target)) = (column.strip_suffix("_embedding"), schema.index_of(&column)) else { continue };
         let Ok(source) = schema.index_of(field) else { continue };
-        use crate::embed::Embedder;
-        let embedder = crate::embed::FastEmbedder::shared()?;
-        if embedder.model() != model || embedder.dimension() != dimension {
+        let embedder = crate::embed::by_name(&model).map_err(|e| crate::Error::InvalidArgument {
+            name: format!("column `{column}` of table '{table}'"),
+            reason: format!("it holds embeddings by {model}, which cannot embed new rows here: {e}"),
+        })?;
+        if embedder.dimension() != dimension {
             return Err(crate::Error::InvalidArgument {
                 name: format!("column `{column}` of table '{table}'"),
                 reason: format!(
-                    "it holds embeddings by {model} ({dimension} dimensions); this session's model is {} ({}), so new rows cannot be embedded consistently",
-                    embedder.model(),
+                    "it holds embeddings of {dimension} dimensions, but {model} here gives {}, so new rows cannot be embedded consistently",
                     embedder.dimension()
                 ),
             });
         }
-        fills.push((source, target));
+        fills.push((source, target, embedder));
     }
     Ok(fills)
 }
@@ -203,11 +203,11 @@ fn embedding_fills(db: &Database, table: &str, schema: &SchemaRef) -> crate::Res
 async fn fill_embeddings(
     batch: arrow::record_batch::RecordBatch,
     fills: &[Fill],
-    embedder: Arc<crate::embed::FastEmbedder>,
 ) -> DfResult<arrow::record_batch::RecordBatch> {
     use arrow::array::{Array, AsArray, FixedSizeListArray, Float32Array};
     let mut columns = batch.columns().to_vec();
-    for &(source, target) in fills {
+    for (source, target, embedder) in fills {
+        let (source, target) = (*source, *target);
         let text = arrow::compute::cast(batch.column(source), &arrow::datatypes::DataType::Utf8)?;
         let text = text.as_string::<i32>();
         let Some(given) = batch.column(target).as_fixed_size_list_opt() else { continue };

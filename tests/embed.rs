@@ -87,3 +87,32 @@ async fn searching_or_extending_with_another_model_is_refused() {
     let rows = session.sql("SELECT count(*) AS n FROM docs").await.expect("count");
     assert_eq!(arrow::util::pretty::pretty_format_batches(&rows).expect("fmt").to_string().matches(" 1 ").count(), 1);
 }
+
+#[test]
+fn the_multilingual_model_ranks_portuguese_by_meaning() {
+    let e = personadb::embed::by_name("multilingual-e5-small").expect("the e5 model from ./setup.sh");
+    assert_eq!(e.model(), "intfloat/multilingual-e5-small");
+    assert_eq!(e.dimension(), 384);
+    let passages = [
+        "Ela trabalha como enfermeira num hospital público de Salvador e cuida de pacientes idosos.",
+        "Ele é pedreiro em Curitiba e passa os dias levantando paredes em obras pela cidade.",
+        "Aos domingos ela prepara moqueca capixaba para a família reunida em Vitória.",
+        "Ele torce para o Grêmio e não perde um jogo na Arena com os amigos.",
+    ];
+    let docs = e.embed(&passages).expect("embed passages");
+    for v in &docs {
+        assert!((dot(v, v) - 1.0).abs() < 1e-4, "unit length");
+    }
+    let queries = ["profissional de saúde", "construção civil", "culinária regional", "futebol"];
+    let q = e.embed_queries(&queries).expect("embed queries");
+    for (i, query) in queries.iter().enumerate() {
+        let best = (0..passages.len()).max_by(|a, b| dot(&q[i], &docs[*a]).total_cmp(&dot(&q[i], &docs[*b])));
+        assert_eq!(best, Some(i), "the query {query:?} finds its passage");
+    }
+    // Queries and passages carry different prefixes, so the same text embeds differently.
+    let as_query = e.embed_queries(&[passages[0]]).expect("query");
+    assert!(dot(&as_query[0], &docs[0]) < 0.9999, "the e5 prefixes are applied");
+    // Unknown names are clear errors listing what exists.
+    let err = personadb::embed::by_name("gpt-embed-9").err().expect("unknown").to_string();
+    assert!(err.contains("unknown embedding model 'gpt-embed-9'") && err.contains("multilingual-e5-small"), "{err}");
+}

@@ -152,3 +152,48 @@ async fn us_output_for_a_seed_is_pinned() {
 
 const PERSONAS_DIGEST: &str = "2f5afe58960bc84391cccf553c4f8cf02a63f0e137875c778b1524367be0de1f";
 const NARRATIVES_DIGEST: &str = "2ab1f5dfcc7638be1b478b463982a1cc4ebb20cd987fe2f7ea2274c00ab51ce6";
+
+/// English narratives of a man or a woman never fall back to "they": the goals, tasks and
+/// work sentences name the person with his or her own pronoun, and no sentence puts a retired
+/// person to work "by day".
+#[tokio::test]
+async fn english_pronouns_agree_with_the_person() {
+    let batch = personas(3_000, 11);
+    let narrator = TemplateNarrator::for_locale("us").expect("narrator");
+    let out = narrator.narrate(&batch, 3).await.expect("narrate").batch;
+    let sex = strings(&batch, "sex");
+    let employment = strings(&batch, "employment_status");
+    let fields: Vec<Vec<String>> = TEXT_FIELDS.iter().map(|f| strings(&out, f)).collect();
+    let mut checked = 0;
+    for i in 0..out.num_rows() {
+        let text: String = fields.iter().map(|f| f[i].as_str()).collect::<Vec<_>>().join(" ");
+        let lower = text.to_lowercase();
+        for phrase in [
+            "of their own",
+            "their own ",
+            "without them",
+            "outlasts them",
+            "they are proud",
+            "they care about",
+            "they enjoy",
+            "on their feet",
+            "in their field",
+            "their team",
+            "their specialty",
+            "their trade",
+            "their town",
+        ] {
+            assert!(!lower.contains(phrase), "row {i} ({}) says {phrase:?}: {text}", sex[i]);
+        }
+        assert!(!lower.contains("by day"), "row {i}: {text}");
+        if employment[i] == "not_in_labor_force" {
+            assert!(!lower.contains("by day he is retired") && !lower.contains("by day she is retired"));
+        }
+        let (own, other) = if sex[i] == "Male" { (" his ", " her ") } else { (" her ", " his ") };
+        if lower.contains(" own ") {
+            checked += 1;
+            assert!(lower.contains(own) || !lower.contains(other), "row {i}: {text}");
+        }
+    }
+    assert!(checked > 50, "goals about one's own business or studio were drawn ({checked})");
+}

@@ -8,6 +8,7 @@
 pub mod alias;
 pub mod evidence;
 pub mod network;
+pub mod schema;
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use evidence::Evidence;
 pub use network::{ColumnSpec, MarginSpec, NetworkSpec, Node, PlausibilityRule, ValueKind};
+pub use schema::{Gender, PersonaSchema};
 
 use crate::error::{Error, Result};
 
@@ -35,6 +37,8 @@ pub struct LocaleModel {
     pub columns: Vec<ColumnSpec>,
     pub margins: Vec<MarginSpec>,
     pub plausibility: Vec<PlausibilityRule>,
+    /// The pack's persona schema (names, places, indexes, narrative fields and languages).
+    pub persona: PersonaSchema,
     /// Column index in `columns` -> node index, for node columns.
     column_nodes: Vec<Option<usize>>,
     /// Column index -> slot among the per-row scores, for normal columns.
@@ -75,6 +79,8 @@ impl LocaleModel {
     /// Builds the model from a spec and a table reader.
     pub fn from_spec(spec: NetworkSpec, read_table: &dyn Fn(&str) -> Result<String>) -> Result<Self> {
         let nodes = network::load_nodes(&spec, read_table)?;
+        let names: Vec<&str> = spec.columns.iter().map(ColumnSpec::name).collect();
+        spec.persona.check(&spec.locale, &names)?;
         let bad = |reason: String| Error::InvalidLocalePack { locale: spec.locale.clone(), reason };
         let mut column_scores = Vec::new();
         let mut scores = Vec::new();
@@ -221,6 +227,7 @@ impl LocaleModel {
             columns: spec.columns,
             margins: spec.margins,
             plausibility: spec.plausibility,
+            persona: spec.persona,
             column_nodes,
             column_scores,
             scores,

@@ -131,6 +131,9 @@ pub struct NetworkSpec {
     /// Rules no persona may break, as SQL predicates that must match no row.
     #[serde(default)]
     pub plausibility: Vec<PlausibilityRule>,
+    /// What the engine needs to know about the pack's columns (names, places, indexes,
+    /// narrative fields and languages).
+    pub persona: super::schema::PersonaSchema,
 }
 
 /// A published cross-table to compare against: `value` given `conditions`.

@@ -1,6 +1,8 @@
 //! Narration: the narrative fields of Nemotron-Personas, written about each persona by a
 //! [`Narrator`] — the offline template narrator (default, deterministic per seed) or an LLM.
 
+pub mod engine;
+pub mod language;
 pub mod llm;
 pub mod template;
 
@@ -11,10 +13,13 @@ use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 
 use crate::error::{Error, Result};
 
+pub use engine::PackNarrator;
+pub use language::Language;
 pub use llm::LlmNarrator;
 pub use template::TemplateNarrator;
 
-/// The prose fields, in Nemotron-Personas order.
+/// The prose fields of the US pack (and of the LLM narrator's prompts), in Nemotron-Personas
+/// order; other packs declare theirs in their persona schema.
 pub const TEXT_FIELDS: [&str; 10] = [
     "persona",
     "professional_persona",
@@ -31,8 +36,32 @@ pub const TEXT_FIELDS: [&str; 10] = [
 /// The list fields (lists of short strings).
 pub const LIST_FIELDS: [&str; 2] = ["skills_and_expertise_list", "hobbies_and_interests_list"];
 
-/// The Arrow schema of the narrative columns: the ten prose fields as Utf8, then the two list
+/// The Arrow schema of a pack's narrative columns: its prose fields as Utf8, then its list
 /// fields as List<Utf8>; all nullable (a persona whose narration failed has nulls).
+pub fn narrative_schema_for(schema: &crate::model::PersonaSchema) -> SchemaRef {
+    let mut fields: Vec<Field> =
+        schema.narrative.fields.iter().map(|f| Field::new(f.as_str(), DataType::Utf8, true)).collect();
+    for f in &schema.narrative.lists {
+        fields.push(Field::new(f.as_str(), DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true));
+    }
+    Arc::new(Schema::new(fields))
+}
+
+/// The narrative columns of every embedded pack (each field once, in pack order): what
+/// `generate_narrative` can be asked for.
+pub fn all_narrative_fields() -> Vec<arrow::datatypes::FieldRef> {
+    let mut out: Vec<arrow::datatypes::FieldRef> = narrative_schema().fields().iter().cloned().collect();
+    for model in crate::locale::all_models() {
+        for f in narrative_schema_for(&model.persona).fields() {
+            if !out.iter().any(|o| o.name() == f.name()) {
+                out.push(f.clone());
+            }
+        }
+    }
+    out
+}
+
+/// The Arrow schema of the US narrative columns (the ten prose fields, then the two lists).
 pub fn narrative_schema() -> SchemaRef {
     let mut fields: Vec<Field> = TEXT_FIELDS.iter().map(|f| Field::new(*f, DataType::Utf8, true)).collect();
     for f in LIST_FIELDS {
@@ -133,17 +162,61 @@ pub fn int_at(column: Option<&Int64Array>, i: usize) -> Option<i64> {
     column.filter(|c| c.is_valid(i)).map(|c| c.value(i))
 }
 
+/// The template narrator of a locale in one of its languages (`None`: its first): the
+/// pack's `narrative/<lang>/` templates through the language layer, or the earlier English
+/// narrator for a pack that still keeps its templates in `narrative/templates.json`.
+pub fn template_for(locale: &str, language: Option<&str>) -> Result<Arc<dyn Narrator>> {
+    let pack = crate::locale::pack(locale)?;
+    let model = crate::locale::model(locale)?;
+    let spec = model.persona.language(pack.locale, language)?;
+    let lang = Language::from_code(&spec.code)?;
+    let dir = format!("narrative/{}/templates.json", lang.code());
+    if pack.file(&dir).is_err() && pack.file("narrative/templates.json").is_ok() && lang == Language::English {
+        return Ok(Arc::new(TemplateNarrator::for_locale(pack.locale)?));
+    }
+    let columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
+    let read = |name: &str| pack.file(name).map(str::to_string);
+    Ok(Arc::new(PackNarrator::load(pack.locale, lang, &model.persona, &columns, &read)?))
+}
+
 /// A narrator by name: "template" (the default) for the locale's template narrator, "llm"
 /// for the LLM narrator configured by [`crate::llm::LlmConfig::load`] (config file and
 /// environment).
 pub fn by_name(name: &str, locale: &str) -> Result<Arc<dyn Narrator>> {
     match name {
-        "template" => Ok(Arc::new(TemplateNarrator::for_locale(locale)?)),
+        "template" => template_for(locale, None),
         "llm" => Ok(Arc::new(LlmNarrator::new(locale, crate::llm::LlmConfig::load(None)?)?)),
         other => Err(Error::InvalidArgument {
             name: "narrator".into(),
             reason: format!("unknown narrator `{other}` (available: template, llm)"),
         }),
+    }
+}
+
+/// SplitMix64 keyed by (seed, persona): tiny, fast and stable across versions (rand's small
+/// generators do not promise the same stream between releases).
+pub(crate) struct PersonaRng(u64);
+
+impl PersonaRng {
+    pub(crate) fn new(seed: u64, uuid: Option<&str>, row: u64) -> PersonaRng {
+        // FNV-1a over the key, then mixed with the seed.
+        let h = match uuid {
+            Some(u) => crate::hash::fnv1a(u.as_bytes()),
+            None => crate::hash::fnv1a(&row.to_le_bytes()),
+        };
+        let mut r = PersonaRng(h ^ seed.wrapping_mul(crate::hash::GOLDEN_GAMMA));
+        r.next();
+        r
+    }
+
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(crate::hash::GOLDEN_GAMMA);
+        crate::hash::mix64(self.0)
+    }
+
+    /// Uniform in 0..n (n > 0), by multiply-shift.
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (((self.next() >> 32) * n.max(1) as u64) >> 32) as usize
     }
 }
 

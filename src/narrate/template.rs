@@ -18,7 +18,8 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder};
 use serde::Deserialize;
 
-use super::{int_at, narrative_schema, text_at, Narrated, Narrator, PersonaColumns, TEXT_FIELDS};
+use super::language::{capitalise_at, indefinite_article as article};
+use super::{int_at, narrative_schema, text_at, Narrated, Narrator, PersonaColumns, PersonaRng as Rng, TEXT_FIELDS};
 use crate::error::{Error, Result};
 use crate::locale;
 
@@ -176,6 +177,14 @@ struct OccupationLexicon {
     goals: Vec<String>,
 }
 
+/// An occupation group's lexicon, as the narrator keeps it.
+struct OccupationEntry {
+    skills: Vec<String>,
+    workplaces: Vec<String>,
+    tasks: Vec<Template>,
+    goals: Vec<Template>,
+}
+
 struct StateLexicon {
     name: String,
     region_phrase: String,
@@ -216,7 +225,7 @@ pub struct TemplateNarrator {
     travel_companions: Vec<String>,
     travel_attitude_open: Vec<Template>,
     travel_attitude_closed: Vec<Template>,
-    occupations: Vec<OccupationLexicon>,
+    occupations: Vec<OccupationEntry>,
     /// Occupation code -> (singular title, index into `occupations`).
     titles: HashMap<String, (String, usize)>,
     /// Lexicon index for people outside the workforce and for unknown occupations.
@@ -307,11 +316,13 @@ impl TemplateNarrator {
                     format!("`{k}` needs 3+ skills and some workplaces, tasks and goals"),
                 ));
             }
-            occupations.push(OccupationLexicon {
+            // Tasks and goals are templates: they speak of the person ({his} own studio).
+            let t = |v: &[String]| Template::list(v, locale, "occupations.json");
+            occupations.push(OccupationEntry {
                 skills: o.skills.clone(),
                 workplaces: o.workplaces.clone(),
-                tasks: o.tasks.clone(),
-                goals: o.goals.clone(),
+                tasks: t(&o.tasks)?,
+                goals: t(&o.goals)?,
             });
         }
         let required = |k: &str| {
@@ -652,11 +663,11 @@ impl TemplateNarrator {
             }
             Slot::Occupation => out.push_str(ctx.title),
             Slot::Workplace => out.push_str(ctx.workplace),
-            Slot::Task => out.push_str(ctx.task),
+            Slot::Task => self.render(ctx.task, ctx, rng, out),
             Slot::Skill1 => out.push_str(ctx.skills[0]),
             Slot::Skill2 => out.push_str(ctx.skills[1]),
             Slot::Skill3 => out.push_str(ctx.skills[2]),
-            Slot::Goal => out.push_str(ctx.goal),
+            Slot::Goal => self.render(ctx.goal, ctx, rng, out),
             Slot::Education => ctx.education.write(out),
             Slot::EducationCap => {
                 let start = out.len();
@@ -786,8 +797,8 @@ struct Context<'a> {
     employment: &'a str,
     marital: &'a str,
     workplace: &'a str,
-    task: &'a str,
-    goal: &'a str,
+    task: &'a Template,
+    goal: &'a Template,
     skills: [&'a str; 3],
     hobbies: Vec<&'a str>,
     traits: [&'a str; 2],
@@ -812,28 +823,6 @@ struct Context<'a> {
     education: EducationPhrase<'a>,
 }
 
-/// "a" or "an" before a word.
-fn article(word: &str) -> &'static str {
-    let w = word.to_ascii_lowercase();
-    let vowel = w.starts_with(['a', 'e', 'i', 'o'])
-        || (w.starts_with('u') && !w.starts_with("uni") && !w.starts_with("use") && !w.starts_with("usu"));
-    if vowel || w.starts_with("hour") || w.starts_with("honest") {
-        "an"
-    } else {
-        "a"
-    }
-}
-
-/// Upper-cases the first character at byte `start` (sentence starts).
-fn capitalise_at(s: &mut String, start: usize) {
-    if let Some(c) = s[start..].chars().next() {
-        if c.is_lowercase() {
-            let upper: String = c.to_uppercase().collect();
-            s.replace_range(start..start + c.len_utf8(), &upper);
-        }
-    }
-}
-
 fn distinct2(n: usize, rng: &mut Rng) -> [usize; 2] {
     let a = rng.below(n);
     if n < 2 {
@@ -853,33 +842,6 @@ fn distinct3(n: usize, rng: &mut Rng) -> [usize; 3] {
         c = (c + 1) % n;
     }
     [a, b, c]
-}
-
-/// SplitMix64 keyed by (seed, persona): tiny, fast and stable across versions (rand's small
-/// generators do not promise the same stream between releases).
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64, uuid: Option<&str>, row: u64) -> Rng {
-        // FNV-1a over the key, then mixed with the seed.
-        let h = match uuid {
-            Some(u) => crate::hash::fnv1a(u.as_bytes()),
-            None => crate::hash::fnv1a(&row.to_le_bytes()),
-        };
-        let mut r = Rng(h ^ seed.wrapping_mul(crate::hash::GOLDEN_GAMMA));
-        r.next();
-        r
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(crate::hash::GOLDEN_GAMMA);
-        crate::hash::mix64(self.0)
-    }
-
-    /// Uniform in 0..n (n > 0), by multiply-shift.
-    fn below(&mut self, n: usize) -> usize {
-        (((self.next() >> 32) * n.max(1) as u64) >> 32) as usize
-    }
 }
 
 #[cfg(test)]

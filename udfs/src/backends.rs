@@ -64,21 +64,33 @@ pub trait PersonaNarrator: Debug + Send + Sync {
     /// The narrative fields it writes, with their types (prose as Utf8, lists as List<Utf8>).
     fn fields(&self) -> Vec<arrow::datatypes::FieldRef>;
 
-    /// Narrates each row of `personas` (persona columns by name, any subset) with `seed`, by
-    /// the narrator named `narrator` (the session's `personadb.narrator`: "template" or
-    /// "llm"); returns one row per persona with the columns of [`PersonaNarrator::fields`],
-    /// null where a persona could not be narrated.
+    /// Writes narrative `field` about each row of `personas` (persona columns by name, any
+    /// subset) with `seed`, as `settings` ask (the session's `personadb.*` settings); one value
+    /// per persona, null where a persona could not be narrated.
     async fn narrate(
         &self,
         personas: arrow::record_batch::RecordBatch,
         seed: u64,
-        narrator: &str,
-    ) -> Result<arrow::record_batch::RecordBatch>;
+        field: &str,
+        settings: &NarrationSettings,
+    ) -> Result<arrow::array::ArrayRef>;
 
     /// How many personas to hand over at once.
     fn batch_size(&self) -> usize {
         8192
     }
+}
+
+/// The session settings narration follows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NarrationSettings {
+    /// `personadb.narrator`: "template" or "llm".
+    pub narrator: String,
+    /// `personadb.locale`: the locale of rows without a `locale` column ("": from each row's
+    /// `country`, else the default locale).
+    pub locale: String,
+    /// `personadb.language`: the narrative language ("": the locale's first).
+    pub language: String,
 }
 
 /// What `stratified_sample` asks for.

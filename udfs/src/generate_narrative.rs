@@ -28,15 +28,18 @@ pub fn doc() -> FunctionDoc {
         name: NAME,
         kind: "async scalar function",
         description: "Writes one narrative field about each row's persona. The persona columns \
-            follow the seed and are matched by name (`uuid`, `first_name`, `last_name`, `sex`, `age`, \
-            `marital_status`, `education_level`, `bachelors_field`, `occupation`, `city`, `state`, \
-            `race_ethnicity`, `employment_status`, `big5_*`); columns not passed are treated as \
-            unknown. The same persona and seed give the same text; a persona's narrative does not \
-            depend on the other rows. Prose fields return a string, the `_list` fields a list of \
-            strings. Rows are narrated in batches by the session's narrator: the offline template \
-            narrator by default, or an LLM after `SET personadb.narrator = 'llm'` (the server from \
-            PERSONADB_LLM_* or PERSONADB_LLM_CONFIG; requests share the process-wide concurrency \
-            limit with `generate`; a persona whose narration fails gets NULL).",
+            follow the seed and are matched by name (those of `sample_persona` for the row's locale: \
+            `uuid`, `first_name`, `sex`, `age`, `occupation`, `state`, ...); columns not passed are \
+            treated as unknown. Each row is narrated in its own locale's language: the locale is the \
+            row's `locale` column if passed, else `SET personadb.locale = 'br'`, else the one whose \
+            `country` matches the row's (`Brasil` is br), else us; `SET personadb.language` picks \
+            among a locale's languages. The same persona and seed give the same text; a persona's \
+            narrative does not depend on the other rows. Prose fields return a string, the `_list` \
+            fields a list of strings; a field the row's locale lacks gives NULL. Rows are narrated in \
+            batches by the session's narrator: the offline template narrator by default, or an LLM \
+            after `SET personadb.narrator = 'llm'` (the server from PERSONADB_LLM_* or \
+            PERSONADB_LLM_CONFIG; requests share the process-wide concurrency limit with `generate`; \
+            a persona whose narration fails gets NULL).",
         syntax: "generate_narrative(field, seed, column [, column ...])",
         arguments: &[
             (
@@ -171,19 +174,18 @@ impl AsyncScalarUDFImpl for GenerateNarrative {
             columns,
             &RecordBatchOptions::new().with_row_count(Some(rows)),
         )?;
-        let narrator = args
-            .config_options
-            .extensions
-            .get::<crate::options::PersonadbOptions>()
-            .map(|o| o.narrator.clone())
-            .unwrap_or_else(|| "template".to_string());
-        let narrated = self.narrator.narrate(personas, seed, &narrator).await?;
-        let Some(column) = narrated.column_by_name(&field) else {
-            return exec_err!("{NAME}: the narrator wrote no field '{field}'");
+        let settings = match args.config_options.extensions.get::<crate::options::PersonadbOptions>() {
+            Some(o) => crate::backends::NarrationSettings {
+                narrator: o.narrator.clone(),
+                locale: o.locale.clone(),
+                language: o.language.clone(),
+            },
+            None => crate::backends::NarrationSettings { narrator: "template".into(), ..Default::default() },
         };
+        let column = self.narrator.narrate(personas, seed, &field, &settings).await?;
         if column.len() != rows {
             return exec_err!("{NAME}: the narrator returned {} rows for {rows}", column.len());
         }
-        Ok(ColumnarValue::Array(column.clone()))
+        Ok(ColumnarValue::Array(column))
     }
 }

@@ -22,7 +22,7 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest, StratifyRequest,
+    Allocation, Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest, StratifyRequest,
     TableSearcher, TableStratifier, TextEmbedder,
 };
 pub use doc::FunctionDoc;

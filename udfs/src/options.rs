@@ -9,6 +9,12 @@ extensions_options! {
         /// The narrator behind `generate_narrative`: 'template' (offline, the default) or
         /// 'llm' (the OpenAI-compatible server configured by PERSONADB_LLM_* / PERSONADB_LLM_CONFIG).
         pub narrator: String, default = "template".to_string()
+        /// The locale whose narrator `generate_narrative` uses for rows without a `locale`
+        /// column: a locale name or alias; '' (the default) takes it from each row's `country`
+        /// column (`Brasil` is br), else the US.
+        pub locale: String, default = String::new()
+        /// The narrative language ('' for the locale's first): e.g. 'hi-Latn'.
+        pub language: String, default = String::new()
     }
 }
 

@@ -1,0 +1,819 @@
+//! The template engine behind every locale's narratives (`docs/narrative-templates.md`):
+//! templates and lexicons are data in `datasets/<locale>/narrative/<lang>/`, slots are filled by
+//! persona column or lexicon key (no closed set in code), and grammar comes from the
+//! [`Language`] layer. Checked in full when loaded; per persona it only draws and copies text.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::SchemaRef;
+use serde_json::Value;
+
+use super::language::{capitalise_at, Language, Operator};
+use super::{Narrated, Narrator, PersonaColumns, PersonaRng};
+use crate::error::{Error, Result};
+use crate::model::schema::{Gender, GenderSpec, PersonaSchema};
+
+/// Most distinct picks of one slot a template may ask for (`{hobby#6}`, `{hobby*6}`).
+const MAX_PICKS: usize = 6;
+
+/// A sequence of literal text, slot references and gender alternations.
+#[derive(Debug, Clone, Default)]
+struct Seq(Vec<Part>);
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(Box<str>),
+    Ref(SlotRef),
+    /// Masculine, feminine and (optionally) unknown-gender forms.
+    Alt(Box<[Seq]>),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct SlotRef {
+    target: Target,
+    /// Which distinct pick (0-based).
+    nth: u8,
+    /// Joins this many picks as a list (0: a single pick).
+    list: u8,
+    capitalise: bool,
+    op: Option<Operator>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A persona column, by index into [`PackNarrator::columns`].
+    Column(usize),
+    /// A lexicon slot, by index into [`PackNarrator::slots`].
+    Slot(usize),
+}
+
+/// A lexicon slot, compiled.
+#[derive(Debug)]
+enum Slot {
+    List(Vec<Seq>),
+    Keyed { by: Target, values: HashMap<String, Vec<Seq>>, default: Vec<Seq> },
+    Banded { by: usize, bands: Vec<(i64, Vec<Seq>)>, default: Vec<Seq> },
+}
+
+/// The template narrator of one locale and language.
+pub struct PackNarrator {
+    locale: String,
+    language: Language,
+    /// Prose fields: name, then positions of variants.
+    fields: Vec<(String, Vec<Vec<Seq>>)>,
+    /// List fields: name, slot, count.
+    lists: Vec<(String, usize, usize)>,
+    slots: Vec<Slot>,
+    /// The persona columns the templates read.
+    columns: Vec<String>,
+    gender: Option<(GenderSpec, usize)>,
+    output: SchemaRef,
+}
+
+/// Where a template came from, for error messages.
+struct Origin<'a> {
+    locale: &'a str,
+    file: &'a str,
+}
+
+impl Origin<'_> {
+    fn bad(&self, reason: impl Into<String>) -> Error {
+        Error::InvalidLocalePack { locale: self.locale.into(), reason: format!("{}: {}", self.file, reason.into()) }
+    }
+}
+
+/// Names known while templates are parsed.
+struct Names<'a> {
+    language: Language,
+    slots: &'a HashMap<String, usize>,
+    /// The pack's output columns.
+    known_columns: &'a [String],
+    /// The columns referenced so far (indices are [`Target::Column`]).
+    used_columns: Vec<String>,
+}
+
+impl Names<'_> {
+    fn column(&mut self, name: &str) -> Option<usize> {
+        if !self.known_columns.iter().any(|c| c == name) {
+            return None;
+        }
+        Some(match self.used_columns.iter().position(|c| c == name) {
+            Some(i) => i,
+            None => {
+                self.used_columns.push(name.to_string());
+                self.used_columns.len() - 1
+            }
+        })
+    }
+
+    /// A name in a template: a slot first, else a column.
+    fn resolve(&mut self, name: &str) -> Option<Target> {
+        match self.slots.get(name) {
+            Some(i) => Some(Target::Slot(*i)),
+            None => self.column(name).map(Target::Column),
+        }
+    }
+
+    /// A `by` key: a column first, else a slot.
+    fn key(&mut self, name: &str) -> Option<Target> {
+        match self.column(name) {
+            Some(i) => Some(Target::Column(i)),
+            None => self.slots.get(name).map(|i| Target::Slot(*i)),
+        }
+    }
+
+    fn known(&self) -> String {
+        let mut all: Vec<&str> = self.slots.keys().map(String::as_str).collect();
+        all.sort_unstable();
+        let slots = all.join(", ");
+        format!("slots: {}; columns: {}", crate::error::shorten(&slots, 600), self.known_columns.join(", "))
+    }
+}
+
+/// Parses template text into a [`Seq`].
+fn parse(text: &str, names: &mut Names, origin: &Origin) -> Result<Seq> {
+    let mut pos = 0;
+    let (seq, end) = parse_seq(text, &mut pos, false, names, origin)?;
+    debug_assert!(end.is_none());
+    Ok(seq)
+}
+
+/// Parses until the end of `text` or, inside an alternation, until `|` or `]` (returned).
+fn parse_seq(
+    text: &str,
+    pos: &mut usize,
+    in_alt: bool,
+    names: &mut Names,
+    origin: &Origin,
+) -> Result<(Seq, Option<char>)> {
+    let mut parts = Vec::new();
+    let mut literal = String::new();
+    let flush = |literal: &mut String, parts: &mut Vec<Part>| {
+        if !literal.is_empty() {
+            parts.push(Part::Text(std::mem::take(literal).into_boxed_str()));
+        }
+    };
+    while let Some(c) = text[*pos..].chars().next() {
+        *pos += c.len_utf8();
+        match c {
+            '{' => {
+                let close = text[*pos..]
+                    .find('}')
+                    .ok_or_else(|| origin.bad(format!("unclosed `{{` in \"{}\"", crate::error::shorten(text, 200))))?;
+                let inner = &text[*pos..*pos + close];
+                *pos += close + 1;
+                flush(&mut literal, &mut parts);
+                parts.push(Part::Ref(parse_ref(inner, text, names, origin)?));
+            }
+            '[' => {
+                flush(&mut literal, &mut parts);
+                let mut forms = Vec::new();
+                loop {
+                    let (form, end) = parse_seq(text, pos, true, names, origin)?;
+                    forms.push(form);
+                    match end {
+                        Some('|') => continue,
+                        Some(_) => break,
+                        None => {
+                            return Err(origin.bad(format!(
+                                "unclosed `[` in \"{}\"",
+                                crate::error::shorten(text, 200)
+                            )))
+                        }
+                    }
+                }
+                if !(2..=3).contains(&forms.len()) {
+                    return Err(origin.bad(format!(
+                        "an alternation needs 2 or 3 forms ([masculine|feminine] or [m|f|unknown]) in \"{}\"",
+                        crate::error::shorten(text, 200)
+                    )));
+                }
+                parts.push(Part::Alt(forms.into_boxed_slice()));
+            }
+            '|' | ']' if in_alt => {
+                flush(&mut literal, &mut parts);
+                return Ok((Seq(parts), Some(c)));
+            }
+            '}' => return Err(origin.bad(format!("a `}}` without `{{` in \"{}\"", crate::error::shorten(text, 200)))),
+            _ => literal.push(c),
+        }
+    }
+    flush(&mut literal, &mut parts);
+    Ok((Seq(parts), None))
+}
+
+/// Parses the inside of `{...}`: `[^][op:]name[#n|*n]`.
+fn parse_ref(inner: &str, text: &str, names: &mut Names, origin: &Origin) -> Result<SlotRef> {
+    let whole = || crate::error::shorten(text, 200);
+    let mut rest = inner.trim();
+    let capitalise = rest.starts_with('^');
+    if capitalise {
+        rest = &rest[1..];
+    }
+    let mut op = None;
+    if let Some((name, tail)) = rest.split_once(':') {
+        op = Some(names.language.operator(name).ok_or_else(|| {
+            origin.bad(format!(
+                "unknown operator `{name}:` in \"{}\" (the {} language layer has: {})",
+                whole(),
+                names.language.code(),
+                names.language.operator_names().join(", ")
+            ))
+        })?);
+        rest = tail;
+    }
+    let (name, nth, list) = match rest.find(['#', '*']) {
+        Some(i) => {
+            let n: usize = rest[i + 1..]
+                .parse()
+                .ok()
+                .filter(|n| (1..=MAX_PICKS).contains(n))
+                .ok_or_else(|| origin.bad(format!("`{{{inner}}}`: the count must be 1 to {MAX_PICKS}")))?;
+            if rest.as_bytes()[i] == b'#' {
+                (&rest[..i], n - 1, 0)
+            } else {
+                (&rest[..i], 0, n)
+            }
+        }
+        None => (rest, 0, 0),
+    };
+    let valid = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if !valid {
+        return Err(origin.bad(format!("`{{{inner}}}` is not a slot reference in \"{}\"", whole())));
+    }
+    let target = names
+        .resolve(name)
+        .ok_or_else(|| origin.bad(format!("unknown slot `{{{name}}}` in \"{}\" ({})", whole(), names.known())))?;
+    if matches!(target, Target::Column(_)) && (nth > 0 || list > 0) {
+        return Err(origin.bad(format!("`{{{inner}}}`: `#` and `*` apply to lexicon slots, not to columns")));
+    }
+    Ok(SlotRef { target, nth: nth as u8, list: list as u8, capitalise, op })
+}
+
+/// A pack's files, read by name (relative to the pack root).
+pub type ReadFile<'a> = &'a dyn Fn(&str) -> Result<String>;
+
+impl PackNarrator {
+    /// The narrator of a locale's `language` (its folder `narrative/<code>/`), checked in full.
+    pub fn load(locale: &str, language: Language, schema: &PersonaSchema, columns: &[String], read: ReadFile) -> Result<Self> {
+        let dir = format!("narrative/{}", language.code());
+        let lexicon_file = format!("{dir}/lexicon.json");
+        let templates_file = format!("{dir}/templates.json");
+        let lex_origin = Origin { locale, file: &lexicon_file };
+        let lexicon: Value = serde_json::from_str(&read(&lexicon_file)?).map_err(|e| lex_origin.bad(e.to_string()))?;
+        let slot_defs = lexicon
+            .get("slots")
+            .and_then(Value::as_object)
+            .ok_or_else(|| lex_origin.bad("expected an object with a `slots` object"))?;
+        let slot_names: Vec<String> = slot_defs.keys().cloned().collect();
+        let index: HashMap<String, usize> = slot_names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
+        let mut names = Names { language, slots: &index, known_columns: columns, used_columns: Vec::new() };
+        let mut tables: HashMap<String, csv_table::Table> = HashMap::new();
+        let mut slots = Vec::with_capacity(slot_names.len());
+        for name in &slot_names {
+            let origin = Origin { locale, file: &lexicon_file };
+            slots.push(compile_slot(name, &slot_defs[name], &mut names, &origin, &dir, read, &mut tables, locale)?);
+        }
+        // Templates.
+        let t_origin = Origin { locale, file: &templates_file };
+        let templates: Value =
+            serde_json::from_str(&read(&templates_file)?).map_err(|e| t_origin.bad(e.to_string()))?;
+        let field_defs = templates
+            .get("fields")
+            .and_then(Value::as_object)
+            .ok_or_else(|| t_origin.bad("expected an object with a `fields` object"))?;
+        let mut fields = Vec::new();
+        for field in &schema.narrative.fields {
+            let positions = field_defs
+                .get(field)
+                .and_then(Value::as_array)
+                .ok_or_else(|| t_origin.bad(format!("no templates for the field `{field}` (a list of positions)")))?;
+            if positions.is_empty() {
+                return Err(t_origin.bad(format!("`{field}` has no positions")));
+            }
+            let mut compiled = Vec::new();
+            for variants in positions {
+                let what = format!("`{field}`: each position is a non-empty list of template strings");
+                compiled.push(entries(variants, &mut names, &t_origin, &what)?);
+            }
+            fields.push((field.clone(), compiled));
+        }
+        if let Some(extra) = field_defs.keys().find(|k| !schema.narrative.fields.contains(k)) {
+            return Err(t_origin.bad(format!(
+                "templates for `{extra}`, which is not a narrative field of the pack (fields: {})",
+                schema.narrative.fields.join(", ")
+            )));
+        }
+        let list_defs = templates.get("lists").and_then(Value::as_object);
+        let mut lists = Vec::new();
+        for field in &schema.narrative.lists {
+            let def = list_defs
+                .and_then(|l| l.get(field))
+                .ok_or_else(|| t_origin.bad(format!("no `lists` entry for the list field `{field}`")))?;
+            let slot = def.get("slot").and_then(Value::as_str).unwrap_or_default();
+            let count = def.get("count").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let Some(&i) = index.get(slot) else {
+                return Err(t_origin.bad(format!("`lists.{field}`: `slot` must name a lexicon slot, got `{slot}`")));
+            };
+            if !(1..=MAX_PICKS).contains(&count) {
+                return Err(t_origin.bad(format!("`lists.{field}`: `count` must be 1 to {MAX_PICKS}")));
+            }
+            lists.push((field.clone(), i, count));
+        }
+        let gender = match &schema.narrative.gender {
+            Some(g) => {
+                let i = names.column(&g.column).ok_or_else(|| {
+                    Error::InvalidLocalePack { locale: locale.into(), reason: format!("no gender column `{}`", g.column) }
+                })?;
+                Some((g.clone(), i))
+            }
+            None => None,
+        };
+        check_cycles(&slot_names, &slots, &lex_origin)?;
+        for (name, slot) in slot_names.iter().zip(&slots) {
+            let min = min_options(slot);
+            if min == 0 {
+                return Err(lex_origin.bad(format!("slot `{name}` has an empty list of entries")));
+            }
+        }
+        for (field, slot, count) in &lists {
+            if min_options(&slots[*slot]) < *count {
+                return Err(t_origin.bad(format!(
+                    "`lists.{field}` takes {count} distinct picks of `{}`, which has fewer entries for some personas",
+                    slot_names[*slot]
+                )));
+            }
+        }
+        let output = super::narrative_schema_for(schema);
+        Ok(PackNarrator {
+            locale: locale.to_string(),
+            language,
+            fields,
+            lists,
+            slots,
+            columns: names.used_columns,
+            gender,
+            output,
+        })
+    }
+
+    /// The language it writes.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Narrates a batch synchronously (the work behind [`Narrator::narrate`]).
+    pub fn narrate_batch(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
+        let cols = PersonaColumns::new(personas)?;
+        let data: Vec<Column> = self
+            .columns
+            .iter()
+            .map(|name| match (cols.string(name), cols.int(name)) {
+                (Some(s), _) => Column::Str(s),
+                (None, Some(i)) => Column::Int(i),
+                _ => Column::Missing,
+            })
+            .collect();
+        let uuid = cols.string("uuid");
+        let rows = personas.num_rows();
+        let mut text: Vec<StringBuilder> =
+            self.fields.iter().map(|_| StringBuilder::with_capacity(rows, rows * 300)).collect();
+        let mut lists: Vec<ListBuilder<StringBuilder>> =
+            self.lists.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
+        let mut state = State { picks: vec![Picks::default(); self.slots.len()], gender: Gender::Unknown, row: 0 };
+        let mut scratch = String::with_capacity(2048);
+        for row in 0..rows {
+            let id = super::text_at(uuid, row);
+            let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
+            state.row = row;
+            state.picks.iter_mut().for_each(|p| p.n = 0);
+            state.gender = match &self.gender {
+                Some((spec, i)) => match &data[*i] {
+                    Column::Str(s) if s.is_valid(row) => spec.of(s.value(row)),
+                    _ => Gender::Unknown,
+                },
+                None => Gender::Unknown,
+            };
+            let mut r = Renderer { narrator: self, data: &data, state: &mut state, rng: &mut rng };
+            for ((_, positions), builder) in self.fields.iter().zip(text.iter_mut()) {
+                scratch.clear();
+                for variants in positions {
+                    let v = &variants[r.rng.below(variants.len())];
+                    if !scratch.is_empty() {
+                        scratch.push_str(self.language.sentence_separator());
+                    }
+                    let start = scratch.len();
+                    r.seq(v, &mut scratch);
+                    if self.language.has_case() {
+                        capitalise_at(&mut scratch, start);
+                    }
+                }
+                builder.append_value(&scratch);
+            }
+            for ((_, slot, count), builder) in self.lists.iter().zip(lists.iter_mut()) {
+                for k in 0..*count {
+                    scratch.clear();
+                    r.pick(*slot, k, &mut scratch);
+                    builder.values().append_value(&scratch);
+                }
+                builder.append(true);
+            }
+        }
+        let mut columns: Vec<ArrayRef> = text.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
+        columns.extend(lists.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+        Ok(Narrated { batch: RecordBatch::try_new(self.output.clone(), columns)?, failures: Vec::new() })
+    }
+}
+
+#[async_trait::async_trait]
+impl Narrator for PackNarrator {
+    fn name(&self) -> String {
+        format!("template:{}:{}", self.locale, self.language.code())
+    }
+
+    async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
+        self.narrate_batch(personas, seed)
+    }
+}
+
+/// A persona column of the batch being narrated.
+enum Column<'a> {
+    Str(&'a StringArray),
+    Int(&'a Int64Array),
+    Missing,
+}
+
+/// The distinct picks of one slot for the current persona.
+#[derive(Debug, Clone, Copy, Default)]
+struct Picks {
+    n: u8,
+    index: [u16; MAX_PICKS],
+}
+
+struct State {
+    picks: Vec<Picks>,
+    gender: Gender,
+    row: usize,
+}
+
+struct Renderer<'a> {
+    narrator: &'a PackNarrator,
+    data: &'a [Column<'a>],
+    state: &'a mut State,
+    rng: &'a mut PersonaRng,
+}
+
+impl<'a> Renderer<'a> {
+    fn seq(&mut self, seq: &Seq, out: &mut String) {
+        for part in &seq.0 {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Alt(forms) => {
+                    let i = match self.state.gender {
+                        Gender::Male => 0,
+                        Gender::Female => 1,
+                        Gender::Unknown => {
+                            if forms.len() > 2 {
+                                2
+                            } else {
+                                0
+                            }
+                        }
+                    };
+                    self.seq(&forms[i], out);
+                }
+                Part::Ref(r) => self.reference(r, out),
+            }
+        }
+    }
+
+    fn reference(&mut self, r: &SlotRef, out: &mut String) {
+        let start = out.len();
+        match r.target {
+            Target::Column(c) => self.column(c, out),
+            Target::Slot(s) if r.list > 0 => {
+                let mut items = Vec::with_capacity(r.list as usize);
+                for k in 0..r.list as usize {
+                    let mut item = String::new();
+                    self.pick(s, k, &mut item);
+                    items.push(item);
+                }
+                self.narrator.language.join_list(&items, out);
+            }
+            Target::Slot(s) => self.pick(s, r.nth as usize, out),
+        }
+        if let Some(op) = r.op {
+            self.narrator.language.apply(op, out, start);
+        }
+        if r.capitalise {
+            capitalise_at(out, start);
+        }
+    }
+
+    fn column(&self, c: usize, out: &mut String) {
+        let row = self.state.row;
+        match &self.data[c] {
+            Column::Str(s) if s.is_valid(row) => out.push_str(s.value(row)),
+            Column::Int(i) if i.is_valid(row) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{}", i.value(row));
+            }
+            _ => {}
+        }
+    }
+
+    /// The entries slot `s` offers this persona.
+    fn options(&mut self, s: usize) -> &'a [Seq] {
+        let narrator: &'a PackNarrator = self.narrator;
+        match &narrator.slots[s] {
+            Slot::List(v) => v,
+            Slot::Keyed { by, values, default } => {
+                let found = match *by {
+                    Target::Column(c) => match &self.data[c] {
+                        Column::Str(a) if a.is_valid(self.state.row) => values.get(a.value(self.state.row)),
+                        Column::Int(a) if a.is_valid(self.state.row) => values.get(&a.value(self.state.row).to_string()),
+                        _ => None,
+                    },
+                    Target::Slot(k) => {
+                        let mut key = String::new();
+                        self.pick(k, 0, &mut key);
+                        values.get(&key)
+                    }
+                };
+                found.unwrap_or(default)
+            }
+            Slot::Banded { by, bands, default } => match &self.data[*by] {
+                Column::Int(a) if a.is_valid(self.state.row) => {
+                    let v = a.value(self.state.row);
+                    bands.iter().find(|(max, _)| v <= *max).or(bands.last()).map(|b| &b.1[..]).unwrap_or(default)
+                }
+                _ => default,
+            },
+        }
+    }
+
+    /// Writes the `k`-th distinct pick of slot `s`.
+    fn pick(&mut self, s: usize, k: usize, out: &mut String) {
+        let entries = self.options(s);
+        if entries.is_empty() {
+            return;
+        }
+        let picks = self.state.picks[s];
+        let index = if k < picks.n as usize {
+            picks.index[k] as usize
+        } else {
+            let mut p = picks;
+            while (p.n as usize) <= k {
+                let taken = &p.index[..p.n as usize];
+                let i = if taken.len() >= entries.len() {
+                    taken[p.n as usize % taken.len().max(1)] as usize
+                } else {
+                    let mut i = self.rng.below(entries.len());
+                    while taken.contains(&(i as u16)) {
+                        i = (i + 1) % entries.len();
+                    }
+                    i
+                };
+                p.index[p.n as usize] = i as u16;
+                p.n += 1;
+            }
+            self.state.picks[s] = p;
+            p.index[k] as usize
+        };
+        self.seq(&entries[index.min(entries.len() - 1)], out);
+    }
+}
+
+/// A list of template strings (a position's variants or a slot's entries), parsed.
+fn entries(value: &Value, names: &mut Names, origin: &Origin, what: &str) -> Result<Vec<Seq>> {
+    let list = value.as_array().filter(|l| !l.is_empty()).ok_or_else(|| origin.bad(what.to_string()))?;
+    list.iter()
+        .map(|v| match v.as_str() {
+            Some(t) => parse(t, names, origin),
+            None => Err(origin.bad(what.to_string())),
+        })
+        .collect()
+}
+
+/// Compiles one lexicon slot definition.
+#[allow(clippy::too_many_arguments)]
+fn compile_slot(
+    name: &str,
+    def: &Value,
+    names: &mut Names,
+    origin: &Origin,
+    dir: &str,
+    read: ReadFile,
+    tables: &mut HashMap<String, csv_table::Table>,
+    locale: &str,
+) -> Result<Slot> {
+    let what = format!("slot `{name}`: entries must be a non-empty list of strings");
+    if def.is_array() {
+        return Ok(Slot::List(entries(def, names, origin, &what)?));
+    }
+    let Some(obj) = def.as_object() else {
+        return Err(origin.bad(format!("slot `{name}`: expected a list of entries or an object with `by`")));
+    };
+    if let Some(unknown) = obj.keys().find(|k| !["by", "values", "upto", "table", "column", "default"].contains(&k.as_str())) {
+        return Err(origin.bad(format!(
+            "slot `{name}`: unknown key `{unknown}` (keys: by, values, upto, table, column, default)"
+        )));
+    }
+    let by = obj.get("by").and_then(Value::as_str).ok_or_else(|| origin.bad(format!("slot `{name}`: no `by`")))?;
+    let default = match obj.get("default") {
+        Some(d) => entries(d, names, origin, &format!("slot `{name}`: `default` must be a non-empty list of strings"))?,
+        None => return Err(origin.bad(format!("slot `{name}` is keyed by `{by}` and needs a `default`"))),
+    };
+    let key = names.key(by).ok_or_else(|| {
+        origin.bad(format!("slot `{name}`: `by` names `{by}`, which is neither a column nor a slot ({})", names.known()))
+    })?;
+    let forms = [obj.contains_key("values"), obj.contains_key("upto"), obj.contains_key("table")];
+    if forms.iter().filter(|f| **f).count() != 1 {
+        return Err(origin.bad(format!("slot `{name}`: give exactly one of `values`, `upto` or `table`")));
+    }
+    if let Some(values) = obj.get("values") {
+        let values =
+            values.as_object().ok_or_else(|| origin.bad(format!("slot `{name}`: `values` must be an object")))?;
+        let mut out = HashMap::new();
+        for (k, v) in values {
+            out.insert(k.clone(), entries(v, names, origin, &format!("slot `{name}`, value `{k}`: {what}"))?);
+        }
+        return Ok(Slot::Keyed { by: key, values: out, default });
+    }
+    if let Some(upto) = obj.get("upto") {
+        let Target::Column(column) = key else {
+            return Err(origin.bad(format!("slot `{name}`: `upto` bands need an integer column as `by`")));
+        };
+        let bands_what = format!("slot `{name}`: `upto` must be a list of [max, [entries]] in increasing order");
+        let list = upto.as_array().filter(|l| !l.is_empty()).ok_or_else(|| origin.bad(bands_what.clone()))?;
+        let mut bands: Vec<(i64, Vec<Seq>)> = Vec::new();
+        for band in list {
+            let (Some(max), Some(e)) = (band.get(0).and_then(Value::as_i64), band.get(1)) else {
+                return Err(origin.bad(bands_what.clone()));
+            };
+            if bands.last().is_some_and(|(m, _)| *m >= max) {
+                return Err(origin.bad(bands_what.clone()));
+            }
+            bands.push((max, entries(e, names, origin, &bands_what)?));
+        }
+        return Ok(Slot::Banded { by: column, bands, default });
+    }
+    let file = obj.get("table").and_then(Value::as_str).unwrap_or_default();
+    let column = obj
+        .get("column")
+        .and_then(Value::as_str)
+        .ok_or_else(|| origin.bad(format!("slot `{name}`: a `table` slot needs a `column`")))?;
+    let path = format!("{dir}/{file}");
+    if !tables.contains_key(&path) {
+        let text = read(&path)?;
+        let table = csv_table::Table::parse(&text)
+            .map_err(|e| Error::InvalidLocalePack { locale: locale.into(), reason: format!("{path}: {e}") })?;
+        tables.insert(path.clone(), table);
+    }
+    let table = &tables[&path];
+    let table_origin = Origin { locale, file: &path };
+    let cells = |c: &str| -> Result<usize> {
+        table.column(c).ok_or_else(|| {
+            origin.bad(format!("slot `{name}`: {path} has no column `{c}` (columns: {})", table.header.join(", ")))
+        })
+    };
+    let gendered: Vec<usize> = column.split('|').map(cells).collect::<Result<_>>()?;
+    if gendered.len() > 3 {
+        return Err(origin.bad(format!("slot `{name}`: `column` pairs at most three columns")));
+    }
+    let mut values = HashMap::new();
+    for row in &table.rows {
+        let split = |i: usize| -> Vec<&str> {
+            row[i].split(';').map(str::trim).filter(|s| !s.is_empty()).collect()
+        };
+        let lists: Vec<Vec<&str>> = gendered.iter().map(|i| split(*i)).collect();
+        if lists.iter().any(|l| l.len() != lists[0].len()) {
+            return Err(table_origin.bad(format!(
+                "row `{}`: the columns `{column}` hold different numbers of entries",
+                row[0]
+            )));
+        }
+        if lists[0].is_empty() {
+            continue;
+        }
+        let mut compiled = Vec::new();
+        for j in 0..lists[0].len() {
+            let text = if lists.len() == 1 {
+                lists[0][j].to_string()
+            } else {
+                format!("[{}]", lists.iter().map(|l| l[j]).collect::<Vec<_>>().join("|"))
+            };
+            compiled.push(parse(&text, names, &table_origin)?);
+        }
+        values.insert(row[0].clone(), compiled);
+    }
+    Ok(Slot::Keyed { by: key, values, default })
+}
+
+/// The fewest entries a slot offers any persona.
+fn min_options(slot: &Slot) -> usize {
+    match slot {
+        Slot::List(v) => v.len(),
+        Slot::Keyed { values, default, .. } => values.values().map(Vec::len).chain([default.len()]).min().unwrap_or(0),
+        Slot::Banded { bands, default, .. } => bands.iter().map(|b| b.1.len()).chain([default.len()]).min().unwrap_or(0),
+    }
+}
+
+/// Refuses slots that reach themselves (through entries or `by` keys).
+fn check_cycles(names: &[String], slots: &[Slot], origin: &Origin) -> Result<()> {
+    fn refs(seq: &Seq, out: &mut Vec<usize>) {
+        for part in &seq.0 {
+            match part {
+                Part::Ref(SlotRef { target: Target::Slot(s), .. }) => out.push(*s),
+                Part::Alt(forms) => forms.iter().for_each(|f| refs(f, out)),
+                _ => {}
+            }
+        }
+    }
+    let edges: Vec<Vec<usize>> = slots
+        .iter()
+        .map(|slot| {
+            let mut out = Vec::new();
+            let seqs: Vec<&Seq> = match slot {
+                Slot::List(v) => v.iter().collect(),
+                Slot::Keyed { by, values, default } => {
+                    if let Target::Slot(s) = by {
+                        out.push(*s);
+                    }
+                    values.values().flatten().chain(default).collect()
+                }
+                Slot::Banded { bands, default, .. } => bands.iter().flat_map(|b| &b.1).chain(default).collect(),
+            };
+            seqs.into_iter().for_each(|s| refs(s, &mut out));
+            out
+        })
+        .collect();
+    // 0 unvisited, 1 on the path, 2 done.
+    let mut mark = vec![0u8; slots.len()];
+    for start in 0..slots.len() {
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        if mark[start] != 0 {
+            continue;
+        }
+        mark[start] = 1;
+        while let Some((node, next)) = stack.pop() {
+            if let Some(&child) = edges[node].get(next) {
+                stack.push((node, next + 1));
+                match mark[child] {
+                    0 => {
+                        mark[child] = 1;
+                        stack.push((child, 0));
+                    }
+                    1 => {
+                        let path: Vec<&str> = stack.iter().map(|(n, _)| names[*n].as_str()).collect();
+                        return Err(origin.bad(format!(
+                            "slot `{}` refers back to itself ({} -> {})",
+                            names[child],
+                            path.join(" -> "),
+                            names[child]
+                        )));
+                    }
+                    _ => {}
+                }
+            } else {
+                mark[node] = 2;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lexicon tables: CSV files keyed by their first column.
+mod csv_table {
+    pub struct Table {
+        pub header: Vec<String>,
+        pub rows: Vec<Vec<String>>,
+    }
+
+    impl Table {
+        pub fn parse(text: &str) -> Result<Table, String> {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let header: Vec<String> =
+                reader.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
+            let mut rows = Vec::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| e.to_string())?;
+                let row: Vec<String> = record.iter().map(str::to_string).collect();
+                if row.len() != header.len() {
+                    return Err(format!("a row has {} cells for {} columns", row.len(), header.len()));
+                }
+                rows.push(row);
+            }
+            if header.is_empty() {
+                return Err("no header".into());
+            }
+            Ok(Table { header, rows })
+        }
+
+        pub fn column(&self, name: &str) -> Option<usize> {
+            self.header.iter().position(|h| h == name)
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The language layer of the template narrator: what is grammar rather than vocabulary. Word
+//! lists and templates live in the locale packs; how lists and sentences are joined, which
+//! scripts have capital letters, and the operators templates apply to a value (Portuguese
+//! contractions of a preposition with an article, the English indefinite article) live here,
+//! once per language.
+
+use crate::error::{Error, Result};
+
+/// A narrative language (a script where it matters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    English,
+    Portuguese,
+    Japanese,
+    /// Hindi in Devanagari.
+    HindiDeva,
+    /// Hindi in Latin script, as people type it.
+    HindiLatn,
+}
+
+/// An operator a template applies to a slot's value (`{de:team}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    /// English `a`: the indefinite article, `a` or `an`.
+    IndefiniteArticle,
+    /// Portuguese `de`, `em`, `por`, `a`: the preposition, contracted with a leading definite
+    /// article (`de` + `o Bahia` = `do Bahia`).
+    Contract(Preposition),
+}
+
+/// A Portuguese preposition that contracts with the definite article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preposition {
+    De,
+    Em,
+    Por,
+    A,
+}
+
+impl Preposition {
+    fn word(self) -> &'static str {
+        match self {
+            Preposition::De => "de",
+            Preposition::Em => "em",
+            Preposition::Por => "por",
+            Preposition::A => "a",
+        }
+    }
+
+    /// The contractions with `o`, `a`, `os`, `as`.
+    fn contractions(self) -> [&'static str; 4] {
+        match self {
+            Preposition::De => ["do", "da", "dos", "das"],
+            Preposition::Em => ["no", "na", "nos", "nas"],
+            Preposition::Por => ["pelo", "pela", "pelos", "pelas"],
+            Preposition::A => ["ao", "à", "aos", "às"],
+        }
+    }
+}
+
+impl Language {
+    /// The language of a code (`en`, `pt`, `ja`, `hi-Deva`, `hi-Latn`; case-insensitive).
+    pub fn from_code(code: &str) -> Result<Language> {
+        Ok(match code.to_ascii_lowercase().replace('_', "-").as_str() {
+            "en" => Language::English,
+            "pt" => Language::Portuguese,
+            "ja" => Language::Japanese,
+            "hi-deva" | "hi" => Language::HindiDeva,
+            "hi-latn" => Language::HindiLatn,
+            _ => {
+                return Err(Error::InvalidArgument {
+                    name: "language".into(),
+                    reason: format!(
+                        "no language layer for '{}' (known: en, pt, ja, hi-Deva, hi-Latn)",
+                        crate::error::shorten(code, 20)
+                    ),
+                })
+            }
+        })
+    }
+
+    /// The code, as packs name their narrative folders.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::English => "en",
+            Language::Portuguese => "pt",
+            Language::Japanese => "ja",
+            Language::HindiDeva => "hi-Deva",
+            Language::HindiLatn => "hi-Latn",
+        }
+    }
+
+    /// What goes between two sentences of a field.
+    pub fn sentence_separator(self) -> &'static str {
+        match self {
+            Language::Japanese => "",
+            _ => " ",
+        }
+    }
+
+    /// Whether the script has capital letters (sentences start with one).
+    pub fn has_case(self) -> bool {
+        matches!(self, Language::English | Language::Portuguese | Language::HindiLatn)
+    }
+
+    /// The operator a template names (`de` in `{de:team}`), if this language has it.
+    pub fn operator(self, name: &str) -> Option<Operator> {
+        match (self, name) {
+            (Language::English, "a") => Some(Operator::IndefiniteArticle),
+            (Language::Portuguese, "de") => Some(Operator::Contract(Preposition::De)),
+            (Language::Portuguese, "em") => Some(Operator::Contract(Preposition::Em)),
+            (Language::Portuguese, "por") => Some(Operator::Contract(Preposition::Por)),
+            (Language::Portuguese, "a") => Some(Operator::Contract(Preposition::A)),
+            _ => None,
+        }
+    }
+
+    /// The operator names of this language, for error messages.
+    pub fn operator_names(self) -> &'static [&'static str] {
+        match self {
+            Language::English => &["a"],
+            Language::Portuguese => &["de", "em", "por", "a"],
+            _ => &[],
+        }
+    }
+
+    /// Applies `op` to the value written at `out[start..]`, in place.
+    pub fn apply(self, op: Operator, out: &mut String, start: usize) {
+        match op {
+            Operator::IndefiniteArticle => {
+                let article = indefinite_article(&out[start..]);
+                out.insert_str(start, article);
+                out.insert(start + article.len(), ' ');
+            }
+            Operator::Contract(p) => {
+                let value = &out[start..];
+                let articles = ["o ", "a ", "os ", "as "];
+                match articles.iter().position(|a| value.starts_with(a)) {
+                    Some(i) => {
+                        let len = articles[i].len() - 1;
+                        out.replace_range(start..start + len, p.contractions()[i]);
+                    }
+                    None => {
+                        out.insert_str(start, p.word());
+                        out.insert(start + p.word().len(), ' ');
+                    }
+                }
+            }
+        }
+    }
+
+    /// Joins list items as the language writes a list: `a, b, and c`; `a, b e c`; `a、b、c`.
+    pub fn join_list(self, items: &[String], out: &mut String) {
+        let (comma, last) = match self {
+            Language::English => (", ", if items.len() > 2 { ", and " } else { " and " }),
+            Language::Portuguese => (", ", " e "),
+            Language::Japanese => ("、", if items.len() > 2 { "、" } else { "と" }),
+            Language::HindiDeva => (", ", " और "),
+            Language::HindiLatn => (", ", " aur "),
+        };
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(if i + 1 == items.len() { last } else { comma });
+            }
+            out.push_str(item);
+        }
+    }
+}
+
+/// "a" or "an" before an English word.
+pub fn indefinite_article(word: &str) -> &'static str {
+    let w = word.trim_start().to_ascii_lowercase();
+    let vowel = w.starts_with(['a', 'e', 'i', 'o'])
+        || (w.starts_with('u') && !w.starts_with("uni") && !w.starts_with("use") && !w.starts_with("usu"));
+    if vowel || w.starts_with("hour") || w.starts_with("honest") {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// Upper-cases the first character at byte `start` (sentence starts).
+pub fn capitalise_at(s: &mut String, start: usize) {
+    if let Some(c) = s[start..].chars().next() {
+        if c.is_lowercase() {
+            let upper: String = c.to_uppercase().collect();
+            s.replace_range(start..start + c.len_utf8(), &upper);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn applied(lang: Language, op: &str, value: &str) -> String {
+        let mut out = String::from("x ");
+        out.push_str(value);
+        lang.apply(lang.operator(op).expect("operator"), &mut out, 2);
+        out
+    }
+
+    #[test]
+    fn portuguese_contractions() {
+        let pt = Language::Portuguese;
+        assert_eq!(applied(pt, "em", "a Bahia"), "x na Bahia");
+        assert_eq!(applied(pt, "em", "São Paulo"), "x em São Paulo");
+        assert_eq!(applied(pt, "de", "o Rio Grande do Sul"), "x do Rio Grande do Sul");
+        assert_eq!(applied(pt, "por", "as praias"), "x pelas praias");
+        assert_eq!(applied(pt, "a", "a praia"), "x à praia");
+        assert_eq!(applied(pt, "de", "os Lençóis"), "x dos Lençóis");
+        // A word that merely starts with the letter is no article.
+        assert_eq!(applied(pt, "de", "acarajé"), "x de acarajé");
+        assert!(pt.operator("the").is_none());
+    }
+
+    #[test]
+    fn english_articles_and_lists() {
+        assert_eq!(applied(Language::English, "a", "electrician"), "x an electrician");
+        assert_eq!(applied(Language::English, "a", "university professor"), "x a university professor");
+        let items: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let mut out = String::new();
+        Language::English.join_list(&items, &mut out);
+        assert_eq!(out, "a, b, and c");
+        out.clear();
+        Language::Portuguese.join_list(&items, &mut out);
+        assert_eq!(out, "a, b e c");
+        out.clear();
+        Language::Japanese.join_list(&items[..2], &mut out);
+        assert_eq!(out, "aとb");
+        let mut s = String::from("x. ótimo");
+        capitalise_at(&mut s, 3);
+        assert_eq!(s, "x. Ótimo");
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(Language::from_code("hi_Latn").map(Language::code).ok(), Some("hi-Latn"));
+        assert!(Language::from_code("xx").is_err());
+    }
+}
