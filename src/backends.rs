@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
+use arrow::array::ArrayRef;
 use arrow::datatypes::SchemaRef;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::physical_plan::stream::{RecordBatchReceiverStreamBuilder, RecordBatchStreamAdapter};
 use datafusion::physical_plan::SendableRecordBatchStream;
-use arrow::array::ArrayRef;
 use personadb_udfs::{Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest};
 
 use crate::locale;

@@ -186,14 +186,10 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
         matches!(schema.field_with_name(c).map(|f| f.data_type().clone()), Ok(arrow::datatypes::DataType::Utf8))
     };
     if options.full_text {
-        targets.extend(
-            prose_fields(db, table).into_iter().filter(|f| is_text(f)).map(|f| (f, Target::FullText)),
-        );
+        targets.extend(prose_fields(db, table).into_iter().filter(|f| is_text(f)).map(|f| (f, Target::FullText)));
     }
     if !targets.is_empty() {
-        targets.extend(
-            scalar_columns(db, table, &schema).into_iter().map(|(c, t)| (c, Target::Scalar(t))),
-        );
+        targets.extend(scalar_columns(db, table, &schema).into_iter().map(|(c, t)| (c, Target::Scalar(t))));
     }
     let mut out = Vec::new();
     for (column, target) in targets {

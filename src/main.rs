@@ -499,7 +499,8 @@ async fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "{}{aliases}: {}", l.name, l.description)?;
                 writeln!(out, "  columns: {}", l.columns.join(", "))?;
                 writeln!(out, "  narratives: {}", l.narrative_fields.join(", "))?;
-                let languages: Vec<String> = l.languages.iter().map(|(c, m)| format!("{c} (embedded by {m})")).collect();
+                let languages: Vec<String> =
+                    l.languages.iter().map(|(c, m)| format!("{c} (embedded by {m})")).collect();
                 writeln!(out, "  languages: {}", languages.join(", "))?;
                 writeln!(out, "  sources:")?;
                 for (table, vintage) in &l.sources {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use personadb::embed::{Embedder, FastEmbedder};
+use personadb::embed::FastEmbedder;
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()

@@ -151,7 +151,9 @@ async fn us_output_for_a_seed_is_pinned() {
 }
 
 const PERSONAS_DIGEST: &str = "2f5afe58960bc84391cccf553c4f8cf02a63f0e137875c778b1524367be0de1f";
-const NARRATIVES_DIGEST: &str = "2ab1f5dfcc7638be1b478b463982a1cc4ebb20cd987fe2f7ea2274c00ab51ce6";
+// Changed deliberately (issue 12): goals and tasks name the person with his or her own pronoun
+// instead of "their", "These days" instead of "By day", "A graduate degree ... gives him".
+const NARRATIVES_DIGEST: &str = "349adae5dc8188ced57e82811324474004d250b37716b722068d3be2216d1757";
 
 /// English narratives of a man or a woman never fall back to "they": the goals, tasks and
 /// work sentences name the person with his or her own pronoun, and no sentence puts a retired
@@ -181,7 +183,14 @@ async fn english_pronouns_agree_with_the_person() {
             "their team",
             "their specialty",
             "their trade",
-            "their town",
+            "his a graduate",
+            "her a graduate",
+            "his a bachelor",
+            "her a bachelor",
+            "his an associate",
+            "her an associate",
+            "his a high school",
+            "her a high school",
         ] {
             assert!(!lower.contains(phrase), "row {i} ({}) says {phrase:?}: {text}", sex[i]);
         }

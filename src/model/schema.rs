@@ -122,7 +122,8 @@ impl PersonaSchema {
         if self.narrative.languages.is_empty() {
             return Err(bad("network.json: persona.narrative.languages is empty".into()));
         }
-        let mut all: Vec<&str> = self.narrative.fields.iter().chain(&self.narrative.lists).map(String::as_str).collect();
+        let mut all: Vec<&str> =
+            self.narrative.fields.iter().chain(&self.narrative.lists).map(String::as_str).collect();
         all.sort_unstable();
         if let Some(w) = all.windows(2).find(|w| w[0] == w[1]) {
             return Err(bad(format!("network.json: narrative field `{}` is declared twice", w[0])));

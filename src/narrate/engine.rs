@@ -177,10 +177,7 @@ fn parse_seq(
                         Some('|') => continue,
                         Some(_) => break,
                         None => {
-                            return Err(origin.bad(format!(
-                                "unclosed `[` in \"{}\"",
-                                crate::error::shorten(text, 200)
-                            )))
+                            return Err(origin.bad(format!("unclosed `[` in \"{}\"", crate::error::shorten(text, 200))))
                         }
                     }
                 }
@@ -257,7 +254,13 @@ pub type ReadFile<'a> = &'a dyn Fn(&str) -> Result<String>;
 
 impl PackNarrator {
     /// The narrator of a locale's `language` (its folder `narrative/<code>/`), checked in full.
-    pub fn load(locale: &str, language: Language, schema: &PersonaSchema, columns: &[String], read: ReadFile) -> Result<Self> {
+    pub fn load(
+        locale: &str,
+        language: Language,
+        schema: &PersonaSchema,
+        columns: &[String],
+        read: ReadFile,
+    ) -> Result<Self> {
         let dir = format!("narrative/{}", language.code());
         let lexicon_file = format!("{dir}/lexicon.json");
         let templates_file = format!("{dir}/templates.json");
@@ -324,8 +327,9 @@ impl PackNarrator {
         }
         let gender = match &schema.narrative.gender {
             Some(g) => {
-                let i = names.column(&g.column).ok_or_else(|| {
-                    Error::InvalidLocalePack { locale: locale.into(), reason: format!("no gender column `{}`", g.column) }
+                let i = names.column(&g.column).ok_or_else(|| Error::InvalidLocalePack {
+                    locale: locale.into(),
+                    reason: format!("no gender column `{}`", g.column),
                 })?;
                 Some((g.clone(), i))
             }
@@ -533,7 +537,9 @@ impl<'a> Renderer<'a> {
                 let found = match *by {
                     Target::Column(c) => match &self.data[c] {
                         Column::Str(a) if a.is_valid(self.state.row) => values.get(a.value(self.state.row)),
-                        Column::Int(a) if a.is_valid(self.state.row) => values.get(&a.value(self.state.row).to_string()),
+                        Column::Int(a) if a.is_valid(self.state.row) => {
+                            values.get(&a.value(self.state.row).to_string())
+                        }
                         _ => None,
                     },
                     Target::Slot(k) => {
@@ -616,10 +622,11 @@ fn compile_slot(
     let Some(obj) = def.as_object() else {
         return Err(origin.bad(format!("slot `{name}`: expected a list of entries or an object with `by`")));
     };
-    if let Some(unknown) = obj.keys().find(|k| !["by", "values", "upto", "table", "column", "default"].contains(&k.as_str())) {
-        return Err(origin.bad(format!(
-            "slot `{name}`: unknown key `{unknown}` (keys: by, values, upto, table, column, default)"
-        )));
+    if let Some(unknown) =
+        obj.keys().find(|k| !["by", "values", "upto", "table", "column", "default"].contains(&k.as_str()))
+    {
+        return Err(origin
+            .bad(format!("slot `{name}`: unknown key `{unknown}` (keys: by, values, upto, table, column, default)")));
     }
     let by = obj.get("by").and_then(Value::as_str).ok_or_else(|| origin.bad(format!("slot `{name}`: no `by`")))?;
     let default = match obj.get("default") {
@@ -627,7 +634,8 @@ fn compile_slot(
         None => return Err(origin.bad(format!("slot `{name}` is keyed by `{by}` and needs a `default`"))),
     };
     let key = names.key(by).ok_or_else(|| {
-        origin.bad(format!("slot `{name}`: `by` names `{by}`, which is neither a column nor a slot ({})", names.known()))
+        origin
+            .bad(format!("slot `{name}`: `by` names `{by}`, which is neither a column nor a slot ({})", names.known()))
     })?;
     let forms = [obj.contains_key("values"), obj.contains_key("upto"), obj.contains_key("table")];
     if forms.iter().filter(|f| **f).count() != 1 {
@@ -685,15 +693,12 @@ fn compile_slot(
     }
     let mut values = HashMap::new();
     for row in &table.rows {
-        let split = |i: usize| -> Vec<&str> {
-            row[i].split(';').map(str::trim).filter(|s| !s.is_empty()).collect()
-        };
+        let split = |i: usize| -> Vec<&str> { row[i].split(';').map(str::trim).filter(|s| !s.is_empty()).collect() };
         let lists: Vec<Vec<&str>> = gendered.iter().map(|i| split(*i)).collect();
         if lists.iter().any(|l| l.len() != lists[0].len()) {
-            return Err(table_origin.bad(format!(
-                "row `{}`: the columns `{column}` hold different numbers of entries",
-                row[0]
-            )));
+            return Err(
+                table_origin.bad(format!("row `{}`: the columns `{column}` hold different numbers of entries", row[0]))
+            );
         }
         if lists[0].is_empty() {
             continue;
@@ -717,7 +722,9 @@ fn min_options(slot: &Slot) -> usize {
     match slot {
         Slot::List(v) => v.len(),
         Slot::Keyed { values, default, .. } => values.values().map(Vec::len).chain([default.len()]).min().unwrap_or(0),
-        Slot::Banded { bands, default, .. } => bands.iter().map(|b| b.1.len()).chain([default.len()]).min().unwrap_or(0),
+        Slot::Banded { bands, default, .. } => {
+            bands.iter().map(|b| b.1.len()).chain([default.len()]).min().unwrap_or(0)
+        }
     }
 }
 
@@ -795,8 +802,7 @@ mod csv_table {
     impl Table {
         pub fn parse(text: &str) -> Result<Table, String> {
             let mut reader = csv::Reader::from_reader(text.as_bytes());
-            let header: Vec<String> =
-                reader.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
+            let header: Vec<String> = reader.headers().map_err(|e| e.to_string())?.iter().map(str::to_string).collect();
             let mut rows = Vec::new();
             for record in reader.records() {
                 let record = record.map_err(|e| e.to_string())?;

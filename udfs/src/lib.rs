@@ -22,8 +22,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest, StratifyRequest,
-    TableSearcher, TableStratifier, TextEmbedder,
+    Allocation, Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest,
+    StratifyRequest, TableSearcher, TableStratifier, TextEmbedder,
 };
 pub use doc::FunctionDoc;
 pub use options::PersonadbOptions;
