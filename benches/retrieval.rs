@@ -4,8 +4,10 @@
 //! occur — whose relevant personas are known from their attributes (relevance 2: both,
 //! 1: the occupation only). Reports hit rate@10 (a fully relevant persona in the top 10),
 //! precision@10 and nDCG@10, exact and through the IVF_PQ index, and recall@10 of the index
-//! against exact search. Then criterion times one `semantic_search` SQL query end to end
-//! (query embedding included).
+//! against exact search. The same evaluation runs in Portuguese on 5,000 Brazilian personas
+//! (the `persona` narrative embedded by multilingual-e5-small; queries such as "professora do
+//! ensino fundamental que gosta de cuidar do jardim"). Then criterion times one
+//! `semantic_search` SQL query end to end (query embedding included).
 //!
 //! `cargo bench --profile dev --bench retrieval` (the database is kept in
 //! ~/.cache/personadb/bench/retrieval; embedding it the first time takes ~2 minutes on 2 cores).
@@ -14,12 +16,13 @@ use std::collections::{HashMap, HashSet};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use criterion::{criterion_group, criterion_main, Criterion};
-use personadb::embed::Embedder;
 use personadb::search::{search_vector, SearchParams};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
 const PERSONAS: u64 = 10_000;
+/// Brazilian personas (the multilingual model is about half as fast as the English one).
+const PERSONAS_BR: u64 = 5_000;
 const QUERIES: usize = 200;
 const K: usize = 10;
 
@@ -35,23 +38,83 @@ fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
     (0..c.len()).map(|i| c.value(i).to_string()).collect()
 }
 
+/// One retrieval evaluation: a locale, how many personas, and how a query is written from an
+/// (occupation, hobby) pair.
+struct Case {
+    locale: &'static str,
+    folder: &'static str,
+    personas: u64,
+    /// Occupations left out of the test set (not working).
+    idle: &'static [&'static str],
+    query: Box<dyn Fn(&str, &str) -> String>,
+}
+
 fn retrieval(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/personadb/bench/retrieval");
+    let us = Case {
+        locale: "us",
+        folder: "retrieval",
+        personas: PERSONAS,
+        idle: &["not_in_workforce", "unemployed"],
+        query: Box::new(|o, h| format!("a {} who enjoys {h}", o.replace('_', " "))),
+    };
+    let db = evaluate(&rt, &us);
+    // Portuguese: Brazilian personas, the persona narrative embedded by multilingual-e5-small,
+    // queries written the way a Brazilian user would ("professora de música que gosta de ...").
+    let titles: HashMap<String, String> = {
+        let pack = personadb::locale::pack("br").expect("br pack");
+        let text = pack.file("narrative/pt/occupations.csv").expect("titles");
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        reader.records().map(|r| r.expect("row")).map(|r| (r[0].to_string(), r[1].to_string())).collect()
+    };
+    let br = Case {
+        locale: "br",
+        folder: "retrieval_br",
+        personas: PERSONAS_BR,
+        idle: &["Sem ocupação"],
+        query: Box::new(move |o, h| {
+            format!("{} que gosta de {h}", titles.get(o).cloned().unwrap_or_else(|| o.to_lowercase()))
+        }),
+    };
+    evaluate(&rt, &br);
+
+    let session = personadb::PersonaSession::new(db.clone()).expect("session");
+    let mut group = c.benchmark_group("semantic_search");
+    group.sample_size(20);
+    group.bench_function("sql_10k_personas_k10_with_query_embedding", |b| {
+        b.iter(|| {
+            rt.block_on(session.sql(
+                "SELECT uuid, _distance FROM semantic_search('personas', 'persona_embedding', 'a retired nurse who loves gardening', 10) WHERE state = 'OH'",
+            ))
+            .expect("sql")
+        })
+    });
+    group.finish();
+}
+
+/// Generates (once) and evaluates one case; returns its database.
+fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> personadb::Database {
+    let dir =
+        std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/personadb/bench").join(case.folder);
     let db = personadb::Database::open(&dir).expect("db");
     if !db.table_exists("personas") {
         let t = std::time::Instant::now();
-        let options = personadb::GenerateOptions::new("us", PERSONAS)
+        let options = personadb::GenerateOptions::new(case.locale, case.personas)
             .seed(11)
             .narrator(Some("template".into()))
             .embed(vec!["persona".into()])
             .progress(false);
         rt.block_on(personadb::generate(&db, &options)).expect("generate");
-        println!("generated and embedded {PERSONAS} personas in {:.0}s", t.elapsed().as_secs_f64());
+        println!(
+            "{}: generated and embedded {} personas in {:.0}s",
+            case.locale,
+            case.personas,
+            t.elapsed().as_secs_f64()
+        );
         let t = std::time::Instant::now();
         let options = personadb::index::IndexOptions { force: true, full_text: false, ..Default::default() };
         rt.block_on(personadb::index::index_table(&db, "personas", &options)).expect("index");
-        println!("IVF_PQ index on {PERSONAS} vectors in {:.1}s", t.elapsed().as_secs_f64());
+        println!("IVF_PQ index on {} vectors in {:.1}s", case.personas, t.elapsed().as_secs_f64());
     }
     let dataset = rt.block_on(db.open_table("personas")).expect("open");
     let mut scan = dataset.scan();
@@ -71,7 +134,7 @@ fn retrieval(c: &mut Criterion) {
     // Test set: distinct (occupation, hobby) pairs of people in work, drawn with a seed.
     let mut pairs: Vec<(String, String)> = people
         .values()
-        .filter(|p| !matches!(p.occupation.as_str(), "not_in_workforce" | "unemployed"))
+        .filter(|p| !case.idle.contains(&p.occupation.as_str()))
         .flat_map(|p| p.hobbies.iter().map(|h| (p.occupation.clone(), h.clone())))
         .collect::<HashSet<_>>()
         .into_iter()
@@ -79,10 +142,17 @@ fn retrieval(c: &mut Criterion) {
     pairs.sort();
     pairs.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(5));
     pairs.truncate(QUERIES);
-    let embedder = personadb::embed::FastEmbedder::shared().expect("model");
-    let texts: Vec<String> = pairs.iter().map(|(o, h)| format!("a {} who enjoys {h}", o.replace('_', " "))).collect();
+    // Queries are embedded by the model the column was written with.
+    let schema = arrow::datatypes::Schema::from(dataset.schema());
+    let field = schema.field_with_name("persona_embedding").expect("embedding column");
+    let (model, _) = personadb::search::column_model(&db, "personas", field).expect("catalog").expect("model");
+    let embedder = personadb::embed::by_name(&model).expect("model");
+    let texts: Vec<String> = pairs.iter().map(|(o, h)| (case.query)(o, h)).collect();
+    if let Some(t) = texts.first() {
+        println!("{}: e.g. query {t:?} ({model})", case.locale);
+    }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors = embedder.embed(&refs).expect("embed queries");
+    let vectors = embedder.embed_queries(&refs).expect("embed queries");
     let gain = |uuid: &str, (occ, hobby): &(String, String)| -> f64 {
         let p = &people[uuid];
         match (&p.occupation == occ, p.hobbies.contains(hobby)) {
@@ -133,7 +203,7 @@ fn retrieval(c: &mut Criterion) {
         / (K * exact.len()) as f64;
     let (he, pe, ne) = quality(&exact);
     let (ha, pa, na) = quality(&ann);
-    println!("{} queries over {} personas (persona field)", pairs.len(), people.len());
+    println!("{}: {} queries over {} personas (persona field)", case.locale, pairs.len(), people.len());
     println!("| search | hit rate@10 | precision@10 | nDCG@10 | recall@10 vs exact |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!("| exact | {he:.3} | {pe:.3} | {ne:.3} | 1.000 |");
@@ -142,19 +212,7 @@ fn retrieval(c: &mut Criterion) {
         personadb::search::NPROBES,
         personadb::search::REFINE_FACTOR
     );
-
-    let session = personadb::PersonaSession::new(db.clone()).expect("session");
-    let mut group = c.benchmark_group("semantic_search");
-    group.sample_size(20);
-    group.bench_function("sql_10k_personas_k10_with_query_embedding", |b| {
-        b.iter(|| {
-            rt.block_on(session.sql(
-                "SELECT uuid, _distance FROM semantic_search('personas', 'persona_embedding', 'a retired nurse who loves gardening', 10) WHERE state = 'OH'",
-            ))
-            .expect("sql")
-        })
-    });
-    group.finish();
+    db
 }
 
 criterion_group!(benches, retrieval);
