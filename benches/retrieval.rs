@@ -93,7 +93,7 @@ fn retrieval(c: &mut Criterion) {
 }
 
 /// Generates (once) and evaluates one case; returns its database.
-fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> personadb::Database {
+fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<personadb::Database> {
     let dir =
         std::path::PathBuf::from(std::env::var("HOME").expect("HOME")).join(".cache/personadb/bench").join(case.folder);
     let db = personadb::Database::open(&dir).expect("db");
