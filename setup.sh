@@ -106,4 +106,9 @@ say "wrote $ENV_FILE"
 # 5. Build the CLI (the first build compiles lance and datafusion: ~30 minutes on 2 cores).
 say "building personadb (cargo build)"
 cargo build --workspace --quiet
+
+# 6. The static embedding tier, distilled by personadb from the two transformers (every
+# vocabulary token embedded, PCA, token weights from template narratives); skipped when there.
+say "distilling the static embedding models (personadb models distill)"
+cargo run --quiet -- models distill
 say "done: cargo run -q -- --help"

@@ -4,14 +4,15 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use personadb::embed::{Embedder, FastEmbedder};
 use personadb::model::Encoding;
-use personadb::narrate::TemplateNarrator;
+use personadb::narrate::PackNarrator;
 
 const TEXTS: usize = 256;
 
 fn embed(c: &mut Criterion) {
     let model = personadb::locale::model("us").expect("us model");
     let personas = model.sample_batch(42, 0, TEXTS, None, Encoding::Plain, 1).expect("batch");
-    let narrated = TemplateNarrator::for_locale("us").expect("narrator").narrate_batch(&personas, 7).expect("narrate");
+    let narrated =
+        PackNarrator::for_locale("us", None).expect("narrator").narrate_batch(&personas, 7).expect("narrate");
     let embedder = FastEmbedder::shared().expect("the model from ./setup.sh");
     let mut group = c.benchmark_group("embed");
     group.sample_size(10);

@@ -11,7 +11,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 use personadb::model::Encoding;
-use personadb::narrate::TemplateNarrator;
+use personadb::narrate::PackNarrator;
 use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
 
 const TEXTS: usize = 256;
@@ -66,7 +66,8 @@ fn embed_raw(session: &mut Session, tokenizer: &Tokenizer, texts: &[&str]) -> Ve
 fn raw(c: &mut Criterion) {
     let model = personadb::locale::model("us").expect("us model");
     let personas = model.sample_batch(42, 0, TEXTS, None, Encoding::Plain, 1).expect("batch");
-    let narrated = TemplateNarrator::for_locale("us").expect("narrator").narrate_batch(&personas, 7).expect("narrate");
+    let narrated =
+        PackNarrator::for_locale("us", None).expect("narrator").narrate_batch(&personas, 7).expect("narrate");
     let dir = setting("PERSONADB_MODEL_DIR");
     let environment = ort::init_from(setting("ORT_DYLIB_PATH")).expect("ONNX Runtime").build().expect("environment");
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);

@@ -101,7 +101,7 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         let t = std::time::Instant::now();
         let options = personadb::GenerateOptions::new(case.locale, case.personas)
             .seed(11)
-            .narrator(Some("template".into()))
+            .narrator(Some(personadb::narrate::NarratorKind::Template))
             .embed(vec!["persona".into()])
             .progress(false);
         rt.block_on(personadb::generate(&db, &options)).expect("generate");

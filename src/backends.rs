@@ -11,6 +11,7 @@ use personadb_udfs::{Backends, NarrationSettings, PersonaNarrator, PersonaSample
 
 use crate::locale;
 use crate::model::{Encoding, BLOCK_ROWS};
+use crate::narrate::NarratorKind;
 
 /// Samples from the embedded locale models.
 #[derive(Debug, Default)]
@@ -60,7 +61,8 @@ impl personadb_udfs::TextEmbedder for SessionEmbedder {
 /// config file). Each row is narrated by its own locale's narrator.
 #[derive(Default)]
 pub struct SessionNarrator {
-    narrators: std::sync::Mutex<std::collections::HashMap<(String, String, String), Arc<dyn crate::narrate::Narrator>>>,
+    narrators:
+        std::sync::Mutex<std::collections::HashMap<(NarratorKind, String, String), Arc<dyn crate::narrate::Narrator>>>,
     /// LLM narratives by (seed, persona): a query that asks for several fields of the same
     /// personas (one `generate_narrative` call each) pays for each persona once.
     llm_cache: std::sync::Mutex<std::collections::HashMap<(u64, u64), arrow::record_batch::RecordBatch>>,
@@ -128,22 +130,13 @@ fn default_locale() -> DfResult<&'static str> {
 
 impl SessionNarrator {
     /// A narrator for `(kind, locale, language)`, built on first use.
-    fn get(&self, kind: &str, locale: &str, language: &str) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
-        let key = (kind.to_string(), locale.to_string(), language.to_string());
+    fn get(&self, kind: NarratorKind, locale: &str, language: &str) -> DfResult<Arc<dyn crate::narrate::Narrator>> {
+        let key = (kind, locale.to_string(), language.to_string());
         if let Some(n) = self.narrators.lock().map_err(|_| exec("narrator cache poisoned"))?.get(&key) {
             return Ok(n.clone());
         }
         let language = (!language.is_empty()).then_some(language);
-        let n: Arc<dyn crate::narrate::Narrator> = match kind {
-            "template" => crate::narrate::template_for(locale, language)?,
-            "llm" => crate::narrate::by_name("llm", locale)?,
-            other => {
-                return Err(DataFusionError::Plan(format!(
-                    "generate_narrative: unknown narrator '{}' in personadb.narrator (template, llm)",
-                    crate::error::shorten(other, 40)
-                )))
-            }
-        };
+        let n = crate::narrate::build(kind, locale, language, None)?;
         self.narrators.lock().map_err(|_| exec("narrator cache poisoned"))?.insert(key, n.clone());
         Ok(n)
     }
@@ -187,8 +180,15 @@ impl SessionNarrator {
         locale: &str,
         settings: &NarrationSettings,
     ) -> DfResult<ArrayRef> {
-        let n = self.get(&settings.narrator, locale, &settings.language)?;
-        let batch = if settings.narrator != "llm" {
+        let kind: NarratorKind = settings.narrator.parse().map_err(|_| {
+            DataFusionError::Plan(format!(
+                "generate_narrative: unknown narrator '{}' in personadb.narrator ({})",
+                crate::error::shorten(&settings.narrator, 40),
+                NarratorKind::NAMES.join(", ")
+            ))
+        })?;
+        let n = self.get(kind, locale, &settings.language)?;
+        let batch = if kind != NarratorKind::Llm {
             n.narrate(&personas, seed).await?.batch
         } else {
             self.narrate_llm(&*n, personas, seed, locale, &settings.language).await?
@@ -253,7 +253,7 @@ impl SessionNarrator {
         let schema = match (schema, rows.first()) {
             (Some(s), _) => s,
             (None, Some(r)) => r.schema(),
-            (None, None) => crate::narrate::narrative_schema(),
+            (None, None) => crate::narrate::narrative_schema_for(&locale::model(locale)?.persona),
         };
         Ok(arrow::compute::concat_batches(&schema, &rows)?)
     }

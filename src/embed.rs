@@ -6,10 +6,15 @@
 //! prefixes). Texts are embedded in batches sorted by length (less padding), off the async
 //! runtime.
 
+pub mod distill;
+pub mod static_model;
+
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+
+pub use static_model::StaticEmbedder;
 
 use crate::error::{Error, Result};
 
@@ -40,10 +45,20 @@ pub struct ModelSpec {
     pub passage_prefix: &'static str,
     pub max_length: usize,
     pub languages: &'static str,
+    pub kind: ModelKind,
 }
 
-/// The models `./setup.sh` installs.
-pub const MODELS: [ModelSpec; 2] = [
+/// How a model embeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelKind {
+    /// A transformer run by ONNX Runtime.
+    Transformer,
+    /// A static model distilled from the transformer named (token vectors, pooled): fast.
+    Static { base: &'static str, dimension: usize },
+}
+
+/// The models `./setup.sh` installs: two transformers, and a static model distilled from each.
+pub const MODELS: [ModelSpec; 4] = [
     ModelSpec {
         name: DEFAULT_MODEL,
         aliases: &["all-MiniLM-L6-v2", "all-minilm-l6-v2"],
@@ -52,6 +67,7 @@ pub const MODELS: [ModelSpec; 2] = [
         passage_prefix: "",
         max_length: 256,
         languages: "English",
+        kind: ModelKind::Transformer,
     },
     ModelSpec {
         name: MULTILINGUAL_MODEL,
@@ -61,11 +77,51 @@ pub const MODELS: [ModelSpec; 2] = [
         passage_prefix: "passage: ",
         max_length: 512,
         languages: "about 100 languages (Portuguese, Japanese, Hindi, ...)",
+        kind: ModelKind::Transformer,
+    },
+    ModelSpec {
+        name: STATIC_MODEL,
+        aliases: &["static-all-MiniLM-L6-v2", "static", "static-en"],
+        folder: "static-all-MiniLM-L6-v2",
+        query_prefix: "",
+        passage_prefix: "",
+        max_length: 0,
+        languages: "English",
+        kind: ModelKind::Static { base: DEFAULT_MODEL, dimension: STATIC_DIMENSION },
+    },
+    ModelSpec {
+        name: STATIC_MULTILINGUAL_MODEL,
+        aliases: &["static-multilingual-e5-small", "static-multilingual"],
+        folder: "static-multilingual-e5-small",
+        query_prefix: "",
+        passage_prefix: "",
+        max_length: 0,
+        languages: "about 100 languages (Portuguese, Japanese, Hindi, ...)",
+        kind: ModelKind::Static { base: MULTILINGUAL_MODEL, dimension: STATIC_DIMENSION },
     },
 ];
 
 /// Name of the multilingual model.
 pub const MULTILINGUAL_MODEL: &str = "intfloat/multilingual-e5-small";
+
+/// Names of the static models distilled from each transformer.
+pub const STATIC_MODEL: &str = "personadb/static-all-MiniLM-L6-v2";
+pub const STATIC_MULTILINGUAL_MODEL: &str = "personadb/static-multilingual-e5-small";
+
+/// The static models' dimension (after PCA).
+pub const STATIC_DIMENSION: usize = 256;
+
+/// The static model distilled from the transformer `base` (a name or alias).
+pub fn static_of(base: &str) -> Result<&'static ModelSpec> {
+    let base = spec(base)?;
+    if let ModelKind::Static { .. } = base.kind {
+        return Ok(base);
+    }
+    MODELS
+        .iter()
+        .find(|m| matches!(m.kind, ModelKind::Static { base: b, .. } if b == base.name))
+        .ok_or_else(|| embed_error(format!("no static model is distilled from {}", base.name)))
+}
 
 /// The registry entry of a model name or alias.
 pub fn spec(name: &str) -> Result<&'static ModelSpec> {
@@ -97,26 +153,60 @@ fn models_dir() -> Result<PathBuf> {
 /// process: no global default, so a column is always embedded and searched by its own model.
 pub fn by_name(name: &str) -> Result<Arc<dyn Embedder>> {
     let spec = spec(name)?;
-    static LOADED: OnceLock<Mutex<Vec<(&'static str, std::result::Result<Arc<FastEmbedder>, String>)>>> =
+    static LOADED: OnceLock<Mutex<Vec<(&'static str, std::result::Result<Arc<dyn Embedder>, String>)>>> =
         OnceLock::new();
     let loaded = LOADED.get_or_init(Default::default);
     let mut loaded = loaded.lock().map_err(|_| embed_error("the model registry is poisoned".into()))?;
     if let Some((_, m)) = loaded.iter().find(|(n, _)| *n == spec.name) {
-        return m.clone().map(|m| m as Arc<dyn Embedder>).map_err(embed_error);
+        return m.clone().map_err(embed_error);
     }
-    let load = || -> Result<FastEmbedder> {
-        let ort = crate::env::setting("ORT_DYLIB_PATH").ok_or_else(|| {
-            embed_error("ORT_DYLIB_PATH is not set (run ./setup.sh, or point it at libonnxruntime.so)".into())
-        })?;
-        let dir = match (spec.name, crate::env::setting("PERSONADB_MODEL_DIR")) {
-            (DEFAULT_MODEL, Some(dir)) => PathBuf::from(dir),
-            _ => models_dir()?.join(spec.folder),
-        };
-        FastEmbedder::load_spec(Path::new(&ort), &dir, spec)
+    let load = || -> Result<Arc<dyn Embedder>> {
+        if let ModelKind::Static { .. } = spec.kind {
+            let dir = models_dir()?.join(spec.folder);
+            return Ok(Arc::new(StaticEmbedder::load(&dir, spec.name)?));
+        }
+        let dir = model_dir(spec)?;
+        Ok(Arc::new(FastEmbedder::load_spec(&ort_library()?, &dir, spec)?))
     };
-    let model = load().map(Arc::new).map_err(|e| e.to_string());
+    let model = load().map_err(|e| e.to_string());
     loaded.push((spec.name, model.clone()));
-    model.map(|m| m as Arc<dyn Embedder>).map_err(embed_error)
+    model.map_err(embed_error)
+}
+
+/// The folder of a model of the registry.
+pub fn model_dir(spec: &ModelSpec) -> Result<PathBuf> {
+    Ok(match (spec.name, crate::env::setting("PERSONADB_MODEL_DIR")) {
+        (DEFAULT_MODEL, Some(dir)) => PathBuf::from(dir),
+        _ => models_dir()?.join(spec.folder),
+    })
+}
+
+/// The ONNX Runtime library `./setup.sh` installed (`ORT_DYLIB_PATH`).
+fn ort_library() -> Result<PathBuf> {
+    crate::env::setting("ORT_DYLIB_PATH").map(PathBuf::from).ok_or_else(|| {
+        embed_error("ORT_DYLIB_PATH is not set (run ./setup.sh, or point it at libonnxruntime.so)".into())
+    })
+}
+
+/// The process's ONNX Runtime environment (ONNX Runtime allows one per process), shared by the
+/// transformer embedders and the distiller.
+pub(crate) fn ort_environment() -> Result<ort::environment::Environment> {
+    ort_environment_from(&ort_library()?)
+}
+
+/// The process's ONNX Runtime environment, loading the library from `library` first.
+fn ort_environment_from(library: &Path) -> Result<ort::environment::Environment> {
+    static ENVIRONMENT: Mutex<Option<ort::environment::Environment>> = Mutex::new(None);
+    init_ort(library)?;
+    let mut env = ENVIRONMENT.lock().map_err(|_| embed_error("ONNX Runtime loading is poisoned".into()))?;
+    if let Some(e) = env.as_ref() {
+        return Ok(e.clone());
+    }
+    let built = std::panic::catch_unwind(|| ort::init().build())
+        .map_err(|_| embed_error("ONNX Runtime failed to start".into()))?
+        .map_err(|e| embed_error(format!("ONNX Runtime: {e}")))?;
+    *env = Some(built.clone());
+    Ok(built)
 }
 
 /// Embeds on a blocking thread, off the async runtime.
@@ -139,7 +229,7 @@ pub async fn embed_queries_async(embedder: Arc<dyn Embedder>, texts: Vec<String>
     .map_err(|e| embed_error(format!("the embedding task failed: {e}")))?
 }
 
-fn embed_error(reason: String) -> Error {
+pub(crate) fn embed_error(reason: String) -> Error {
     Error::InvalidArgument { name: "embedding model".into(), reason }
 }
 
@@ -194,7 +284,8 @@ impl FastEmbedder {
             as usize;
         let name = spec.name.to_string();
         let model = UserDefinedEmbeddingModel::new(read("model.onnx")?, tokenizer_files).with_pooling(Pooling::Mean);
-        let options = InitOptionsUserDefined::new().with_max_length(spec.max_length);
+        let environment = ort_environment_from(ort_library)?;
+        let options = InitOptionsUserDefined::new().with_max_length(spec.max_length).with_environment(environment);
         // A broken model file can make ONNX Runtime's bindings panic: contain it.
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             TextEmbedding::try_new_from_user_defined(model, options)

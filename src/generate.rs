@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::FailureRecord;
 use crate::llm::{LlmConfig, UsageSnapshot};
-use crate::narrate::Narrator;
+use crate::narrate::{Narrator, NarratorKind};
 
 use crate::backends::{block_aligned, resolve_threads};
 use crate::database::{Database, WriteKind};
@@ -32,9 +32,8 @@ pub struct GenerateOptions {
     /// Columns whose combinations get quotas (empty: no quotas).
     pub strata: Vec<String>,
     pub allocation: Allocation,
-    /// Narrator writing the narrative columns ("template" or "llm"), or none for structured
-    /// columns only.
-    pub narrator: Option<String>,
+    /// Narrator writing the narrative columns, or none for structured columns only.
+    pub narrator: Option<NarratorKind>,
     /// The LLM narrator's settings (for `narrator = "llm"`; default: [`LlmConfig::load`]).
     #[serde(default)]
     pub llm: Option<LlmConfig>,
@@ -52,26 +51,8 @@ pub struct GenerateOptions {
     pub append_base: u64,
 }
 
-/// How quota generation divides `n` among strata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Allocation {
-    /// The same count for every stratum (remainder to the first strata in order).
-    Equal,
-    /// Counts proportional to each stratum's probability under the model (largest remainder).
-    Proportional,
-}
-
-impl std::str::FromStr for Allocation {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "equal" => Ok(Allocation::Equal),
-            "proportional" => Ok(Allocation::Proportional),
-            other => Err(format!("unknown allocation '{other}' (equal, proportional)")),
-        }
-    }
-}
+/// How quota generation divides `n` among strata (the same type `stratified_sample` uses).
+pub use personadb_udfs::Allocation;
 
 /// Splits `n` over `weights` by the largest-remainder method.
 pub fn largest_remainder(n: u64, weights: &[f64]) -> Vec<u64> {
@@ -113,9 +94,9 @@ impl GenerateOptions {
             append_base: 0,
         }
     }
-    /// Also write the narrative fields with this narrator ("template" or "llm"); default none
-    /// (structured columns only).
-    pub fn narrator(mut self, narrator: Option<String>) -> Self {
+    /// Also write the narrative fields with this narrator; default none (structured columns
+    /// only).
+    pub fn narrator(mut self, narrator: Option<NarratorKind>) -> Self {
         self.narrator = narrator;
         self
     }
@@ -407,16 +388,9 @@ fn process_alive(pid: u32) -> bool {
 }
 
 fn build_narrator(options: &GenerateOptions) -> Result<Option<std::sync::Arc<dyn Narrator>>> {
-    match options.narrator.as_deref() {
+    match options.narrator {
         None => Ok(None),
-        Some("llm") => {
-            let config = match &options.llm {
-                Some(c) => c.clone(),
-                None => LlmConfig::load(None)?,
-            };
-            Ok(Some(std::sync::Arc::new(crate::narrate::LlmNarrator::new(&options.locale, config)?)))
-        }
-        Some(name) => Ok(Some(crate::narrate::by_name(name, &options.locale)?)),
+        Some(kind) => Ok(Some(crate::narrate::build(kind, &options.locale, None, options.llm.clone())?)),
     }
 }
 
@@ -525,10 +499,7 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
     if strata.is_empty() {
         return Err(Error::ImpossibleEvidence { locale: model.locale.clone(), given: options.given.clone() });
     }
-    let weights: Vec<f64> = match options.allocation {
-        Allocation::Equal => vec![1.0; strata.len()],
-        Allocation::Proportional => strata.values().copied().collect(),
-    };
+    let weights = options.allocation.weights(strata.values().copied());
     let quotas = largest_remainder(options.n, &weights);
     let mut out = Vec::new();
     for (index, (key, quota)) in strata.keys().zip(quotas).enumerate() {

@@ -47,6 +47,9 @@ enum Command {
     Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
     Derive(DeriveArgs),
+    /// The embedding models: list them, or distill the static models from the transformers.
+    #[command(subcommand)]
+    Models(ModelsCommand),
     /// List the locales compiled in: name and aliases, description, columns, sources.
     Locales {
         /// Print JSON instead of text.
@@ -218,6 +221,26 @@ struct ReportArgs {
     out: Option<PathBuf>,
 }
 
+#[derive(Subcommand, Debug)]
+enum ModelsCommand {
+    /// List the embedding models: name, kind, languages, whether installed.
+    List,
+    /// Distill the static embedding models (one per transformer) into the models folder:
+    /// every vocabulary token embedded by the transformer, reduced by PCA, weighted by its
+    /// frequency in template narratives. `./setup.sh` runs it.
+    Distill {
+        /// Only this static model (default: every one whose transformer is installed).
+        #[arg(long)]
+        model: Option<String>,
+        /// Personas per locale language whose narratives give the token frequencies.
+        #[arg(long, default_value_t = 20_000)]
+        personas: usize,
+        /// Distill again even if the model is there.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
 #[derive(Args, Debug)]
 struct DeriveArgs {
     /// Locale to derive.
@@ -306,7 +329,11 @@ async fn run(cli: Cli) -> Result<()> {
                     personadb::generate::resume(&db, run_id, !args.quiet).await?
                 }
                 None => {
-                    let llm = args.narrator == "llm";
+                    let narrator: Option<personadb::narrate::NarratorKind> = match args.narrator.as_str() {
+                        "none" => None,
+                        kind => Some(kind.parse()?),
+                    };
+                    let llm = narrator == Some(personadb::narrate::NarratorKind::Llm);
                     let locale_name = args.locale.clone();
                     let mut options = GenerateOptions::new(args.locale, args.n.unwrap_or(0))
                         .seed(args.seed)
@@ -316,7 +343,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .threads(args.threads)
                         .strata(args.strata, args.allocation)
                         .progress(!args.quiet)
-                        .narrator((args.narrator != "none").then_some(args.narrator.clone()));
+                        .narrator(narrator);
                     if llm {
                         options =
                             options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);
@@ -329,7 +356,7 @@ async fn run(cli: Cli) -> Result<()> {
                         Vec::new()
                     } else if args.embed.iter().any(|f| f == "all") {
                         all()?
-                    } else if args.embed.is_empty() && args.narrator != "none" {
+                    } else if args.embed.is_empty() && narrator.is_some() {
                         all()?
                     } else {
                         args.embed
@@ -457,33 +484,21 @@ async fn run(cli: Cli) -> Result<()> {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             let session = PersonaSession::new(db)?;
-            let report = personadb::report::fidelity(&session, &args.table, &locale).await?;
-            let mut text = report.to_markdown();
             match args.out {
                 Some(path) => {
-                    // Plots go next to the report as SVG files, linked from it.
-                    let plots = personadb::report::plots(&session, &args.table, &locale).await?;
-                    let stem =
-                        path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
-                    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
-                    if !plots.is_empty() {
-                        text.push_str("\n## Plots\n\n");
+                    for written in personadb::report::write(&session, &args.table, &locale, &path).await? {
+                        eprintln!("wrote {}", written.display());
                     }
-                    for (name, svg) in plots {
-                        let file = format!("{stem}_{name}.svg");
-                        let target = dir.join(&file);
-                        std::fs::write(&target, svg).with_context(|| format!("writing {}", target.display()))?;
-                        text.push_str(&format!("![{name}]({file})\n\n"));
-                        eprintln!("wrote {}", target.display());
-                    }
-                    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-                    eprintln!("wrote {}", path.display());
                 }
-                None => write!(std::io::stdout().lock(), "{text}")?,
+                None => {
+                    let report = personadb::report::fidelity(&session, &args.table, &locale).await?;
+                    write!(std::io::stdout().lock(), "{}", report.to_markdown())?;
+                }
             }
             Ok(())
         }
         Command::Derive(args) => derive(args),
+        Command::Models(command) => models(command),
         Command::Locales { json } => {
             let locales = personadb::locale::describe_all()?;
             let mut out = std::io::stdout().lock();
@@ -530,6 +545,69 @@ async fn run_sql(session: &PersonaSession, sql: &str, format: OutputFormat) -> R
         write_stream(stream, format, &mut out).await?;
     }
     Ok(())
+}
+
+fn models(command: ModelsCommand) -> Result<()> {
+    use personadb::embed::{ModelKind, MODELS};
+    match command {
+        ModelsCommand::List => {
+            let mut out = std::io::stdout().lock();
+            for m in &MODELS {
+                let kind = match m.kind {
+                    ModelKind::Transformer => "transformer".to_string(),
+                    ModelKind::Static { base, dimension } => format!("static, {dimension} dimensions, from {base}"),
+                };
+                let installed = personadb::embed::model_dir(m).map(|d| d.is_dir()).unwrap_or(false);
+                let state = if installed { "installed" } else { "not installed" };
+                writeln!(out, "{:<40} {kind}; {}; {state}", m.name, m.languages)?;
+            }
+            Ok(())
+        }
+        ModelsCommand::Distill { model, personas, force } => {
+            let chosen: Vec<&personadb::embed::ModelSpec> = match &model {
+                Some(name) => vec![personadb::embed::static_of(name)?],
+                None => MODELS.iter().filter(|m| matches!(m.kind, ModelKind::Static { .. })).collect(),
+            };
+            for spec in chosen {
+                let ModelKind::Static { base, dimension } = spec.kind else { continue };
+                let base = personadb::embed::spec(base)?;
+                let (base_dir, out_dir) = (personadb::embed::model_dir(base)?, personadb::embed::model_dir(spec)?);
+                if out_dir.join("model.safetensors").is_file() && !force {
+                    eprintln!("{}: already in {} (--force to distill again)", spec.name, out_dir.display());
+                    continue;
+                }
+                if !base_dir.join("model.onnx").is_file() {
+                    anyhow::ensure!(model.is_none(), "{} is not installed in {}", base.name, base_dir.display());
+                    eprintln!("{}: skipped, {} is not installed", spec.name, base.name);
+                    continue;
+                }
+                let corpus = personadb::embed::distill::corpus(base.name, personas, 42)?;
+                let texts: Vec<&str> = corpus.iter().map(String::as_str).collect();
+                let bar = indicatif::ProgressBar::new(0);
+                if !std::io::stderr().is_terminal() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+                }
+                let progress = |done: usize, total: usize| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                };
+                let report =
+                    personadb::embed::distill::distill(base, &base_dir, &out_dir, dimension, &texts, &progress)?;
+                bar.finish_and_clear();
+                eprintln!(
+                    "{}: {} tokens, {} dimensions ({:.1}% of the variance), weights from {} corpus tokens, {:.0} s -> {}",
+                    spec.name,
+                    report.tokens,
+                    report.dimension,
+                    report.explained_variance * 100.0,
+                    report.corpus_tokens,
+                    report.seconds,
+                    out_dir.display()
+                );
+            }
+            Ok(())
+        }
+    }
 }
 
 fn derive(args: DeriveArgs) -> Result<()> {

@@ -106,7 +106,7 @@ async fn margin_fidelity(
             labels
                 .into_iter()
                 .map(|l| {
-                    crate::derive::acs::parse_band_label(&l).map(|r| (l.clone(), r)).ok_or_else(|| {
+                    crate::derive::bands::parse_band_label(&l).map(|r| (l.clone(), r)).ok_or_else(|| {
                         Error::InvalidLocalePack {
                             locale: model.locale.clone(),
                             reason: format!("{}: age band `{l}` is not of the form a-b or a+", spec.table),
@@ -347,7 +347,7 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
         let published = pack_sums(&model, &m.table, &["age_band", "education_level"])?;
         let mut bands: Vec<(String, (i64, i64))> = published
             .keys()
-            .filter_map(|k| crate::derive::acs::parse_band_label(&k[0]).map(|r| (k[0].clone(), r)))
+            .filter_map(|k| crate::derive::bands::parse_band_label(&k[0]).map(|r| (k[0].clone(), r)))
             .collect();
         bands.sort_by_key(|b| b.1);
         bands.dedup();
@@ -391,6 +391,35 @@ pub async fn plots(session: &PersonaSession, table: &str, locale_name: &str) -> 
         out.push(("top_occupations".to_string(), crate::plots::top_occupations(&rows)?));
     }
     Ok(out)
+}
+
+/// Writes the fidelity report of `table` to `path` (Markdown) with its plots beside it as SVG
+/// files (`<stem>_<plot>.svg`), linked from the report. The files written, plots first.
+pub async fn write(
+    session: &PersonaSession,
+    table: &str,
+    locale_name: &str,
+    path: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>> {
+    let report = fidelity(session, table, locale_name).await?;
+    let mut text = report.to_markdown();
+    let plots = plots(session, table, locale_name).await?;
+    let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
+    let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    if !plots.is_empty() {
+        text.push_str("\n## Plots\n\n");
+    }
+    let mut written = Vec::new();
+    for (name, svg) in plots {
+        let file = format!("{stem}_{name}.svg");
+        let target = dir.join(&file);
+        std::fs::write(&target, svg).map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+        text.push_str(&format!("![{name}]({file})\n\n"));
+        written.push(target);
+    }
+    std::fs::write(path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    written.push(path.to_path_buf());
+    Ok(written)
 }
 
 /// Builds the fidelity report of `table` (whose personas come from `locale`).

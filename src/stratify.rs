@@ -21,7 +21,7 @@ use datafusion::sql::sqlparser::ast::{
     FunctionArg, FunctionArgExpr, TableFactor, Value, ValueWithSpan, Visit, Visitor,
 };
 use futures::TryStreamExt;
-use personadb_udfs::{Allocation, StratifyRequest, TableStratifier};
+use personadb_udfs::{StratifyRequest, TableStratifier};
 
 use crate::generate::largest_remainder;
 
@@ -186,10 +186,7 @@ impl TableProvider for StratifiedTable {
         }
         // Strata in the sort order of their values, so 'equal' remainders are reproducible.
         strata.sort_by(|a, b| a.0.cmp(&b.0));
-        let weights: Vec<f64> = match req.allocation {
-            Allocation::Proportional => strata.iter().map(|s| s.2.len() as f64).collect(),
-            Allocation::Equal => vec![1.0; strata.len()],
-        };
+        let weights = req.allocation.weights(strata.iter().map(|s| s.2.len() as f64));
         let quotas = largest_remainder(req.n, &weights);
         let mut selected = vec![false; total as usize];
         for ((_, label, rows), quota) in strata.iter_mut().zip(&quotas) {

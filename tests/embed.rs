@@ -116,3 +116,52 @@ fn the_multilingual_model_ranks_portuguese_by_meaning() {
     let err = personadb::embed::by_name("gpt-embed-9").err().expect("unknown").to_string();
     assert!(err.contains("unknown embedding model 'gpt-embed-9'") && err.contains("multilingual-e5-small"), "{err}");
 }
+
+/// The static tier ./setup.sh distils from each transformer: unit vectors of its dimension,
+/// the same for a text alone or in a batch, deterministic, ranking by meaning in English and
+/// Portuguese, and a clear error for a folder without a model.
+#[test]
+fn static_models_embed_by_meaning() {
+    let en = personadb::embed::by_name("static-all-MiniLM-L6-v2").expect("the static model from ./setup.sh");
+    assert_eq!(en.model(), personadb::embed::STATIC_MODEL);
+    assert_eq!(en.dimension(), personadb::embed::STATIC_DIMENSION);
+    let texts = [
+        "A retired nurse from Ohio who spends her mornings in the garden.",
+        "chess",
+        "A software developer in Austin who plays pickup basketball on weekends.",
+        "",
+        "a nurse who has retired and grows tomatoes",
+    ];
+    let together = en.embed(&texts).expect("embed");
+    for (t, v) in texts.iter().zip(&together) {
+        assert_eq!(v.len(), personadb::embed::STATIC_DIMENSION);
+        assert!((dot(v, v) - 1.0).abs() < 1e-4, "unit length for {t:?}");
+        assert_eq!(&en.embed(&[t]).expect("alone")[0], v, "the same vector alone for {t:?}");
+    }
+    let near = dot(&together[0], &together[4]);
+    let far = dot(&together[0], &together[1]);
+    assert!(near > far + 0.2, "nurse texts closer ({near}) than nurse vs chess ({far})");
+    // Many texts (the parallel path) give the same vectors as one by one.
+    let many: Vec<String> = (0..3000).map(|i| format!("{} number {i}", texts[i % texts.len()])).collect();
+    let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+    let batch = en.embed(&refs).expect("many");
+    assert_eq!(batch[2999], en.embed(&[refs[2999]]).expect("one")[0]);
+
+    let pt = personadb::embed::by_name("static-multilingual-e5-small").expect("the multilingual static model");
+    let passages = [
+        "Ela trabalha como enfermeira num hospital público de Salvador e cuida de pacientes idosos.",
+        "Ele é pedreiro em Curitiba e passa os dias levantando paredes em obras pela cidade.",
+        "Aos domingos ela prepara moqueca capixaba para a família reunida em Vitória.",
+        "Ele torce para o Grêmio e não perde um jogo na Arena com os amigos.",
+    ];
+    let docs = pt.embed(&passages).expect("passages");
+    let queries = ["enfermeira no hospital", "pedreiro em obras", "moqueca para a família", "torce para o Grêmio"];
+    let q = pt.embed_queries(&queries).expect("queries");
+    for (i, query) in queries.iter().enumerate() {
+        let best = (0..passages.len()).max_by(|a, b| dot(&q[i], &docs[*a]).total_cmp(&dot(&q[i], &docs[*b])));
+        assert_eq!(best, Some(i), "the query {query:?} finds its passage");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = personadb::embed::StaticEmbedder::load(dir.path(), "x").err().expect("no model").to_string();
+    assert!(err.contains("model.safetensors"), "{err}");
+}

@@ -59,7 +59,7 @@ async fn faults_are_retried_and_every_persona_is_narrated_or_recorded_as_failed(
     let n = 40;
     let options = GenerateOptions::new("us", n)
         .seed(11)
-        .narrator(Some("llm".into()))
+        .narrator(Some(personadb::narrate::NarratorKind::Llm))
         .llm(config(&server.base_url))
         .commit_rows(10);
     let report = personadb::generate(&db, &options).await.expect("the run completes despite the faults");
@@ -190,7 +190,7 @@ async fn killed_run_resumes_without_loss_or_duplicates() {
     let db2 = Database::open(other.path()).expect("open");
     let options = GenerateOptions::new("us", 240)
         .seed(9)
-        .narrator(Some("llm".into()))
+        .narrator(Some(personadb::narrate::NarratorKind::Llm))
         .llm(LlmConfig { max_concurrency: 4, ..config(&server.base_url) })
         .commit_rows(20);
     personadb::generate(&db2, &options).await.expect("uninterrupted run");
@@ -251,4 +251,50 @@ async fn generate_narrative_uses_the_llm_when_the_session_says_so() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Each locale's LLM prompts come in its own language, filled from the persona's columns and
+/// the language's lexicon (profile, occupation, agreement), with no placeholder left over.
+#[test]
+fn prompts_follow_the_locale_and_its_language() {
+    for (locale, name_line, age_word, expect) in [
+        ("us", "- Name: ", "- Age: ", "Write a JSON object"),
+        ("br", "- Nome: ", "- Idade: ", "Escreva um objeto JSON"),
+    ] {
+        let model = personadb::locale::model(locale).expect("model");
+        let batch = model.sample_batch(3, 0, 200, None, personadb::model::Encoding::Plain, 1).expect("batch");
+        let client = personadb::llm::LlmClient::new(config("http://127.0.0.1:9/v1")).expect("client");
+        let narrator = personadb::narrate::LlmNarrator::with_client(locale, None, client).expect("narrator");
+        let prompts = narrator.render_prompts(&batch, 1).expect("render");
+        let first = batch.column_by_name("first_name").expect("first_name");
+        let first = arrow::compute::cast(first, &arrow::datatypes::DataType::Utf8).expect("cast");
+        let first = first.as_string::<i32>();
+        let ages = arrow::compute::cast(batch.column_by_name("age").expect("age"), &arrow::datatypes::DataType::Utf8)
+            .expect("cast");
+        let ages = ages.as_string::<i32>();
+        for (i, (system, stage1)) in prompts.iter().enumerate() {
+            assert!(!system.contains("{{") && !stage1.contains("{{") && !stage1.contains('{'), "{locale}: {stage1}");
+            assert!(stage1.contains(expect), "{locale}: {stage1}");
+            assert!(stage1.contains(&format!("{name_line}{}", first.value(i))), "{locale} name: {stage1}");
+            assert!(stage1.contains(&format!("{age_word}{}", ages.value(i))), "{locale} age: {stage1}");
+        }
+        // Brazilian profiles agree with the person's sex.
+        if locale == "br" {
+            let sex = batch.column_by_name("sex").expect("sex");
+            let sex = arrow::compute::cast(sex, &arrow::datatypes::DataType::Utf8).expect("cast");
+            let sex = sex.as_string::<i32>();
+            for (i, (_, stage1)) in prompts.iter().enumerate() {
+                let word = if sex.value(i) == "Feminino" { "- Sexo: feminino" } else { "- Sexo: masculino" };
+                assert!(stage1.contains(word), "{stage1}");
+            }
+        }
+    }
+    // A prompts folder with an unknown placeholder is refused, naming it.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("stage1.txt"), "Write about {{shoe_size}}.").expect("write");
+    let mut bad = config("http://127.0.0.1:9/v1");
+    bad.prompts = Some(dir.path().to_path_buf());
+    let client = personadb::llm::LlmClient::new(bad).expect("client");
+    let err = personadb::narrate::LlmNarrator::with_client("br", None, client).err().expect("refused").to_string();
+    assert!(err.contains("{{shoe_size}}") && err.contains("narrative/pt/"), "{err}");
 }

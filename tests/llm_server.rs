@@ -67,7 +67,8 @@ async fn real_server_narrates_a_few_personas() {
         ..LlmConfig::default()
     };
     let n = 2;
-    let options = GenerateOptions::new("us", n).seed(1).narrator(Some("llm".into())).llm(config);
+    let options =
+        GenerateOptions::new("us", n).seed(1).narrator(Some(personadb::narrate::NarratorKind::Llm)).llm(config);
     let started = Instant::now();
     let report = tokio::time::timeout(Duration::from_secs(420), personadb::generate(&db, &options))
         .await
@@ -85,7 +86,7 @@ async fn real_server_narrates_a_few_personas() {
     assert!(usage.prompt_tokens > 0 && usage.completion_tokens > 0, "{usage:?}");
 
     let session = PersonaSession::new(db.clone()).expect("session");
-    let fields = personadb::narrate::TEXT_FIELDS.join(", ");
+    let fields = personadb::locale::model("us").expect("model").persona.narrative.fields.join(", ");
     let sql = format!(
         "SELECT uuid, first_name, {fields}, skills_and_expertise_list, hobbies_and_interests_list FROM personas"
     );

@@ -3,13 +3,9 @@
 //! raw input's publisher, vintage, licence and SHA-256 and the transform applied, so anyone
 //! can rebuild and audit the tables. Raw files never enter the repository.
 
-pub mod acs;
+pub mod bands;
 pub mod br;
-pub mod geo;
-pub mod groups;
 pub mod ipf;
-pub mod names;
-pub mod occupation;
 pub mod us;
 pub mod xlsx;
 
@@ -64,12 +60,20 @@ pub struct DeriveReport {
     pub tables: Vec<TableRecord>,
 }
 
+/// A locale's derivation: raw data directory, output directory.
+type Derive = fn(&Path, &Path) -> Result<DeriveReport>;
+
+/// The locales that have a derivation, each in its own module (`src/derive/<locale>/`).
+const DERIVATIONS: &[(&str, Derive)] = &[("br", br::derive), ("us", us::derive)];
+
 /// Derives the pack of `locale` from `raw_dir` into `out_dir`.
 pub fn derive(locale: &str, raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
-    match locale {
-        "us" => us::derive(raw_dir, out_dir),
-        "br" => br::derive(raw_dir, out_dir),
-        other => Err(Error::UnknownLocale { locale: other.into(), available: "br, us".into() }),
+    match DERIVATIONS.iter().find(|(name, _)| *name == locale) {
+        Some((_, derive)) => derive(raw_dir, out_dir),
+        None => Err(Error::UnknownLocale {
+            locale: crate::error::shorten(locale, 40),
+            available: DERIVATIONS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(", "),
+        }),
     }
 }
 
@@ -86,6 +90,21 @@ pub fn old_age_shares(from: u32, to: u32) -> Vec<f64> {
     }
     let total: f64 = years.iter().sum();
     years.iter().map(|y| y / total).collect()
+}
+
+/// "MCDONALD" -> "McDonald", "SMITH" -> "Smith".
+pub fn proper_case(upper: &str) -> String {
+    let lower = upper.to_lowercase();
+    let mut chars = lower.chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    out.push_str(chars.as_str());
+    if out.len() > 2 && out.starts_with("Mc") {
+        let (head, rest) = out.split_at(2);
+        let mut r = rest.chars();
+        let cap: String = r.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+        out = format!("{head}{cap}{}", r.as_str());
+    }
+    out
 }
 
 /// Result of checking one manifest source against the raw data.
@@ -158,50 +177,36 @@ pub(crate) fn derr(source: &str, reason: impl Into<String>) -> Error {
 
 /// A raw input described as data: what the manifest says of it besides its hash and size.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct SourceSpec {
-    pub id: &'static str,
-    /// Path relative to the raw data directory.
-    pub path: &'static str,
-    pub publisher: &'static str,
-    pub table: &'static str,
-    pub vintage: &'static str,
-    pub licence: &'static str,
+pub(crate) struct SourceSpec<'a> {
+    pub id: &'a str,
+    /// Path relative to the raw data directory (or, for a committed source, to the
+    /// repository: see [`COMMITTED_SOURCES`]).
+    pub path: &'a str,
+    pub publisher: &'a str,
+    pub table: &'a str,
+    pub vintage: &'a str,
+    pub licence: &'a str,
     /// Where the file was obtained (repository or package).
-    pub carrier: &'static str,
+    pub carrier: &'a str,
 }
 
-impl SourceSpec {
+impl SourceSpec<'_> {
     /// Hashes the file under `raw_dir` and fills the manifest record.
     pub fn record(&self, raw_dir: &Path) -> Result<SourceRecord> {
-        source(raw_dir, self.id, self.path, self.publisher, self.table, self.vintage, self.licence, self.carrier)
+        let full = source_path(raw_dir, self.path);
+        let meta = std::fs::metadata(&full).map_err(|e| Error::io(format!("raw input {}", full.display()), e))?;
+        Ok(SourceRecord {
+            id: self.id.into(),
+            path: self.path.into(),
+            sha256: sha256_file(&full)?,
+            bytes: meta.len(),
+            publisher: self.publisher.into(),
+            table: self.table.into(),
+            vintage: self.vintage.into(),
+            licence: self.licence.into(),
+            carrier: self.carrier.into(),
+        })
     }
-}
-
-/// Describes a raw source file: hashes it and fills the record.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn source(
-    raw_dir: &Path,
-    id: &str,
-    path: &str,
-    publisher: &str,
-    table: &str,
-    vintage: &str,
-    licence: &str,
-    carrier: &str,
-) -> Result<SourceRecord> {
-    let full = source_path(raw_dir, path);
-    let meta = std::fs::metadata(&full).map_err(|e| Error::io(format!("raw input {}", full.display()), e))?;
-    Ok(SourceRecord {
-        id: id.into(),
-        path: path.into(),
-        sha256: sha256_file(&full)?,
-        bytes: meta.len(),
-        publisher: publisher.into(),
-        table: table.into(),
-        vintage: vintage.into(),
-        licence: licence.into(),
-        carrier: carrier.into(),
-    })
 }
 
 /// Writes a derived CSV table and returns its manifest record.

@@ -56,6 +56,18 @@ pub struct NarrativeSchema {
     /// How a persona's grammatical gender is read from its columns.
     #[serde(default)]
     pub gender: Option<GenderSpec>,
+    /// Column values that mean the person does not work (any one suffices), so narrators can
+    /// tell who works: `[{"column": "occupation", "values": ["not_in_workforce"]}]`.
+    #[serde(default)]
+    pub not_working: Vec<ColumnValues>,
+}
+
+/// Some values of one column.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnValues {
+    pub column: String,
+    pub values: Vec<String>,
 }
 
 /// One narrative language of a pack.
@@ -111,6 +123,7 @@ impl PersonaSchema {
         if let Some(g) = &self.narrative.gender {
             named.push(("narrative.gender", g.column.as_str()));
         }
+        named.extend(self.narrative.not_working.iter().map(|w| ("narrative.not_working", w.column.as_str())));
         for (what, c) in named {
             if !columns.contains(&c) {
                 return Err(bad(format!(

@@ -66,6 +66,8 @@ pub struct PackNarrator {
     /// List fields: name, slot, count.
     lists: Vec<(String, usize, usize)>,
     slots: Vec<Slot>,
+    /// The slots' names, by index.
+    slot_names: Vec<String>,
     /// The persona columns the templates read.
     columns: Vec<String>,
     gender: Option<(GenderSpec, usize)>,
@@ -358,9 +360,22 @@ impl PackNarrator {
             lists,
             slots,
             columns: names.used_columns,
+            slot_names,
             gender,
             output,
         })
+    }
+
+    /// The template narrator of an embedded locale pack in one of its languages (`None`: the
+    /// pack's first).
+    pub fn for_locale(locale: &str, language: Option<&str>) -> Result<Self> {
+        let pack = crate::locale::pack(locale)?;
+        let model = crate::locale::model(locale)?;
+        let spec = model.persona.language(pack.locale, language)?;
+        let lang = Language::from_code(&spec.code)?;
+        let columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
+        let read = |name: &str| pack.file(name).map(str::to_string);
+        PackNarrator::load(pack.locale, lang, &model.persona, &columns, &read)
     }
 
     /// The language it writes.
@@ -370,37 +385,13 @@ impl PackNarrator {
 
     /// Narrates a batch synchronously (the work behind [`Narrator::narrate`]).
     pub fn narrate_batch(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
-        let cols = PersonaColumns::new(personas)?;
-        let data: Vec<Column> = self
-            .columns
-            .iter()
-            .map(|name| match (cols.string(name), cols.int(name)) {
-                (Some(s), _) => Column::Str(s),
-                (None, Some(i)) => Column::Int(i),
-                _ => Column::Missing,
-            })
-            .collect();
-        let uuid = cols.string("uuid");
         let rows = personas.num_rows();
         let mut text: Vec<StringBuilder> =
             self.fields.iter().map(|_| StringBuilder::with_capacity(rows, rows * 300)).collect();
         let mut lists: Vec<ListBuilder<StringBuilder>> =
             self.lists.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
-        let mut state = State { picks: vec![Picks::default(); self.slots.len()], gender: Gender::Unknown, row: 0 };
         let mut scratch = String::with_capacity(2048);
-        for row in 0..rows {
-            let id = super::text_at(uuid, row);
-            let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
-            state.row = row;
-            state.picks.iter_mut().for_each(|p| p.n = 0);
-            state.gender = match &self.gender {
-                Some((spec, i)) => match &data[*i] {
-                    Column::Str(s) if s.is_valid(row) => spec.of(s.value(row)),
-                    _ => Gender::Unknown,
-                },
-                None => Gender::Unknown,
-            };
-            let mut r = Renderer { narrator: self, data: &data, state: &mut state, rng: &mut rng };
+        self.each_row(personas, seed, |r| {
             for ((_, positions), builder) in self.fields.iter().zip(text.iter_mut()) {
                 scratch.clear();
                 for variants in positions {
@@ -424,10 +415,81 @@ impl PackNarrator {
                 }
                 builder.append(true);
             }
-        }
+        })?;
         let mut columns: Vec<ArrayRef> = text.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
         columns.extend(lists.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
         Ok(Narrated { batch: RecordBatch::try_new(self.output.clone(), columns)?, failures: Vec::new() })
+    }
+
+    /// Whether the lexicon has a slot `name`.
+    pub fn has_slot(&self, name: &str) -> bool {
+        self.slot_names.iter().any(|s| s == name)
+    }
+
+    /// The lexicon's slot names.
+    pub fn slot_names(&self) -> &[String] {
+        &self.slot_names
+    }
+
+    /// Renders the lexicon slots `names` for every persona of `personas`: one row of values
+    /// per persona, in the order of `names` (the first pick of each slot, drawn as the
+    /// narratives of the same seed draw it). Unknown names are an error.
+    pub fn render_slots(&self, personas: &RecordBatch, seed: u64, names: &[&str]) -> Result<Vec<Vec<String>>> {
+        let slots: Vec<usize> = names
+            .iter()
+            .map(|n| {
+                self.slot_names.iter().position(|s| s == n).ok_or_else(|| Error::InvalidLocalePack {
+                    locale: self.locale.clone(),
+                    reason: format!("narrative/{}/lexicon.json has no slot `{n}`", self.language.code()),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(personas.num_rows());
+        self.each_row(personas, seed, |r| {
+            let values = slots
+                .iter()
+                .map(|s| {
+                    let mut v = String::new();
+                    r.pick(*s, 0, &mut v);
+                    v
+                })
+                .collect();
+            out.push(values);
+        })?;
+        Ok(out)
+    }
+
+    /// Runs `f` with a renderer set up for each persona in turn (its random stream, gender
+    /// and fresh picks).
+    fn each_row(&self, personas: &RecordBatch, seed: u64, mut f: impl FnMut(&mut Renderer)) -> Result<()> {
+        let cols = PersonaColumns::new(personas)?;
+        let data: Vec<Column> = self
+            .columns
+            .iter()
+            .map(|name| match (cols.string(name), cols.int(name)) {
+                (Some(s), _) => Column::Str(s),
+                (None, Some(i)) => Column::Int(i),
+                _ => Column::Missing,
+            })
+            .collect();
+        let uuid = cols.string("uuid");
+        let mut state = State { picks: vec![Picks::default(); self.slots.len()], gender: Gender::Unknown, row: 0 };
+        for row in 0..personas.num_rows() {
+            let id = super::text_at(uuid, row);
+            let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
+            state.row = row;
+            state.picks.iter_mut().for_each(|p| p.n = 0);
+            state.gender = match &self.gender {
+                Some((spec, i)) => match &data[*i] {
+                    Column::Str(s) if s.is_valid(row) => spec.of(s.value(row)),
+                    _ => Gender::Unknown,
+                },
+                None => Gender::Unknown,
+            };
+            let mut r = Renderer { narrator: self, data: &data, state: &mut state, rng: &mut rng };
+            f(&mut r);
+        }
+        Ok(())
     }
 }
 

@@ -167,6 +167,88 @@ impl Language {
     }
 }
 
+/// What the LLM narrator's validation looks for in a language's text: how it states an age,
+/// the pronouns of each sex, and phrases that say a person works or does not (all lower case).
+/// A language without cues gets shape and name checks only.
+#[derive(Debug)]
+pub struct Cues {
+    ages: AgeCue,
+    pub male: &'static [&'static str],
+    pub female: &'static [&'static str],
+    /// Phrases that say the person works (a contradiction for someone who does not).
+    pub working: &'static [&'static str],
+    /// Phrases that say the person does not work (a contradiction for someone who does).
+    pub not_working: &'static [&'static str],
+}
+
+#[derive(Debug, Clone, Copy)]
+enum AgeCue {
+    /// "34-year-old", "34 years old".
+    English,
+    /// "tem 34 anos", "34 anos de idade" (not "há 34 anos", a duration).
+    Portuguese,
+    None,
+}
+
+impl Cues {
+    /// The ages a text states, from its lower-case words (split at anything but letters,
+    /// digits and `-`).
+    pub fn stated_ages(&self, words: &[&str]) -> Vec<i64> {
+        let mut out = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            let at = |k: usize| words.get(k).copied().unwrap_or("");
+            let stated = match self.ages {
+                AgeCue::English => match w.strip_suffix("-year-old") {
+                    Some(n) => n.parse::<i64>().ok(),
+                    None if at(i + 1) == "years" && at(i + 2) == "old" => w.parse::<i64>().ok(),
+                    None => None,
+                },
+                AgeCue::Portuguese if at(i + 1) == "anos" => {
+                    let before = if i > 0 { at(i - 1) } else { "" };
+                    let of_age = at(i + 2) == "de" && at(i + 3) == "idade";
+                    if before == "tem" || before == "completou" || of_age {
+                        w.parse::<i64>().ok()
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            };
+            out.extend(stated);
+        }
+        out
+    }
+}
+
+static ENGLISH_CUES: Cues = Cues {
+    ages: AgeCue::English,
+    male: &["he", "him", "his", "himself"],
+    female: &["she", "her", "hers", "herself"],
+    working: &["currently works as", "is employed as", "works full-time as", "works as a "],
+    not_working: &["is unemployed", "currently unemployed", "is out of work", "has no job"],
+};
+
+static PORTUGUESE_CUES: Cues = Cues {
+    ages: AgeCue::Portuguese,
+    male: &["ele", "dele", "nele"],
+    female: &["ela", "dela", "nela"],
+    working: &["trabalha como", "atua como", "exerce a profissão", "está empregado como", "está empregada como"],
+    not_working: &["está desempregad", "sem emprego", "não trabalha", "fora do mercado de trabalho"],
+};
+
+static NO_CUES: Cues = Cues { ages: AgeCue::None, male: &[], female: &[], working: &[], not_working: &[] };
+
+impl Language {
+    /// The cues the LLM narrator's checks use for text in this language.
+    pub fn cues(self) -> &'static Cues {
+        match self {
+            Language::English => &ENGLISH_CUES,
+            Language::Portuguese => &PORTUGUESE_CUES,
+            Language::Japanese | Language::HindiDeva | Language::HindiLatn => &NO_CUES,
+        }
+    }
+}
+
 /// "a" or "an" before an English word.
 pub fn indefinite_article(word: &str) -> &'static str {
     let w = word.trim_start().to_ascii_lowercase();

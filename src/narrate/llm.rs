@@ -1,47 +1,41 @@
 //! The LLM narrator: the two-stage method of Nemotron-Personas against any OpenAI-compatible
 //! server. Stage 1 asks for structured JSON (cultural background, skills and hobbies with their
-//! lists, career goals); stage 2 asks for the six persona texts conditioned on stage 1. Every
-//! answer is validated (JSON shape; the persona's name in `persona`; no contradiction of age,
-//! sex or occupation that a simple check can catch) and re-asked a bounded number of times;
-//! a persona that still fails gets null narratives and a recorded reason.
+//! lists, career goals, and any field a locale adds); stage 2 asks for the six persona texts
+//! conditioned on stage 1. Every answer is validated (JSON shape; the persona's name in
+//! `persona`; no contradiction of age, sex or work that the language's cues can catch) and
+//! re-asked a bounded number of times; a persona that still fails gets null narratives and a
+//! recorded reason.
 //!
-//! Prompts are text files with `{{placeholder}}`s (`datasets/<locale>/narrative/prompts/`,
-//! replaceable with `prompts` in the LLM config).
+//! Prompts are per locale and language (`datasets/<locale>/narrative/<lang>/prompts/`,
+//! replaceable with `prompts` in the LLM config). A `{{name}}` placeholder is the persona column
+//! `name`, else the lexicon slot `name` of the same language rendered for the persona by the
+//! template engine (so a profile, an occupation title or a pronoun comes out in the language,
+//! with its agreement), else one of [`DERIVED`].
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, ListBuilder, RecordBatch, StringBuilder};
+use arrow::datatypes::SchemaRef;
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use super::{int_at, narrative_schema, text_at, Narrated, Narrator, PersonaColumns, LIST_FIELDS};
+use super::engine::PackNarrator;
+use super::language::{Cues, Language};
+use super::{int_at, text_at, Narrated, Narrator, PersonaColumns};
 use crate::error::{Error, Result};
 use crate::llm::{ChatRequest, Json, LlmClient, LlmConfig, Message, UsageSnapshot};
 use crate::locale;
+use crate::model::schema::{Gender, PersonaSchema};
 
-/// Stage 1 keys (prose) and their list companions.
-const STAGE1_TEXT: [&str; 4] =
-    ["cultural_background", "skills_and_expertise", "hobbies_and_interests", "career_goals_and_ambitions"];
-/// Stage 2 keys.
-const STAGE2_TEXT: [&str; 6] =
+/// The stage-2 fields (the persona texts written last, conditioned on stage 1), where a pack
+/// has them; every other narrative field of the pack is asked in stage 1.
+const STAGE2_FIELDS: [&str; 6] =
     ["persona", "professional_persona", "sports_persona", "arts_persona", "travel_persona", "culinary_persona"];
 
-/// Placeholders a prompt may use besides the persona's own columns.
-const DERIVED: [&str; 11] = [
-    "profile",
-    "full_name",
-    "occupation_title",
-    "education",
-    "state_name",
-    "subject",
-    "object",
-    "possessive",
-    "stage1",
-    "problem",
-    "locale",
-];
+/// Placeholders a prompt may use besides the persona's columns and the lexicon's slots.
+pub const DERIVED: [&str; 3] = ["stage1", "problem", "locale"];
 
 /// The prompt templates.
 #[derive(Debug, Clone)]
@@ -53,9 +47,10 @@ pub struct Prompts {
 }
 
 impl Prompts {
-    /// The built-in prompts of a locale pack, each replaced by the file of the same name in
-    /// `dir` when there is one.
-    pub fn load(locale: &str, dir: Option<&Path>, columns: &[String]) -> Result<Prompts> {
+    /// The built-in prompts of a locale's language (`narrative/<lang>/prompts/`), each replaced
+    /// by the file of the same name in `dir` when there is one; `known` tells which
+    /// placeholders exist besides [`DERIVED`].
+    pub fn load(locale: &str, language: Language, dir: Option<&Path>, known: &dyn Fn(&str) -> bool) -> Result<Prompts> {
         let pack = locale::pack(locale)?;
         let read = |name: &str| -> Result<String> {
             if let Some(dir) = dir {
@@ -67,7 +62,7 @@ impl Prompts {
                     });
                 }
             }
-            pack.file(&format!("narrative/prompts/{name}")).map(str::to_string)
+            pack.file(&format!("narrative/{}/prompts/{name}", language.code())).map(str::to_string)
         };
         let prompts = Prompts {
             system: read("system.txt")?,
@@ -75,18 +70,16 @@ impl Prompts {
             stage2: read("stage2.txt")?,
             reask: read("reask.txt")?,
         };
-        for (name, text) in [
-            ("system.txt", &prompts.system),
-            ("stage1.txt", &prompts.stage1),
-            ("stage2.txt", &prompts.stage2),
-            ("reask.txt", &prompts.reask),
-        ] {
+        for (name, text) in prompts.files() {
             for slot in placeholders(text) {
-                if !DERIVED.contains(&slot.as_str()) && !columns.iter().any(|c| *c == slot) {
+                if !DERIVED.contains(&slot.as_str()) && !known(&slot) {
                     return Err(Error::InvalidArgument {
                         name: "prompts".into(),
                         reason: format!(
-                            "{name}: unknown placeholder {{{{{slot}}}}} (persona columns, or one of: {})",
+                            "{name}: unknown placeholder {{{{{}}}}} (persona columns, lexicon slots of narrative/{}/, \
+                             or one of: {})",
+                            crate::error::shorten(&slot, 60),
+                            language.code(),
                             DERIVED.join(", ")
                         ),
                     });
@@ -100,6 +93,28 @@ impl Prompts {
             });
         }
         Ok(prompts)
+    }
+
+    fn files(&self) -> [(&'static str, &str); 4] {
+        [
+            ("system.txt", &self.system),
+            ("stage1.txt", &self.stage1),
+            ("stage2.txt", &self.stage2),
+            ("reask.txt", &self.reask),
+        ]
+    }
+
+    /// Every placeholder of the four prompts, each once.
+    fn all_placeholders(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, text) in self.files() {
+            for p in placeholders(text) {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -121,7 +136,7 @@ fn placeholders(text: &str) -> Vec<String> {
 }
 
 /// Fills the `{{name}}` placeholders of `text` from `values` (unknown ones become empty).
-fn render(text: &str, values: &HashMap<&str, String>) -> String {
+fn render(text: &str, values: &HashMap<String, String>) -> String {
     let mut out = String::with_capacity(text.len() + 256);
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
@@ -147,139 +162,124 @@ fn render(text: &str, values: &HashMap<&str, String>) -> String {
 /// Narrates with an LLM.
 pub struct LlmNarrator {
     locale: String,
+    language: Language,
     client: LlmClient,
     prompts: Prompts,
-    /// Occupation code -> title for prose.
-    titles: HashMap<String, String>,
-    /// State code -> name.
-    states: HashMap<String, String>,
+    /// The template engine of the same locale and language, for the prompts' lexicon slots.
+    lexicon: PackNarrator,
+    /// The lexicon slots the prompts use.
+    prompt_slots: Vec<String>,
+    schema: PersonaSchema,
+    /// Stage 1 prose fields and list fields; stage 2 prose fields.
+    stage1: (Vec<String>, Vec<String>),
+    stage2: Vec<String>,
+    output: SchemaRef,
 }
 
 impl LlmNarrator {
-    /// The LLM narrator of `locale` with `config` (its prompts folder, if any, overriding the
-    /// built-in prompts).
-    pub fn new(locale: &str, config: LlmConfig) -> Result<Self> {
+    /// The LLM narrator of `locale` in `language` (`None`: the locale's first) with `config`
+    /// (its prompts folder, if any, overriding the built-in prompts).
+    pub fn new(locale: &str, language: Option<&str>, config: LlmConfig) -> Result<Self> {
         let client = LlmClient::new(config)?;
-        Self::with_client(locale, client)
+        Self::with_client(locale, language, client)
     }
 
     /// With a given client (tests, benchmarks).
-    pub fn with_client(locale: &str, client: LlmClient) -> Result<Self> {
-        let model = locale::model(locale)?;
-        let columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
-        let prompts = Prompts::load(locale, client.config().prompts.as_deref(), &columns)?;
+    pub fn with_client(locale: &str, language: Option<&str>, client: LlmClient) -> Result<Self> {
         let pack = locale::pack(locale)?;
-        let mut titles = HashMap::new();
-        let mut reader = csv::Reader::from_reader(pack.file("occupation_titles.csv")?.as_bytes());
-        for rec in reader.records().flatten() {
-            if let (Some(code), Some(title)) = (rec.get(0), rec.get(3)) {
-                titles.insert(code.to_string(), title.to_string());
-            }
-        }
-        let mut states = HashMap::new();
-        let mut reader = csv::Reader::from_reader(pack.file("narrative/states.csv")?.as_bytes());
-        for rec in reader.records().flatten() {
-            if let (Some(code), Some(name)) = (rec.get(0), rec.get(1)) {
-                states.insert(code.to_string(), name.to_string());
-            }
-        }
-        Ok(LlmNarrator { locale: locale.to_string(), client, prompts, titles, states })
+        let model = locale::model(locale)?;
+        let spec = model.persona.language(pack.locale, language)?;
+        let language = Language::from_code(&spec.code)?;
+        let columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
+        let read = |name: &str| pack.file(name).map(str::to_string);
+        let lexicon = PackNarrator::load(pack.locale, language, &model.persona, &columns, &read)?;
+        let known = |name: &str| columns.iter().any(|c| c == name) || lexicon.has_slot(name);
+        let prompts = Prompts::load(pack.locale, language, client.config().prompts.as_deref(), &known)?;
+        let prompt_slots = prompts
+            .all_placeholders()
+            .into_iter()
+            .filter(|p| !DERIVED.contains(&p.as_str()) && !columns.contains(p) && lexicon.has_slot(p))
+            .collect();
+        let schema = model.persona.clone();
+        let fields = &schema.narrative.fields;
+        let stage2: Vec<String> = fields.iter().filter(|f| STAGE2_FIELDS.contains(&f.as_str())).cloned().collect();
+        let stage1_text: Vec<String> = fields.iter().filter(|f| !stage2.contains(f)).cloned().collect();
+        let stage1 = (stage1_text, schema.narrative.lists.clone());
+        let output = super::narrative_schema_for(&schema);
+        Ok(LlmNarrator {
+            locale: pack.locale.to_string(),
+            language,
+            client,
+            prompts,
+            lexicon,
+            prompt_slots,
+            schema,
+            stage1,
+            stage2,
+            output,
+        })
     }
 
     pub fn client(&self) -> &LlmClient {
         &self.client
     }
 
-    /// The facts of one persona, for prompts and checks.
-    fn facts(&self, cols: &PersonaColumns, i: usize) -> Facts {
-        let s = |name: &str| text_at(cols.string(name), i).to_string();
-        let mut values: HashMap<&'static str, String> = HashMap::new();
-        let first = s("first_name");
-        let full = [s("first_name"), s("middle_name"), s("last_name")]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let sex = s("sex");
-        let age = int_at(cols.int("age"), i);
-        let occupation = s("occupation");
-        let employment = s("employment_status");
-        let working = !(occupation.is_empty()
-            || occupation == "not_in_workforce"
-            || employment == "unemployed"
-            || employment == "not_in_labor_force");
-        let occupation_title = if working {
-            self.titles.get(&occupation).cloned().unwrap_or_else(|| human(&occupation))
-        } else if employment == "unemployed" {
-            "looking for work".to_string()
-        } else if age.is_some_and(|a| a >= 62) {
-            "retired".to_string()
-        } else {
-            "not working outside the home".to_string()
-        };
-        let (subject, object, possessive) = match sex.as_str() {
-            "Female" => ("she", "her", "her"),
-            "Male" => ("he", "him", "his"),
-            _ => ("they", "them", "their"),
-        };
-        let state = s("state");
-        let state_name = self.states.get(&state).cloned().unwrap_or_else(|| state.clone());
-        let mut profile = vec![format!("- Name: {full}")];
-        if !sex.is_empty() {
-            profile.push(format!("- Sex: {}", sex.to_lowercase()));
-        }
-        if let Some(a) = age {
-            profile.push(format!("- Age: {a}"));
-        }
-        let marital = s("marital_status");
-        if !marital.is_empty() {
-            profile.push(format!("- Marital status: {}", human(&marital)));
-        }
-        let education = human(&s("education_level"));
-        if !education.is_empty() {
-            profile.push(format!("- Education: {education}"));
-        }
-        let field = s("bachelors_field");
-        if !field.is_empty() && field != "no_degree" {
-            profile.push(format!("- Field of degree: {}", human(&field)));
-        }
-        profile.push(format!("- Occupation: {occupation_title}"));
-        let city = s("city");
-        let place =
-            [city.clone(), state_name.clone(), s("country")].into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>();
-        if !place.is_empty() {
-            profile.push(format!("- Lives in: {}", place.join(", ")));
-        }
-        let race = s("race_ethnicity");
-        if !race.is_empty() {
-            profile.push(format!("- Race/ethnicity: {}", human(&race)));
-        }
-        let traits: Vec<String> = ["openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism"]
+    /// The system and stage-1 prompts each persona of `personas` would be sent, rendered
+    /// without asking the server (to read or check the prompts of a locale and language).
+    pub fn render_prompts(&self, personas: &RecordBatch, seed: u64) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .facts(personas, seed)?
             .iter()
-            .filter_map(|t| {
-                let label = s(&format!("big5_{t}_label"));
-                (!label.is_empty()).then(|| format!("{t} {}", human(&label)))
-            })
-            .collect();
-        if !traits.is_empty() {
-            profile.push(format!("- Personality (Big Five): {}", traits.join(", ")));
+            .map(|f| (render(&self.prompts.system, &f.values), render(&self.prompts.stage1, &f.values)))
+            .collect())
+    }
+
+    /// The facts of every persona of a batch, for prompts and checks.
+    fn facts(&self, personas: &RecordBatch, seed: u64) -> Result<Vec<Facts>> {
+        let cols = PersonaColumns::new(personas)?;
+        let slot_names: Vec<&str> = self.prompt_slots.iter().map(String::as_str).collect();
+        let slots = self.lexicon.render_slots(personas, seed, &slot_names)?;
+        let gender = self.schema.narrative.gender.as_ref();
+        let mut out = Vec::with_capacity(personas.num_rows());
+        for (i, slot_values) in slots.into_iter().enumerate() {
+            let s = |name: &str| text_at(cols.string(name), i).to_string();
+            let mut values: HashMap<String, String> = HashMap::new();
+            for (name, column) in cols.string_columns() {
+                values.insert(name.to_string(), text_at(Some(column), i).to_string());
+            }
+            for (name, column) in cols.int_columns() {
+                values.insert(name.to_string(), int_at(Some(column), i).map(|v| v.to_string()).unwrap_or_default());
+            }
+            for (name, value) in self.prompt_slots.iter().zip(slot_values) {
+                values.entry(name.clone()).or_insert(value);
+            }
+            values.insert("locale".into(), self.locale.clone());
+            let working = match self.schema.narrative.not_working.is_empty() {
+                true => None,
+                false => {
+                    let known = self.schema.narrative.not_working.iter().any(|w| cols.string(&w.column).is_some());
+                    let idle = self.schema.narrative.not_working.iter().any(|w| w.values.contains(&s(&w.column)));
+                    known.then_some(!idle)
+                }
+            };
+            out.push(Facts {
+                uuid: s("uuid"),
+                first: self.schema.names.first().map(|c| s(c)).unwrap_or_default(),
+                gender: gender.map(|g| g.of(&s(&g.column))).unwrap_or(Gender::Unknown),
+                age: int_at(cols.int("age"), i),
+                working,
+                values,
+            });
         }
-        for (name, column) in cols.string_columns() {
-            values.insert(leak_name(name), text_at(Some(column), i).to_string());
+        Ok(out)
+    }
+
+    /// The keys of a stage: prose fields and list fields.
+    fn stage_keys(&self, stage: u8) -> (&[String], &[String]) {
+        match stage {
+            1 => (&self.stage1.0, &self.stage1.1),
+            _ => (&self.stage2, &[]),
         }
-        for (name, column) in cols.int_columns() {
-            values.insert(leak_name(name), int_at(Some(column), i).map(|v| v.to_string()).unwrap_or_default());
-        }
-        values.insert("profile", profile.join("\n"));
-        values.insert("full_name", full.clone());
-        values.insert("occupation_title", occupation_title);
-        values.insert("education", education);
-        values.insert("state_name", state_name);
-        values.insert("subject", subject.into());
-        values.insert("object", object.into());
-        values.insert("possessive", possessive.into());
-        values.insert("locale", self.locale.clone());
-        Facts { uuid: s("uuid"), first, sex, age, working, values }
     }
 
     /// Asks one stage, validating and re-asking; the accepted JSON object.
@@ -288,9 +288,10 @@ impl LlmNarrator {
         facts: &Facts,
         stage: u8,
         prompt: String,
-        schema: Json,
         seed: u64,
     ) -> std::result::Result<Map<String, Value>, String> {
+        let (texts, lists) = self.stage_keys(stage);
+        let schema = object_schema(texts, lists, self.client.config().max_field_chars);
         let mut messages = vec![Message::System(render(&self.prompts.system, &facts.values)), Message::User(prompt)];
         let name = format!("persona_stage{stage}");
         let mut problem = String::new();
@@ -303,7 +304,7 @@ impl LlmNarrator {
                 schema: Some((name.clone(), schema.clone())),
             };
             let answer = self.client.chat(&request).await.map_err(|f| format!("{}: stage {stage}: {f}", f.kind()))?;
-            match validate(stage, &answer.text, facts) {
+            match validate(&answer.text, texts, lists, stage == 2, facts, self.language.cues()) {
                 Ok(object) => return Ok(object),
                 Err(p) => {
                     problem = if answer.truncated && p.starts_with("invalid_json") {
@@ -312,7 +313,7 @@ impl LlmNarrator {
                         p
                     };
                     let mut values = facts.values.clone();
-                    values.insert("problem", problem.clone());
+                    values.insert("problem".into(), problem.clone());
                     messages.push(Message::Assistant(answer.text));
                     messages.push(Message::User(render(&self.prompts.reask, &values)));
                 }
@@ -324,26 +325,11 @@ impl LlmNarrator {
     async fn narrate_one(&self, facts: &Facts, seed: u64) -> std::result::Result<Map<String, Value>, String> {
         let persona_seed =
             crate::hash::splitmix64(seed ^ crate::hash::splitmix64(crate::hash::fnv1a(facts.uuid.as_bytes())));
-        let stage1 = self
-            .ask(
-                facts,
-                1,
-                render(&self.prompts.stage1, &facts.values),
-                stage1_schema(self.client.config().max_field_chars),
-                persona_seed,
-            )
-            .await?;
+        let stage1 = self.ask(facts, 1, render(&self.prompts.stage1, &facts.values), persona_seed).await?;
         let mut values = facts.values.clone();
-        values.insert("stage1", serde_json::to_string_pretty(&Value::Object(stage1.clone())).unwrap_or_default());
-        let stage2 = self
-            .ask(
-                facts,
-                2,
-                render(&self.prompts.stage2, &values),
-                stage2_schema(self.client.config().max_field_chars),
-                persona_seed,
-            )
-            .await?;
+        values
+            .insert("stage1".into(), serde_json::to_string_pretty(&Value::Object(stage1.clone())).unwrap_or_default());
+        let stage2 = self.ask(facts, 2, render(&self.prompts.stage2, &values), persona_seed).await?;
         let mut all = stage1;
         all.extend(stage2);
         Ok(all)
@@ -354,34 +340,15 @@ impl LlmNarrator {
 struct Facts {
     uuid: String,
     first: String,
-    sex: String,
+    gender: Gender,
     age: Option<i64>,
-    working: bool,
-    values: HashMap<&'static str, String>,
+    /// Whether the persona works (None: the pack does not say).
+    working: Option<bool>,
+    /// Placeholder values: columns, rendered lexicon slots, `locale`.
+    values: HashMap<String, String>,
 }
 
-/// Column names as static strings for the placeholder map (each distinct name is leaked
-/// once per process: a bounded set, the columns of the locale schemas).
-fn leak_name(name: &str) -> &'static str {
-    static NAMES: std::sync::OnceLock<std::sync::Mutex<HashMap<String, &'static str>>> = std::sync::OnceLock::new();
-    let map = NAMES.get_or_init(Default::default);
-    let mut map = match map.lock() {
-        Ok(m) => m,
-        Err(p) => p.into_inner(),
-    };
-    if let Some(s) = map.get(name) {
-        return s;
-    }
-    let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
-    map.insert(name.to_string(), leaked);
-    leaked
-}
-
-fn human(code: &str) -> String {
-    code.replace('_', " ")
-}
-
-fn object_schema(text: &[&str], lists: &[&str], max_chars: u32) -> Json {
+fn object_schema(text: &[String], lists: &[String], max_chars: u32) -> Json {
     let string = |min: u64, max: u64| {
         Json::obj([("type", Json::str("string")), ("minLength", Json::Num(min)), ("maxLength", Json::Num(max))])
     };
@@ -409,14 +376,6 @@ fn object_schema(text: &[&str], lists: &[&str], max_chars: u32) -> Json {
     ])
 }
 
-fn stage1_schema(max_chars: u32) -> Json {
-    object_schema(&STAGE1_TEXT, &LIST_FIELDS, max_chars)
-}
-
-fn stage2_schema(max_chars: u32) -> Json {
-    object_schema(&STAGE2_TEXT, &[], max_chars)
-}
-
 /// The JSON object in an answer (code fences and text around it are tolerated).
 fn parse_object(text: &str) -> std::result::Result<Map<String, Value>, String> {
     let start = text.find('{');
@@ -441,22 +400,28 @@ fn preview(text: &str) -> String {
     }
 }
 
-/// Checks an answer of `stage`: shape, name, contradictions. The accepted object, or the
-/// problem as "kind: detail".
-fn validate(stage: u8, text: &str, facts: &Facts) -> std::result::Result<Map<String, Value>, String> {
+/// Checks an answer: its shape (the prose `texts` and list `lists` keys), the name (in
+/// `persona`, when `named`), contradictions (by the language's cues). The accepted object, or
+/// the problem as "kind: detail".
+fn validate(
+    text: &str,
+    texts: &[String],
+    lists: &[String],
+    named: bool,
+    facts: &Facts,
+    cues: &Cues,
+) -> std::result::Result<Map<String, Value>, String> {
     let object = parse_object(text)?;
-    let (texts, lists): (&[&str], &[&str]) =
-        if stage == 1 { (&STAGE1_TEXT, &LIST_FIELDS) } else { (&STAGE2_TEXT, &[]) };
     for key in texts {
-        match object.get(*key) {
-            Some(Value::String(s)) if s.trim().len() >= 10 => {}
+        match object.get(key) {
+            Some(Value::String(s)) if s.trim().chars().count() >= 10 => {}
             Some(Value::String(_)) => return Err(format!("shape: `{key}` is empty or too short")),
             Some(_) => return Err(format!("shape: `{key}` must be a string")),
             None => return Err(format!("shape: missing `{key}`")),
         }
     }
     for key in lists {
-        match object.get(*key) {
+        match object.get(key) {
             Some(Value::Array(items))
                 if !items.is_empty() && items.iter().all(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())) => {}
             Some(_) => return Err(format!("shape: `{key}` must be a non-empty list of strings")),
@@ -465,71 +430,57 @@ fn validate(stage: u8, text: &str, facts: &Facts) -> std::result::Result<Map<Str
     }
     let mut keep = Map::new();
     for key in texts.iter().chain(lists) {
-        if let Some(v) = object.get(*key) {
+        if let Some(v) = object.get(key) {
             keep.insert(key.to_string(), v.clone());
         }
     }
-    if stage == 2 && !facts.first.is_empty() {
+    if named && !facts.first.is_empty() && keep.contains_key("persona") {
         let persona = keep.get("persona").and_then(Value::as_str).unwrap_or("");
         if !persona.to_lowercase().contains(&facts.first.to_lowercase()) {
             return Err(format!("name_missing: `persona` does not name {}", facts.first));
         }
     }
     for key in texts {
-        if let Some(c) = keep.get(*key).and_then(Value::as_str).and_then(|t| contradiction(t, facts)) {
+        if let Some(c) = keep.get(key).and_then(Value::as_str).and_then(|t| contradiction(t, facts, cues)) {
             return Err(format!("contradiction: `{key}` {c}"));
         }
     }
     Ok(keep)
 }
 
-/// A contradiction of age, sex or occupation in one text that a simple check can catch, if any.
-fn contradiction(text: &str, facts: &Facts) -> Option<String> {
+/// A contradiction of age, sex or work in one text that the language's cues can catch, if any.
+fn contradiction(text: &str, facts: &Facts, cues: &Cues) -> Option<String> {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '-').filter(|w| !w.is_empty()).collect();
-    // Age: "N-year-old" or "N years old" with N more than a year off.
     if let Some(age) = facts.age {
-        for (i, w) in words.iter().enumerate() {
-            let stated = if let Some(n) = w.strip_suffix("-year-old") {
-                n.parse::<i64>().ok()
-            } else if *w == "years" && words.get(i + 1) == Some(&"old") && i > 0 {
-                words[i - 1].parse::<i64>().ok()
-            } else {
-                None
-            };
-            if let Some(n) = stated {
-                if (n - age).abs() > 1 {
-                    return Some(format!("says {n} years old, but the persona is {age}"));
-                }
-            }
+        if let Some(n) = cues.stated_ages(&words).into_iter().find(|n| (n - age).abs() > 1) {
+            return Some(format!("says {n} years old, but the persona is {age}"));
         }
     }
     // Sex: pronouns of the other sex clearly dominating.
     let count = |set: &[&str]| words.iter().filter(|w| set.contains(w)).count();
-    let male = count(&["he", "him", "his", "himself"]);
-    let female = count(&["she", "her", "hers", "herself"]);
-    match facts.sex.as_str() {
-        "Female" if male >= 2 && male > female => {
-            return Some(format!("refers to her as \"he\" ({male} male pronouns, {female} female)"))
+    let (male, female) = (count(cues.male), count(cues.female));
+    match facts.gender {
+        Gender::Female if male >= 2 && male > female => {
+            return Some(format!("refers to her with male pronouns ({male} male, {female} female)"))
         }
-        "Male" if female >= 2 && female > male => {
-            return Some(format!("refers to him as \"she\" ({female} female pronouns, {male} male)"))
+        Gender::Male if female >= 2 && female > male => {
+            return Some(format!("refers to him with female pronouns ({female} female, {male} male)"))
         }
         _ => {}
     }
-    // Occupation: working vs not working.
-    if facts.working {
-        for phrase in ["is unemployed", "currently unemployed", "is out of work", "has no job"] {
-            if lower.contains(phrase) {
-                return Some(format!("says \"{phrase}\", but the persona is employed"));
+    match facts.working {
+        Some(true) => {
+            if let Some(p) = cues.not_working.iter().find(|p| lower.contains(*p)) {
+                return Some(format!("says \"{}\", but the persona works", p.trim()));
             }
         }
-    } else {
-        for phrase in ["currently works as", "is employed as", "works full-time as", "works as a "] {
-            if lower.contains(phrase) {
-                return Some(format!("says \"{}\", but the persona is not working", phrase.trim()));
+        Some(false) => {
+            if let Some(p) = cues.working.iter().find(|p| lower.contains(*p)) {
+                return Some(format!("says \"{}\", but the persona is not working", p.trim()));
             }
         }
+        None => {}
     }
     None
 }
@@ -545,9 +496,8 @@ impl Narrator for LlmNarrator {
     }
 
     async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
-        let cols = PersonaColumns::new(personas)?;
         let rows = personas.num_rows();
-        let facts: Vec<Facts> = (0..rows).map(|i| self.facts(&cols, i)).collect();
+        let facts = self.facts(personas, seed)?;
         // Enough personas in flight to keep the shared limit busy; the limit does the pacing.
         let width = self.client.limit().max().saturating_mul(2).max(2);
         let mut results: Vec<Option<std::result::Result<Map<String, Value>, String>>> = vec![None; rows];
@@ -558,17 +508,19 @@ impl Narrator for LlmNarrator {
         while let Some((i, r)) = stream.next().await {
             results[i] = Some(r);
         }
-        let mut texts: Vec<StringBuilder> = super::TEXT_FIELDS.iter().map(|_| StringBuilder::new()).collect();
+        let fields = &self.schema.narrative.fields;
+        let list_fields = &self.schema.narrative.lists;
+        let mut texts: Vec<StringBuilder> = fields.iter().map(|_| StringBuilder::new()).collect();
         let mut lists: Vec<ListBuilder<StringBuilder>> =
-            LIST_FIELDS.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
+            list_fields.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
         let mut failures = Vec::new();
         for (i, result) in results.into_iter().enumerate() {
             match result {
                 Some(Ok(object)) => {
-                    for (b, key) in texts.iter_mut().zip(super::TEXT_FIELDS) {
+                    for (b, key) in texts.iter_mut().zip(fields) {
                         b.append_option(object.get(key).and_then(Value::as_str).map(str::trim));
                     }
-                    for (b, key) in lists.iter_mut().zip(LIST_FIELDS) {
+                    for (b, key) in lists.iter_mut().zip(list_fields) {
                         for item in object.get(key).and_then(Value::as_array).into_iter().flatten() {
                             b.values().append_option(item.as_str().map(str::trim));
                         }
@@ -606,7 +558,7 @@ impl Narrator for LlmNarrator {
             .map(|mut b| Arc::new(b.finish()) as ArrayRef)
             .chain(lists.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef))
             .collect();
-        let batch = RecordBatch::try_new(narrative_schema(), columns)?;
+        let batch = RecordBatch::try_new(self.output.clone(), columns)?;
         Ok(Narrated { batch, failures })
     }
 }
@@ -615,29 +567,36 @@ impl Narrator for LlmNarrator {
 mod tests {
     use super::*;
 
-    fn facts(sex: &str, age: i64, working: bool) -> Facts {
+    fn facts(gender: Gender, age: i64, working: bool) -> Facts {
         Facts {
             uuid: "u".into(),
             first: "Ana".into(),
-            sex: sex.into(),
+            gender,
             age: Some(age),
-            working,
+            working: Some(working),
             values: HashMap::new(),
         }
+    }
+
+    fn keys(k: &[&str]) -> Vec<String> {
+        k.iter().map(|s| s.to_string()).collect()
     }
 
     #[test]
     fn placeholders_render_and_parse() {
         assert_eq!(placeholders("a {{x}} b {{ y }} {{z"), vec!["x", "y"]);
         let mut v = HashMap::new();
-        v.insert("x", "1".to_string());
+        v.insert("x".to_string(), "1".to_string());
         assert_eq!(render("a {{x}} b {{y}}.", &v), "a 1 b .");
     }
 
     #[test]
     fn validation_catches_shape_name_and_contradictions() {
-        let f = facts("Female", 34, true);
-        assert!(validate(2, "not json", &f).expect_err("json").starts_with("invalid_json"));
+        let en = Language::English.cues();
+        let stage2 = keys(&STAGE2_FIELDS);
+        let v2 = |text: &str, f: &Facts| validate(text, &stage2, &[], true, f, en);
+        let f = facts(Gender::Female, 34, true);
+        assert!(v2("not json", &f).expect_err("json").starts_with("invalid_json"));
         let ok2 = serde_json::json!({
             "persona": "Ana is a 34-year-old nurse who loves her garden.",
             "professional_persona": "At work she is calm and precise.",
@@ -646,23 +605,23 @@ mod tests {
             "travel_persona": "She prefers road trips along the coast.",
             "culinary_persona": "She cooks stews and bakes bread on weekends."
         });
-        assert!(validate(2, &format!("```json\n{ok2}\n```"), &f).is_ok());
+        assert!(v2(&format!("```json\n{ok2}\n```"), &f).is_ok());
         let mut missing = ok2.clone();
         missing.as_object_mut().expect("obj").remove("arts_persona");
-        assert!(validate(2, &missing.to_string(), &f).expect_err("shape").contains("missing `arts_persona`"));
+        assert!(v2(&missing.to_string(), &f).expect_err("shape").contains("missing `arts_persona`"));
         let mut noname = ok2.clone();
         noname["persona"] = Value::String("A 34-year-old nurse who loves her garden.".into());
-        assert!(validate(2, &noname.to_string(), &f).expect_err("name").starts_with("name_missing"));
+        assert!(v2(&noname.to_string(), &f).expect_err("name").starts_with("name_missing"));
         let mut old = ok2.clone();
         old["persona"] = Value::String("Ana is a 52-year-old nurse who loves her garden.".into());
-        assert!(validate(2, &old.to_string(), &f).expect_err("age").contains("52"));
+        assert!(v2(&old.to_string(), &f).expect_err("age").contains("52"));
         let mut he = ok2.clone();
         he["sports_persona"] = Value::String("He swims; his coach says he is fast and he trains hard.".into());
-        assert!(validate(2, &he.to_string(), &f).expect_err("sex").starts_with("contradiction"));
-        let jobless = facts("Female", 34, false);
+        assert!(v2(&he.to_string(), &f).expect_err("sex").starts_with("contradiction"));
+        let jobless = facts(Gender::Female, 34, false);
         let mut works = ok2.clone();
         works["professional_persona"] = Value::String("She currently works as a nurse in a clinic.".into());
-        assert!(validate(2, &works.to_string(), &jobless).expect_err("occ").contains("not working"));
+        assert!(v2(&works.to_string(), &jobless).expect_err("occ").contains("not working"));
         let s1 = serde_json::json!({
             "cultural_background": "Ana grew up in a close family in Ohio.",
             "skills_and_expertise": "She is skilled at patient care and triage.",
@@ -671,6 +630,28 @@ mod tests {
             "hobbies_and_interests_list": [],
             "career_goals_and_ambitions": "She hopes to become a nurse practitioner."
         });
-        assert!(validate(1, &s1.to_string(), &f).expect_err("list").contains("hobbies_and_interests_list"));
+        let t1 = keys(&[
+            "cultural_background",
+            "skills_and_expertise",
+            "hobbies_and_interests",
+            "career_goals_and_ambitions",
+        ]);
+        let l1 = keys(&["skills_and_expertise_list", "hobbies_and_interests_list"]);
+        let err = validate(&s1.to_string(), &t1, &l1, false, &f, en).expect_err("list");
+        assert!(err.contains("hobbies_and_interests_list"), "{err}");
+    }
+
+    #[test]
+    fn portuguese_cues_catch_age_sex_and_work() {
+        let pt = Language::Portuguese.cues();
+        let f = facts(Gender::Female, 67, false);
+        let check = |t: &str| contradiction(t, &f, pt);
+        assert!(check("Ana tem 45 anos e mora em Feira de Santana.").is_some_and(|c| c.contains("45")));
+        assert!(check("Aposentada há 12 anos, Ana cuida do quintal.").is_none(), "há N anos is a duration");
+        assert!(check("Ele gosta de forró, e dizem que ele dança bem.").is_some());
+        assert!(check("Ana trabalha como costureira no centro.").is_some_and(|c| c.contains("not working")));
+        assert!(check("Ana tem 67 anos e adora cozinhar para a família.").is_none());
+        let worker = facts(Gender::Male, 29, true);
+        assert!(contradiction("Está desempregado desde o ano passado.", &worker, pt).is_some());
     }
 }

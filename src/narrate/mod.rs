@@ -4,7 +4,6 @@
 pub mod engine;
 pub mod language;
 pub mod llm;
-pub mod template;
 
 use std::sync::Arc;
 
@@ -16,25 +15,6 @@ use crate::error::{Error, Result};
 pub use engine::PackNarrator;
 pub use language::Language;
 pub use llm::LlmNarrator;
-pub use template::TemplateNarrator;
-
-/// The prose fields of the US pack (and of the LLM narrator's prompts), in Nemotron-Personas
-/// order; other packs declare theirs in their persona schema.
-pub const TEXT_FIELDS: [&str; 10] = [
-    "persona",
-    "professional_persona",
-    "sports_persona",
-    "arts_persona",
-    "travel_persona",
-    "culinary_persona",
-    "cultural_background",
-    "skills_and_expertise",
-    "hobbies_and_interests",
-    "career_goals_and_ambitions",
-];
-
-/// The list fields (lists of short strings).
-pub const LIST_FIELDS: [&str; 2] = ["skills_and_expertise_list", "hobbies_and_interests_list"];
 
 /// The Arrow schema of a pack's narrative columns: its prose fields as Utf8, then its list
 /// fields as List<Utf8>; all nullable (a persona whose narration failed has nulls).
@@ -50,7 +30,7 @@ pub fn narrative_schema_for(schema: &crate::model::PersonaSchema) -> SchemaRef {
 /// The narrative columns of every embedded pack (each field once, in pack order): what
 /// `generate_narrative` can be asked for.
 pub fn all_narrative_fields() -> Vec<arrow::datatypes::FieldRef> {
-    let mut out: Vec<arrow::datatypes::FieldRef> = narrative_schema().fields().iter().cloned().collect();
+    let mut out: Vec<arrow::datatypes::FieldRef> = Vec::new();
     for model in crate::locale::all_models() {
         for f in narrative_schema_for(&model.persona).fields() {
             if !out.iter().any(|o| o.name() == f.name()) {
@@ -59,15 +39,6 @@ pub fn all_narrative_fields() -> Vec<arrow::datatypes::FieldRef> {
         }
     }
     out
-}
-
-/// The Arrow schema of the US narrative columns (the ten prose fields, then the two lists).
-pub fn narrative_schema() -> SchemaRef {
-    let mut fields: Vec<Field> = TEXT_FIELDS.iter().map(|f| Field::new(*f, DataType::Utf8, true)).collect();
-    for f in LIST_FIELDS {
-        fields.push(Field::new(f, DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true));
-    }
-    Arc::new(Schema::new(fields))
 }
 
 /// The narratives of one batch of personas.
@@ -163,33 +134,74 @@ pub fn int_at(column: Option<&Int64Array>, i: usize) -> Option<i64> {
 }
 
 /// The template narrator of a locale in one of its languages (`None`: its first): the
-/// pack's `narrative/<lang>/` templates through the language layer, or the earlier English
-/// narrator for a pack that still keeps its templates in `narrative/templates.json`.
+/// pack's `narrative/<lang>/` templates through the language layer.
 pub fn template_for(locale: &str, language: Option<&str>) -> Result<Arc<dyn Narrator>> {
-    let pack = crate::locale::pack(locale)?;
-    let model = crate::locale::model(locale)?;
-    let spec = model.persona.language(pack.locale, language)?;
-    let lang = Language::from_code(&spec.code)?;
-    let dir = format!("narrative/{}/templates.json", lang.code());
-    if pack.file(&dir).is_err() && pack.file("narrative/templates.json").is_ok() && lang == Language::English {
-        return Ok(Arc::new(TemplateNarrator::for_locale(pack.locale)?));
-    }
-    let columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
-    let read = |name: &str| pack.file(name).map(str::to_string);
-    Ok(Arc::new(PackNarrator::load(pack.locale, lang, &model.persona, &columns, &read)?))
+    Ok(Arc::new(PackNarrator::for_locale(locale, language)?))
 }
 
-/// A narrator by name: "template" (the default) for the locale's template narrator, "llm"
-/// for the LLM narrator configured by [`crate::llm::LlmConfig::load`] (config file and
-/// environment).
-pub fn by_name(name: &str, locale: &str) -> Result<Arc<dyn Narrator>> {
-    match name {
-        "template" => template_for(locale, None),
-        "llm" => Ok(Arc::new(LlmNarrator::new(locale, crate::llm::LlmConfig::load(None)?)?)),
-        other => Err(Error::InvalidArgument {
-            name: "narrator".into(),
-            reason: format!("unknown narrator `{other}` (available: template, llm)"),
-        }),
+/// The kinds of narrator: the offline template narrator or an LLM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NarratorKind {
+    /// Sentence templates and lexicons of the locale pack: offline, deterministic, fast.
+    Template,
+    /// An OpenAI-compatible server, configured by [`crate::llm::LlmConfig::load`].
+    Llm,
+}
+
+impl NarratorKind {
+    /// The names, as SQL settings and the command line spell them.
+    pub const NAMES: [&'static str; 2] = ["template", "llm"];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NarratorKind::Template => "template",
+            NarratorKind::Llm => "llm",
+        }
+    }
+}
+
+impl std::fmt::Display for NarratorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for NarratorKind {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "template" => Ok(NarratorKind::Template),
+            "llm" => Ok(NarratorKind::Llm),
+            _ => Err(Error::InvalidArgument {
+                name: "narrator".into(),
+                reason: format!(
+                    "unknown narrator '{}' (available: {})",
+                    crate::error::shorten(s, 40),
+                    NarratorKind::NAMES.join(", ")
+                ),
+            }),
+        }
+    }
+}
+
+/// A narrator of `kind` for `locale` in one of its languages (`None`: its first); the LLM
+/// narrator with `llm` settings, or those of [`crate::llm::LlmConfig::load`].
+pub fn build(
+    kind: NarratorKind,
+    locale: &str,
+    language: Option<&str>,
+    llm: Option<crate::llm::LlmConfig>,
+) -> Result<Arc<dyn Narrator>> {
+    match kind {
+        NarratorKind::Template => template_for(locale, language),
+        NarratorKind::Llm => {
+            let config = match llm {
+                Some(c) => c,
+                None => crate::llm::LlmConfig::load(None)?,
+            };
+            Ok(Arc::new(LlmNarrator::new(locale, language, config)?))
+        }
     }
 }
 

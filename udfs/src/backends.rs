@@ -108,13 +108,44 @@ pub struct StratifyRequest {
     pub allocation: Allocation,
 }
 
-/// How a stratified sample shares its rows among strata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a stratified sample or a quota generation shares its rows among strata: one type for
+/// `stratified_sample` in SQL and `generate --strata` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Allocation {
-    /// In proportion to each stratum's rows, rounded by largest remainders.
+    /// In proportion to each stratum's size (its rows, or its probability under the model),
+    /// rounded by largest remainders.
     Proportional,
     /// The same number per stratum (remainders to the first strata in sort order).
     Equal,
+}
+
+impl Allocation {
+    /// The names, as SQL and the command line spell them.
+    pub const NAMES: [&'static str; 2] = ["proportional", "equal"];
+
+    /// Each stratum's weight: its size, or 1 for equal allocation.
+    pub fn weights(self, sizes: impl Iterator<Item = f64>) -> Vec<f64> {
+        match self {
+            Allocation::Proportional => sizes.collect(),
+            Allocation::Equal => sizes.map(|_| 1.0).collect(),
+        }
+    }
+}
+
+impl std::str::FromStr for Allocation {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "proportional" => Ok(Allocation::Proportional),
+            "equal" => Ok(Allocation::Equal),
+            _ => Err(format!(
+                "unknown allocation '{}' (expected {})",
+                s.chars().take(40).collect::<String>(),
+                Allocation::NAMES.join(" or ")
+            )),
+        }
+    }
 }
 
 /// Draws stratified samples from stored tables.

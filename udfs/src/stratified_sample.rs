@@ -67,11 +67,10 @@ impl TableFunctionImpl for StratifiedSample {
         }
         let allocation =
             if exprs.len() > 4 { string_arg(NAME, exprs, 4, "allocation")? } else { "proportional".into() };
-        let allocation = match allocation.to_ascii_lowercase().as_str() {
-            "proportional" => Allocation::Proportional,
-            "equal" => Allocation::Equal,
-            other => {
-                return plan_err!("{NAME}: argument `allocation` must be 'proportional' or 'equal', got '{other}'")
+        let allocation: Allocation = match allocation.parse() {
+            Ok(a) => a,
+            Err(_) => {
+                return plan_err!("{NAME}: argument `allocation` must be 'proportional' or 'equal', got '{allocation}'")
             }
         };
         let request = StratifyRequest {

@@ -14,8 +14,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int32Type};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
-use super::derr;
-use super::xlsx::{num, text};
+use crate::derive::derr;
+use crate::derive::xlsx::{num, text};
 use crate::error::{Error, Result};
 
 pub const BIRTHS_PATH: &str = "usa/names/ssa_babynames_1880_2017_propercase.parquet";
@@ -100,20 +100,7 @@ impl LifeTables {
     }
 }
 
-/// "MCDONALD" -> "McDonald", "SMITH" -> "Smith".
-pub fn proper_case(upper: &str) -> String {
-    let lower = upper.to_lowercase();
-    let mut chars = lower.chars();
-    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
-    out.push_str(chars.as_str());
-    if out.len() > 2 && out.starts_with("Mc") {
-        let (head, rest) = out.split_at(2);
-        let mut r = rest.chars();
-        let cap: String = r.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
-        out = format!("{head}{cap}{}", r.as_str());
-    }
-    out
-}
+use crate::derive::proper_case;
 
 /// Race shares (our six groups, summing to 1) from percentages in the order hispanic, white,
 /// black, api, aian, two or more; suppressed cells (None) share what the others leave.
@@ -168,7 +155,7 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
     }
     // Tzioumis race shares by upper-case first name.
     let mut tz: HashMap<String, [f64; 6]> = HashMap::new();
-    let rows = super::xlsx::sheet(raw_dir, TZIOUMIS_PATH, Some("Data"))?;
+    let rows = crate::derive::xlsx::sheet(raw_dir, TZIOUMIS_PATH, Some("Data"))?;
     let header: Vec<String> =
         rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
     let col = |name: &str| {
@@ -219,7 +206,7 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
     }
 
     // Surnames.
-    let rows = super::xlsx::sheet(raw_dir, SURNAMES_PATH, Some("2010 Census Names"))?;
+    let rows = crate::derive::xlsx::sheet(raw_dir, SURNAMES_PATH, Some("2010 Census Names"))?;
     let header: Vec<String> =
         rows.first().map(|r| r.iter().map(|c| text(Some(c)).unwrap_or_default()).collect()).unwrap_or_default();
     let col = |name: &str| {

@@ -10,10 +10,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use super::derr;
-use super::ipf::{fit_groups, GroupMargin};
-use super::us::EDUCATION;
-use super::xlsx::{num, sheet, text};
+use super::vocab::EDUCATION;
+use crate::derive::derr;
+use crate::derive::ipf::{fit_groups, GroupMargin};
+use crate::derive::xlsx::{num, sheet, text};
 use crate::error::Result;
 
 pub const CPS_PATH: &str = "usa/occupation/bls_cpsaat11b_2025_occupation_by_age.xlsx";
@@ -546,7 +546,7 @@ pub fn employment_rows(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
         } else {
             return Err(derr("B23001", format!("unrecognised label path {:?}", c.path)));
         };
-        let Some(mut range) = super::acs::age_range(age) else {
+        let Some(mut range) = crate::derive::bands::age_range(age) else {
             return Err(derr("B23001", format!("unrecognised age `{age}`")));
         };
         if range.1 < 18 {
@@ -558,7 +558,7 @@ pub fn employment_rows(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     Ok(agg
         .into_iter()
         .map(|((state, sex, range, status), w)| {
-            vec![state, sex, super::acs::band_label(range), status.to_string(), format!("{w}")]
+            vec![state, sex, crate::derive::bands::band_label(range), status.to_string(), format!("{w}")]
         })
         .collect())
 }

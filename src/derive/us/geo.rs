@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::derr;
-use super::us::STATES;
+use super::vocab::STATES;
+use crate::derive::derr;
 use crate::error::Result;
 
 pub const ZCTA_POP_PATH: &str = "usa/geo/zcta_population_acs2012_5yr.csv";
