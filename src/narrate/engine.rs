@@ -49,11 +49,14 @@ enum Target {
     Slot(usize),
 }
 
+/// Entries by key value: FNV-hashed, since every persona looks up dozens of short keys.
+type KeyMap = HashMap<String, Vec<Seq>, std::hash::BuildHasherDefault<crate::hash::Fnv1a>>;
+
 /// A lexicon slot, compiled.
 #[derive(Debug)]
 enum Slot {
     List(Vec<Seq>),
-    Keyed { by: Target, values: HashMap<String, Vec<Seq>>, default: Vec<Seq> },
+    Keyed { by: Target, values: KeyMap, default: Vec<Seq> },
     Banded { by: usize, bands: Vec<(i64, Vec<Seq>)>, default: Vec<Seq> },
 }
 
@@ -473,7 +476,13 @@ impl PackNarrator {
             })
             .collect();
         let uuid = cols.string("uuid");
-        let mut state = State { picks: vec![Picks::default(); self.slots.len()], gender: Gender::Unknown, row: 0 };
+        let mut state = State {
+            picks: vec![Picks::default(); self.slots.len()],
+            gender: Gender::Unknown,
+            row: 0,
+            keys: vec![String::new(); self.slots.len()],
+            key_row: vec![0; self.slots.len()],
+        };
         for row in 0..personas.num_rows() {
             let id = super::text_at(uuid, row);
             let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
@@ -522,6 +531,10 @@ struct State {
     picks: Vec<Picks>,
     gender: Gender,
     row: usize,
+    /// The rendered first pick of slots used as keys, per slot, valid for `row` when
+    /// `key_row[s] == row + 1` (a key is read many times per persona).
+    keys: Vec<String>,
+    key_row: Vec<usize>,
 }
 
 struct Renderer<'a> {
@@ -605,9 +618,14 @@ impl<'a> Renderer<'a> {
                         _ => None,
                     },
                     Target::Slot(k) => {
-                        let mut key = String::new();
-                        self.pick(k, 0, &mut key);
-                        values.get(&key)
+                        if self.state.key_row[k] != self.state.row + 1 {
+                            let mut key = std::mem::take(&mut self.state.keys[k]);
+                            key.clear();
+                            self.pick(k, 0, &mut key);
+                            self.state.keys[k] = key;
+                            self.state.key_row[k] = self.state.row + 1;
+                        }
+                        values.get(self.state.keys[k].as_str())
                     }
                 };
                 found.unwrap_or(default)
@@ -706,7 +724,7 @@ fn compile_slot(
     if let Some(values) = obj.get("values") {
         let values =
             values.as_object().ok_or_else(|| origin.bad(format!("slot `{name}`: `values` must be an object")))?;
-        let mut out = HashMap::new();
+        let mut out = KeyMap::default();
         for (k, v) in values {
             out.insert(k.clone(), entries(v, names, origin, &format!("slot `{name}`, value `{k}`: {what}"))?);
         }
@@ -753,7 +771,7 @@ fn compile_slot(
     if gendered.len() > 3 {
         return Err(origin.bad(format!("slot `{name}`: `column` pairs at most three columns")));
     }
-    let mut values = HashMap::new();
+    let mut values = KeyMap::default();
     for row in &table.rows {
         let split = |i: usize| -> Vec<&str> { row[i].split(';').map(str::trim).filter(|s| !s.is_empty()).collect() };
         let lists: Vec<Vec<&str>> = gendered.iter().map(|i| split(*i)).collect();
