@@ -40,6 +40,10 @@ pub struct GenerateOptions {
     /// Narrative prose fields that also get a `<field>_embedding` column (default none).
     #[serde(default)]
     pub embed: Vec<String>,
+    /// The embedding model of those columns (default: the model a table's columns already
+    /// have, else the static model distilled from the locale language's transformer).
+    #[serde(default)]
+    pub embed_model: Option<String>,
     /// Show a progress bar on standard error when it is a terminal.
     #[serde(skip)]
     pub progress: bool,
@@ -90,6 +94,7 @@ impl GenerateOptions {
             narrator: None,
             llm: None,
             embed: Vec::new(),
+            embed_model: None,
             progress: false,
             append_base: 0,
         }
@@ -109,6 +114,12 @@ impl GenerateOptions {
     /// narrative prose fields (default none; needs a narrator).
     pub fn embed(mut self, fields: Vec<String>) -> Self {
         self.embed = fields;
+        self
+    }
+    /// The embedding model of the `embed` fields, by name or alias (default: what the table's
+    /// columns already hold, else the static model of the locale's language).
+    pub fn embed_model(mut self, model: Option<String>) -> Self {
+        self.embed_model = model;
         self
     }
     /// Show a progress bar on standard error when it is a terminal (default off).
@@ -190,6 +201,7 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
         return Err(Error::InvalidArgument { name: "batch size".into(), reason: "must be at least 1".into() });
     }
     validate_embed(options)?;
+    check_embedding_model(db, options)?;
     let model = locale::model(&options.locale)?;
     // Checks the evidence and strata before anything is written.
     segments(&model, options)?;
@@ -316,6 +328,33 @@ pub async fn resume(db: &Database, run_id: i64, progress: bool) -> Result<Genera
     let resume_at = Progress { skip_rows: committed, chunk_index: ledger.len() as u64 };
     let result = write_chunks(db, &options, &model, &segments, narrator.as_deref(), run_id, resume_at).await;
     finish(db, run_id, &options, narrator.as_deref(), result, start).await
+}
+
+/// Refuses, before a run starts, an `embed_model` other than the one a table's embedding
+/// column already holds (a column never mixes models).
+fn check_embedding_model(db: &Database, options: &GenerateOptions) -> Result<()> {
+    let Some(name) = &options.embed_model else { return Ok(()) };
+    let wanted = crate::embed::spec(name)?.name;
+    if options.kind != WriteKind::Append {
+        return Ok(());
+    }
+    let catalog = db.catalog()?;
+    for field in &options.embed {
+        let column = format!("{field}_embedding");
+        if let Some((recorded, _)) = catalog.embedding(&options.table, &column)? {
+            if recorded != wanted {
+                return Err(Error::InvalidArgument {
+                    name: "--embed-model".into(),
+                    reason: format!(
+                        "column '{column}' of '{}' holds embeddings by {recorded}, not {wanted} (a column never mixes models; \
+                         leave --embed-model out to keep the table's)",
+                        options.table
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_embed(options: &GenerateOptions) -> Result<()> {
@@ -528,6 +567,38 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
     Ok(out)
 }
 
+/// The embedder of a run's embedding columns: the one asked for; else, on a table whose
+/// columns already hold embeddings, their model (a column never mixes models); else the static
+/// model distilled from the transformer of the locale's narrative language.
+fn choose_embedder(
+    db: &Database,
+    options: &GenerateOptions,
+    model: &crate::model::LocaleModel,
+) -> Result<Option<std::sync::Arc<dyn crate::embed::Embedder>>> {
+    if options.embed.is_empty() {
+        return Ok(None);
+    }
+    if let Some(name) = &options.embed_model {
+        return Ok(Some(crate::embed::by_name(name)?));
+    }
+    if options.kind == WriteKind::Append {
+        let catalog = db.catalog()?;
+        for field in &options.embed {
+            if let Some((recorded, _)) = catalog.embedding(&options.table, &format!("{field}_embedding"))? {
+                return Ok(Some(crate::embed::by_name(&recorded)?));
+            }
+        }
+    }
+    let transformer = &model.persona.language(&model.locale, None)?.embedding_model;
+    Ok(Some(crate::embed::by_name(crate::embed::static_of(transformer)?.name)?))
+}
+
+/// Rows per batch when narrating (and embedding).
+const NARRATED_BATCH_ROWS: usize = 8192;
+
+/// Most bytes of rows a run holds before committing them.
+const COMMIT_BYTES: usize = 256 << 20;
+
 /// Keeps an append's stream family apart from the strata's (both mix a small number into the seed).
 const APPEND_SALT: u64 = 0xA99E_4D00_0000_0000;
 
@@ -543,13 +614,14 @@ async fn write_chunks(
     run_id: i64,
     at: Progress,
 ) -> Result<(u64, u64, u64)> {
-    let batch_rows = block_aligned(options.batch_rows) as u64;
+    // Narrated batches are ~13 KB a persona with ten embeddings: smaller batches keep memory
+    // bounded (rows do not depend on the batch size: sampling goes by blocks).
+    let batch_rows = match narrator {
+        Some(_) => block_aligned(options.batch_rows.min(NARRATED_BATCH_ROWS)),
+        None => block_aligned(options.batch_rows),
+    } as u64;
     let threads = resolve_threads(options.threads);
-    let embedder = match options.embed.is_empty() {
-        true => None,
-        // The model of the locale's narrative language (multilingual for non-English text).
-        false => Some(crate::embed::by_name(&model.persona.language(&model.locale, None)?.embedding_model)?),
-    };
+    let embedder = choose_embedder(db, options, model)?;
     let schema = match narrator {
         Some(_) => {
             let mut fields: Vec<arrow::datatypes::FieldRef> = model
@@ -595,6 +667,7 @@ async fn write_chunks(
     let mut chunk_index = at.chunk_index;
     let mut pending: Vec<arrow::record_batch::RecordBatch> = Vec::new();
     let mut pending_rows = 0u64;
+    let mut pending_bytes = 0usize;
     let mut pending_failures: Vec<FailureRecord> = Vec::new();
     let mut failed = db.catalog()?.failures(run_id)?.len() as u64;
     let mut written_now = 0u64;
@@ -659,6 +732,7 @@ async fn write_chunks(
                 }
                 None => batch,
             };
+            pending_bytes += batch.get_array_memory_size();
             pending.push(batch);
             pending_rows += take;
             row += take;
@@ -666,13 +740,16 @@ async fn write_chunks(
             if failed > 0 {
                 bar.set_message(format!("{failed} failed"));
             }
-            if pending_rows >= options.commit_rows {
+            // Commit by rows, or sooner by size: narratives and ten embedding columns are ~13 KB
+            // a persona, so memory stays bounded whatever --commit-rows says.
+            if pending_rows >= options.commit_rows || pending_bytes >= COMMIT_BYTES {
                 let (v, rows) =
                     commit(std::mem::take(&mut pending), std::mem::take(&mut pending_failures), chunk_index).await?;
                 version = v;
                 written_now += rows;
                 chunk_index += 1;
                 pending_rows = 0;
+                pending_bytes = 0;
             }
         }
     }

@@ -102,11 +102,19 @@ pub struct IndexOptions {
     pub force: bool,
     /// Also build full-text indexes on the narrative prose columns.
     pub full_text: bool,
+    /// Only these embedding columns get a vector index (None: every one).
+    pub vector_columns: Option<Vec<String>>,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { vector_kind: VectorIndexKind::DEFAULT, rebuild: false, force: false, full_text: true }
+        IndexOptions {
+            vector_kind: VectorIndexKind::DEFAULT,
+            rebuild: false,
+            force: false,
+            full_text: true,
+            vector_columns: None,
+        }
     }
 }
 
@@ -174,6 +182,7 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
     let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
     let mut targets: Vec<(String, Target)> = crate::search::embedding_columns(&schema)
         .into_iter()
+        .filter(|c| options.vector_columns.as_ref().is_none_or(|only| only.contains(c)))
         .map(|c| {
             let dim = match schema.field_with_name(&c).map(|f| f.data_type().clone()) {
                 Ok(arrow::datatypes::DataType::FixedSizeList(_, d)) => d as usize,
@@ -245,7 +254,10 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
 }
 
 /// After a write: builds or updates the indexes of a table past [`AUTO_INDEX_ROWS`] when it
-/// has none yet or more than a tenth of its rows are unindexed. Returns what it did.
+/// has none yet or more than a tenth of its rows are unindexed — the scalar indexes and the
+/// vector index of one embedding column (`persona_embedding` where there is one), so that a
+/// large `generate` stays fast; `personadb index` builds the others and the full-text indexes.
+/// Returns what it did.
 pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>> {
     let dataset = db.open_table(table).await?;
     let rows = dataset.count_rows(None).await?;
@@ -253,10 +265,11 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
         return Ok(Vec::new());
     }
     let schema = arrow::datatypes::Schema::from(dataset.schema());
-    let columns = crate::search::embedding_columns(&schema);
-    if columns.is_empty() {
+    let all = crate::search::embedding_columns(&schema);
+    let Some(main) = all.iter().find(|c| *c == "persona_embedding").or(all.first()).cloned() else {
         return Ok(Vec::new());
-    }
+    };
+    let columns = vec![main];
     let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
     let mut stale = false;
     for c in &columns {
@@ -266,5 +279,6 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
     if !stale {
         return Ok(Vec::new());
     }
-    index_table(db, table, &IndexOptions::default()).await
+    let options = IndexOptions { full_text: false, vector_columns: Some(columns), ..IndexOptions::default() };
+    index_table(db, table, &options).await
 }

@@ -169,18 +169,25 @@ struct GenerateArgs {
     /// How -n is divided among strata: equal or proportional (to the population).
     #[arg(long, default_value = "equal", requires = "strata")]
     allocation: personadb::generate::Allocation,
-    /// Also write the narrative fields (persona, professional_persona, ..., skills and hobbies
-    /// lists): `template` is the offline narrator; `none` writes the structured columns only.
-    /// `llm` asks an OpenAI-compatible server, configured by --llm-config or the environment
-    /// (PERSONADB_LLM_BASE_URL, PERSONADB_LLM_MODEL, PERSONADB_LLM_API_KEY or OPENAI_API_KEY, ...).
-    #[arg(long, default_value = "none", value_parser = ["none", "template", "llm"])]
+    /// Who writes the narrative fields (persona, professional_persona, ..., skills and hobbies
+    /// lists): `template` (the default) is the offline narrator; `none` writes the structured
+    /// columns only. `llm` asks an OpenAI-compatible server, configured by --llm-config or the
+    /// environment (PERSONADB_LLM_BASE_URL, PERSONADB_LLM_MODEL, PERSONADB_LLM_API_KEY or
+    /// OPENAI_API_KEY, ...).
+    #[arg(long, default_value = "template", value_parser = ["none", "template", "llm"])]
     narrator: String,
-    /// With a narrator, also store a `<field>_embedding` vector column (all-MiniLM-L6-v2, 384
-    /// dimensions) for these narrative fields, e.g. persona,professional_persona; `all` (the
-    /// default) embeds the ten prose fields, `none` skips embedding. Embedding runs at
-    /// ~100–250 texts/s on 2 CPU cores, so embed fewer fields for large tables.
+    /// With a narrator, also store a `<field>_embedding` vector column for these narrative
+    /// fields, e.g. persona,professional_persona; `all` (the default) embeds every prose
+    /// field, `none` skips embedding.
     #[arg(long, value_delimiter = ',')]
     embed: Vec<String>,
+    /// The embedding model of those columns (`personadb models list`). Default: the static
+    /// model distilled from the language's transformer (256 dimensions, hundreds of thousands
+    /// of texts per second), or the model a table's columns already hold when appending. A
+    /// transformer (all-MiniLM-L6-v2 for English, multilingual-e5-small otherwise) embeds
+    /// better but at ~50–250 texts/s on 2 cores: pick it for a few fields, or upgrade later.
+    #[arg(long)]
+    embed_model: Option<String>,
     /// JSON config file of the LLM narrator (base_url, model, api_key_env, max_concurrency,
     /// timeout_s, max_retries, max_reasks, temperature, max_tokens, structured_output, prompts).
     #[arg(long, env = "PERSONADB_LLM_CONFIG")]
@@ -361,7 +368,7 @@ async fn run(cli: Cli) -> Result<()> {
                     } else {
                         args.embed
                     };
-                    options = options.embed(embed);
+                    options = options.embed(embed).embed_model(args.embed_model);
                     if let Some(rows) = args.commit_rows {
                         options = options.commit_rows(rows);
                     }
@@ -450,6 +457,7 @@ async fn run(cli: Cli) -> Result<()> {
                 rebuild: args.rebuild,
                 force: args.force,
                 full_text: !args.no_full_text,
+                vector_columns: None,
             };
             let outcomes = personadb::index::index_table(&db, &args.table, &options).await?;
             if outcomes.is_empty() {

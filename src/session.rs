@@ -105,6 +105,7 @@ impl PersonaSession {
                 }
             }
         }
+        let statement = self.insert_by_name(statement).await?;
         let state = self.ctx.state();
         let plan = state.statement_to_plan(statement).await?;
         // Files SQL would touch: never inside the database directory, and a COPY only where a
@@ -125,6 +126,36 @@ impl PersonaSession {
             LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => self.drop_table(drop).await,
             plan => Ok(self.ctx.execute_logical_plan(plan).await?.execute_stream().await?),
         }
+    }
+
+    /// `INSERT INTO t SELECT ...` whose query gives fewer columns than `t` has, every one named
+    /// like a column of `t`: the columns are matched by name, as if the statement listed them
+    /// (the others are NULL, or written by the table: narratives and their embeddings). So
+    /// `INSERT INTO narrated SELECT * FROM sample_persona(...)` adds narrated personas.
+    async fn insert_by_name(&self, statement: Statement) -> Result<Statement> {
+        use datafusion::sql::sqlparser::ast;
+        let Statement::Statement(boxed) = &statement else { return Ok(statement) };
+        let ast::Statement::Insert(insert) = boxed.as_ref() else { return Ok(statement) };
+        let (Some(source), ast::TableObject::TableName(name)) = (&insert.source, &insert.table) else {
+            return Ok(statement);
+        };
+        let Some(table) = name.0.last().and_then(|part| part.as_ident()).map(|i| i.value.clone()) else {
+            return Ok(statement);
+        };
+        if !insert.columns.is_empty() || name.0.len() != 1 || !self.db.table_exists(&table) {
+            return Ok(statement);
+        }
+        let target = arrow::datatypes::Schema::from(self.db.open_table(&table).await?.schema());
+        let query = Statement::Statement(Box::new(ast::Statement::Query(source.clone())));
+        let plan = self.ctx.state().statement_to_plan(query).await?;
+        let names: Vec<String> = plan.schema().fields().iter().map(|f| f.name().clone()).collect();
+        if names.len() >= target.fields().len() || !names.iter().all(|n| target.field_with_name(n).is_ok()) {
+            return Ok(statement);
+        }
+        let mut insert = insert.clone();
+        insert.columns =
+            names.iter().map(|n| ast::ObjectName::from(vec![ast::Ident::with_quote('"', n.as_str())])).collect();
+        Ok(Statement::Statement(Box::new(ast::Statement::Insert(insert))))
     }
 
     async fn sql_stream(&self, sql: &str) -> Result<SendableRecordBatchStream> {

@@ -153,6 +153,19 @@ impl DataSink for LanceSink {
         });
         let stream: SendableRecordBatchStream =
             Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), relabelled));
+        // Rows that come without narratives (`INSERT ... SELECT * FROM sample_persona(...)` into
+        // a narrated table) are narrated by the table's locale, before their embeddings.
+        let stream: SendableRecordBatchStream = match narrative_fill(&self.db, &self.table, &schema)? {
+            None => stream,
+            Some(fill) => {
+                let fill = Arc::new(fill);
+                let narrated = futures::StreamExt::then(stream, move |batch| {
+                    let fill = fill.clone();
+                    async move { fill.apply(batch?).await }
+                });
+                Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema.clone(), narrated))
+            }
+        };
         let fills = embedding_fills(&self.db, &self.table, &schema)?;
         let stream: SendableRecordBatchStream = if fills.is_empty() {
             stream
@@ -165,6 +178,66 @@ impl DataSink for LanceSink {
         };
         let (_, rows) = self.db.write_stream(&self.table, stream, WriteKind::Append, None).await?;
         Ok(rows)
+    }
+}
+
+/// The narrative columns an INSERT fills: the table's locale's template narrator and, for each
+/// narrative column of the table, its index in the batch and in the narrator's output.
+struct NarrativeFill {
+    narrator: crate::narrate::PackNarrator,
+    /// The prose columns whose all being NULL marks a row to narrate.
+    prose: Vec<usize>,
+    /// (table column, narrator output column).
+    columns: Vec<(usize, usize)>,
+}
+
+/// The narrative fill of `table`, if it has narrative columns of its locale.
+fn narrative_fill(db: &Database, table: &str, schema: &SchemaRef) -> crate::Result<Option<NarrativeFill>> {
+    let Some(locale) = db.catalog()?.table(table)?.and_then(|t| t.locale) else { return Ok(None) };
+    let Ok(model) = crate::locale::model(&locale) else { return Ok(None) };
+    let output = crate::narrate::narrative_schema_for(&model.persona);
+    let mut columns = Vec::new();
+    let mut prose = Vec::new();
+    for (j, field) in output.fields().iter().enumerate() {
+        if let Ok(i) = schema.index_of(field.name()) {
+            columns.push((i, j));
+            if model.persona.narrative.fields.contains(field.name()) {
+                prose.push(i);
+            }
+        }
+    }
+    if prose.is_empty() {
+        return Ok(None);
+    }
+    let narrator = crate::narrate::PackNarrator::for_locale(&locale, None)?;
+    Ok(Some(NarrativeFill { narrator, prose, columns }))
+}
+
+impl NarrativeFill {
+    /// Narrates the rows of `batch` whose prose columns are all NULL (their narratives are
+    /// keyed by their uuid, so a persona reads the same whenever it is inserted).
+    async fn apply(&self, batch: arrow::record_batch::RecordBatch) -> DfResult<arrow::record_batch::RecordBatch> {
+        use arrow::array::Array;
+        let missing: Vec<u32> = (0..batch.num_rows())
+            .filter(|&i| self.prose.iter().all(|&c| batch.column(c).is_null(i)))
+            .map(|i| i as u32)
+            .collect();
+        if missing.is_empty() {
+            return Ok(batch);
+        }
+        let rows = arrow::compute::take_record_batch(&batch, &arrow::array::UInt32Array::from(missing.clone()))?;
+        let narrated = self.narrator.narrate_batch(&rows, 0)?.batch;
+        let mut which: Vec<(usize, usize)> = (0..batch.num_rows()).map(|i| (0, i)).collect();
+        for (j, &i) in missing.iter().enumerate() {
+            which[i as usize] = (1, j);
+        }
+        let mut columns = batch.columns().to_vec();
+        for &(target, source) in &self.columns {
+            let given = batch.column(target);
+            let fresh = arrow::compute::cast(narrated.column(source), given.data_type())?;
+            columns[target] = arrow::compute::interleave(&[given.as_ref(), fresh.as_ref()], &which)?;
+        }
+        Ok(arrow::record_batch::RecordBatch::try_new(batch.schema(), columns)?)
     }
 }
 

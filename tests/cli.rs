@@ -54,7 +54,7 @@ fn census_state_shares() -> std::collections::HashMap<String, f64> {
 fn generate_then_query_matches_census_state_shares() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "--locale", "us", "-n", "100000", "--seed", "7"]);
+    ok(&db, &["generate", "--narrator", "none", "--locale", "us", "-n", "100000", "--seed", "7"]);
     let out = ok(
         &db,
         &["sql", "-o", "csv", "SELECT state, count(*) AS n FROM personas GROUP BY state ORDER BY 2 DESC LIMIT 5"],
@@ -69,7 +69,7 @@ fn generate_then_query_matches_census_state_shares() {
         assert!((share - expected).abs() < 0.005, "{}: {share} vs census {expected}", row[0]);
     }
     // Generating into an existing table without --append/--replace is refused, clearly.
-    user_error(&db, &["generate", "-n", "10"], "already exists");
+    user_error(&db, &["generate", "--narrator", "none", "-n", "10"], "already exists");
     // Adults only, both sexes, country USA.
     let out =
         ok(&db, &["sql", "-o", "csv", "SELECT min(age), max(age), count(DISTINCT sex), min(country) FROM personas"]);
@@ -80,9 +80,9 @@ fn generate_then_query_matches_census_state_shares() {
 fn same_seed_same_rows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "5000", "--seed", "42", "--table", "a"]);
-    ok(&db, &["generate", "-n", "5000", "--seed", "42", "--table", "b", "--threads", "1"]);
-    ok(&db, &["generate", "-n", "5000", "--seed", "43", "--table", "c"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "5000", "--seed", "42", "--table", "a"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "5000", "--seed", "42", "--table", "b", "--threads", "1"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "5000", "--seed", "43", "--table", "c"]);
     let same = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM a EXCEPT SELECT * FROM b)"]);
     assert_eq!(csv_rows(&same)[0][0], "0");
     let differ = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM a EXCEPT SELECT * FROM c)"]);
@@ -93,7 +93,7 @@ fn same_seed_same_rows() {
 fn insert_survives_reopening_and_failed_insert_changes_nothing() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "1000", "--seed", "1"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "1000", "--seed", "1"]);
     // Copies of stored personas under new uuids (the same uuid twice is refused).
     let out = ok(
         &db,
@@ -135,7 +135,7 @@ fn insert_survives_reopening_and_failed_insert_changes_nothing() {
 fn copy_writes_parquet_csv_and_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "2000", "--seed", "3"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "2000", "--seed", "3"]);
     for ext in ["parquet", "csv", "json"] {
         let file = dir.path().join(format!("out.{ext}"));
         let sql = format!("COPY (SELECT * FROM personas WHERE age >= 65) TO '{}'", file.display());
@@ -156,9 +156,9 @@ fn bad_input_is_one_line_and_exit_code_1() {
     let db = dir.path().join("db");
     user_error(&db, &["sql", "SELECT * FROM nope"], "nope");
     user_error(&db, &["sql", "SELEC 1"], "SELEC");
-    user_error(&db, &["generate", "-n", "abc"], "abc");
-    user_error(&db, &["generate", "-n", "10", "--locale", "mars"], "unknown locale 'mars'");
-    user_error(&db, &["generate", "-n", "10", "--given", "age < 10"], "impossible");
+    user_error(&db, &["generate", "--narrator", "none", "-n", "abc"], "abc");
+    user_error(&db, &["generate", "--narrator", "none", "-n", "10", "--locale", "mars"], "unknown locale 'mars'");
+    user_error(&db, &["generate", "--narrator", "none", "-n", "10", "--given", "age < 10"], "impossible");
     user_error(&db, &["sql", "SELECT * FROM sample_persona(10, 'us', 1, 'shoe_size > 3')"], "unknown column");
     let file = dir.path().join("plain-file");
     std::fs::write(&file, "not a database").expect("write");
@@ -173,7 +173,7 @@ fn bad_input_is_one_line_and_exit_code_1() {
 fn broken_pipe_is_a_clean_exit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "50000", "--seed", "5"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "50000", "--seed", "5"]);
     let mut child = Command::new(env!("CARGO_BIN_EXE_personadb"))
         .arg("--db")
         .arg(&db)
@@ -218,7 +218,7 @@ fn quota_generation_balances_strata() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
     // 51 states × 2 sexes = 102 strata, 100 each.
-    ok(&db, &["generate", "-n", "10200", "--seed", "4", "--strata", "state,sex"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "10200", "--seed", "4", "--strata", "state,sex"]);
     let out = ok(
         &db,
         &[
@@ -230,7 +230,10 @@ fn quota_generation_balances_strata() {
     );
     assert_eq!(csv_rows(&out)[0], vec!["102", "100", "100"]);
     // Same seed, same rows.
-    ok(&db, &["generate", "-n", "10200", "--seed", "4", "--strata", "state,sex", "--table", "again"]);
+    ok(
+        &db,
+        &["generate", "--narrator", "none", "-n", "10200", "--seed", "4", "--strata", "state,sex", "--table", "again"],
+    );
     let diff =
         ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM personas EXCEPT SELECT * FROM again)"]);
     assert_eq!(csv_rows(&diff)[0][0], "0");
@@ -239,6 +242,8 @@ fn quota_generation_balances_strata() {
         &db,
         &[
             "generate",
+            "--narrator",
+            "none",
             "-n",
             "2000",
             "--strata",
@@ -257,8 +262,16 @@ fn quota_generation_balances_strata() {
     assert_eq!(rows[0][0], "Female");
     assert!((1200..1400).contains(&women), "women among 85+: {women}");
     assert!(rows.iter().all(|r| r[2].parse::<i64>().expect("age") >= 85));
-    user_error(&db, &["generate", "-n", "10", "--strata", "shoe_size", "--table", "x"], "shoe_size");
-    user_error(&db, &["generate", "-n", "10", "--strata", "sex", "--allocation", "fair", "--table", "x"], "fair");
+    user_error(
+        &db,
+        &["generate", "--narrator", "none", "-n", "10", "--strata", "shoe_size", "--table", "x"],
+        "shoe_size",
+    );
+    user_error(
+        &db,
+        &["generate", "--narrator", "none", "-n", "10", "--strata", "sex", "--allocation", "fair", "--table", "x"],
+        "fair",
+    );
 }
 
 #[test]
@@ -305,7 +318,20 @@ fn generate_with_embedding_columns() {
     let db = dir.path().join("db");
     ok(
         &db,
-        &["generate", "-n", "40", "--seed", "2", "--narrator", "template", "--embed", "persona,culinary_persona", "-q"],
+        &[
+            "generate",
+            "-n",
+            "40",
+            "--seed",
+            "2",
+            "--narrator",
+            "template",
+            "--embed",
+            "persona,culinary_persona",
+            "--embed-model",
+            "all-MiniLM-L6-v2",
+            "-q",
+        ],
     );
     // One 384-dimension vector per row and field: the embedding of that row's text.
     let out = ok(
@@ -322,12 +348,49 @@ fn generate_with_embedding_columns() {
         ],
     );
     assert_eq!(csv_rows(&out)[0], vec!["40", "384", "true", "true"]);
+    // By default: template narratives, and every prose field embedded by the static model of
+    // the locale's language (256 dimensions), searched with that model.
+    ok(&db, &["generate", "-n", "30", "--seed", "3", "--table", "defaults", "-q"]);
+    let out = ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            "SELECT array_length(persona_embedding), array_length(career_goals_and_ambitions_embedding), \
+             length(culinary_persona) > 20 FROM defaults LIMIT 1",
+        ],
+    );
+    assert_eq!(csv_rows(&out)[0], vec!["256", "256", "true"]);
+    let found =
+        ok(&db, &["search", "a nurse", "--table", "defaults", "--field", "travel_persona", "-k", "3", "-o", "csv"]);
+    assert_eq!(csv_rows(&found).len(), 3, "{found}");
+    // Personas inserted from sample_persona get their narratives and embeddings from the table.
+    ok(&db, &["sql", "INSERT INTO defaults SELECT * FROM sample_persona(5, 'us', 77)"]);
+    let out = ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            "SELECT count(*), count(persona), count(persona_embedding), count(hobbies_and_interests_list), \
+             sum(CASE WHEN strpos(persona, first_name) > 0 THEN 1 ELSE 0 END) FROM defaults",
+        ],
+    );
+    assert_eq!(csv_rows(&out)[0], vec!["35", "35", "35", "35", "35"]);
+    // Appending keeps the columns' model; another model is refused.
+    ok(&db, &["generate", "-n", "10", "--seed", "4", "--table", "defaults", "--append", "-q"]);
+    user_error(
+        &db,
+        &["generate", "-n", "10", "--table", "defaults", "--append", "--embed-model", "all-MiniLM-L6-v2"],
+        "static-all-MiniLM-L6-v2",
+    );
     user_error(
         &db,
         &["generate", "-n", "5", "--table", "y", "--narrator", "template", "--embed", "biography"],
         "biography",
     );
-    user_error(&db, &["generate", "-n", "5", "--table", "z", "--embed", "persona"], "--narrator");
+    user_error(&db, &["generate", "--narrator", "none", "-n", "5", "--table", "z", "--embed", "persona"], "--narrator");
 }
 
 #[test]
@@ -410,9 +473,9 @@ fn search_and_index() {
 fn hostile_sql_cannot_destroy_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    ok(&db, &["generate", "-n", "1000"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "1000"]);
     // Appending with the same (default) seed adds new personas; it never repeats one.
-    ok(&db, &["generate", "-n", "1000", "--append"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "1000", "--append"]);
     let counts = "SELECT count(*), count(DISTINCT uuid) FROM personas";
     assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", counts]))[0], vec!["2000", "2000"]);
     // An INSERT of personas the table already has is refused whole.
@@ -457,14 +520,18 @@ fn hostile_sql_cannot_destroy_data() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SELEC"));
     // A missing argument is named.
-    user_error(&db, &["generate", "--table", "x"], "--count");
+    user_error(&db, &["generate", "--narrator", "none", "--table", "x"], "--count");
     // Conditioning on thousands of OR terms is refused, in SQL and on the command line.
     let huge: Vec<String> = (0..2000).map(|i| format!("age = {}", 18 + i % 80)).collect();
     let given = huge.join(" OR ");
     let sql = format!("SELECT count(*) FROM sample_persona(10, 'us', 1, '{given}')");
     user_error(&db, &["sql", &sql], "operators");
     let huge: Vec<String> = (0..10_000).map(|i| format!("age = {}", 18 + i % 80)).collect();
-    user_error(&db, &["generate", "-n", "10", "--table", "t", "--given", &huge.join(" OR ")], "operators");
+    user_error(
+        &db,
+        &["generate", "--narrator", "none", "-n", "10", "--table", "t", "--given", &huge.join(" OR ")],
+        "operators",
+    );
 }
 
 #[test]
@@ -480,13 +547,13 @@ fn locales_are_listed_and_named_by_alias() {
     assert_eq!(us["aliases"][0], "en_US");
     user_error(
         &db,
-        &["generate", "-n", "5", "--locale", "xx"],
+        &["generate", "--narrator", "none", "-n", "5", "--locale", "xx"],
         "unknown locale 'xx' (available: br (pt_BR), us (en_US))",
     );
     user_error(&db, &["sql", "SELECT * FROM sample_persona(5, 'zz', 1)"], "unknown locale 'zz'");
     // An alias names the same pack: same rows, and the table records the pack's name.
-    ok(&db, &["generate", "-n", "50", "--locale", "en-US", "--seed", "3", "--table", "a"]);
-    ok(&db, &["generate", "-n", "50", "--locale", "us", "--seed", "3", "--table", "b"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "50", "--locale", "en-US", "--seed", "3", "--table", "a"]);
+    ok(&db, &["generate", "--narrator", "none", "-n", "50", "--locale", "us", "--seed", "3", "--table", "b"]);
     let same = "SELECT count(*) FROM a JOIN b ON a.uuid = b.uuid AND a.occupation = b.occupation";
     assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", same]))[0][0], "50");
     assert!(ok(&db, &["tables", "-o", "csv"]).lines().any(|l| l.starts_with("a,50,") && l.contains(",us,")));
