@@ -6,7 +6,9 @@
 //! precision@10 and nDCG@10, exact and through the IVF_PQ index, and recall@10 of the index
 //! against exact search. The same evaluation runs in Portuguese on 5,000 Brazilian personas
 //! (the `persona` narrative embedded by multilingual-e5-small; queries such as "professora do
-//! ensino fundamental que gosta de cuidar do jardim"). Then criterion times one
+//! ensino fundamental que gosta de cuidar do jardim"). Each case runs twice: with the
+//! transformer, and with the static model personadb distils from it (issue 16), on the same
+//! personas (same seed), so their quality can be compared. Then criterion times one
 //! `semantic_search` SQL query end to end (query embedding included).
 //!
 //! `cargo bench --profile dev --bench retrieval` (the database is kept in
@@ -43,6 +45,8 @@ fn strings(batch: &RecordBatch, name: &str) -> Vec<String> {
 struct Case {
     locale: &'static str,
     folder: &'static str,
+    /// The embedding model of the `persona_embedding` column.
+    model: &'static str,
     personas: u64,
     /// Occupations left out of the test set (not working).
     idle: &'static [&'static str],
@@ -54,11 +58,14 @@ fn retrieval(c: &mut Criterion) {
     let us = Case {
         locale: "us",
         folder: "retrieval",
+        model: "all-MiniLM-L6-v2",
         personas: PERSONAS,
         idle: &["not_in_workforce", "unemployed"],
         query: Box::new(|o, h| format!("a {} who enjoys {h}", o.replace('_', " "))),
     };
     let db = evaluate(&rt, &us);
+    // The static tier distilled from the same transformer, on the same personas.
+    evaluate(&rt, &Case { folder: "retrieval_static", model: "static-all-MiniLM-L6-v2", ..us });
     // Portuguese: Brazilian personas, the persona narrative embedded by multilingual-e5-small,
     // queries written the way a Brazilian user would ("professora de música que gosta de ...").
     let titles: HashMap<String, String> = {
@@ -70,6 +77,7 @@ fn retrieval(c: &mut Criterion) {
     let br = Case {
         locale: "br",
         folder: "retrieval_br",
+        model: "multilingual-e5-small",
         personas: PERSONAS_BR,
         idle: &["Sem ocupação"],
         query: Box::new(move |o, h| {
@@ -77,6 +85,7 @@ fn retrieval(c: &mut Criterion) {
         }),
     };
     evaluate(&rt, &br);
+    evaluate(&rt, &Case { folder: "retrieval_br_static", model: "static-multilingual-e5-small", ..br });
 
     let session = personadb::PersonaSession::new(db.clone()).expect("session");
     let mut group = c.benchmark_group("semantic_search");
@@ -103,6 +112,7 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
             .seed(11)
             .narrator(Some(personadb::narrate::NarratorKind::Template))
             .embed(vec!["persona".into()])
+            .embed_model(Some(case.model.to_string()))
             .progress(false);
         rt.block_on(personadb::generate(&db, &options)).expect("generate");
         println!(
@@ -203,7 +213,13 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         / (K * exact.len()) as f64;
     let (he, pe, ne) = quality(&exact);
     let (ha, pa, na) = quality(&ann);
-    println!("{}: {} queries over {} personas (persona field)", case.locale, pairs.len(), people.len());
+    println!(
+        "{} ({}): {} queries over {} personas (persona field)",
+        case.locale,
+        case.model,
+        pairs.len(),
+        people.len()
+    );
     println!("| search | hit rate@10 | precision@10 | nDCG@10 | recall@10 vs exact |");
     println!("| --- | ---: | ---: | ---: | ---: |");
     println!("| exact | {he:.3} | {pe:.3} | {ne:.3} | 1.000 |");
