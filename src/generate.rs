@@ -567,13 +567,15 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
     Ok(out)
 }
 
-/// The embedder of a run's embedding columns: the one asked for; else, on a table whose
-/// columns already hold embeddings, their model (a column never mixes models); else the static
-/// model distilled from the transformer of the locale's narrative language.
+/// The embedder of a run's embedding columns: the one asked for; else, when appending to a
+/// table (or resuming a run) whose columns already hold embeddings, their model (a column
+/// never mixes models); else the static model distilled from the transformer of the locale's
+/// narrative language.
 fn choose_embedder(
     db: &Database,
     options: &GenerateOptions,
     model: &crate::model::LocaleModel,
+    resuming: bool,
 ) -> Result<Option<std::sync::Arc<dyn crate::embed::Embedder>>> {
     if options.embed.is_empty() {
         return Ok(None);
@@ -581,7 +583,7 @@ fn choose_embedder(
     if let Some(name) = &options.embed_model {
         return Ok(Some(crate::embed::by_name(name)?));
     }
-    if options.kind == WriteKind::Append {
+    if options.kind == WriteKind::Append || resuming {
         let catalog = db.catalog()?;
         for field in &options.embed {
             if let Some((recorded, _)) = catalog.embedding(&options.table, &format!("{field}_embedding"))? {
@@ -621,7 +623,7 @@ async fn write_chunks(
         None => block_aligned(options.batch_rows),
     } as u64;
     let threads = resolve_threads(options.threads);
-    let embedder = choose_embedder(db, options, model)?;
+    let embedder = choose_embedder(db, options, model, at.skip_rows > 0 || at.chunk_index > 0)?;
     let schema = match narrator {
         Some(_) => {
             let mut fields: Vec<arrow::datatypes::FieldRef> = model
