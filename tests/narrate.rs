@@ -170,8 +170,9 @@ const PERSONAS_DIGEST: &str = "2f5afe58960bc84391cccf553c4f8cf02a63f0e137875c778
 // Changed deliberately (issue 12): the US narratives moved to the template engine
 // (datasets/us/narrative/en/), which draws its own variants — so every text changed; before that,
 // goals and tasks got the person's own pronoun instead of "their" and "These days" replaced
-// "By day" for the retired.
-const NARRATIVES_DIGEST: &str = "8e85fe5595a5c1155849e1ee583643894e6f64a5d47ccdbb58e64094801bde83";
+// "By day" for the retired. Then: "<plural schooling> gives him a head start" rephrased, and
+// workplaces that read badly after "at" ("at a union crew") renamed.
+const NARRATIVES_DIGEST: &str = "743b6a444c04d3eaca72eea9439788f89961009ccbf23a70cc49b78d42612410";
 
 /// English narratives of a man or a woman never fall back to "they": the goals, tasks and
 /// work sentences name the person with his or her own pronoun, and no sentence puts a retired
