@@ -122,8 +122,7 @@ pub fn distill(
     for text in corpus {
         for chunk in text.split_whitespace() {
             if !cache.contains_key(chunk) {
-                let ids = tokenizer.encode(chunk, false).map_err(|e| embed_error(e.to_string()))?.get_ids().to_vec();
-                cache.insert(chunk, ids);
+                cache.insert(chunk, super::static_model::chunk_ids(&tokenizer, chunk)?);
             }
             for &id in &cache[chunk] {
                 if let Some(c) = counts.get_mut(id as usize) {

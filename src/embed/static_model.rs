@@ -74,10 +74,9 @@ impl StaticEmbedder {
         })
     }
 
-    /// The token ids of one whitespace-free chunk.
+    /// The token ids of one whitespace-free chunk that have a vector.
     fn chunk_ids(&self, chunk: &str) -> Result<Box<[u32]>> {
-        let encoding = self.tokenizer.encode(chunk, false).map_err(|e| embed_error(e.to_string()))?;
-        Ok(encoding.get_ids().iter().copied().filter(|&id| (id as usize) < self.vocabulary).collect())
+        Ok(chunk_ids(&self.tokenizer, chunk)?.into_iter().filter(|&id| (id as usize) < self.vocabulary).collect())
     }
 
     /// Embeds a run of texts into `out` (one row of `dimension` per text), with `local` for
@@ -161,6 +160,12 @@ impl StaticEmbedder {
     }
 }
 
+/// The token ids of one whitespace-free chunk, as the chunk reads inside any text (no special
+/// tokens): what inference looks up and what distillation counts.
+pub(crate) fn chunk_ids(tokenizer: &Tokenizer, chunk: &str) -> Result<Vec<u32>> {
+    Ok(tokenizer.encode(chunk, false).map_err(|e| embed_error(e.to_string()))?.get_ids().to_vec())
+}
+
 /// `acc += v`, element by element (the compiler vectorises it).
 #[inline]
 fn add(acc: &mut [f32], v: &[f32]) {
@@ -240,19 +245,15 @@ pub fn read_safetensors(bytes: &[u8], name: &str) -> std::result::Result<([usize
     if tensor.get("dtype").and_then(|d| d.as_str()) != Some("F32") {
         return Err(format!("tensor `{name}` is not F32"));
     }
-    let dims: Vec<usize> = tensor
-        .get("shape")
-        .and_then(|s| s.as_array())
-        .map(|s| s.iter().filter_map(|d| d.as_u64().map(|d| d as usize)).collect())
-        .unwrap_or_default();
+    let numbers = |key: &str| -> Vec<usize> {
+        let list = tensor.get(key).and_then(|s| s.as_array());
+        list.map(|s| s.iter().filter_map(|d| d.as_u64().map(|d| d as usize)).collect()).unwrap_or_default()
+    };
+    let dims = numbers("shape");
     let [rows, cols] = dims[..] else {
         return Err(format!("tensor `{name}` is not two-dimensional"));
     };
-    let offsets: Vec<usize> = tensor
-        .get("data_offsets")
-        .and_then(|s| s.as_array())
-        .map(|s| s.iter().filter_map(|d| d.as_u64().map(|d| d as usize)).collect())
-        .unwrap_or_default();
+    let offsets = numbers("data_offsets");
     let [start, end] = offsets[..] else {
         return Err(format!("tensor `{name}` has no data offsets"));
     };
