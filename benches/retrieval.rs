@@ -4,7 +4,8 @@
 //! occur — whose relevant personas are known from their attributes (relevance 2: both,
 //! 1: the occupation only). Reports hit rate@10 (a fully relevant persona in the top 10),
 //! precision@10 and nDCG@10, exact and through the IVF_PQ index, and recall@10 of the index
-//! against exact search. The same evaluation runs in Portuguese on 5,000 Brazilian personas
+//! against exact search; then BM25 alone (`text_search`) and the hybrid of BM25 with the exact
+//! vector search fused by reciprocal rank (`hybrid_search`). The same evaluation runs in Portuguese on 5,000 Brazilian personas
 //! (the `persona` narrative embedded by multilingual-e5-small; queries such as "professora do
 //! ensino fundamental que gosta de cuidar do jardim"). Each case runs twice: with the
 //! transformer, and with the static model personadb distils from it (issue 16), on the same
@@ -18,7 +19,7 @@ use std::collections::{HashMap, HashSet};
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use criterion::{criterion_group, criterion_main, Criterion};
-use personadb::search::{search_vector, SearchParams};
+use personadb::search::{search_hybrid, search_text, search_vector, SearchParams};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -193,6 +194,36 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         println!("IVF_PQ nprobes {nprobes} refine {refine_factor}: recall@10 {r:.3}, {ms:.1} ms/query");
     }
     let ann = run(SearchParams::default());
+    // BM25 over the narrative's words (a scan: no full-text index here), and the hybrid of
+    // BM25 with the exact vector search, fused by reciprocal rank.
+    let bm25: Vec<Vec<String>> = texts
+        .iter()
+        .map(|t| {
+            let got = rt.block_on(search_text(&dataset, "persona", t, K, None, Some(&["uuid"]))).expect("text search");
+            got.iter().flat_map(|b| strings(b, "uuid")).collect()
+        })
+        .collect();
+    let hybrid: Vec<Vec<String>> = texts
+        .iter()
+        .zip(&vectors)
+        .map(|(t, v)| {
+            let exact = SearchParams { use_index: false, ..SearchParams::default() };
+            let got = rt
+                .block_on(search_hybrid(
+                    &dataset,
+                    "persona",
+                    "persona_embedding",
+                    t,
+                    v.clone(),
+                    K,
+                    None,
+                    Some(&["uuid"]),
+                    exact,
+                ))
+                .expect("hybrid search");
+            got.iter().flat_map(|b| strings(b, "uuid")).collect()
+        })
+        .collect();
     let quality = |results: &[Vec<String>]| -> (f64, f64, f64) {
         let (mut hits, mut precision, mut ndcg) = (0.0, 0.0, 0.0);
         for (q, got) in pairs.iter().zip(results) {
@@ -213,6 +244,8 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         / (K * exact.len()) as f64;
     let (he, pe, ne) = quality(&exact);
     let (ha, pa, na) = quality(&ann);
+    let (ht, pt, nt) = quality(&bm25);
+    let (hh, ph, nh) = quality(&hybrid);
     println!(
         "{} ({}): {} queries over {} personas (persona field)",
         case.locale,
@@ -228,6 +261,8 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         personadb::search::NPROBES,
         personadb::search::REFINE_FACTOR
     );
+    println!("| BM25 (text_search, scan) | {ht:.3} | {pt:.3} | {nt:.3} | |");
+    println!("| hybrid (exact vector + BM25, RRF) | {hh:.3} | {ph:.3} | {nh:.3} | |");
     db
 }
 

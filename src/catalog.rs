@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The catalog schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 /// Marks a SQLite file as a personadb catalog (PRAGMA application_id).
 const APPLICATION_ID: i64 = 0x5045_5253; // "PERS"
 
@@ -134,6 +134,23 @@ impl Catalog {
                  COMMIT;",
             )?;
         }
+        if from < 3 {
+            // v3: fragments an interrupted `personadb embed` finished, so a rerun resumes.
+            self.exec_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS embed_checkpoints (
+                     table_name TEXT NOT NULL,
+                     column_name TEXT NOT NULL,
+                     model TEXT NOT NULL,
+                     base_version INTEGER NOT NULL,
+                     fragment_id INTEGER NOT NULL,
+                     fragment_json TEXT NOT NULL,
+                     PRIMARY KEY (table_name, column_name, fragment_id)
+                 );
+                 PRAGMA user_version = 3;
+                 COMMIT;",
+            )?;
+        }
         Ok(())
     }
 
@@ -189,6 +206,7 @@ impl Catalog {
         self.conn
             .execute("DELETE FROM tables WHERE name = ?1", params![name])
             .and_then(|_| self.conn.execute("DELETE FROM embeddings WHERE table_name = ?1", params![name]))
+            .and_then(|_| self.conn.execute("DELETE FROM embed_checkpoints WHERE table_name = ?1", params![name]))
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
@@ -236,6 +254,78 @@ impl Catalog {
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records (or replaces) the model of an embedding column whose embeddings were all
+    /// rewritten by `model`.
+    pub fn replace_embedding(&self, table: &str, column: &str, model: &str, dimension: usize) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO embeddings (table_name, column_name, model, dimension) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(table_name, column_name) DO UPDATE SET model = excluded.model, dimension = excluded.dimension",
+                params![table, column, model, dimension as i64],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The fragments an interrupted embedding of `column` of `table` by `model` finished, when
+    /// the table is still at `base_version` (checkpoints of any other run are dropped):
+    /// (fragment id, the new fragment as JSON).
+    pub fn embed_checkpoints(
+        &self,
+        table: &str,
+        column: &str,
+        model: &str,
+        base_version: u64,
+    ) -> Result<Vec<(u32, String)>> {
+        self.conn
+            .execute(
+                "DELETE FROM embed_checkpoints WHERE table_name = ?1 AND column_name = ?2
+                 AND (model <> ?3 OR base_version <> ?4)",
+                params![table, column, model, base_version as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT fragment_id, fragment_json FROM embed_checkpoints
+                 WHERE table_name = ?1 AND column_name = ?2 ORDER BY fragment_id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![table, column], |r| Ok((r.get::<_, i64>(0)? as u32, r.get::<_, String>(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records a fragment an embedding run finished (see [`Catalog::embed_checkpoints`]).
+    pub fn put_embed_checkpoint(
+        &self,
+        table: &str,
+        column: &str,
+        model: &str,
+        base_version: u64,
+        fragment_id: u32,
+        fragment_json: &str,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO embed_checkpoints
+                 (table_name, column_name, model, base_version, fragment_id, fragment_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![table, column, model, base_version as i64, fragment_id as i64, fragment_json],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the checkpoints of an embedding run (it finished).
+    pub fn clear_embed_checkpoints(&self, table: &str, column: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM embed_checkpoints WHERE table_name = ?1 AND column_name = ?2", params![table, column])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// The model and dimension recorded for an embedding column.

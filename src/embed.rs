@@ -6,6 +6,7 @@
 //! prefixes). Texts are embedded in batches sorted by length (less padding), off the async
 //! runtime.
 
+pub mod column;
 pub mod distill;
 pub mod static_model;
 

@@ -1,8 +1,10 @@
-//! Writing query results as a pretty table, CSV, a JSON array or JSON lines. CSV has no
-//! nested values, so list, struct and map columns are written there as JSON text
-//! (`["hiking", "chess"]`, a vector as `[0.12, -0.03, ...]`).
+//! Writing query results as a pretty table, CSV, a JSON array, JSON lines or Parquet, to
+//! stdout or a file. CSV has no nested values, so list, struct and map columns are written
+//! there as JSON text (`["hiking", "chess"]`, a vector as `[0.12, -0.03, ...]`); Parquet keeps
+//! every type as it is.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use arrow::record_batch::RecordBatch;
 use datafusion::physical_plan::SendableRecordBatchStream;
@@ -17,6 +19,23 @@ pub enum OutputFormat {
     Csv,
     Json,
     Jsonl,
+    /// Parquet (to a file only).
+    Parquet,
+}
+
+impl OutputFormat {
+    /// The format a file's extension names (`.csv`, `.json`, `.jsonl`/`.ndjson`, `.parquet`,
+    /// `.txt` for a table).
+    pub fn from_extension(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Self::Csv),
+            "json" => Some(Self::Json),
+            "jsonl" | "ndjson" => Some(Self::Jsonl),
+            "parquet" | "pq" => Some(Self::Parquet),
+            "txt" => Some(Self::Table),
+            _ => None,
+        }
+    }
 }
 
 impl std::str::FromStr for OutputFormat {
@@ -27,7 +46,10 @@ impl std::str::FromStr for OutputFormat {
             "csv" => Ok(Self::Csv),
             "json" => Ok(Self::Json),
             "jsonl" => Ok(Self::Jsonl),
-            other => Err(format!("unknown format '{other}' (table, csv, json, jsonl)")),
+            "parquet" => Ok(Self::Parquet),
+            other => {
+                Err(format!("unknown format '{}' (table, csv, json, jsonl, parquet)", crate::error::shorten(other, 40)))
+            }
         }
     }
 }
@@ -52,6 +74,12 @@ pub async fn write_stream(
     }
     let mut rows = 0u64;
     match format {
+        OutputFormat::Parquet => {
+            return Err(Error::InvalidArgument {
+                name: "-o parquet".into(),
+                reason: "Parquet is written to a file: give --out FILE".into(),
+            })
+        }
         OutputFormat::Table => {
             let mut batches: Vec<RecordBatch> = Vec::new();
             while let Some(b) = stream.next().await {
@@ -104,6 +132,107 @@ pub async fn write_stream(
     }
     out.flush().map_err(io)?;
     Ok(rows)
+}
+
+/// Streams a result into a Parquet file (zstd-compressed). Returns the number of rows.
+pub async fn write_parquet<W: Write + Send>(mut stream: SendableRecordBatchStream, out: W) -> Result<u64> {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
+        .build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(out, stream.schema(), Some(props))
+        .map_err(|e| Error::InvalidArgument { name: "parquet output".into(), reason: e.to_string() })?;
+    let mut rows = 0u64;
+    while let Some(b) = stream.next().await {
+        let b = b?;
+        rows += b.num_rows() as u64;
+        writer
+            .write(&b)
+            .map_err(|e| Error::InvalidArgument { name: "parquet output".into(), reason: e.to_string() })?;
+    }
+    writer.close().map_err(|e| Error::InvalidArgument { name: "parquet output".into(), reason: e.to_string() })?;
+    Ok(rows)
+}
+
+/// Where a command's results go: stdout in a format, or one file (written whole or not at
+/// all: a temporary file beside it is renamed into place when the result is complete).
+#[derive(Debug)]
+pub struct ResultSink {
+    format: OutputFormat,
+    file: Option<PathBuf>,
+    /// Whether a result with columns has been written (a file takes one).
+    wrote: bool,
+}
+
+impl ResultSink {
+    /// Results in `format` (default: a table, or the format `file`'s extension names) to
+    /// `file` or stdout. A file inside the database directory `db` is refused, as is Parquet
+    /// to stdout.
+    pub fn new(format: Option<OutputFormat>, file: Option<PathBuf>, db: &Path) -> Result<Self> {
+        let format = match (&file, format) {
+            (_, Some(f)) => f,
+            (Some(path), None) => OutputFormat::from_extension(path).ok_or_else(|| Error::InvalidArgument {
+                name: format!("--out '{}'", path.display()),
+                reason: "its extension names no format (.csv, .json, .jsonl, .parquet, .txt); give -o FORMAT".into(),
+            })?,
+            (None, None) => OutputFormat::Table,
+        };
+        if let Some(path) = &file {
+            crate::output_path::check_outside(db, &path.to_string_lossy(), "--out")?;
+            if path.is_dir() {
+                return Err(Error::InvalidArgument {
+                    name: format!("--out '{}'", path.display()),
+                    reason: "it is a folder; name a file".into(),
+                });
+            }
+        } else if format == OutputFormat::Parquet {
+            return Err(Error::InvalidArgument {
+                name: "-o parquet".into(),
+                reason: "Parquet is written to a file: give --out FILE".into(),
+            });
+        }
+        Ok(ResultSink { format, file, wrote: false })
+    }
+
+    /// The format results are written in.
+    pub fn format(&self) -> OutputFormat {
+        self.format
+    }
+
+    /// Writes one result. Returns its number of rows. A file takes the result of one query:
+    /// a second result with columns is refused (statements without columns, DDL, pass).
+    pub async fn write(&mut self, stream: SendableRecordBatchStream) -> Result<u64> {
+        let Some(path) = self.file.clone() else {
+            return write_stream(stream, self.format, &mut std::io::stdout().lock()).await;
+        };
+        if stream.schema().fields().is_empty() {
+            return write_stream(stream, self.format, &mut std::io::sink()).await;
+        }
+        if self.wrote {
+            return Err(Error::InvalidArgument {
+                name: format!("--out '{}'", path.display()),
+                reason: "a file takes the result of one query, and an earlier statement already wrote it".into(),
+            });
+        }
+        let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let temp = path.with_file_name(format!(".{name}.personadb-{}.partial", std::process::id()));
+        let fail = |doing: &str, e: std::io::Error| Error::io(&format!("{doing} {}", path.display()), e);
+        let file = std::fs::File::create(&temp).map_err(|e| fail("creating", e))?;
+        let written = match self.format {
+            OutputFormat::Parquet => write_parquet(stream, std::io::BufWriter::new(file)).await,
+            format => write_stream(stream, format, &mut std::io::BufWriter::new(file)).await,
+        };
+        match written {
+            Ok(rows) => {
+                std::fs::rename(&temp, &path).map_err(|e| fail("writing", e))?;
+                self.wrote = true;
+                Ok(rows)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&temp);
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Whether a column type has no CSV form.

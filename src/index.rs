@@ -226,7 +226,7 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
             let columns = [column.as_str()];
             match target {
                 Target::FullText => {
-                    let params = lance_index::scalar::InvertedIndexParams::default();
+                    let params = full_text_params(db, table);
                     dataset.create_index(&columns, IndexType::Inverted, Some(name.clone()), &params, true).await?;
                 }
                 Target::Vector(dimension) => {
@@ -281,4 +281,30 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
     }
     let options = IndexOptions { full_text: false, vector_columns: Some(columns), ..IndexOptions::default() };
     index_table(db, table, &options).await
+}
+
+/// Full-text index parameters for `table`'s narrative language (its locale's first): words
+/// case-folded and accent-folded, stemmed and stop words dropped in that language (English,
+/// Portuguese); for languages the stemmer does not know, words are kept as they are.
+fn full_text_params(db: &Database, table: &str) -> lance_index::scalar::InvertedIndexParams {
+    use lance_index::scalar::inverted::tokenizer::Language;
+    let code = db
+        .catalog()
+        .ok()
+        .and_then(|c| c.table(table).ok().flatten())
+        .and_then(|t| t.locale)
+        .and_then(|l| crate::locale::model(&l).ok())
+        .and_then(|m| m.persona.narrative.languages.first().map(|l| l.code.clone()))
+        .unwrap_or_else(|| "en".to_string());
+    let language = match code.split(['-', '_']).next().unwrap_or_default() {
+        "pt" => Some(Language::Portuguese),
+        "en" => Some(Language::English),
+        _ => None,
+    };
+    let mut params =
+        lance_index::scalar::InvertedIndexParams::new("simple".to_string(), language.unwrap_or(Language::English));
+    if language.is_none() {
+        params = params.stem(false).remove_stop_words(false);
+    }
+    params
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use personadb::database::{Database, WriteKind, DEFAULT_DB};
-use personadb::format::{write_stream, OutputFormat};
+use personadb::format::{OutputFormat, ResultSink};
 use personadb::{GenerateOptions, PersonaSession};
 
 #[derive(Parser, Debug)]
@@ -40,6 +40,9 @@ enum Command {
     Runs(RunsArgs),
     /// Find the personas whose narrative is nearest in meaning to a text.
     Search(SearchArgs),
+    /// Add or replace the embedding column of a narrative field, resumably: e.g. upgrade
+    /// `persona` from the static tier to the transformer in the background.
+    Embed(EmbedArgs),
     /// Build or update a table's vector indexes (one per embedding column) and full-text
     /// indexes (one per narrative prose column).
     Index(IndexArgs),
@@ -68,21 +71,25 @@ enum Command {
 struct SearchArgs {
     /// What to look for, in plain words: "retired nurse who loves gardening".
     query: String,
-    /// The narrative field to search (its `<field>_embedding` column), e.g. persona,
-    /// professional_persona, culinary_persona.
+    /// The narrative field to search (its text, its `<field>_embedding` column, or both by
+    /// --mode), e.g. persona, professional_persona, culinary_persona.
     #[arg(long, default_value = "persona")]
     field: String,
+    /// How to rank: vector (nearest in meaning, the field's embedding), text (BM25 over the
+    /// field's words), or hybrid (both, fused by reciprocal rank).
+    #[arg(long, default_value = "vector", value_parser = ["vector", "text", "hybrid"])]
+    mode: String,
     /// How many personas.
     #[arg(short = 'k', long, default_value_t = 10)]
     k: u64,
     /// Only personas matching this SQL condition, e.g. "state = 'OH' AND age > 60"; the k
-    /// nearest among them are returned.
+    /// best among them are returned.
     #[arg(long = "where")]
     filter: Option<String>,
     /// The table to search.
     #[arg(long, default_value = "personas")]
     table: String,
-    /// Columns to show besides distance and the field (comma-separated; default: name, age,
+    /// Columns to show besides distance or score and the field (comma-separated; default: name, age,
     /// sex, state, occupation where present).
     #[arg(long, value_delimiter = ',')]
     columns: Vec<String>,
@@ -91,6 +98,29 @@ struct SearchArgs {
     width: usize,
     #[command(flatten)]
     format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+struct EmbedArgs {
+    /// The table.
+    #[arg(long, default_value = "personas")]
+    table: String,
+    /// The text column to embed (a narrative field), e.g. persona, culinary_persona.
+    #[arg(long)]
+    field: String,
+    /// The model, by name or alias (`personadb models list`); default: the static model of
+    /// the table's narrative language.
+    #[arg(long)]
+    model: Option<String>,
+    /// The embedding column to write (default: <field>_embedding).
+    #[arg(long)]
+    column: Option<String>,
+    /// Recompute even when the column already holds this model's embeddings.
+    #[arg(long)]
+    force: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -114,9 +144,19 @@ struct IndexArgs {
 
 #[derive(Args, Debug)]
 struct FormatArg {
-    /// Output format: table, csv, json, jsonl.
-    #[arg(long, short = 'o', default_value = "table")]
-    format: OutputFormat,
+    /// Output format: table, csv, json, jsonl, parquet (default: table, or what --out's
+    /// extension names; parquet needs --out).
+    #[arg(long, short = 'o')]
+    format: Option<OutputFormat>,
+    /// Write the result to FILE instead of the terminal (written whole or not at all).
+    #[arg(long = "out", value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+impl FormatArg {
+    fn sink(&self, db: &Database) -> Result<ResultSink> {
+        Ok(ResultSink::new(self.format, self.out.clone(), db.dir())?)
+    }
 }
 
 #[derive(Args, Debug)]
@@ -317,10 +357,20 @@ async fn run(cli: Cli) -> Result<()> {
                 (None, Some(f)) => std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?,
                 (None, None) => anyhow::bail!("give a query or -f FILE"),
             };
-            let session = PersonaSession::new(Database::open(&cli.db)?)?;
-            run_sql(&session, &sql, args.format.format).await
+            let db = Database::open(&cli.db)?;
+            let mut sink = args.format.sink(&db)?;
+            let session = PersonaSession::new(db)?;
+            run_sql(&session, &sql, &mut sink).await
         }
-        Command::Shell(args) => shell(Database::open(&cli.db)?, args.format.format).await,
+        Command::Shell(args) => {
+            anyhow::ensure!(args.format.out.is_none(), "--out is for sql, search and tables, not the shell");
+            let format = args.format.format.unwrap_or(OutputFormat::Table);
+            anyhow::ensure!(
+                format != OutputFormat::Parquet,
+                "the shell prints to the terminal: -o parquet needs a file"
+            );
+            shell(Database::open(&cli.db)?, format).await
+        }
         Command::Generate(args) => {
             let db = Database::open(&cli.db)?;
             let kind = if args.append {
@@ -436,8 +486,11 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Search(args) => {
-            let session = PersonaSession::new(Database::open(&cli.db)?)?;
+            let db = Database::open(&cli.db)?;
+            let mut sink = args.format.sink(&db)?;
+            let session = PersonaSession::new(db)?;
             let query = personadb::search::SearchQuery {
+                mode: args.mode.parse().map_err(anyhow::Error::msg)?,
                 table: args.table,
                 field: args.field,
                 text: args.query,
@@ -447,7 +500,37 @@ async fn run(cli: Cli) -> Result<()> {
                 width: args.width,
             };
             let stream = query.execute(&session).await?;
-            write_stream(stream, args.format.format, &mut std::io::stdout().lock()).await?;
+            sink.write(stream).await?;
+            Ok(())
+        }
+        Command::Embed(args) => {
+            let db = Database::open(&cli.db)?;
+            let mut options = personadb::embed::column::EmbedColumnOptions::new(args.table, args.field);
+            options.model = args.model;
+            options.column = args.column;
+            options.force = args.force;
+            options.progress = !args.quiet;
+            let r = personadb::embed::column::embed_column(&db, &options).await?;
+            eprintln!(
+                "{}: {} by {} ({} dimensions), {} rows in {:.1}s ({:.0} rows/s){}",
+                r.column,
+                r.action,
+                r.model,
+                r.dimension,
+                r.rows,
+                r.seconds,
+                r.rows as f64 / r.seconds.max(1e-9),
+                match r.resumed_fragments {
+                    0 => String::new(),
+                    n => format!(", {n} fragment(s) reused from the interrupted run"),
+                }
+            );
+            if r.action.starts_with("replaced") && r.rows as usize >= personadb::index::MIN_VECTOR_ROWS {
+                eprintln!(
+                    "its vector index went with the old column: `personadb index --table {}` builds it again",
+                    options.table
+                );
+            }
             Ok(())
         }
         Command::Index(args) => {
@@ -470,12 +553,13 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Tables(f) => {
             let db = Database::open(&cli.db)?;
+            let mut sink = f.sink(&db)?;
             let batch = db.summaries().await?;
             let stream = datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
                 batch.schema(),
                 futures::stream::iter([Ok(batch)]),
             );
-            write_stream(Box::pin(stream), f.format, &mut std::io::stdout().lock()).await?;
+            sink.write(Box::pin(stream)).await?;
             Ok(())
         }
         Command::Report(args) => {
@@ -546,11 +630,10 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn run_sql(session: &PersonaSession, sql: &str, format: OutputFormat) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+async fn run_sql(session: &PersonaSession, sql: &str, sink: &mut ResultSink) -> Result<()> {
     for statement in session.parse(sql)? {
         let stream = session.execute(statement).await?;
-        write_stream(stream, format, &mut out).await?;
+        sink.write(stream).await?;
     }
     Ok(())
 }
@@ -677,8 +760,15 @@ async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result
             match (parts.next(), parts.next()) {
                 (Some(".quit" | ".exit"), _) => break,
                 (Some(".help"), _) => println!("{SHELL_HELP}"),
-                (Some(".tables"), _) => failed += usize::from(report(run_sql(&session, "SHOW TABLES", format).await)),
+                (Some(".tables"), _) => {
+                    failed += usize::from(report(
+                        run_sql(&session, "SHOW TABLES", &mut ResultSink::new(Some(format), None, db.dir())?).await,
+                    ))
+                }
                 (Some(".format"), Some(f)) => match f.parse() {
+                    Ok(OutputFormat::Parquet) => eprintln!(
+                        "error: the shell prints to the terminal; Parquet needs a file (COPY ... TO 'file.parquet')"
+                    ),
                     Ok(f) => format = f,
                     Err(e) => eprintln!("error: {e}"),
                 },
@@ -691,11 +781,13 @@ async fn shell(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result
         if trimmed.ends_with(';') {
             let sql = std::mem::take(&mut buffer);
             let _ = editor.add_history_entry(sql.trim());
-            failed += usize::from(report(run_sql(&session, &sql, format).await));
+            failed +=
+                usize::from(report(run_sql(&session, &sql, &mut ResultSink::new(Some(format), None, db.dir())?).await));
         }
     }
     if !buffer.trim().is_empty() {
-        failed += usize::from(report(run_sql(&session, &buffer, format).await));
+        failed +=
+            usize::from(report(run_sql(&session, &buffer, &mut ResultSink::new(Some(format), None, db.dir())?).await));
     }
     let _ = editor.save_history(&history);
     // A script piped in fails when any statement did, so scripts and CI notice.

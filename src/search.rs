@@ -1,9 +1,13 @@
-//! Semantic search over stored tables: `semantic_search(table, column, query, k)` and
-//! `personadb search`. The query text is embedded with the session's model, refused when the
-//! column's recorded model differs; Lance finds the `k` nearest rows by cosine distance, using
-//! the column's vector index when there is one (rows appended since it was built are searched
-//! exactly) and WHERE filters as a prefilter, so a filtered search still returns `k` rows when
-//! `k` rows match.
+//! Search over stored tables: `semantic_search`, `text_search` and `hybrid_search` (table
+//! functions) and `personadb search --mode vector|text|hybrid`.
+//!
+//! Vector: the query text is embedded by the model the column was written with (recorded in
+//! the catalog); Lance finds the `k` nearest rows by cosine distance, using the column's
+//! vector index when there is one (rows appended since it was built are searched exactly).
+//! Text: Lance's BM25 over the words of a text column, through its full-text index when there
+//! is one and a scan otherwise. Hybrid: both rankings of a narrative field (text column and
+//! embedding column), fused by reciprocal rank. In every mode WHERE filters are a prefilter,
+//! so a filtered search still returns `k` rows when `k` rows match.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,14 +23,19 @@ use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
 use datafusion::physical_plan::ExecutionPlan;
 use futures::TryStreamExt;
 use lance::Dataset;
+pub use personadb_udfs::SearchMode;
 use personadb_udfs::{SearchRequest, TableSearcher};
 
 use crate::database::Database;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
 
-/// The distance column every search returns.
+/// The distance column a vector search returns.
 pub const DISTANCE: &str = "_distance";
+/// The score column a text or hybrid search returns (higher is better).
+pub const SCORE: &str = "_score";
+/// The row address column Lance adds on request (hybrid search fuses by it).
+const ROW_ID: &str = "_rowid";
 /// Field metadata key naming the model of an embedding column (set by `embed` and `generate --embed`).
 pub use personadb_udfs::embed::MODEL_KEY;
 
@@ -124,32 +133,90 @@ pub fn check_column(
     }
 }
 
+/// The text columns of a schema (Utf8 or LargeUtf8).
+pub fn text_columns(schema: &Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8))
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+/// Checks that `column` of `table` is a text column a BM25 search can read.
+pub fn check_text_column(table: &str, schema: &Schema, column: &str) -> Result<()> {
+    let invalid =
+        |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
+    let candidates = text_columns(schema);
+    let list = |c: &[String]| if c.is_empty() { "none".to_string() } else { c.join(", ") };
+    match schema.field_with_name(column) {
+        Err(_) => Err(invalid(format!("there is no such column; text columns: {}", list(&candidates)))),
+        Ok(f) if !candidates.contains(f.name()) => {
+            Err(invalid(format!("it is {}, not a text column; text columns: {}", f.data_type(), list(&candidates))))
+        }
+        Ok(_) => Ok(()),
+    }
+}
+
+/// The text column and the embedding column of the narrative field `column` names (either of
+/// the pair: `persona` or `persona_embedding`), for a hybrid search.
+pub fn field_pair(column: &str) -> (String, String) {
+    match column.strip_suffix("_embedding") {
+        Some(text) => (text.to_string(), column.to_string()),
+        None => (column.to_string(), format!("{column}_embedding")),
+    }
+}
+
 impl TableSearcher for Searcher {
     fn search(&self, request: &SearchRequest) -> DfResult<Arc<dyn TableProvider>> {
-        let name = personadb_udfs::semantic_search::NAME;
+        let name = request.mode.function();
         let dataset = self.tables.lock().ok().and_then(|t| t.get(&request.table).cloned());
         let Some(dataset) = dataset else {
             return plan_err!("{name}: table '{}' not found", request.table);
         };
         let table_schema = Schema::from(dataset.schema());
-        // The query is embedded by the model the column was written with.
-        let recorded = table_schema
-            .field_with_name(&request.column)
-            .ok()
-            .map(|f| column_model(&self.db, &request.table, f))
-            .transpose()
-            .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?
-            .flatten();
-        let embedder = match &recorded {
-            Some((model, _)) => crate::embed::by_name(model),
-            None => crate::embed::FastEmbedder::shared(),
+        let plan_error = |e: Error| DataFusionError::Plan(format!("{name}: {e}"));
+        let (text_column, vector_column) = match request.mode {
+            SearchMode::Vector => (None, Some(request.column.clone())),
+            SearchMode::Text => (Some(request.column.clone()), None),
+            SearchMode::Hybrid => {
+                let (text, vector) = field_pair(&request.column);
+                (Some(text), Some(vector))
+            }
+        };
+        if let Some(text) = &text_column {
+            check_text_column(&request.table, &table_schema, text).map_err(plan_error)?;
         }
-        .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?;
-        check_column(&self.db, &request.table, &table_schema, &request.column, embedder.as_ref())
-            .map_err(|e| DataFusionError::Plan(format!("{name}: {e}")))?;
+        let embedder = match &vector_column {
+            None => None,
+            Some(column) => {
+                // The query is embedded by the model the column was written with.
+                let recorded = table_schema
+                    .field_with_name(column)
+                    .ok()
+                    .map(|f| column_model(&self.db, &request.table, f))
+                    .transpose()
+                    .map_err(plan_error)?
+                    .flatten();
+                let embedder = match &recorded {
+                    Some((model, _)) => crate::embed::by_name(model),
+                    None => crate::embed::FastEmbedder::shared(),
+                }
+                .map_err(plan_error)?;
+                check_column(&self.db, &request.table, &table_schema, column, embedder.as_ref()).map_err(plan_error)?;
+                Some(embedder)
+            }
+        };
         let mut fields: Vec<Arc<Field>> = table_schema.fields().iter().cloned().collect();
-        fields.push(Arc::new(Field::new(DISTANCE, DataType::Float32, true)));
-        Ok(Arc::new(SearchTable { dataset, request: request.clone(), schema: Arc::new(Schema::new(fields)), embedder }))
+        fields.push(Arc::new(Field::new(request.mode.rank_column(), DataType::Float32, true)));
+        Ok(Arc::new(SearchTable {
+            dataset,
+            request: request.clone(),
+            schema: Arc::new(Schema::new(fields)),
+            embedder,
+            text_column,
+            vector_column,
+        }))
     }
 }
 
@@ -158,7 +225,12 @@ struct SearchTable {
     dataset: Arc<Dataset>,
     request: SearchRequest,
     schema: SchemaRef,
-    embedder: Arc<dyn Embedder>,
+    /// The query's embedder (vector and hybrid).
+    embedder: Option<Arc<dyn Embedder>>,
+    /// The column BM25 reads (text and hybrid).
+    text_column: Option<String>,
+    /// The embedding column (vector and hybrid).
+    vector_column: Option<String>,
 }
 
 impl std::fmt::Debug for SearchTable {
@@ -167,8 +239,8 @@ impl std::fmt::Debug for SearchTable {
     }
 }
 
-fn mentions_distance(expr: &Expr) -> bool {
-    expr.column_refs().iter().any(|c| c.name == DISTANCE)
+fn mentions_rank(expr: &Expr) -> bool {
+    expr.column_refs().iter().any(|c| c.name == DISTANCE || c.name == SCORE)
 }
 
 #[async_trait]
@@ -182,12 +254,12 @@ impl TableProvider for SearchTable {
     }
 
     /// Filters Lance can evaluate exactly become the search's prefilter; a filter on
-    /// `_distance` (or anything Lance cannot evaluate) applies to the k rows found.
+    /// `_distance` or `_score` (or anything Lance cannot evaluate) applies to the k rows found.
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|f| {
-                if !mentions_distance(f) && crate::storage::pushable(f) {
+                if !mentions_rank(f) && crate::storage::pushable(f) {
                     TableProviderFilterPushDown::Exact
                 } else {
                     TableProviderFilterPushDown::Unsupported
@@ -203,7 +275,23 @@ impl TableProvider for SearchTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let batches = search(&self.dataset, &self.request, filters, self.embedder.clone()).await?;
+        let filter = filters.iter().cloned().reduce(Expr::and);
+        let k = usize::try_from(self.request.k).map_err(|_| DataFusionError::Plan("k is too large".into()))?;
+        let query = self.request.query.as_str();
+        let text = self.text_column.as_deref().unwrap_or_default();
+        let vector = self.vector_column.as_deref().unwrap_or_default();
+        let batches = match (self.request.mode, &self.embedder) {
+            (SearchMode::Text, _) => search_text(&self.dataset, text, query, k, filter, None).await?,
+            (SearchMode::Vector, Some(embedder)) => {
+                let v = embed_query(embedder.clone(), query).await?;
+                search_vector(&self.dataset, vector, v, k, filter, None, SearchParams::default()).await?
+            }
+            (SearchMode::Hybrid, Some(embedder)) => {
+                let v = embed_query(embedder.clone(), query).await?;
+                search_hybrid(&self.dataset, text, vector, query, v, k, filter, None, SearchParams::default()).await?
+            }
+            (_, None) => return Err(DataFusionError::Internal("a vector search without an embedder".into())),
+        };
         let indices: Vec<usize> = match projection {
             Some(p) => p.clone(),
             None => (0..self.schema.fields().len()).collect(),
@@ -214,11 +302,11 @@ impl TableProvider for SearchTable {
             let columns = indices
                 .iter()
                 .map(|&i| {
-                    let name = self.schema.field(i).name();
-                    batch
-                        .column_by_name(name)
-                        .cloned()
-                        .ok_or_else(|| DataFusionError::Internal(format!("the search returned no column {name}")))
+                    let field = self.schema.field(i);
+                    let column = batch.column_by_name(field.name()).ok_or_else(|| {
+                        DataFusionError::Internal(format!("the search returned no column {}", field.name()))
+                    })?;
+                    Ok(arrow::compute::cast(column, field.data_type())?)
                 })
                 .collect::<DfResult<Vec<_>>>()?;
             out.push(RecordBatch::try_new_with_options(
@@ -250,20 +338,13 @@ impl Default for SearchParams {
     }
 }
 
-/// Runs one search: the rows (every table column plus `_distance`), nearest first.
-pub async fn search(
-    dataset: &Dataset,
-    request: &SearchRequest,
-    filters: &[Expr],
-    embedder: Arc<dyn Embedder>,
-) -> DfResult<Vec<RecordBatch>> {
-    let vector = crate::embed::embed_queries_async(embedder, vec![request.query.clone()]).await?;
-    let Some(vector) = vector.into_iter().next() else {
-        return Err(DataFusionError::Execution("the model returned no vector for the query".into()));
-    };
-    let k = usize::try_from(request.k).map_err(|_| DataFusionError::Plan("k is too large".into()))?;
-    let filter = filters.iter().cloned().reduce(Expr::and);
-    search_vector(dataset, &request.column, vector, k, filter, None, SearchParams::default()).await
+/// The query's vector, by `embedder`.
+pub async fn embed_query(embedder: Arc<dyn Embedder>, query: &str) -> DfResult<Vec<f32>> {
+    let vector = crate::embed::embed_queries_async(embedder, vec![query.to_string()]).await?;
+    vector
+        .into_iter()
+        .next()
+        .ok_or_else(|| DataFusionError::Execution("the model returned no vector for the query".into()))
 }
 
 /// The `k` rows nearest to `vector` in `column` by cosine distance among the rows that pass
@@ -277,6 +358,22 @@ pub async fn search_vector(
     projection: Option<&[&str]>,
     params: SearchParams,
 ) -> DfResult<Vec<RecordBatch>> {
+    let scanner = vector_scanner(dataset, column, vector, k, filter, projection, params, false).await?;
+    collect(scanner).await
+}
+
+/// The scanner of a vector search (see [`search_vector`]), with Lance's `_rowid` when `row_id`.
+#[allow(clippy::too_many_arguments)]
+async fn vector_scanner(
+    dataset: &Dataset,
+    column: &str,
+    vector: Vec<f32>,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+    params: SearchParams,
+    row_id: bool,
+) -> DfResult<lance::dataset::scanner::Scanner> {
     let mut scanner = dataset.scan();
     scanner.prefilter(true);
     let mut nprobes = params.nprobes;
@@ -302,6 +399,9 @@ pub async fn search_vector(
     if let Some(columns) = projection {
         scanner.project(columns).map_err(DataFusionError::from)?;
     }
+    if row_id {
+        scanner.with_row_id();
+    }
     scanner.nearest(column, &Float32Array::from(vector) as &dyn Array, k).map_err(DataFusionError::from)?;
     scanner.distance_metric(lance_linalg::distance::MetricType::Cosine);
     scanner.use_index(use_index);
@@ -309,13 +409,175 @@ pub async fn search_vector(
     scanner.refine(params.refine_factor);
     // HNSW must look at least as wide as the candidates it returns.
     scanner.ef(params.ef.max(k.saturating_mul(params.refine_factor.max(1) as usize)));
+    Ok(scanner)
+}
+
+async fn collect(scanner: lance::dataset::scanner::Scanner) -> DfResult<Vec<RecordBatch>> {
     let stream = scanner.try_into_stream().await.map_err(DataFusionError::from)?;
     stream.map_err(DataFusionError::from).try_collect().await
 }
 
-/// Opens the datasets `semantic_search` calls in `statement` name.
+/// The `k` rows whose `column` best matches the words of `query` by BM25 among the rows that
+/// pass `filter`, with the columns `projection` names (all when `None`) plus `_score`, best
+/// first. Uses the column's full-text index when there is one, a scan otherwise.
+pub async fn search_text(
+    dataset: &Dataset,
+    column: &str,
+    query: &str,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+) -> DfResult<Vec<RecordBatch>> {
+    collect(text_scanner(dataset, column, query, k, filter, projection, false)?).await
+}
+
+fn text_scanner(
+    dataset: &Dataset,
+    column: &str,
+    query: &str,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+    row_id: bool,
+) -> DfResult<lance::dataset::scanner::Scanner> {
+    use lance_index::scalar::FullTextSearchQuery;
+    let limit = i64::try_from(k).map_err(|_| DataFusionError::Plan("k is too large".into()))?;
+    let mut scanner = dataset.scan();
+    scanner.prefilter(true);
+    if let Some(filter) = filter {
+        scanner.filter_expr(filter);
+    }
+    if let Some(columns) = projection {
+        scanner.project(columns).map_err(DataFusionError::from)?;
+    }
+    if row_id {
+        scanner.with_row_id();
+    }
+    let query = FullTextSearchQuery::new(query.to_string())
+        .with_column(column.to_string())
+        .map_err(DataFusionError::from)?
+        .limit(Some(limit));
+    scanner.full_text_search(query).map_err(DataFusionError::from)?;
+    scanner.limit(Some(limit), None).map_err(DataFusionError::from)?;
+    Ok(scanner)
+}
+
+/// Candidates each ranking contributes to a hybrid search of `k` rows: deeper than `k`, so a
+/// row ranked a little below `k` by both can still make the fused top `k`.
+fn hybrid_depth(k: usize) -> usize {
+    k.saturating_mul(2).max(20).min(personadb_udfs::semantic_search::MAX_K as usize)
+}
+
+/// The `k` rows that rank best by reciprocal rank fusion of the vector search of
+/// `vector_column` (by `vector`) and the BM25 search of `text_column` (by `query`), among the
+/// rows that pass `filter`: every row scores the sum of `1 / (60 + rank)` over the rankings it
+/// appears in. The columns `projection` names (all when `None`) plus `_score`, best first.
+#[allow(clippy::too_many_arguments)]
+pub async fn search_hybrid(
+    dataset: &Dataset,
+    text_column: &str,
+    vector_column: &str,
+    query: &str,
+    vector: Vec<f32>,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+    params: SearchParams,
+) -> DfResult<Vec<RecordBatch>> {
+    use personadb_udfs::semantic_search::RRF_K;
+    let depth = hybrid_depth(k);
+    let schema = Schema::from(dataset.schema());
+    let columns: Vec<String> = match projection {
+        Some(p) => p.iter().map(|c| c.to_string()).collect(),
+        None => schema.fields().iter().map(|f| f.name().clone()).collect(),
+    };
+    let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let vectors = vector_scanner(dataset, vector_column, vector, depth, filter.clone(), Some(&names), params, true);
+    let (by_vector, by_text) = futures::future::try_join(
+        async { collect(vectors.await?).await },
+        collect(text_scanner(dataset, text_column, query, depth, filter, Some(&names), true)?),
+    )
+    .await?;
+    // Each ranking in order: (batch, row) by rank.
+    let ranked = |batches: &[RecordBatch], by: &str, descending: bool| -> DfResult<Vec<(u64, f32, usize, usize)>> {
+        let mut rows = Vec::new();
+        for (b, batch) in batches.iter().enumerate() {
+            let ids = batch
+                .column_by_name(ROW_ID)
+                .and_then(|c| c.as_any().downcast_ref::<arrow::array::UInt64Array>().cloned())
+                .ok_or_else(|| DataFusionError::Internal("the search returned no row ids".into()))?;
+            let key = arrow::compute::cast(
+                batch
+                    .column_by_name(by)
+                    .ok_or_else(|| DataFusionError::Internal(format!("the search returned no {by}")))?,
+                &DataType::Float32,
+            )?;
+            let key = key
+                .as_any()
+                .downcast_ref::<Float32Array>()
+                .ok_or_else(|| DataFusionError::Internal(format!("{by} is not a number")))?;
+            for r in 0..batch.num_rows() {
+                let v = if key.is_null(r) { f32::NAN } else { key.value(r) };
+                rows.push((ids.value(r), if descending { -v } else { v }, b, r));
+            }
+        }
+        rows.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        Ok(rows)
+    };
+    let vector_rows = ranked(&by_vector, DISTANCE, false)?;
+    let text_rows = ranked(&by_text, SCORE, true)?;
+    // Fused score per row id, with where to take the row from and its best rank (ties).
+    let mut fused: HashMap<u64, (f64, usize, (usize, usize))> = HashMap::new();
+    for (source, rows) in [(0usize, &vector_rows), (1, &text_rows)] {
+        let offset = if source == 0 { 0 } else { by_vector.len() };
+        for (rank, &(id, _, b, r)) in rows.iter().enumerate() {
+            let entry = fused.entry(id).or_insert((0.0, usize::MAX, (offset + b, r)));
+            entry.0 += 1.0 / (RRF_K + rank as f64 + 1.0);
+            entry.1 = entry.1.min(rank);
+        }
+    }
+    let mut order: Vec<(u64, f64, usize, (usize, usize))> =
+        fused.into_iter().map(|(id, (score, best, at))| (id, score, best, at)).collect();
+    order.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)).then(a.0.cmp(&b.0)));
+    order.truncate(k);
+    let sources: Vec<&RecordBatch> = by_vector.iter().chain(by_text.iter()).collect();
+    let indices: Vec<(usize, usize)> = order.iter().map(|o| o.3).collect();
+    let mut fields: Vec<Arc<Field>> = Vec::new();
+    let mut arrays: Vec<arrow::array::ArrayRef> = Vec::new();
+    for name in &columns {
+        let field =
+            schema.field_with_name(name).map_err(|_| DataFusionError::Plan(format!("table has no column `{name}`")))?;
+        let parts: Vec<&dyn Array> = sources
+            .iter()
+            .map(|b| {
+                b.column_by_name(name)
+                    .map(|c| c.as_ref())
+                    .ok_or_else(|| DataFusionError::Internal(format!("the search returned no column {name}")))
+            })
+            .collect::<DfResult<_>>()?;
+        arrays.push(if parts.is_empty() {
+            arrow::array::new_empty_array(field.data_type())
+        } else {
+            arrow::compute::interleave(&parts, &indices)?
+        });
+        fields.push(Arc::new(field.clone()));
+    }
+    fields.push(Arc::new(Field::new(SCORE, DataType::Float32, true)));
+    arrays.push(Arc::new(Float32Array::from(order.iter().map(|o| o.1 as f32).collect::<Vec<_>>())));
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        arrays,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(order.len())),
+    )?;
+    Ok(vec![batch])
+}
+
+/// The tables the search functions in `statement` name (opened before planning).
 pub fn searched_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
-    crate::stratify::table_function_tables(statement, personadb_udfs::semantic_search::NAME)
+    personadb_udfs::semantic_search::NAMES
+        .iter()
+        .flat_map(|f| crate::stratify::table_function_tables(statement, f))
+        .collect()
 }
 
 /// A search as `personadb search` asks for it, built as a query plan from its parts: the
@@ -323,6 +585,8 @@ pub fn searched_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -
 /// is ever pasted into SQL text, so no filter can end a statement and start another.
 #[derive(Debug, Clone)]
 pub struct SearchQuery {
+    /// How rows are ranked: by meaning, by words (BM25), or both fused.
+    pub mode: SearchMode,
     /// The table to search.
     pub table: String,
     /// The narrative field (`persona`) or its embedding column (`persona_embedding`).
@@ -340,8 +604,8 @@ pub struct SearchQuery {
 }
 
 impl SearchQuery {
-    /// Plans and runs the search in `session`: `distance`, the shown columns and the field's
-    /// (truncated) text, nearest first.
+    /// Plans and runs the search in `session`: `distance` (vector) or `score` (text, hybrid),
+    /// the shown columns and the field's (truncated) text, best first.
     pub async fn execute(
         &self,
         session: &crate::PersonaSession,
@@ -356,9 +620,10 @@ impl SearchQuery {
         }
         let dataset = Arc::new(db.open_table(&self.table).await?);
         let schema = Schema::from(dataset.schema());
-        let (field, column) = match self.field.strip_suffix("_embedding") {
-            Some(f) => (f.to_string(), self.field.clone()),
-            None => (self.field.clone(), format!("{}_embedding", self.field)),
+        let (field, embedding) = field_pair(&self.field);
+        let column = match self.mode {
+            SearchMode::Vector => embedding,
+            SearchMode::Text | SearchMode::Hybrid => field.clone(),
         };
         let has = |c: &str| schema.field_with_name(c).is_ok();
         let shown: Vec<String> = if self.columns.is_empty() {
@@ -385,7 +650,7 @@ impl SearchQuery {
         };
         session.prepare_search(&self.table, dataset);
         let ctx = session.context();
-        let function = ctx.table_function(personadb_udfs::semantic_search::NAME)?;
+        let function = ctx.table_function(self.mode.function())?;
         let k = i64::try_from(self.k)
             .map_err(|_| Error::InvalidArgument { name: "k".into(), reason: format!("{} is too large", self.k) })?;
         let args = [lit(self.table.as_str()), lit(column.as_str()), lit(self.text.as_str()), lit(k)];
@@ -398,8 +663,10 @@ impl SearchQuery {
             let expr = frame.parse_sql_expr(filter).map_err(|e| filter_error(filter, &e))?;
             frame = frame.filter(expr)?;
         }
-        frame = frame.sort(vec![ident(DISTANCE).sort(true, false)])?;
-        let mut select = vec![round(vec![ident(DISTANCE), lit(4i64)]).alias("distance")];
+        let rank = self.mode.rank_column();
+        let ascending = self.mode == SearchMode::Vector;
+        frame = frame.sort(vec![ident(rank).sort(ascending, false)])?;
+        let mut select = vec![round(vec![ident(rank), lit(4i64)]).alias(rank.trim_start_matches('_'))];
         select.extend(shown.iter().map(|c| ident(c.as_str())));
         if has(&field) {
             let text = ident(field.as_str());
@@ -424,7 +691,12 @@ fn filter_error(filter: &str, e: &DataFusionError) -> Error {
             datafusion::common::SchemaError::FieldNotFound { field, valid_fields } => format!(
                 "unknown column `{}` (columns: {})",
                 field.name,
-                valid_fields.iter().map(|f| f.name()).filter(|n| *n != DISTANCE).collect::<Vec<_>>().join(", ")
+                valid_fields
+                    .iter()
+                    .map(|f| f.name())
+                    .filter(|n| *n != DISTANCE && *n != SCORE)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             other => other.to_string(),
         },

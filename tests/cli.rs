@@ -34,6 +34,14 @@ fn csv_rows(text: &str) -> Vec<Vec<String>> {
     text.lines().skip(1).map(|l| l.split(',').map(str::to_string).collect()).collect()
 }
 
+/// CSV records with quoted fields (texts with commas), header left out.
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.expect("csv record").iter().map(str::to_string).collect())
+        .collect()
+}
+
 /// Census adult shares of the five largest states, from the derived table.
 fn census_state_shares() -> std::collections::HashMap<String, f64> {
     let text =
@@ -211,6 +219,148 @@ fn output_formats() {
     let out = ok(&db, &["sql", "-o", "csv", "-f", sql_file.to_str().expect("path")]);
     assert!(out.ends_with("3\n"), "{out}");
     user_error(&db, &["sql", "-o", "xml", "SELECT 1"], "xml");
+}
+
+#[test]
+fn results_written_to_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "300", "--seed", "2", "--embed", "none", "-q"]);
+    // Parquet keeps list columns as lists; its extension picks the format.
+    let file = dir.path().join("out.parquet");
+    let path = file.to_str().expect("path");
+    let q = "SELECT uuid, age, hobbies_and_interests_list FROM personas WHERE age >= 30";
+    assert_eq!(ok(&db, &["sql", "--out", path, q]), "");
+    let reader = std::fs::File::open(&file).expect("open");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(reader).expect("parquet");
+    assert!(matches!(
+        reader.schema().field_with_name("hobbies_and_interests_list").expect("field").data_type(),
+        arrow::datatypes::DataType::List(_)
+    ));
+    let rows: usize = reader.build().expect("reader").map(|b| b.expect("batch").num_rows()).sum();
+    let expected = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE age >= 30"]);
+    assert_eq!(rows.to_string(), csv_rows(&expected)[0][0]);
+    // -o names the format whatever the extension; csv renders lists as JSON text.
+    let file = dir.path().join("out.data");
+    ok(
+        &db,
+        &[
+            "sql",
+            "-o",
+            "csv",
+            "--out",
+            file.to_str().expect("path"),
+            "SELECT uuid, hobbies_and_interests_list FROM personas LIMIT 3",
+        ],
+    );
+    let text = std::fs::read_to_string(&file).expect("read");
+    let records = csv_records(&text);
+    assert_eq!(records.len(), 3);
+    assert!(records.iter().all(|r| r[1].starts_with("[\"")), "{text}");
+    // Search results and the table list go to files too.
+    let found = dir.path().join("found.jsonl");
+    ok(&db, &["search", "nurse", "--mode", "text", "-k", "2", "--out", found.to_str().expect("path")]);
+    assert_eq!(std::fs::read_to_string(&found).expect("read").lines().count(), 2);
+    // Bad requests, before any work, and nothing half-written.
+    user_error(&db, &["sql", "-o", "parquet", "SELECT 1"], "--out FILE");
+    user_error(&db, &["sql", "--out", dir.path().join("x.unknown").to_str().expect("path"), "SELECT 1"], "extension");
+    let inside = db.join("stolen.parquet");
+    user_error(&db, &["sql", "--out", inside.to_str().expect("path"), "SELECT 1"], "inside the database directory");
+    assert!(!inside.exists());
+    let two = dir.path().join("two.csv");
+    user_error(&db, &["sql", "--out", two.to_str().expect("path"), "SELECT 1; SELECT 2"], "one query");
+    user_error(&db, &["sql", "--out", dir.path().to_str().expect("path"), "SELECT 1"], "folder");
+    let failed = dir.path().join("failed.csv");
+    user_error(&db, &["sql", "--out", failed.to_str().expect("path"), "SELECT * FROM nope"], "nope");
+    assert!(!failed.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn embed_adds_replaces_and_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "300", "--seed", "3", "--embed", "persona", "-q"]);
+    let count = |sql: &str| csv_rows(&ok(&db, &["sql", "-o", "csv", sql]))[0].clone();
+    // A field without an embedding column gets one, by the table's static model.
+    let added = personadb(&db, &["embed", "--field", "culinary_persona", "-q"]);
+    let said = String::from_utf8_lossy(&added.stderr);
+    assert!(added.status.success(), "{said}");
+    assert!(said.contains("culinary_persona_embedding: added by personadb/static-all-MiniLM-L6-v2"), "{said}");
+    assert_eq!(
+        count("SELECT count(culinary_persona_embedding), count(culinary_persona), min(array_length(culinary_persona_embedding)) FROM personas"),
+        vec!["300", "300", "256"]
+    );
+    let rows = csv_rows(&ok(
+        &db,
+        &["search", "spicy food", "--field", "culinary_persona", "-k", "3", "-o", "csv", "--columns", "uuid"],
+    ));
+    assert_eq!(rows.len(), 3);
+    // The same again: nothing to do.
+    let again = personadb(&db, &["embed", "--field", "culinary_persona", "-q"]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("up to date"));
+    // Upgrading a field to the transformer replaces its column; queries follow the new model.
+    let before = count("SELECT count(*) FROM personas");
+    let replaced = personadb(&db, &["embed", "--field", "persona", "--model", "all-MiniLM-L6-v2", "-q"]);
+    let said = String::from_utf8_lossy(&replaced.stderr);
+    assert!(replaced.status.success(), "{said}");
+    assert!(said.contains("replaced (held personadb/static-all-MiniLM-L6-v2)"), "{said}");
+    assert_eq!(count("SELECT count(*) FROM personas"), before);
+    assert_eq!(
+        count("SELECT min(array_length(persona_embedding)), count(persona_embedding) FROM personas"),
+        vec!["384", "300"]
+    );
+    let hits = csv_rows(&ok(&db, &["search", "retired nurse", "-k", "5", "-o", "csv", "--columns", "uuid"]));
+    assert_eq!(hits.len(), 5);
+    // Bad requests name what was wrong.
+    user_error(&db, &["embed", "--field", "age"], "not a text column");
+    user_error(&db, &["embed", "--field", "nope"], "no such column");
+    user_error(&db, &["embed", "--field", "persona", "--model", "word2vec"], "word2vec");
+    user_error(&db, &["embed", "--field", "persona", "--column", "age"], "not an embedding column");
+    user_error(&db, &["embed", "--field", "persona", "--table", "nope"], "nope");
+
+    // Killed part-way, a run started again reuses the fragments it finished.
+    let big = dir.path().join("big");
+    ok(&big, &["generate", "-n", "400", "--seed", "4", "--embed", "none", "-q"]);
+    for seed in 5..9 {
+        ok(&big, &["generate", "-n", "400", "--seed", &seed.to_string(), "--embed", "none", "--append", "-q"]);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_personadb"))
+        .arg("--db")
+        .arg(&big)
+        .args(["embed", "--field", "persona", "--model", "all-MiniLM-L6-v2", "-q"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let catalog = rusqlite::Connection::open(big.join("catalog.sqlite")).expect("catalog");
+    let start = std::time::Instant::now();
+    let mut checkpoints = 0i64;
+    while checkpoints == 0 && start.elapsed() < std::time::Duration::from_secs(120) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        checkpoints = catalog.query_row("SELECT count(*) FROM embed_checkpoints", [], |r| r.get(0)).unwrap_or(0);
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(checkpoints > 0, "no fragment was checkpointed");
+    let resumed = personadb(&big, &["embed", "--field", "persona", "--model", "all-MiniLM-L6-v2", "-q"]);
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert!(resumed.status.success(), "{said}");
+    if checkpoints < 5 {
+        assert!(said.contains("reused from the interrupted run"), "{said}");
+    }
+    let rows = csv_rows(&ok(
+        &big,
+        &["sql", "-o", "csv", "SELECT count(*), count(persona_embedding), count(DISTINCT uuid) FROM personas"],
+    ));
+    assert_eq!(rows[0], vec!["2000", "2000", "2000"]);
 }
 
 #[test]
@@ -427,12 +577,38 @@ fn search_and_index() {
     // The same search through the index gives (almost) the same rows; an appended persona
     // written for the query comes first, indexed or not.
     let exact: Vec<String> = search(&["-k", "10"]).iter().map(|r| r[1].clone()).collect();
+    // Text mode: BM25 over the field's words, best first, every row holding one of them.
+    let words = |extra: &[&str]| {
+        let mut args =
+            vec!["search", "retired nurse who loves gardening", "-o", "csv", "--columns", "uuid,age", "--width", "0"];
+        args.extend_from_slice(extra);
+        csv_records(&ok(&db, &args))
+    };
+    let text_rows = words(&["--mode", "text", "-k", "10", "--where", "age > 60"]);
+    assert_eq!(text_rows.len(), 10, "{text_rows:?}");
+    let scores: Vec<f64> = text_rows.iter().map(|r| r[0].parse().expect("score")).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores[9] > 0.0, "{scores:?}");
+    assert!(text_rows.iter().all(|r| r[2].parse::<i64>().expect("age") > 60));
+    assert!(
+        text_rows.iter().all(|r| ["nurs", "retir", "garden", "love"].iter().any(|w| r[3].to_lowercase().contains(w))),
+        "{text_rows:?}"
+    );
+    let scanned: Vec<String> = words(&["--mode", "text", "-k", "10"]).iter().map(|r| r[1].clone()).collect();
+    // Hybrid: both rankings fused, best first; a fused score is at most 2/61.
+    let hybrid = words(&["--mode", "hybrid", "-k", "10"]);
+    assert_eq!(hybrid.len(), 10);
+    let fused: Vec<f64> = hybrid.iter().map(|r| r[0].parse().expect("score")).collect();
+    assert!(fused.windows(2).all(|w| w[0] >= w[1]) && fused[0] <= 2.0 / 61.0 + 1e-4, "{fused:?}");
     let built = ok(&db, &["index", "--force"]);
     assert!(built.contains("persona_embedding\tIVF_PQ\tbuilt"), "{built}");
     assert!(built.contains("persona\tFTS\tbuilt"), "{built}");
     let indexed: Vec<String> = search(&["-k", "10"]).iter().map(|r| r[1].clone()).collect();
     let overlap = indexed.iter().filter(|u| exact.contains(u)).count();
     assert!(overlap >= 8, "recall@10 of the index on 400 rows: {overlap}/10");
+    // Through the full-text index, BM25 finds the rows the scan found.
+    let by_index: Vec<String> = words(&["--mode", "text", "-k", "10"]).iter().map(|r| r[1].clone()).collect();
+    let overlap = by_index.iter().filter(|u| scanned.contains(u)).count();
+    assert!(overlap >= 8, "full-text index vs scan: {overlap}/10 ({by_index:?} vs {scanned:?})");
     ok(
         &db,
         &[
@@ -443,6 +619,10 @@ fn search_and_index() {
     );
     let rows = search(&["-k", "3"]);
     assert_eq!(rows[0][1], "new-1", "{rows:?}");
+    for mode in ["text", "hybrid"] {
+        let rows = words(&["--mode", mode, "-k", "3"]);
+        assert_eq!(rows[0][1], "new-1", "{mode}: {rows:?}");
+    }
     let updated = ok(&db, &["index"]);
     assert!(updated.contains("persona_embedding\tIVF_PQ\tupdated"), "{updated}");
     assert_eq!(search(&["-k", "3"])[0][1], "new-1");
@@ -452,6 +632,8 @@ fn search_and_index() {
     user_error(&db, &["search", "nurse", "-k", "0"], "between 1 and");
     user_error(&db, &["search", "nurse", "--where", "shoe_size > 3"], "shoe_size");
     user_error(&db, &["search", "nurse", "--where", "age >"], "filter `age >`");
+    user_error(&db, &["search", "nurse", "--mode", "fuzzy"], "fuzzy");
+    user_error(&db, &["search", "nurse", "--mode", "text", "--field", "age"], "not a text column");
     // A filter is one expression, never SQL text: it cannot end the statement and start another.
     let rows_before = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas"]);
     for hostile in [

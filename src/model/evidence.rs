@@ -213,6 +213,12 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
                         }
                     }
                 }
+                Some(ColumnSpec::FirstOf { of, .. }) => {
+                    return Err(bad(format!(
+                        "cannot condition on `{name}`: condition on {} instead, or filter the result",
+                        of.join(" or ")
+                    )));
+                }
                 Some(ColumnSpec::Uuid { .. } | ColumnSpec::Normal { .. } | ColumnSpec::Label { .. }) => {
                     // Independent of every node: filtering the sample is already exact.
                     return Err(bad(format!(

@@ -50,6 +50,9 @@ pub struct LocaleModel {
     labels: Vec<Option<(usize, Vec<String>, Vec<u16>)>>,
     /// Lookup columns: column index -> (node index, vocabulary, code per node value).
     pub(crate) lookups: Vec<Option<Lookup>>,
+    /// First-of columns: column index -> the nodes, in order, and the offset of each node's
+    /// values in the column's vocabulary (their values one after the other).
+    first_of: Vec<Option<Vec<(usize, u32)>>>,
     /// Column index -> its dictionary (the vocabulary as an Arrow array), for dictionary-encoded
     /// columns: built once, shared by every batch.
     dictionaries: Vec<Option<ArrayRef>>,
@@ -168,6 +171,30 @@ impl LocaleModel {
             }
             lookups.push(Some(Lookup { node, values, codes }));
         }
+        let mut first_of: Vec<Option<Vec<(usize, u32)>>> = Vec::new();
+        let mut first_of_vocab: Vec<Option<Vec<String>>> = Vec::new();
+        for c in &spec.columns {
+            let ColumnSpec::FirstOf { name, of } = c else {
+                first_of.push(None);
+                first_of_vocab.push(None);
+                continue;
+            };
+            let mut parts = Vec::new();
+            let mut vocab: Vec<String> = Vec::new();
+            for n in of {
+                let node = nodes
+                    .iter()
+                    .position(|x| &x.name == n && x.kind == ValueKind::Category)
+                    .ok_or_else(|| bad(format!("column `{name}`: `{n}` is not a category node")))?;
+                parts.push((node, vocab.len() as u32));
+                vocab.extend(nodes[node].values.iter().cloned());
+            }
+            if parts.is_empty() || vocab.len() > u16::MAX as usize {
+                return Err(bad(format!("column `{name}`: needs 1 to 65535 values over its nodes")));
+            }
+            first_of.push(Some(parts));
+            first_of_vocab.push(Some(vocab));
+        }
         let mut column_nodes = Vec::new();
         let mut plain = Vec::new();
         let mut dict = Vec::new();
@@ -175,7 +202,7 @@ impl LocaleModel {
             let (node, plain_type, dict_type) = match c {
                 ColumnSpec::Uuid { .. } | ColumnSpec::Constant { .. } => (None, DataType::Utf8, DataType::Utf8),
                 ColumnSpec::Normal { .. } => (None, DataType::Int64, DataType::Int64),
-                ColumnSpec::Label { .. } | ColumnSpec::Lookup { .. } => {
+                ColumnSpec::Label { .. } | ColumnSpec::Lookup { .. } | ColumnSpec::FirstOf { .. } => {
                     (None, DataType::Utf8, DataType::Dictionary(Box::new(DataType::UInt16), Box::new(DataType::Utf8)))
                 }
                 ColumnSpec::Node { name } => {
@@ -213,6 +240,7 @@ impl LocaleModel {
                         Some(&nodes[idx].values)
                     }
                     (ColumnSpec::Lookup { .. }, _) => lookups[c].as_ref().map(|l| &l.values),
+                    (ColumnSpec::FirstOf { .. }, _) => first_of_vocab[c].as_ref(),
                     (ColumnSpec::Label { .. }, _) => labels[c].as_ref().map(|l| &l.1),
                     _ => None,
                 };
@@ -233,6 +261,7 @@ impl LocaleModel {
             scores,
             labels,
             lookups,
+            first_of,
             storage_schema: Arc::new(Schema::new(plain)),
             dictionary_schema: Arc::new(Schema::new(dict)),
         })
@@ -436,6 +465,30 @@ impl LocaleModel {
                             let keys: Vec<u32> = keys.collect();
                             Arc::new(gather_strings(&lookup.values, keys.iter(), rows)?)
                         }
+                    }
+                }
+                (ColumnSpec::FirstOf { .. }, _) => {
+                    let (Some(parts), Some(dictionary)) = (&self.first_of[c], self.dictionaries[c].as_ref()) else {
+                        return Err(Error::InvalidLocalePack {
+                            locale: self.locale.clone(),
+                            reason: format!("column `{}`", spec.name()),
+                        });
+                    };
+                    let keys: Vec<u16> = (0..rows)
+                        .map(|r| {
+                            let row = &codes[r * n_nodes..(r + 1) * n_nodes];
+                            let pick = parts.iter().find(|(node, _)| {
+                                self.nodes[*node].values.get(row[*node] as usize).is_some_and(|v| !v.is_empty())
+                            });
+                            let (node, offset) = pick.or(parts.last()).copied().unwrap_or((0, 0));
+                            (offset + row[node]) as u16
+                        })
+                        .collect();
+                    let keys = UInt16Array::from(keys);
+                    let array = DictionaryArray::<UInt16Type>::try_new(keys, dictionary.clone())?;
+                    match encoding {
+                        Encoding::Dictionary => Arc::new(array),
+                        Encoding::Plain => arrow::compute::cast(&array, &DataType::Utf8)?,
                     }
                 }
                 (ColumnSpec::Label { .. }, _) => {

@@ -97,6 +97,9 @@ pub enum ColumnSpec {
     /// pack: e.g. the city of a ZIP code. Too many values for a conditional table, and no
     /// randomness.
     Lookup { name: String, of: String, table: String },
+    /// The first non-empty value among category nodes, in order: e.g. a preferred name, the
+    /// English name where a person has one and the given name otherwise.
+    FirstOf { name: String, of: Vec<String> },
 }
 
 impl ColumnSpec {
@@ -107,7 +110,8 @@ impl ColumnSpec {
             | ColumnSpec::Constant { name, .. }
             | ColumnSpec::Normal { name, .. }
             | ColumnSpec::Label { name, .. }
-            | ColumnSpec::Lookup { name, .. } => name,
+            | ColumnSpec::Lookup { name, .. }
+            | ColumnSpec::FirstOf { name, .. } => name,
         }
     }
 }

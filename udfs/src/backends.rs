@@ -43,7 +43,7 @@ pub struct Backends {
     pub narrator: Option<Arc<dyn PersonaNarrator>>,
     /// Backs `embed`.
     pub embedder: Option<Arc<dyn TextEmbedder>>,
-    /// Backs `semantic_search`.
+    /// Backs `semantic_search`, `text_search` and `hybrid_search`.
     pub searcher: Option<Arc<dyn TableSearcher>>,
 }
 
@@ -154,12 +154,66 @@ pub trait TableStratifier: Debug + Send + Sync {
     fn stratify(&self, request: &StratifyRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
 }
 
-/// What `semantic_search` asks for.
+/// How a search ranks rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SearchMode {
+    /// Nearest embeddings (cosine distance): `semantic_search`.
+    #[default]
+    Vector,
+    /// BM25 over a text column's words: `text_search`.
+    Text,
+    /// Both, fused by reciprocal rank: `hybrid_search`.
+    Hybrid,
+}
+
+impl SearchMode {
+    /// The names, as the command line spells them.
+    pub const NAMES: [&'static str; 3] = ["vector", "text", "hybrid"];
+
+    /// The table function of this mode.
+    pub fn function(self) -> &'static str {
+        match self {
+            SearchMode::Vector => "semantic_search",
+            SearchMode::Text => "text_search",
+            SearchMode::Hybrid => "hybrid_search",
+        }
+    }
+
+    /// The column a search of this mode adds to the table's: `_distance` (lower is nearer) or
+    /// `_score` (higher is better).
+    pub fn rank_column(self) -> &'static str {
+        match self {
+            SearchMode::Vector => "_distance",
+            SearchMode::Text | SearchMode::Hybrid => "_score",
+        }
+    }
+}
+
+impl std::str::FromStr for SearchMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "vector" | "semantic" => Ok(SearchMode::Vector),
+            "text" | "bm25" => Ok(SearchMode::Text),
+            "hybrid" => Ok(SearchMode::Hybrid),
+            _ => Err(format!(
+                "unknown search mode '{}' (expected {})",
+                s.chars().take(40).collect::<String>(),
+                SearchMode::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+/// What `semantic_search`, `text_search` and `hybrid_search` ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRequest {
+    /// How rows are ranked.
+    pub mode: SearchMode,
     /// The stored table to search.
     pub table: String,
-    /// Its embedding column.
+    /// The column searched: an embedding column (vector), a text column (text), either of a
+    /// narrative field's pair (hybrid: `persona` or `persona_embedding`).
     pub column: String,
     /// The text to search for.
     pub query: String,
@@ -167,10 +221,10 @@ pub struct SearchRequest {
     pub k: u64,
 }
 
-/// Nearest-neighbour search over stored tables.
+/// Vector, full-text and hybrid search over stored tables.
 pub trait TableSearcher: Debug + Send + Sync {
     /// Validates the request (table, column, model) and returns the search as a table whose
-    /// columns are the table's plus `_distance`; filters pushed into its scan restrict the
-    /// rows searched.
+    /// columns are the table's plus the mode's rank column ([`SearchMode::rank_column`]);
+    /// filters pushed into its scan restrict the rows searched.
     fn search(&self, request: &SearchRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
 }

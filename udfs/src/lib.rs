@@ -22,7 +22,7 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest, SearchRequest,
+    Allocation, Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest, SearchMode, SearchRequest,
     StratifyRequest, TableSearcher, TableStratifier, TextEmbedder,
 };
 pub use doc::FunctionDoc;
@@ -40,7 +40,9 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
         ctx.register_udtf(stratified_sample::NAME, Arc::new(stratified_sample::StratifiedSample::new(stratifier)));
     }
     if let Some(searcher) = backends.searcher.clone() {
-        ctx.register_udtf(semantic_search::NAME, Arc::new(semantic_search::SemanticSearch::new(searcher)));
+        for mode in [SearchMode::Vector, SearchMode::Text, SearchMode::Hybrid] {
+            ctx.register_udtf(mode.function(), Arc::new(semantic_search::SemanticSearch::new(mode, searcher.clone())));
+        }
     }
     if let Some(narrator) = backends.narrator.clone() {
         let udf = datafusion::logical_expr::async_udf::AsyncScalarUDF::new(Arc::new(
@@ -63,7 +65,9 @@ pub fn all_docs() -> Vec<FunctionDoc> {
     vec![
         sample_persona::doc(),
         stratified_sample::doc(),
-        semantic_search::doc(),
+        semantic_search::doc(SearchMode::Vector),
+        semantic_search::doc(SearchMode::Text),
+        semantic_search::doc(SearchMode::Hybrid),
         generate_narrative::doc(),
         embed::doc(),
         distance::doc(distance::Metric::Cosine),
