@@ -57,7 +57,7 @@ pub fn doc(mode: SearchMode) -> FunctionDoc {
             kind: "table function",
             description: concat!(
                 "The `k` rows of a stored table whose text column best matches the words of \
-                 `query` by BM25 (case-folded, stemmed, stop words dropped), with every column \
+                 `query` by BM25 (through a full-text index, words are case-folded and stemmed and stop words dropped), with every column \
                  of the table plus `_score` (BM25, higher is better), best first. Rows without \
                  any of the query's words are not returned, so fewer than `k` rows may come back. ",
                 "A WHERE clause on the table's columns (comparisons, AND/OR/NOT, IN, BETWEEN, \
