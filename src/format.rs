@@ -168,6 +168,12 @@ impl ResultSink {
     /// `file` or stdout. A file inside the database directory `db` is refused, as is Parquet
     /// to stdout.
     pub fn new(format: Option<OutputFormat>, file: Option<PathBuf>, db: &Path) -> Result<Self> {
+        if let Some(path) = file.as_ref().filter(|p| p.is_dir()) {
+            return Err(Error::InvalidArgument {
+                name: format!("--out '{}'", path.display()),
+                reason: "it is a folder; name a file".into(),
+            });
+        }
         let format = match (&file, format) {
             (_, Some(f)) => f,
             (Some(path), None) => OutputFormat::from_extension(path).ok_or_else(|| Error::InvalidArgument {
