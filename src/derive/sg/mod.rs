@@ -704,6 +704,31 @@ fn number(v: &str) -> f64 {
     v.replace(',', "").trim().parse().unwrap_or(0.0)
 }
 
+/// The index in [`SEXES`] of a sex label as the sources spell it (Male, Males, males, ...).
+fn sex_index(label: &str) -> Option<usize> {
+    match label.to_ascii_lowercase().as_str() {
+        "male" | "males" => Some(0),
+        "female" | "females" => Some(1),
+        _ => None,
+    }
+}
+
+/// The index in [`ETHNIC`] of an ethnic-group label as SingStat spells it (Chinese, Malays, ...).
+fn ethnic_index(label: &str) -> Option<usize> {
+    match label {
+        "Chinese" => Some(0),
+        "Malays" | "Malay" => Some(1),
+        "Indians" | "Indian" => Some(2),
+        "Others" => Some(3),
+        _ => None,
+    }
+}
+
+/// The age band holding age `lo`.
+fn band_index(lo: u32) -> Option<usize> {
+    AGE_BANDS.iter().position(|(_, l, h)| lo >= *l && lo <= *h)
+}
+
 /// Rows (planning area, sex, age, persons) for ages 15+.
 fn population(raw_dir: &Path) -> Result<Vec<(String, String, u32, f64)>> {
     let path = POPULATION.path;
@@ -771,15 +796,10 @@ fn ethnic(raw_dir: &Path, areas: &[String], persons: &HashMap<(usize, usize, usi
     ];
     let (na, nb, ne) = (areas.len(), AGE_BANDS.len(), ETHNIC.len());
     let mut census = vec![0.0f64; na * 2 * ne];
-    let mut unmatched: Vec<String> = Vec::new();
     for row in read_csv(raw_dir, path)? {
         let name = field(&row, "Planning Area", path)?;
-        let Some(a) = areas.iter().position(|x| same_area(x, name)) else {
-            if !unmatched.iter().any(|u| u == name) {
-                unmatched.push(name.to_string());
-            }
-            continue;
-        };
+        // Areas with no residents of 15+ in 2024 are not drawn, so not fitted.
+        let Some(a) = areas.iter().position(|x| same_area(x, name)) else { continue };
         for (e, (m, f)) in columns.iter().enumerate() {
             census[(a * 2) * ne + e] += number(field(&row, m, path)?);
             census[(a * 2 + 1) * ne + e] += number(field(&row, f, path)?);
@@ -792,18 +812,8 @@ fn ethnic(raw_dir: &Path, areas: &[String], persons: &HashMap<(usize, usize, usi
         if field(&row, "year", path_age)? != "2022" {
             continue;
         }
-        let e = match field(&row, "ethnic_group", path_age)? {
-            "Chinese" => 0,
-            "Malays" => 1,
-            "Indians" => 2,
-            "Others" => 3,
-            _ => continue,
-        };
-        let s = match field(&row, "sex", path_age)? {
-            "Male" => 0,
-            "Female" => 1,
-            _ => continue,
-        };
+        let Some(e) = ethnic_index(field(&row, "ethnic_group", path_age)?) else { continue };
+        let Some(s) = sex_index(field(&row, "sex", path_age)?) else { continue };
         let label = field(&row, "age_group", path_age)?;
         // 5-year groups "15 - 19 Years" … "85 - 89 Years" and "90 Years & Over".
         let lo: Option<u32> = if label == "90 Years & Over" {
@@ -812,7 +822,7 @@ fn ethnic(raw_dir: &Path, areas: &[String], persons: &HashMap<(usize, usize, usi
             label.split(" - ").next().and_then(|l| l.trim().parse().ok()).filter(|_| label.contains(" - "))
         };
         let Some(lo) = lo.filter(|lo| *lo >= MIN_AGE) else { continue };
-        let b = AGE_BANDS.iter().position(|(_, l, h)| lo >= *l && lo <= *h).unwrap_or(nb - 1);
+        let b = band_index(lo).unwrap_or(nb - 1);
         national[(s * nb + b) * ne + e] += number(field(&row, "residents", path_age)?);
     }
     if national.iter().sum::<f64>() <= 0.0 {
@@ -886,7 +896,6 @@ fn ethnic(raw_dir: &Path, areas: &[String], persons: &HashMap<(usize, usize, usi
             }
         }
     }
-    let _ = unmatched;
     Ok((rows, published))
 }
 
@@ -1075,13 +1084,6 @@ fn religion(
 /// and a 2-D fit of the rest to the national religion totals.
 fn religion_by_ethnic(raw_dir: &Path, national: &[f64]) -> Result<Vec<Vec<f64>>> {
     let path = RELIGION_ETHNIC.path;
-    let ethnic_index = |v: &str| match v {
-        "Chinese" => Some(0),
-        "Malays" => Some(1),
-        "Indians" => Some(2),
-        "Others" => Some(3),
-        _ => None,
-    };
     let mut partial: HashMap<(String, usize), f64> = HashMap::new();
     for row in read_csv(raw_dir, path)? {
         if field(&row, "sex", path)? != "Total" {
@@ -1182,13 +1184,7 @@ fn language(
         if field(&row, "highest_qualification", path)? != "Total" {
             continue;
         }
-        let e = match field(&row, "ethnic_group", path)? {
-            "Chinese" => 0,
-            "Malays" => 1,
-            "Indians" => 2,
-            "Others" => 3,
-            _ => continue,
-        };
+        let Some(e) = ethnic_index(field(&row, "ethnic_group", path)?) else { continue };
         let language = field(&row, "language_most_frequently_spoken_at_home", path)?;
         let Some(c) = LANGUAGES.iter().position(|(l, _)| *l == language) else {
             return Err(derr(path, format!("unknown language `{language}`")));
@@ -1237,8 +1233,7 @@ fn industry_label(label: &str) -> String {
 /// "Employed Male Residents Aged 15 - 19 Years" -> band index; "… 65 Years & Over" -> the last.
 fn labour_band(label: &str) -> Option<usize> {
     let rest = label.split(" Aged ").nth(1)?;
-    let lo: u32 = rest.split([' ', '-']).next()?.trim().parse().ok()?;
-    AGE_BANDS.iter().position(|(_, l, h)| lo >= *l && lo <= *h)
+    band_index(rest.split([' ', '-']).next()?.trim().parse().ok()?)
 }
 
 fn labour(raw_dir: &Path) -> Result<Labour> {
@@ -1440,11 +1435,7 @@ fn marital(raw_dir: &Path) -> Result<(Rows, String)> {
         }
         let series = field(&row, "series_path", path)?;
         let Some((ages, sex)) = series.split_once(" > ") else { continue };
-        let s = match sex {
-            "Males" => 0,
-            "Females" => 1,
-            _ => continue,
-        };
+        let Some(s) = sex_index(sex) else { continue };
         let Some(lo) = ages.split('-').next().and_then(|x| x.trim().parse::<u32>().ok()) else { continue };
         let Some(b) = AGE_BANDS.iter().position(|(_, l, _)| *l == lo) else { continue };
         single.insert((s, b), number(field(&row, "value", path)?) / 100.0);
@@ -1456,11 +1447,7 @@ fn marital(raw_dir: &Path) -> Result<(Rows, String)> {
         if field(&row, "year", lpath)? != "2015" {
             continue;
         }
-        let s = match field(&row, "sex", lpath)? {
-            "males" => 0,
-            "females" => 1,
-            _ => continue,
-        };
+        let Some(s) = sex_index(field(&row, "sex", lpath)?) else { continue };
         let m = match field(&row, "marital_status", lpath)? {
             "single" => 0,
             "married" => 1,
@@ -1470,7 +1457,7 @@ fn marital(raw_dir: &Path) -> Result<(Rows, String)> {
         let label = field(&row, "age_group", lpath)?;
         let lo: u32 =
             label.trim_end_matches("_and_over").split(['-', '_']).next().and_then(|x| x.parse().ok()).unwrap_or(0);
-        let Some(b) = AGE_BANDS.iter().position(|(_, l, h)| lo >= *l && lo <= *h) else { continue };
+        let Some(b) = band_index(lo) else { continue };
         *labour.entry((s, b, m)).or_default() += number(field(&row, "labour_force", lpath)?);
     }
     // GHS 2015: widowed vs divorced/separated by sex, national.
@@ -1480,11 +1467,7 @@ fn marital(raw_dir: &Path) -> Result<(Rows, String)> {
         if field(&row, "level_4", gpath)? != "Total" {
             continue;
         }
-        let s = match field(&row, "level_2", gpath)? {
-            "Males" => 0,
-            "Females" => 1,
-            _ => continue,
-        };
+        let Some(s) = sex_index(field(&row, "level_2", gpath)?) else { continue };
         let status = match field(&row, "level_3", gpath)? {
             "Widowed" => "Widowed",
             "Divorced/Separated" | "Divorced/ Separated" => "Divorced/Separated",
@@ -1546,17 +1529,13 @@ fn education(raw_dir: &Path) -> Result<(Rows, String)> {
         if field(&row, "table", path)? != "G4" {
             continue;
         }
-        let s = match field(&row, "sex", path)? {
-            "Male" | "Males" => 0,
-            "Female" | "Females" => 1,
-            _ => continue,
-        };
+        let Some(s) = sex_index(field(&row, "sex", path)?) else { continue };
         let age = field(&row, "row", path)?;
         let lo: u32 = match age.split([' ', '-', '+']).next().and_then(|x| x.parse().ok()) {
             Some(lo) => lo,
             None => continue,
         };
-        let Some(b) = AGE_BANDS.iter().position(|(_, l, h)| lo >= *l && lo <= *h) else { continue };
+        let Some(b) = band_index(lo) else { continue };
         let Some(q) = groups.iter().position(|g| *g == field(&row, "column", path).unwrap_or_default()) else {
             continue;
         };
