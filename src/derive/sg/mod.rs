@@ -7,7 +7,7 @@
 //! that exist. What no official table gives is written in the manifest's choices, with the
 //! substitute used.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::ipf::{fit_groups, GroupMargin};
@@ -35,6 +35,21 @@ pub const AGE_BANDS: [(&str, u32, u32); 11] = [
     ("55-59", 55, 59),
     ("60-64", 60, 64),
     ("65+", 65, 200),
+];
+/// The bands of employment: [`AGE_BANDS`] with 65+ split at 70, as MOM's table G4 publishes it.
+pub const WORK_BANDS: [(&str, u32, u32); 12] = [
+    ("15-19", 15, 19),
+    ("20-24", 20, 24),
+    ("25-29", 25, 29),
+    ("30-34", 30, 34),
+    ("35-39", 35, 39),
+    ("40-44", 40, 44),
+    ("45-49", 45, 49),
+    ("50-54", 50, 54),
+    ("55-59", 55, 59),
+    ("60-64", 60, 64),
+    ("65-69", 65, 69),
+    ("70+", 70, 200),
 ];
 pub const ETHNIC: [&str; 4] = ["Chinese", "Malay", "Indian", "Others"];
 /// Religions: (label, column of the Census 2020 planning-area table).
@@ -314,18 +329,26 @@ const US_SURNAMES: SourceSpec<'static> = SourceSpec {
 /// Indians) religion.
 pub const NAME_GROUPS: [&str; 6] = ["Chinese", "Malay", "Indian", "Indian Muslim", "Indian Sikh", "Others"];
 /// Name tokens that open a two-part Malay given name (Muhammad Farhan, Nur Aisyah, Siti Aminah).
+/// Malay-register tokens that are also Chinese syllables or surnames but Malay or Muslim names too;
+/// every other such token in a Malay-pattern name (a convert's Chinese name, `Muhammad Wei`) is
+/// left out of the Malay given and father's names.
+const MALAY_AND_CHINESE: [&str; 5] = ["DIAN", "HAKIM", "HAYATI", "KHAN", "NUR"];
 const MALAY_PREFIXES: [&str; 16] = [
     "MUHAMMAD", "MOHAMED", "MOHAMMAD", "MOHAMAD", "MUHAMAD", "MOHD", "MOHAMMED", "NUR", "NURUL", "NOOR", "NOR", "SITI",
     "SYED", "SHARIFAH", "SHEIKH", "ABDUL",
 ];
 /// Indian name tokens of Muslim naming (Arabic given names and the titles Beevi, Begum, Maricar).
-const INDIAN_MUSLIM_TOKENS: [&str; 22] = [
+const INDIAN_MUSLIM_TOKENS: [&str; 27] = [
     "MOHAMED", "MOHAMMED", "MUHAMMED", "MUHAMMAD", "MOHAMAD", "MOHD", "ABDUL", "AHAMED", "ALI", "AZIZ", "FAIZAL",
-    "HAMEED", "HANIFFA", "HARUN", "IBRAHIM", "JABBAR", "KADER", "KHAN", "MARICAR", "BEEVI", "BEGUM", "BIVI",
+    "HAMEED", "HANIFFA", "HARUN", "IBRAHIM", "JABBAR", "KADER", "KHAN", "MARICAR", "BEEVI", "BEGUM", "BIVI", "SYED",
+    "SHAIK", "RASHID", "ZUBAIDAH", "MOUGAMADOUSAGUID",
 ];
 /// Indian name tokens of Sikh naming.
-const INDIAN_SIKH_TOKENS: [&str; 8] =
-    ["SINGH", "KAUR", "INDERJIT", "MANJIT", "RAVINDER", "KARTAR", "DARSHAN", "HARBHAJAN"];
+const INDIAN_SIKH_TOKENS: [&str; 11] = [
+    "SINGH", "KAUR", "INDERJIT", "MANJIT", "RAVINDER", "KARTAR", "DARSHAN", "HARBHAJAN", "SUKHDEV", "SURJIT", "SARBJIT",
+];
+/// Fewer given names of a sex than this in an Indian group, and it borrows more (see `names`).
+const MIN_GIVEN_NAMES: usize = 20;
 /// Surnames kept for the Others group (most frequent among white bearers in the US table).
 const OTHERS_SURNAMES: usize = 1000;
 
@@ -498,14 +521,15 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
 
     // Work: employed or not, occupation, industry.
     let labour = labour(raw_dir)?;
-    let employment = employment(&labour, &by_area_sex_band);
+    let employment = employment(raw_dir, &labour, &population)?;
     tables.push(write_table(
         out_dir,
         "employment_model.csv",
-        &["sex", "age_band", "employed", "weight"],
+        &["sex", "work_age_band", "employed", "weight"],
         &employment,
-        &[EMPLOYED_INDUSTRY_MALE.id, EMPLOYED_INDUSTRY_FEMALE.id, POPULATION.id],
-        "Employed residents by sex × age band (M182141/M182151 totals, June 2024) against residents by sex × age \
+        &[EMPLOYED_INDUSTRY_MALE.id, EMPLOYED_INDUSTRY_FEMALE.id, EDUCATION_EMPLOYED.id, POPULATION.id],
+        "Employed residents by sex × age band (M182141/M182151 totals, June 2024; the 65+ band split into 65-69 \
+         and 70+ by MOM LFR 2024 table G4's employed residents of those ages) against residents by sex × age \
          band (June 2024): weight = persons employed (`yes`) and not (`no`).",
     )?);
     let occupation_rows = occupation_model(&labour);
@@ -658,10 +682,14 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "Names: the only Singapore name frequencies found are those of the CEA salesperson register (adults in \
          one profession: Chinese over-represented, Malays and Indians under-represented), used within each \
          group, never for group shares. The register gives no birth year, so names do not depend on age. Indian \
-         given names there are few (about 390 marked names), so Indian names repeat more than they should. The \
+         given names there are few (about 390 marked names), so Indian names repeat more than they should; \
+         Indian Muslims, with fewer than 20 given names of a sex there, also take the Malay given names (the \
+         Arabic-derived names both communities use), weighted as much as their own. The \
          NLB name authorities the dataset's article cites were not found. Others (Eurasians, Caucasians, \
          Filipinos, ...) have English given names from the register and, with no Singapore surname table for \
-         them, the commonest US surnames of white bearers as a stated substitute. `preferred_english_name` is the \
+         them, the commonest US surnames of white bearers as a stated substitute. English names take their sex from the US \
+         Social Security shares (a name goes to a sex holding at least 5% of its bearers). \
+         `preferred_english_name` is the \
          English name where there is one, else the given name."
             .into(),
     );
@@ -1293,17 +1321,47 @@ fn labour(raw_dir: &Path) -> Result<Labour> {
     Ok(l)
 }
 
-fn employment(labour: &Labour, persons: &HashMap<(usize, usize, usize), f64>) -> Rows {
+fn employment(raw_dir: &Path, labour: &Labour, population: &[(String, String, u32, f64)]) -> Result<Rows> {
+    // Employed residents 65-69 and 70+ by sex (G4, thousands): how the 65+ employed divide.
+    let path = EDUCATION_EMPLOYED.path;
+    let mut old_age: HashMap<(usize, bool), f64> = HashMap::new();
+    for row in read_csv(raw_dir, path)? {
+        if field(&row, "table", path)? != "G4" || field(&row, "column", path)? != "Total" {
+            continue;
+        }
+        let Some(s) = sex_index(field(&row, "sex", path)?) else { continue };
+        let seventy = match field(&row, "row", path)? {
+            "65 - 69" => false,
+            "70 & Over" => true,
+            _ => continue,
+        };
+        *old_age.entry((s, seventy)).or_default() += number(field(&row, "thousands", path)?);
+    }
+    let last = AGE_BANDS.len() - 1;
     let mut rows = Vec::new();
     for (s, sex) in SEXES.iter().enumerate() {
-        for (b, (band, _, _)) in AGE_BANDS.iter().enumerate() {
-            let people: f64 = persons.iter().filter(|((_, ps, pb), _)| *ps == s && *pb == b).map(|(_, w)| w).sum();
-            let employed = (labour.total.get(&(s, b)).copied().unwrap_or(0.0) * 1000.0).min(people);
+        let (young_old, oldest) =
+            (old_age.get(&(s, false)).copied().unwrap_or(0.0), old_age.get(&(s, true)).copied().unwrap_or(0.0));
+        if young_old + oldest <= 0.0 {
+            return Err(derr(path, format!("no G4 employed residents of 65-69 and 70+ for {sex}")));
+        }
+        for (band, lo, hi) in WORK_BANDS {
+            let people: f64 = population
+                .iter()
+                .filter(|(_, ps, age, _)| ps == sex && *age >= lo && *age <= hi)
+                .map(|(_, _, _, w)| w)
+                .sum();
+            let b = band_index(lo).unwrap_or(last);
+            let mut employed = labour.total.get(&(s, b)).copied().unwrap_or(0.0) * 1000.0;
+            if b == last {
+                employed *= if lo >= 70 { oldest } else { young_old } / (young_old + oldest);
+            }
+            let employed = employed.min(people);
             rows.push(vec![sex.to_string(), band.to_string(), "yes".into(), format!("{employed:.0}")]);
             rows.push(vec![sex.to_string(), band.to_string(), "no".into(), format!("{:.0}", people - employed)]);
         }
     }
-    rows
+    Ok(rows)
 }
 
 fn occupation_model(labour: &Labour) -> Rows {
@@ -1464,11 +1522,12 @@ fn marital(raw_dir: &Path) -> Result<(Rows, String)> {
     let gpath = MARITAL_GHS.path;
     let mut ghs: HashMap<(usize, &str), f64> = HashMap::new();
     for row in read_csv(raw_dir, gpath)? {
-        if field(&row, "level_4", gpath)? != "Total" {
+        // level_1 marital status, level_2 sex, level_3 `Total`, level_4 planning area (summed here).
+        if field(&row, "level_3", gpath)? != "Total" {
             continue;
         }
         let Some(s) = sex_index(field(&row, "level_2", gpath)?) else { continue };
-        let status = match field(&row, "level_3", gpath)? {
+        let status = match field(&row, "level_1", gpath)? {
             "Widowed" => "Widowed",
             "Divorced/Separated" | "Divorced/ Separated" => "Divorced/Separated",
             _ => continue,
@@ -1548,22 +1607,20 @@ fn education(raw_dir: &Path) -> Result<(Rows, String)> {
     let gpath = EDUCATION_GHS.path;
     let mut eight: HashMap<String, f64> = HashMap::new();
     for row in read_csv(raw_dir, gpath)? {
-        if field(&row, "level_3", gpath)? != "Total" {
+        // level_1 qualification, level_2 `Total`, level_3 planning area (summed here).
+        if field(&row, "level_2", gpath)? != "Total" {
             continue;
         }
-        *eight.entry(field(&row, "level_2", gpath)?.to_string()).or_default() += number(field(&row, "value", gpath)?);
-    }
-    fn ghs_label(level: &str) -> &str {
-        level
+        *eight.entry(field(&row, "level_1", gpath)?.to_string()).or_default() += number(field(&row, "value", gpath)?);
     }
     let within: Vec<f64> = EDUCATION
         .iter()
         .map(|(level, group)| {
-            let own = eight.get(ghs_label(level)).copied().unwrap_or(0.0);
+            let own = eight.get(*level).copied().unwrap_or(0.0);
             let all: f64 = EDUCATION
                 .iter()
                 .filter(|(_, g)| g == group)
-                .map(|(l, _)| eight.get(ghs_label(l)).copied().unwrap_or(0.0))
+                .map(|(l, _)| eight.get(*l).copied().unwrap_or(0.0))
                 .sum();
             if all > 0.0 {
                 own / all
@@ -1681,6 +1738,13 @@ fn names(raw_dir: &Path) -> Result<Names> {
         let name = name_case(field(&row, "english_name", path)?);
         let share = field(&row, "ssa_female_share_1940_2024", path)?;
         let Ok(female) = share.parse::<f64>() else { continue };
+        // A name is given to a sex only where at least 5% of its US bearers are of that sex:
+        // the SSA share decides the sex of a name, not a cross-sex draw (a woman named Joel).
+        let female = match female {
+            f if f < 0.05 => 0.0,
+            f if f > 0.95 => 1.0,
+            f => f,
+        };
         let chinese = number(field(&row, "count_chinese_pattern", path)?);
         let all = number(field(&row, "count_all_unmarked", path)?);
         english_total += chinese;
@@ -1712,9 +1776,21 @@ fn names(raw_dir: &Path) -> Result<Names> {
             english.push(vec![group.into(), sex.into(), String::new(), "1".into()]);
         }
     }
-    // Malay names.
+    // Malay names, without the Chinese tokens of converts' names.
+    let mut chinese_tokens: HashSet<String> = HashSet::new();
+    for (path, column) in [(CEA_SYLLABLES.path, "syllable"), (CEA_SURNAMES.path, "surname")] {
+        for row in read_csv(raw_dir, path)? {
+            chinese_tokens.insert(field(&row, column, path)?.to_string());
+        }
+    }
     let path = CEA_MALAY.path;
-    let malay = read_csv(raw_dir, path)?;
+    let malay: Vec<HashMap<String, String>> = read_csv(raw_dir, path)?
+        .into_iter()
+        .filter(|r| {
+            let token = r.get("token").map(String::as_str).unwrap_or_default();
+            !chinese_tokens.contains(token) || MALAY_AND_CHINESE.contains(&token)
+        })
+        .collect();
     let tokens = |rows: &[HashMap<String, String>], sex: &str, role: &str, position: &str| -> Vec<(String, f64)> {
         rows.iter()
             .filter(|r| {
@@ -1742,7 +1818,7 @@ fn names(raw_dir: &Path) -> Result<Names> {
         }
         for (o, oc) in &openers {
             for (t, c) in &second {
-                if second_total > 0.0 && t != o {
+                if second_total > 0.0 && !same_malay_name(t, o) {
                     push(&mut first, "Malay", sex, format!("{} {}", name_case(o), name_case(t)), oc * c / second_total);
                 }
             }
@@ -1796,18 +1872,30 @@ fn names(raw_dir: &Path) -> Result<Names> {
             last.push(vec![group_of(&t).into(), name, format!("{c:.3}")]);
         }
     }
-    // Every Indian group needs names of both sexes: borrow the general Indian ones where a
-    // group has none of a sex (the register is small).
+    // The register has few Indian Muslim and Sikh given names. Indian Muslims share the Arabic-derived
+    // given names of Malays (Mohamed Ismail, Siti Fatimah): a group with fewer than MIN_GIVEN_NAMES
+    // of a sex takes the Malay ones, scaled to weigh as much as its own. Sikhs, whose given names
+    // are their own, borrow the general Indian ones only where they have none of a sex.
     for group in ["Indian Muslim", "Indian Sikh"] {
         for sex in SEXES {
-            if !first.iter().any(|r| r[0] == group && r[1] == sex) {
-                let borrowed: Rows = first
-                    .iter()
-                    .filter(|r| r[0] == "Indian" && r[1] == sex)
-                    .map(|r| vec![group.to_string(), r[1].clone(), r[2].clone(), r[3].clone()])
-                    .collect();
-                first.extend(borrowed);
-            }
+            let own: Vec<&Vec<String>> = first.iter().filter(|r| r[0] == group && r[1] == sex).collect();
+            let own_weight: f64 = own.iter().map(|r| r[3].parse::<f64>().unwrap_or(0.0)).sum();
+            let donor = match group {
+                "Indian Muslim" if own.len() < MIN_GIVEN_NAMES => "Malay",
+                _ if own.is_empty() => "Indian",
+                _ => continue,
+            };
+            let pool: Vec<&Vec<String>> = first.iter().filter(|r| r[0] == donor && r[1] == sex).collect();
+            let pool_weight: f64 = pool.iter().map(|r| r[3].parse::<f64>().unwrap_or(0.0)).sum();
+            let scale = if own_weight > 0.0 && pool_weight > 0.0 { own_weight / pool_weight } else { 1.0 };
+            let borrowed: Rows = pool
+                .iter()
+                .map(|r| {
+                    let w = r[3].parse::<f64>().unwrap_or(0.0) * scale;
+                    vec![group.to_string(), r[1].clone(), r[2].clone(), format!("{w:.3}")]
+                })
+                .collect();
+            first.extend(borrowed);
         }
         if !last.iter().any(|r| r[0] == group) {
             let borrowed: Rows = last
@@ -1860,5 +1948,38 @@ fn names(raw_dir: &Path) -> Result<Names> {
             return Err(derr(CEA_INDIAN.path, format!("no last names for the {group} group")));
         }
     }
+    let (first, last, english) = (merge_duplicates(first), merge_duplicates(last), merge_duplicates(english));
     Ok(Names { groups, first, middle, last, english })
+}
+
+/// Two spellings of one name (`Muhammad Mohamed`, `Nur Noor` are not names).
+fn same_malay_name(a: &str, b: &str) -> bool {
+    const VARIANTS: [&[&str]; 2] = [
+        &["MUHAMMAD", "MOHAMED", "MOHAMMAD", "MOHAMAD", "MUHAMAD", "MOHD", "MOHAMMED"],
+        &["NUR", "NURUL", "NOOR", "NOR"],
+    ];
+    a == b || VARIANTS.iter().any(|v| v.contains(&a) && v.contains(&b))
+}
+
+/// Rows whose columns but the last (the weight) repeat become one, their weights added; first
+/// appearance order kept.
+fn merge_duplicates(rows: Rows) -> Rows {
+    let mut index: HashMap<Vec<String>, usize> = HashMap::new();
+    let mut out: Vec<(Vec<String>, f64)> = Vec::new();
+    for mut row in rows {
+        let w = row.pop().and_then(|w| w.parse::<f64>().ok()).unwrap_or(0.0);
+        match index.get(&row) {
+            Some(&i) => out[i].1 += w,
+            None => {
+                index.insert(row.clone(), out.len());
+                out.push((row, w));
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(mut row, w)| {
+            row.push(format!("{w:.3}"));
+            row
+        })
+        .collect()
 }
