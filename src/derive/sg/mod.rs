@@ -339,13 +339,47 @@ const MALAY_PREFIXES: [&str; 16] = [
 ];
 /// Indian name tokens of Muslim naming (Arabic given names and the titles Beevi, Begum, Maricar).
 const INDIAN_MUSLIM_TOKENS: [&str; 27] = [
-    "MOHAMED", "MOHAMMED", "MUHAMMED", "MUHAMMAD", "MOHAMAD", "MOHD", "ABDUL", "AHAMED", "ALI", "AZIZ", "FAIZAL",
-    "HAMEED", "HANIFFA", "HARUN", "IBRAHIM", "JABBAR", "KADER", "KHAN", "MARICAR", "BEEVI", "BEGUM", "BIVI", "SYED",
-    "SHAIK", "RASHID", "ZUBAIDAH", "MOUGAMADOUSAGUID",
+    "MOHAMED",
+    "MOHAMMED",
+    "MUHAMMED",
+    "MUHAMMAD",
+    "MOHAMAD",
+    "MOHD",
+    "ABDUL",
+    "AHAMED",
+    "ALI",
+    "AZIZ",
+    "FAIZAL",
+    "HAMEED",
+    "HANIFFA",
+    "HARUN",
+    "IBRAHIM",
+    "JABBAR",
+    "KADER",
+    "KHAN",
+    "MARICAR",
+    "BEEVI",
+    "BEGUM",
+    "BIVI",
+    "SYED",
+    "SHAIK",
+    "RASHID",
+    "ZUBAIDAH",
+    "MOUGAMADOUSAGUID",
 ];
 /// Indian name tokens of Sikh naming.
 const INDIAN_SIKH_TOKENS: [&str; 11] = [
-    "SINGH", "KAUR", "INDERJIT", "MANJIT", "RAVINDER", "KARTAR", "DARSHAN", "HARBHAJAN", "SUKHDEV", "SURJIT", "SARBJIT",
+    "SINGH",
+    "KAUR",
+    "INDERJIT",
+    "MANJIT",
+    "RAVINDER",
+    "KARTAR",
+    "DARSHAN",
+    "HARBHAJAN",
+    "SUKHDEV",
+    "SURJIT",
+    "SARBJIT",
 ];
 /// Fewer given names of a sex than this in an Indian group, and it borrows more (see `names`).
 const MIN_GIVEN_NAMES: usize = 20;
@@ -1617,11 +1651,8 @@ fn education(raw_dir: &Path) -> Result<(Rows, String)> {
         .iter()
         .map(|(level, group)| {
             let own = eight.get(*level).copied().unwrap_or(0.0);
-            let all: f64 = EDUCATION
-                .iter()
-                .filter(|(_, g)| g == group)
-                .map(|(l, _)| eight.get(*l).copied().unwrap_or(0.0))
-                .sum();
+            let all: f64 =
+                EDUCATION.iter().filter(|(_, g)| g == group).map(|(l, _)| eight.get(*l).copied().unwrap_or(0.0)).sum();
             if all > 0.0 {
                 own / all
             } else {
