@@ -34,6 +34,11 @@ pub struct GenerateOptions {
     pub allocation: Allocation,
     /// Narrator writing the narrative columns, or none for structured columns only.
     pub narrator: Option<NarratorKind>,
+    /// The narrative language (`hi-Deva`), for packs that write several; default: the one the
+    /// locale name selects (`hi_Deva_IN`), else the pack's first. The same persons whatever
+    /// the language: only the narratives change.
+    #[serde(default)]
+    pub language: Option<String>,
     /// The LLM narrator's settings (for `narrator = "llm"`; default: [`LlmConfig::load`]).
     #[serde(default)]
     pub llm: Option<LlmConfig>,
@@ -92,6 +97,7 @@ impl GenerateOptions {
             strata: Vec::new(),
             allocation: Allocation::Equal,
             narrator: None,
+            language: None,
             llm: None,
             embed: Vec::new(),
             embed_model: None,
@@ -223,7 +229,10 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
         _ => {}
     }
     let mut options = options.clone();
-    options.locale = locale::canonical(&options.locale)?.to_string();
+    // The pack's name, or its alias for the chosen narrative language (`hi_Deva_IN`): the name
+    // the catalog and the run record keep, so later inserts narrate in the same language.
+    options.locale = locale::name_for_language(&options.locale, options.language.as_deref())?;
+    options.language = locale::language_of(&options.locale);
     options.append_base = match (options.kind, exists) {
         (WriteKind::Append, true) => db.open_table(&options.table).await?.count_rows(None).await? as u64,
         _ => 0,
@@ -429,7 +438,9 @@ fn process_alive(pid: u32) -> bool {
 fn build_narrator(options: &GenerateOptions) -> Result<Option<std::sync::Arc<dyn Narrator>>> {
     match options.narrator {
         None => Ok(None),
-        Some(kind) => Ok(Some(crate::narrate::build(kind, &options.locale, None, options.llm.clone())?)),
+        Some(kind) => {
+            Ok(Some(crate::narrate::build(kind, &options.locale, options.language.as_deref(), options.llm.clone())?))
+        }
     }
 }
 
@@ -591,7 +602,8 @@ fn choose_embedder(
             }
         }
     }
-    let transformer = &model.persona.language(&model.locale, None)?.embedding_model;
+    let transformer =
+        &model.persona.language(&model.locale, locale::language_of(&options.locale).as_deref())?.embedding_model;
     Ok(Some(crate::embed::by_name(crate::embed::static_of(transformer)?.name)?))
 }
 

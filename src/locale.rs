@@ -128,6 +128,46 @@ pub fn canonical(locale: &str) -> Result<&'static str> {
     Err(unknown(locale))
 }
 
+/// The narrative language a locale name selects: an alias is a language tag and a region
+/// (`hi_Deva_IN` → `hi-Deva`, `pt_BR` → `pt`), so naming it chooses that language where the
+/// pack writes it; the pack's own name (`in`) selects none (its first language).
+pub fn language_of(locale: &str) -> Option<String> {
+    let canon = canonical(locale).ok()?;
+    let norm = |s: &str| s.trim().to_ascii_lowercase().replace('-', "_");
+    if norm(locale) == norm(canon) {
+        return None;
+    }
+    let model = model(canon).ok()?;
+    let (tag, _region) = norm(locale).rsplit_once('_').map(|(t, r)| (t.to_string(), r.to_string()))?;
+    model.persona.narrative.languages.iter().find(|l| norm(&l.code) == tag).map(|l| l.code.clone())
+}
+
+/// The locale name that selects `language` of the pack `locale` names: the pack's alias for
+/// that language (`in` + `hi-Deva` → `hi_Deva_IN`), or the pack's name for its first language
+/// (and when `language` is `None`). An unknown language is an error naming the pack's.
+pub fn name_for_language(locale: &str, language: Option<&str>) -> Result<String> {
+    let canon = canonical(locale)?;
+    let model = model(canon)?;
+    let Some(code) = language else {
+        // The name as given keeps the language it selects.
+        return Ok(match language_of(locale) {
+            Some(_) => locale.trim().to_string(),
+            None => canon.to_string(),
+        });
+    };
+    let spec = model.persona.language(canon, Some(code))?;
+    if model.persona.narrative.languages.first().is_some_and(|f| f.code == spec.code) {
+        return Ok(canon.to_string());
+    }
+    let info = describe_all()?.into_iter().find(|i| i.name == canon).ok_or_else(|| unknown(locale))?;
+    info.aliases.iter().find(|a| language_of(a).as_deref() == Some(spec.code.as_str())).cloned().ok_or_else(|| {
+        Error::InvalidArgument {
+            name: "language".into(),
+            reason: format!("locale '{canon}' has no alias for its narrative language '{}'", spec.code),
+        }
+    })
+}
+
 /// What `personadb locales` shows of a pack.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LocaleInfo {

@@ -216,6 +216,12 @@ struct GenerateArgs {
     /// OPENAI_API_KEY, ...).
     #[arg(long, default_value = "template", value_parser = ["none", "template", "llm"])]
     narrator: String,
+    /// The narrative language, for a locale that writes several (`in`: en, hi-Deva, hi-Latn;
+    /// `personadb locales`). The same seed gives the same persons in every language; only the
+    /// narratives differ. Default: the language the locale name selects (`hi_Deva_IN`), else
+    /// the pack's first.
+    #[arg(long)]
+    language: Option<String>,
     /// With a narrator, also store a `<field>_embedding` vector column for these narrative
     /// fields, e.g. persona,professional_persona; `all` (the default) embeds every prose
     /// field, `none` skips embedding.
@@ -401,6 +407,7 @@ async fn run(cli: Cli) -> Result<()> {
                         .strata(args.strata, args.allocation)
                         .progress(!args.quiet)
                         .narrator(narrator);
+                    options.language = args.language;
                     if llm {
                         options =
                             options.llm(personadb::llm::LlmConfig::load(args.llm_config.as_deref())?).commit_rows(128);

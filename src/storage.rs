@@ -209,7 +209,7 @@ fn narrative_fill(db: &Database, table: &str, schema: &SchemaRef) -> crate::Resu
     if prose.is_empty() {
         return Ok(None);
     }
-    let narrator = crate::narrate::PackNarrator::for_locale(&locale, None)?;
+    let narrator = crate::narrate::PackNarrator::for_locale(&locale, crate::locale::language_of(&locale).as_deref())?;
     Ok(Some(NarrativeFill { narrator, prose, columns }))
 }
 

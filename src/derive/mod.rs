@@ -5,6 +5,7 @@
 
 pub mod bands;
 pub mod br;
+pub mod india;
 pub mod ipf;
 pub mod sg;
 pub mod us;
@@ -65,7 +66,8 @@ pub struct DeriveReport {
 type Derive = fn(&Path, &Path) -> Result<DeriveReport>;
 
 /// The locales that have a derivation, each in its own module (`src/derive/<locale>/`).
-const DERIVATIONS: &[(&str, Derive)] = &[("br", br::derive), ("sg", sg::derive), ("us", us::derive)];
+const DERIVATIONS: &[(&str, Derive)] =
+    &[("br", br::derive), ("in", india::derive), ("sg", sg::derive), ("us", us::derive)];
 
 /// Derives the pack of `locale` from `raw_dir` into `out_dir`.
 pub fn derive(locale: &str, raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {

@@ -118,8 +118,9 @@ impl UDFCheckpointStore for CatalogCheckpoints {
 /// locale's narrative language (English's when the table has no recorded locale).
 fn default_model(db: &Database, table: &str) -> Result<&'static str> {
     let locale = db.catalog()?.table(table)?.and_then(|t| t.locale);
+    let language = locale.as_deref().and_then(crate::locale::language_of);
     let transformer = match locale.and_then(|l| crate::locale::model(&l).ok()) {
-        Some(model) => model.persona.language(&model.locale, None)?.embedding_model.clone(),
+        Some(model) => model.persona.language(&model.locale, language.as_deref())?.embedding_model.clone(),
         None => crate::embed::DEFAULT_MODEL.to_string(),
     };
     Ok(crate::embed::static_of(&transformer)?.name)

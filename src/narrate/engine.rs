@@ -6,12 +6,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::DataType;
 use arrow::datatypes::SchemaRef;
 use serde_json::Value;
 
 use super::language::{capitalise_at, Language, Operator};
-use super::{Narrated, Narrator, PersonaColumns, PersonaRng};
+use super::{Narrated, Narrator, PersonaRng};
 use crate::error::{Error, Result};
 use crate::model::schema::{Gender, GenderSpec, PersonaSchema};
 
@@ -465,34 +466,44 @@ impl PackNarrator {
     /// Runs `f` with a renderer set up for each persona in turn (its random stream, gender
     /// and fresh picks).
     fn each_row(&self, personas: &RecordBatch, seed: u64, mut f: impl FnMut(&mut Renderer)) -> Result<()> {
-        let cols = PersonaColumns::new(personas)?;
-        let data: Vec<Column> = self
-            .columns
+        let data: Vec<Column> = self.columns.iter().map(|name| Column::read(personas, name)).collect::<Result<_>>()?;
+        let uuid = Column::read(personas, "uuid")?;
+        // Keyed slots of a dictionary-encoded column: resolved once per batch for each
+        // distinct value, so a row's lookup is an index, not a hash.
+        let resolved: Vec<Vec<&[Seq]>> = self
+            .slots
             .iter()
-            .map(|name| match (cols.string(name), cols.int(name)) {
-                (Some(s), _) => Column::Str(s),
-                (None, Some(i)) => Column::Int(i),
-                _ => Column::Missing,
+            .map(|slot| match slot {
+                Slot::Keyed { by: Target::Column(c), values, default } => match &data[*c] {
+                    Column::Dict { values: dict, .. } => (0..dict.len())
+                        .map(|i| {
+                            let found = if dict.is_valid(i) { values.get(dict.value(i)) } else { None };
+                            found.map(Vec::as_slice).unwrap_or(default)
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
             })
             .collect();
-        let uuid = cols.string("uuid");
         let mut state = State {
             picks: vec![Picks::default(); self.slots.len()],
             gender: Gender::Unknown,
             row: 0,
             keys: vec![String::new(); self.slots.len()],
             key_row: vec![0; self.slots.len()],
+            options: vec![&[][..]; self.slots.len()],
+            options_row: vec![0; self.slots.len()],
+            resolved,
+            number: String::new(),
         };
         for row in 0..personas.num_rows() {
-            let id = super::text_at(uuid, row);
+            let id = uuid.text(row).unwrap_or("");
             let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
             state.row = row;
             state.picks.iter_mut().for_each(|p| p.n = 0);
             state.gender = match &self.gender {
-                Some((spec, i)) => match &data[*i] {
-                    Column::Str(s) if s.is_valid(row) => spec.of(s.value(row)),
-                    _ => Gender::Unknown,
-                },
+                Some((spec, i)) => data[*i].text(row).map(|s| spec.of(s)).unwrap_or(Gender::Unknown),
                 None => Gender::Unknown,
             };
             let mut r = Renderer { narrator: self, data: &data, state: &mut state, rng: &mut rng };
@@ -514,10 +525,71 @@ impl Narrator for PackNarrator {
 }
 
 /// A persona column of the batch being narrated.
-enum Column<'a> {
-    Str(&'a StringArray),
-    Int(&'a Int64Array),
+enum Column {
+    Str(StringArray),
+    /// A dictionary-encoded string column: each row's index into `values` (`u32::MAX`: null).
+    Dict {
+        keys: Vec<u32>,
+        values: StringArray,
+    },
+    Int(Int64Array),
     Missing,
+}
+
+impl Column {
+    /// The column `name` of `batch` (`Missing` when the batch lacks it or it is of another type).
+    fn read(batch: &RecordBatch, name: &str) -> Result<Column> {
+        let Some(array) = batch.column_by_name(name) else {
+            return Ok(Column::Missing);
+        };
+        Ok(match array.data_type() {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => Column::Int(arrow::compute::cast(array, &DataType::Int64)?.as_primitive().clone()),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                Column::Str(arrow::compute::cast(array, &DataType::Utf8)?.as_string::<i32>().clone())
+            }
+            DataType::Dictionary(_, value)
+                if matches!(**value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+            {
+                let dict = array.as_any_dictionary();
+                let values = arrow::compute::cast(dict.values(), &DataType::Utf8)?.as_string::<i32>().clone();
+                let nulls = dict.keys().logical_nulls();
+                let keys = dict
+                    .normalized_keys()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(row, k)| {
+                        let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row)) && k < values.len();
+                        if valid {
+                            k as u32
+                        } else {
+                            u32::MAX
+                        }
+                    })
+                    .collect();
+                Column::Dict { keys, values }
+            }
+            _ => Column::Missing,
+        })
+    }
+
+    /// The text of a string column at `row` (`None`: null, or not a string column).
+    fn text(&self, row: usize) -> Option<&str> {
+        match self {
+            Column::Str(s) if s.is_valid(row) => Some(s.value(row)),
+            Column::Dict { keys, values } => match keys[row] {
+                u32::MAX => None,
+                k if values.is_valid(k as usize) => Some(values.value(k as usize)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }
 
 /// The distinct picks of one slot for the current persona.
@@ -527,7 +599,7 @@ struct Picks {
     index: [u16; MAX_PICKS],
 }
 
-struct State {
+struct State<'n> {
     picks: Vec<Picks>,
     gender: Gender,
     row: usize,
@@ -535,16 +607,24 @@ struct State {
     /// `key_row[s] == row + 1` (a key is read many times per persona).
     keys: Vec<String>,
     key_row: Vec<usize>,
+    /// The entries each keyed or banded slot offers the persona of `row`, valid when
+    /// `options_row[s] == row + 1`.
+    options: Vec<&'n [Seq]>,
+    options_row: Vec<usize>,
+    /// Per slot keyed by a dictionary column: the entries of each dictionary value.
+    resolved: Vec<Vec<&'n [Seq]>>,
+    /// Scratch for an integer key.
+    number: String,
 }
 
-struct Renderer<'a> {
-    narrator: &'a PackNarrator,
-    data: &'a [Column<'a>],
-    state: &'a mut State,
-    rng: &'a mut PersonaRng,
+struct Renderer<'n, 's> {
+    narrator: &'n PackNarrator,
+    data: &'s [Column],
+    state: &'s mut State<'n>,
+    rng: &'s mut PersonaRng,
 }
 
-impl<'a> Renderer<'a> {
+impl<'n> Renderer<'n, '_> {
     fn seq(&mut self, seq: &Seq, out: &mut String) {
         for part in &seq.0 {
             match part {
@@ -594,50 +674,70 @@ impl<'a> Renderer<'a> {
     fn column(&self, c: usize, out: &mut String) {
         let row = self.state.row;
         match &self.data[c] {
-            Column::Str(s) if s.is_valid(row) => out.push_str(s.value(row)),
             Column::Int(i) if i.is_valid(row) => {
                 use std::fmt::Write;
                 let _ = write!(out, "{}", i.value(row));
             }
-            _ => {}
+            column => out.push_str(column.text(row).unwrap_or("")),
         }
     }
 
     /// The entries slot `s` offers this persona.
-    fn options(&mut self, s: usize) -> &'a [Seq] {
-        let narrator: &'a PackNarrator = self.narrator;
-        match &narrator.slots[s] {
-            Slot::List(v) => v,
+    fn options(&mut self, s: usize) -> &'n [Seq] {
+        let narrator: &'n PackNarrator = self.narrator;
+        let row = self.state.row;
+        let found = match &narrator.slots[s] {
+            Slot::List(v) => return v,
+            _ if self.state.options_row[s] == row + 1 => return self.state.options[s],
             Slot::Keyed { by, values, default } => {
                 let found = match *by {
                     Target::Column(c) => match &self.data[c] {
-                        Column::Str(a) if a.is_valid(self.state.row) => values.get(a.value(self.state.row)),
-                        Column::Int(a) if a.is_valid(self.state.row) => {
-                            values.get(&a.value(self.state.row).to_string())
+                        Column::Dict { keys, .. } => {
+                            return self.remember(
+                                s,
+                                match keys[row] {
+                                    u32::MAX => default,
+                                    k => self.state.resolved[s][k as usize],
+                                },
+                            )
+                        }
+                        Column::Str(a) if a.is_valid(row) => values.get(a.value(row)),
+                        Column::Int(a) if a.is_valid(row) => {
+                            use std::fmt::Write;
+                            self.state.number.clear();
+                            let _ = write!(self.state.number, "{}", a.value(row));
+                            values.get(self.state.number.as_str())
                         }
                         _ => None,
                     },
                     Target::Slot(k) => {
-                        if self.state.key_row[k] != self.state.row + 1 {
+                        if self.state.key_row[k] != row + 1 {
                             let mut key = std::mem::take(&mut self.state.keys[k]);
                             key.clear();
                             self.pick(k, 0, &mut key);
                             self.state.keys[k] = key;
-                            self.state.key_row[k] = self.state.row + 1;
+                            self.state.key_row[k] = row + 1;
                         }
                         values.get(self.state.keys[k].as_str())
                     }
                 };
-                found.unwrap_or(default)
+                found.map(Vec::as_slice).unwrap_or(default)
             }
             Slot::Banded { by, bands, default } => match &self.data[*by] {
-                Column::Int(a) if a.is_valid(self.state.row) => {
-                    let v = a.value(self.state.row);
+                Column::Int(a) if a.is_valid(row) => {
+                    let v = a.value(row);
                     bands.iter().find(|(max, _)| v <= *max).or(bands.last()).map(|b| &b.1[..]).unwrap_or(default)
                 }
                 _ => default,
             },
-        }
+        };
+        self.remember(s, found)
+    }
+
+    fn remember(&mut self, s: usize, entries: &'n [Seq]) -> &'n [Seq] {
+        self.state.options[s] = entries;
+        self.state.options_row[s] = self.state.row + 1;
+        entries
     }
 
     /// Writes the `k`-th distinct pick of slot `s`.

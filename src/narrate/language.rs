@@ -251,10 +251,11 @@ impl Language {
 
 /// "a" or "an" before an English word.
 pub fn indefinite_article(word: &str) -> &'static str {
-    let w = word.trim_start().to_ascii_lowercase();
-    let vowel = w.starts_with(['a', 'e', 'i', 'o'])
-        || (w.starts_with('u') && !w.starts_with("uni") && !w.starts_with("use") && !w.starts_with("usu"));
-    if vowel || w.starts_with("hour") || w.starts_with("honest") {
+    let w = word.trim_start().as_bytes();
+    let starts = |prefix: &str| w.len() >= prefix.len() && w[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
+    let vowel = ["a", "e", "i", "o"].iter().any(|v| starts(v))
+        || (starts("u") && !starts("uni") && !starts("use") && !starts("usu"));
+    if vowel || starts("hour") || starts("honest") {
         "an"
     } else {
         "a"
@@ -263,11 +264,14 @@ pub fn indefinite_article(word: &str) -> &'static str {
 
 /// Upper-cases the first character at byte `start` (sentence starts).
 pub fn capitalise_at(s: &mut String, start: usize) {
-    if let Some(c) = s[start..].chars().next() {
-        if c.is_lowercase() {
-            let upper: String = c.to_uppercase().collect();
-            s.replace_range(start..start + c.len_utf8(), &upper);
-        }
+    let Some(c) = s[start..].chars().next() else {
+        return;
+    };
+    if c.is_ascii_lowercase() {
+        s[start..start + 1].make_ascii_uppercase();
+    } else if c.is_lowercase() {
+        let upper: String = c.to_uppercase().collect();
+        s.replace_range(start..start + c.len_utf8(), &upper);
     }
 }
 
