@@ -308,11 +308,12 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     )?);
     choices.push(marital_note);
 
+    let education_rows = education(&c08)?;
     tables.push(write_table(
         out_dir,
         "education_model.csv",
         &["state", "zone", "sex", "age_band", "education_level", "weight"],
-        &education(&c08)?,
+        &education_rows,
         &[EDUCATION_LEVEL.id],
         "State rows of C-08 by residence, sex and age (18 and 19 summed, then the five-year groups and \
          80+); the ten levels as published (Literate = literate without educational level; Graduate & \
@@ -393,11 +394,11 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     tables.push(write_table(
         out_dir,
         "activity_model.csv",
-        &["working", "sex", "age_band", "marital_status", "activity", "weight"],
+        &["working", "sex", "age_band", "marital_status", "education_level", "activity", "weight"],
         &activity_rules(),
         &[],
         "A rule, not a table: workers are `Working`; non-workers 60+ `Retired`, never-married 18-24 \
-         `Student`, other women `Homemaker`, other men `Not working`.",
+         with secondary schooling or more `Student`, other women `Homemaker`, other men `Not working`.",
     )?);
     tables.push(write_table(
         out_dir,
@@ -409,6 +410,24 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
          household-industry and other workers shared out over the NCO-2004 sub-divisions of B-24 (main \
          workers; `Workers Not Reporting Any Occupations` spread pro rata); non-workers have none.",
     )?);
+    let (tilt, tilt_error) = occupation_tilt(&work, &education_rows);
+    tables.push(write_table(
+        out_dir,
+        "occupation_tilt.csv",
+        &["state", "education_level", "occupation", "weight"],
+        &tilt,
+        &[OCCUPATION.id, DISTRICTS.id, EDUCATION_LEVEL.id],
+        "A factor of the occupation node by state: which education levels an occupation admits (a rule; \
+         the census crosses occupation with no education: professionals need a diploma or degree; \
+         technicians, associate professionals and clerks Matric/Secondary or more; legislators, \
+         officials and managers literacy), fitted by IPF so that the state's occupation mix (workers, PCA \
+         and B-24) and the education of its adults (C-08) both hold; weight = fitted / independent.",
+    )?);
+    choices.push(format!(
+        "Occupation × education: the admitted combinations are fitted per state to the state's occupation \
+         mix and its adults' education (the education of workers alone is not published); largest \
+         relative margin error after fitting {tilt_error:.4}."
+    ));
     tables.push(write_table(
         out_dir,
         "occupation_divisions.csv",
@@ -422,8 +441,10 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "Work: the PCA gives workers by district and sex for all ages, B-24 the NCO-2004 sub-divisions of \
          main workers by district with neither sex nor age, and no table gives work by age: the share \
          working is the district's for the person's sex whatever the age, and the occupation mix is the \
-         district's whatever the sex. Non-workers are named by rule (Student, Homemaker, Retired, Not \
-         working) from age, sex and marital status, not from a table. The occupation is the NCO-2004 \
+         district's whatever the sex, within the occupations the person's education admits (a rule: \
+         professionals need a diploma or degree, technicians and clerks secondary school, managers \
+         literacy). Non-workers are named by rule (Student, Homemaker, Retired, Not working) from age, \
+         sex, marital status and education, not from a table. The occupation is the NCO-2004 \
          sub-division (no official title list was found)."
             .into(),
     );
@@ -1149,33 +1170,114 @@ fn work(raw_dir: &Path, population: &Population) -> Result<Work> {
     Ok(Work { working, occupation, divisions: division_rows })
 }
 
-/// The activity of a person from whether they work, sex, age and marital status.
+/// Education levels from Matric/Secondary up (index into [`EDUCATION`]).
+fn schooled(level: &str) -> bool {
+    EDUCATION.iter().position(|(l, _)| *l == level).is_some_and(|i| i >= 5)
+}
+
+/// The activity of a person from whether they work, sex, age, marital status and education.
 fn activity_rules() -> Rows {
     let mut rows = Rows::new();
     for working in ["Yes", "No"] {
         for sex in SEXES {
             for (band, lo, _) in AGE_BANDS {
                 for (marital, _) in MARITAL {
-                    let activity = match (working, sex) {
-                        ("Yes", _) => "Working",
-                        _ if lo >= 60 => "Retired",
-                        _ if lo < 25 && marital == "Never married" => "Student",
-                        (_, FEMALE) => "Homemaker",
-                        _ => "Not working",
-                    };
-                    rows.push(vec![
-                        working.into(),
-                        sex.into(),
-                        band.into(),
-                        marital.into(),
-                        activity.into(),
-                        "1".into(),
-                    ]);
+                    for (education, _) in EDUCATION {
+                        let activity = match (working, sex) {
+                            ("Yes", _) => "Working",
+                            _ if lo >= 60 => "Retired",
+                            _ if lo < 25 && marital == "Never married" && schooled(education) => "Student",
+                            (_, FEMALE) => "Homemaker",
+                            _ => "Not working",
+                        };
+                        rows.push(vec![
+                            working.into(),
+                            sex.into(),
+                            band.into(),
+                            marital.into(),
+                            education.into(),
+                            activity.into(),
+                            "1".into(),
+                        ]);
+                    }
                 }
             }
         }
     }
     rows
+}
+
+/// Whether an occupation of NCO-2004 `division` admits education level `i` (index into
+/// [`EDUCATION`]): professionals need a diploma or degree, technicians, associate
+/// professionals and clerks at least secondary school, managers and officials literacy.
+fn admits(division: &str, i: usize) -> bool {
+    match division {
+        "Professionals" => i >= 7,
+        "Technicians and Associate Professionals" | "Clerks" => i >= 5,
+        "Legislators, Senior Officials and Managers" => i >= 1,
+        _ => true,
+    }
+}
+
+/// The occupation × education tilt of each state: IPF of the admitted cells to the state's
+/// occupation mix and its adults' education; weight = fitted / (P(e) · P(o)). Returns the
+/// rows and the largest relative margin error.
+fn occupation_tilt(work: &Work, education_rows: &Rows) -> (Rows, f64) {
+    let division_of: HashMap<&str, &str> = work.divisions.iter().map(|d| (d[0].as_str(), d[1].as_str())).collect();
+    let mut occupations: Vec<&str> = work.divisions.iter().map(|d| d[0].as_str()).filter(|o| !o.is_empty()).collect();
+    occupations.sort_unstable();
+    let mut rows = Rows::new();
+    let mut worst = 0.0f64;
+    for (_, state) in STATES {
+        let mut edu = vec![0.0f64; EDUCATION.len()];
+        for r in education_rows.iter().filter(|r| r[0] == state) {
+            if let Some(i) = EDUCATION.iter().position(|(l, _)| *l == r[4]) {
+                edu[i] += number(&r[5]);
+            }
+        }
+        let mut occ = vec![0.0f64; occupations.len()];
+        for r in work.occupation.iter().filter(|r| r[0] == "Yes" && r[1] == state) {
+            if let Ok(j) = occupations.binary_search(&r[3].as_str()) {
+                occ[j] += number(&r[4]);
+            }
+        }
+        let (e_total, o_total): (f64, f64) = (edu.iter().sum(), occ.iter().sum());
+        if e_total <= 0.0 || o_total <= 0.0 {
+            continue;
+        }
+        let pe: Vec<f64> = edu.iter().map(|v| v / e_total).collect();
+        let po: Vec<f64> = occ.iter().map(|v| v / o_total).collect();
+        let (n_e, n_o) = (pe.len(), po.len());
+        let mut seed = vec![0.0f64; n_e * n_o];
+        for i in 0..n_e {
+            for (j, o) in occupations.iter().enumerate() {
+                if admits(division_of.get(o).copied().unwrap_or(""), i) {
+                    seed[i * n_o + j] = pe[i] * po[j];
+                }
+            }
+        }
+        let (fitted, error) = super::ipf::fit_2d(&seed, n_e, n_o, &pe, &po, 200);
+        worst = worst.max(error);
+        for (level, _) in EDUCATION {
+            // Non-workers' empty occupation, untilted.
+            rows.push(vec![state.to_string(), level.to_string(), String::new(), "1".into()]);
+        }
+        for i in 0..n_e {
+            for (j, o) in occupations.iter().enumerate() {
+                let independent = pe[i] * po[j];
+                let w = fitted[i * n_o + j];
+                if w > 0.0 && independent > 0.0 {
+                    rows.push(vec![
+                        state.to_string(),
+                        EDUCATION[i].0.to_string(),
+                        o.to_string(),
+                        format!("{:.6}", w / independent),
+                    ]);
+                }
+            }
+        }
+    }
+    (rows, worst)
 }
 
 /// The name tables and what the manifest says of them.
