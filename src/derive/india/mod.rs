@@ -1606,7 +1606,7 @@ fn names_tables(raw_dir: &Path, first: &Rows, religion: &Rows) -> Result<NameTab
                 }
             }
             let secc_total: f64 = cell.iter().map(|c| c.1).sum();
-            if cell.len() < 5 || secc_total < 1000.0 {
+            if secc_total < 1000.0 {
                 cell = curated_surnames
                     .get(community)
                     .map(|l| l.iter().filter(|(n, _)| !wrong_sex(&n.to_ascii_lowercase())).cloned().collect())
