@@ -144,16 +144,14 @@ pub fn language_of(locale: &str) -> Option<String> {
 
 /// The locale name that selects `language` of the pack `locale` names: the pack's alias for
 /// that language (`in` + `hi-Deva` → `hi_Deva_IN`), or the pack's name for its first language
-/// (and when `language` is `None`). An unknown language is an error naming the pack's.
+/// (`None`: the language `locale` itself selects). An unknown language is an error naming
+/// the pack's.
 pub fn name_for_language(locale: &str, language: Option<&str>) -> Result<String> {
     let canon = canonical(locale)?;
     let model = model(canon)?;
-    let Some(code) = language else {
-        // The name as given keeps the language it selects.
-        return Ok(match language_of(locale) {
-            Some(_) => locale.trim().to_string(),
-            None => canon.to_string(),
-        });
+    let chosen = language.map(str::to_string).or_else(|| language_of(locale));
+    let Some(code) = chosen.as_deref() else {
+        return Ok(canon.to_string());
     };
     let spec = model.persona.language(canon, Some(code))?;
     if model.persona.narrative.languages.first().is_some_and(|f| f.code == spec.code) {

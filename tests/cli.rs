@@ -745,4 +745,23 @@ fn locales_are_listed_and_named_by_alias() {
     let same = "SELECT count(*) FROM a JOIN b ON a.uuid = b.uuid AND a.occupation = b.occupation";
     assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", same]))[0][0], "50");
     assert!(ok(&db, &["tables", "-o", "csv"]).lines().any(|l| l.starts_with("a,50,") && l.contains(",us,")));
+    // A pack that writes several languages: the same persons, narratives in the chosen one, and
+    // the table records the alias that selects it.
+    let in_table = |table: &str, language: &[&str]| {
+        let mut args =
+            vec!["generate", "--embed", "none", "-n", "20", "--locale", "in", "--seed", "3", "--table", table];
+        args.extend_from_slice(language);
+        ok(&db, &args);
+    };
+    in_table("h", &["--language", "hi-Deva"]);
+    in_table("e", &[]);
+    assert!(ok(&db, &["tables", "-o", "csv"]).lines().any(|l| l.starts_with("h,20,") && l.contains(",hi_Deva_IN,")));
+    let same = "SELECT count(*) FROM h JOIN e ON h.uuid = e.uuid AND h.district = e.district \
+                AND h.persona <> e.persona AND h.persona LIKE '%है%' AND e.persona NOT LIKE '%है%'";
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", same]))[0][0], "20");
+    user_error(
+        &db,
+        &["generate", "-n", "5", "--locale", "in", "--language", "ja", "--table", "j"],
+        "locale 'in' has no narrative language 'ja' (languages: en, hi-Deva, hi-Latn)",
+    );
 }
