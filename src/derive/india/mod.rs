@@ -321,7 +321,9 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     )?);
     choices.push(
         "Education: C-08 publishes `Graduate & above` as one level, so there is no Graduate / Post Graduate \
-         split and no degree subject; the pack keeps the census level."
+         split and no degree subject; the pack keeps the census level and has no `education_degree` \
+         column (no table of degrees by subject was found). Nor has it a `middle_name`: no source gives \
+         Indian middle names."
             .into(),
     );
 
