@@ -19,16 +19,55 @@ use crate::model::schema::{Gender, GenderSpec, PersonaSchema};
 /// Most distinct picks of one slot a template may ask for (`{hobby#6}`, `{hobby*6}`).
 const MAX_PICKS: usize = 6;
 
-/// A sequence of literal text, slot references and gender alternations.
-#[derive(Debug, Clone, Default)]
-struct Seq(Vec<Part>);
+/// A sequence of literal text, slot references and gender alternations: a range of the
+/// narrator's [`Arena`] parts.
+#[derive(Debug, Clone, Copy, Default)]
+struct Seq {
+    start: u32,
+    len: u32,
+}
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Part {
-    Text(Box<str>),
+    /// A range of the arena's text.
+    Text {
+        start: u32,
+        len: u32,
+    },
     Ref(SlotRef),
-    /// Masculine, feminine and (optionally) unknown-gender forms.
-    Alt(Box<[Seq]>),
+    /// Masculine, feminine and (optionally) unknown-gender forms: a range of the arena's
+    /// `alts`.
+    Alt {
+        start: u32,
+        len: u32,
+    },
+}
+
+/// Every part and every piece of literal text of a narrator's templates and lexicon, in three
+/// arrays: a persona's walk through them stays in a few cache lines instead of chasing one heap
+/// allocation per sequence and per string.
+#[derive(Debug, Default)]
+struct Arena {
+    parts: Vec<Part>,
+    text: String,
+    alts: Vec<Seq>,
+}
+
+impl Arena {
+    fn parts(&self, seq: Seq) -> &[Part] {
+        &self.parts[seq.start as usize..(seq.start + seq.len) as usize]
+    }
+
+    fn text(&self, start: u32, len: u32) -> &str {
+        &self.text[start as usize..(start + len) as usize]
+    }
+
+    /// Appends `parts` as one sequence.
+    fn seq(&mut self, parts: Vec<Part>) -> Seq {
+        let start = self.parts.len() as u32;
+        self.parts.extend(parts);
+        Seq { start, len: self.parts.len() as u32 - start }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +109,8 @@ pub struct PackNarrator {
     /// List fields: name, slot, count.
     lists: Vec<(String, usize, usize)>,
     slots: Vec<Slot>,
+    /// The parts and text every [`Seq`] points into.
+    arena: Arena,
     /// The slots' names, by index.
     slot_names: Vec<String>,
     /// The persona columns the templates read.
@@ -98,6 +139,8 @@ struct Names<'a> {
     known_columns: &'a [String],
     /// The columns referenced so far (indices are [`Target::Column`]).
     used_columns: Vec<String>,
+    /// Where parsed sequences go.
+    arena: Arena,
 }
 
 impl Names<'_> {
@@ -156,9 +199,12 @@ fn parse_seq(
 ) -> Result<(Seq, Option<char>)> {
     let mut parts = Vec::new();
     let mut literal = String::new();
-    let flush = |literal: &mut String, parts: &mut Vec<Part>| {
+    let flush = |literal: &mut String, parts: &mut Vec<Part>, arena: &mut Arena| {
         if !literal.is_empty() {
-            parts.push(Part::Text(std::mem::take(literal).into_boxed_str()));
+            let start = arena.text.len() as u32;
+            arena.text.push_str(literal);
+            parts.push(Part::Text { start, len: literal.len() as u32 });
+            literal.clear();
         }
     };
     while let Some(c) = text[*pos..].chars().next() {
@@ -170,11 +216,11 @@ fn parse_seq(
                     .ok_or_else(|| origin.bad(format!("unclosed `{{` in \"{}\"", crate::error::shorten(text, 200))))?;
                 let inner = &text[*pos..*pos + close];
                 *pos += close + 1;
-                flush(&mut literal, &mut parts);
+                flush(&mut literal, &mut parts, &mut names.arena);
                 parts.push(Part::Ref(parse_ref(inner, text, names, origin)?));
             }
             '[' => {
-                flush(&mut literal, &mut parts);
+                flush(&mut literal, &mut parts, &mut names.arena);
                 let mut forms = Vec::new();
                 loop {
                     let (form, end) = parse_seq(text, pos, true, names, origin)?;
@@ -193,18 +239,20 @@ fn parse_seq(
                         crate::error::shorten(text, 200)
                     )));
                 }
-                parts.push(Part::Alt(forms.into_boxed_slice()));
+                let start = names.arena.alts.len() as u32;
+                names.arena.alts.extend(forms);
+                parts.push(Part::Alt { start, len: names.arena.alts.len() as u32 - start });
             }
             '|' | ']' if in_alt => {
-                flush(&mut literal, &mut parts);
-                return Ok((Seq(parts), Some(c)));
+                flush(&mut literal, &mut parts, &mut names.arena);
+                return Ok((names.arena.seq(parts), Some(c)));
             }
             '}' => return Err(origin.bad(format!("a `}}` without `{{` in \"{}\"", crate::error::shorten(text, 200)))),
             _ => literal.push(c),
         }
     }
-    flush(&mut literal, &mut parts);
-    Ok((Seq(parts), None))
+    flush(&mut literal, &mut parts, &mut names.arena);
+    Ok((names.arena.seq(parts), None))
 }
 
 /// Parses the inside of `{...}`: `[^][op:]name[#n|*n]`.
@@ -278,7 +326,13 @@ impl PackNarrator {
             .ok_or_else(|| lex_origin.bad("expected an object with a `slots` object"))?;
         let slot_names: Vec<String> = slot_defs.keys().cloned().collect();
         let index: HashMap<String, usize> = slot_names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-        let mut names = Names { language, slots: &index, known_columns: columns, used_columns: Vec::new() };
+        let mut names = Names {
+            language,
+            slots: &index,
+            known_columns: columns,
+            used_columns: Vec::new(),
+            arena: Arena::default(),
+        };
         let mut tables: HashMap<String, csv_table::Table> = HashMap::new();
         let mut slots = Vec::with_capacity(slot_names.len());
         for name in &slot_names {
@@ -341,7 +395,7 @@ impl PackNarrator {
             }
             None => None,
         };
-        check_cycles(&slot_names, &slots, &lex_origin)?;
+        check_cycles(&slot_names, &slots, &names.arena, &lex_origin)?;
         for (name, slot) in slot_names.iter().zip(&slots) {
             let min = min_options(slot);
             if min == 0 {
@@ -363,6 +417,7 @@ impl PackNarrator {
             fields,
             lists,
             slots,
+            arena: names.arena,
             columns: names.used_columns,
             slot_names,
             gender,
@@ -404,7 +459,7 @@ impl PackNarrator {
                         scratch.push_str(self.language.sentence_separator());
                     }
                     let start = scratch.len();
-                    r.seq(v, &mut scratch);
+                    r.seq(*v, &mut scratch);
                     if self.language.has_case() {
                         capitalise_at(&mut scratch, start);
                     }
@@ -625,11 +680,13 @@ struct Renderer<'n, 's> {
 }
 
 impl<'n> Renderer<'n, '_> {
-    fn seq(&mut self, seq: &Seq, out: &mut String) {
-        for part in &seq.0 {
-            match part {
-                Part::Text(t) => out.push_str(t),
-                Part::Alt(forms) => {
+    fn seq(&mut self, seq: Seq, out: &mut String) {
+        let arena: &'n Arena = &self.narrator.arena;
+        for part in arena.parts(seq) {
+            match *part {
+                Part::Text { start, len } => out.push_str(arena.text(start, len)),
+                Part::Alt { start, len } => {
+                    let forms = &arena.alts[start as usize..(start + len) as usize];
                     let i = match self.state.gender {
                         Gender::Male => 0,
                         Gender::Female => 1,
@@ -641,9 +698,9 @@ impl<'n> Renderer<'n, '_> {
                             }
                         }
                     };
-                    self.seq(&forms[i], out);
+                    self.seq(forms[i], out);
                 }
-                Part::Ref(r) => self.reference(r, out),
+                Part::Ref(r) => self.reference(&r, out),
             }
         }
     }
@@ -746,29 +803,24 @@ impl<'n> Renderer<'n, '_> {
         if entries.is_empty() {
             return;
         }
-        let picks = self.state.picks[s];
-        let index = if k < picks.n as usize {
-            picks.index[k] as usize
-        } else {
-            let mut p = picks;
-            while (p.n as usize) <= k {
-                let taken = &p.index[..p.n as usize];
-                let i = if taken.len() >= entries.len() {
-                    taken[p.n as usize % taken.len().max(1)] as usize
-                } else {
-                    let mut i = self.rng.below(entries.len());
-                    while taken.contains(&(i as u16)) {
-                        i = (i + 1) % entries.len();
-                    }
-                    i
-                };
-                p.index[p.n as usize] = i as u16;
-                p.n += 1;
-            }
-            self.state.picks[s] = p;
-            p.index[k] as usize
-        };
-        self.seq(&entries[index.min(entries.len() - 1)], out);
+        // Drawn in place: copying the small `Picks` out and back stalls on store forwarding.
+        let picks = &mut self.state.picks[s];
+        while (picks.n as usize) <= k {
+            let n = picks.n as usize;
+            let i = if n >= entries.len() {
+                picks.index[n % n.max(1)] as usize
+            } else {
+                let mut i = self.rng.below(entries.len());
+                while picks.index[..n].contains(&(i as u16)) {
+                    i = (i + 1) % entries.len();
+                }
+                i
+            };
+            picks.index[n] = i as u16;
+            picks.n += 1;
+        }
+        let index = picks.index[k] as usize;
+        self.seq(entries[index.min(entries.len() - 1)], out);
     }
 }
 
@@ -909,12 +961,14 @@ fn min_options(slot: &Slot) -> usize {
 }
 
 /// Refuses slots that reach themselves (through entries or `by` keys).
-fn check_cycles(names: &[String], slots: &[Slot], origin: &Origin) -> Result<()> {
-    fn refs(seq: &Seq, out: &mut Vec<usize>) {
-        for part in &seq.0 {
-            match part {
-                Part::Ref(SlotRef { target: Target::Slot(s), .. }) => out.push(*s),
-                Part::Alt(forms) => forms.iter().for_each(|f| refs(f, out)),
+fn check_cycles(names: &[String], slots: &[Slot], arena: &Arena, origin: &Origin) -> Result<()> {
+    fn refs(arena: &Arena, seq: Seq, out: &mut Vec<usize>) {
+        for part in arena.parts(seq) {
+            match *part {
+                Part::Ref(SlotRef { target: Target::Slot(s), .. }) => out.push(s),
+                Part::Alt { start, len } => {
+                    arena.alts[start as usize..(start + len) as usize].iter().for_each(|f| refs(arena, *f, out))
+                }
                 _ => {}
             }
         }
@@ -933,7 +987,7 @@ fn check_cycles(names: &[String], slots: &[Slot], origin: &Origin) -> Result<()>
                 }
                 Slot::Banded { bands, default, .. } => bands.iter().flat_map(|b| &b.1).chain(default).collect(),
             };
-            seqs.into_iter().for_each(|s| refs(s, &mut out));
+            seqs.into_iter().for_each(|s| refs(arena, *s, &mut out));
             out
         })
         .collect();
