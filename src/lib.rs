@@ -24,6 +24,7 @@ pub mod output_path;
 pub mod plots;
 pub mod report;
 pub mod search;
+pub mod serve;
 pub mod session;
 pub mod storage;
 pub mod stratify;

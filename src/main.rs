@@ -32,6 +32,9 @@ enum Command {
     Sql(SqlArgs),
     /// Interactive SQL shell: statements end with `;`, `.help` for commands.
     Shell(ShellArgs),
+    /// Serve the database over the PostgreSQL wire protocol (psql, psycopg, pandas, BI tools)
+    /// until SIGTERM or Ctrl-C.
+    Serve(ServeArgs),
     /// Generate personas from a locale model into a table.
     Generate(GenerateArgs),
     /// List the database's tables with their row counts.
@@ -169,6 +172,27 @@ struct SqlArgs {
     file: Option<PathBuf>,
     #[command(flatten)]
     format: FormatArg,
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Address to listen on. Anything but loopback needs a password.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// TCP port (0: any free port, printed at start).
+    #[arg(long, default_value_t = 5432)]
+    port: u16,
+    /// Refuse every statement that would change the database.
+    #[arg(long)]
+    read_only: bool,
+    /// Read the password clients must give (SCRAM-SHA-256, any user name) from the first line
+    /// of this file. PERSONADB_PASSWORD sets it too; without either the server is loopback-only
+    /// and open to every local user.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+    /// Seconds that statements in flight may run on after SIGTERM before connections close.
+    #[arg(long, default_value_t = 10)]
+    grace: u64,
 }
 
 #[derive(Args, Debug)]
@@ -377,6 +401,7 @@ async fn run(cli: Cli) -> Result<()> {
             );
             shell(Database::open(&cli.db)?, format).await
         }
+        Command::Serve(args) => serve(&cli.db, args).await,
         Command::Generate(args) => {
             let db = Database::open(&cli.db)?;
             let kind = if args.append {
@@ -635,6 +660,56 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+async fn serve(dir: &std::path::Path, args: ServeArgs) -> Result<()> {
+    let password = match (&args.password_file, std::env::var("PERSONADB_PASSWORD")) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            Some(text.lines().next().unwrap_or("").to_string())
+        }
+        (None, Ok(password)) => Some(password),
+        (None, Err(_)) => None,
+    };
+    let options = personadb::serve::ServeOptions {
+        host: args.host,
+        port: args.port,
+        read_only: args.read_only,
+        password,
+        grace: std::time::Duration::from_secs(args.grace),
+    };
+    options.check()?;
+    if args.read_only {
+        anyhow::ensure!(dir.is_dir(), "database {} does not exist (--read-only serves an existing one)", dir.display());
+    }
+    let db = Database::open(dir)?;
+    let (read_only, auth) = (options.read_only, options.password.is_some());
+    let stop = async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+        }
+        eprintln!("personadb serve: stopping");
+    };
+    personadb::serve::serve(
+        db.clone(),
+        options,
+        |address| {
+            // The address line is what scripts and tests wait for: print it at once.
+            println!("personadb serve: listening on {address}");
+            eprintln!(
+                "database {}{}{}",
+                db.dir().display(),
+                if read_only { ", read-only" } else { "" },
+                if auth { ", password required" } else { ", no password (loopback only)" }
+            );
+            let _ = std::io::stdout().flush();
+        },
+        stop,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn run_sql(session: &PersonaSession, sql: &str, sink: &mut ResultSink) -> Result<()> {

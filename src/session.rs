@@ -92,6 +92,14 @@ impl PersonaSession {
                     .await;
             }
         }
+        let plan = self.plan(statement).await?;
+        self.execute_plan(plan).await
+    }
+
+    /// Plans one statement: opens the tables its table functions sample or search, matches
+    /// `INSERT ... SELECT` columns by name, and refuses files SQL may not touch. The plan is run
+    /// by [`PersonaSession::execute_plan`] (after its parameters, if any, are given values).
+    pub async fn plan(&self, statement: Statement) -> Result<LogicalPlan> {
         if let Statement::Statement(s) = &statement {
             // Table functions are planned synchronously: open the tables they sample first.
             for name in crate::stratify::sampled_tables(s) {
@@ -121,6 +129,12 @@ impl PersonaSession {
             }
             _ => {}
         }
+        Ok(plan)
+    }
+
+    /// Runs a plan made by [`PersonaSession::plan`]: tables created or dropped persist in the
+    /// database; everything else is ordinary DataFusion.
+    pub async fn execute_plan(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
         match plan {
             LogicalPlan::Ddl(DdlStatement::CreateMemoryTable(create)) => self.create_table(create).await,
             LogicalPlan::Ddl(DdlStatement::DropTable(drop)) => self.drop_table(drop).await,

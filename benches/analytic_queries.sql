@@ -1,0 +1,13 @@
+-- The analytic benchmark's queries (benches/analytic.py runs them in personadb and DuckDB side
+-- by side; benches/analytic.rs runs them through the library). One query per line after its
+-- name; every ORDER BY is total, so results compare row for row.
+-- count: SELECT count(*) FROM personas
+-- group_state: SELECT state, count(*) AS n FROM personas GROUP BY state ORDER BY n DESC, state
+-- group_two_avg: SELECT sex, marital_status, avg(age) AS mean_age, count(*) AS n FROM personas GROUP BY sex, marital_status ORDER BY sex, marital_status
+-- filter_group: SELECT occupation, count(*) AS n FROM personas WHERE age BETWEEN 30 AND 40 AND state = 'CA' GROUP BY occupation ORDER BY n DESC, occupation LIMIT 10
+-- distinct: SELECT count(DISTINCT last_name) AS surnames FROM personas
+-- like: SELECT count(*) AS n FROM personas WHERE first_name LIKE 'Jo%' OR occupation LIKE '%nurse%'
+-- window: SELECT state, uuid, age FROM (SELECT state, uuid, age, row_number() OVER (PARTITION BY state ORDER BY age DESC, uuid) AS r FROM personas) AS ranked WHERE r <= 2 ORDER BY state, r
+-- join: WITH s AS (SELECT state, avg(age) AS a FROM personas GROUP BY state) SELECT p.education_level, count(*) AS n FROM personas AS p JOIN s ON p.state = s.state WHERE p.age > s.a GROUP BY p.education_level ORDER BY p.education_level
+-- top_pairs: SELECT education_level, race_ethnicity, count(*) AS n FROM personas GROUP BY education_level, race_ethnicity ORDER BY n DESC, education_level, race_ethnicity LIMIT 10
+-- zip_top: SELECT zipcode, count(*) AS n FROM personas GROUP BY zipcode ORDER BY n DESC, zipcode LIMIT 5
