@@ -265,6 +265,19 @@ impl PersonaNarrator for SessionNarrator {
         crate::narrate::all_narrative_fields()
     }
 
+    fn persona_columns(&self) -> Vec<arrow::datatypes::FieldRef> {
+        let mut columns: Vec<arrow::datatypes::FieldRef> =
+            vec![Arc::new(arrow::datatypes::Field::new("locale", arrow::datatypes::DataType::Utf8, true))];
+        for model in locale::all_models() {
+            for field in model.schema().fields() {
+                if !columns.iter().any(|c| c.name() == field.name()) {
+                    columns.push(field.clone());
+                }
+            }
+        }
+        columns
+    }
+
     async fn narrate(
         &self,
         personas: arrow::record_batch::RecordBatch,

@@ -211,6 +211,26 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
+    /// The names of the recorded tables, sorted.
+    pub fn table_names(&self) -> Result<Vec<String>> {
+        let mut statement = self.conn.prepare("SELECT name FROM tables ORDER BY name").map_err(|e| self.err(e))?;
+        let names = statement
+            .query_map([], |r| r.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<std::result::Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(names)
+    }
+
+    /// SQLite's own check of the file: None when sound, else what it found (first lines).
+    pub fn integrity_problem(&self) -> Option<String> {
+        let result: std::result::Result<String, _> = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0));
+        match result {
+            Ok(ok) if ok == "ok" => None,
+            Ok(problem) => Some(problem),
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
     /// Metadata of a table, if recorded.
     pub fn table(&self, name: &str) -> Result<Option<TableInfo>> {
         self.conn
@@ -399,7 +419,7 @@ impl Catalog {
         for f in failures {
             tx.execute(
                 "INSERT OR REPLACE INTO run_failures (run_id, row_index, uuid, reason) VALUES (?1, ?2, ?3, ?4)",
-                params![run_id, f.row as i64, f.uuid, f.reason],
+                params![run_id, f.row as i64, f.uuid, crate::error::redact(&f.reason)],
             )
             .map_err(|e| self.err(e))?;
         }
@@ -475,7 +495,7 @@ impl Catalog {
             .execute(
                 "UPDATE runs SET status = ?2, seconds = ?3, error = ?4,
                      finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
-                params![run_id, status, seconds, error],
+                params![run_id, status, seconds, error.map(crate::error::redact)],
             )
             .map(|_| ())
             .map_err(|e| self.err(e))

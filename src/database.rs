@@ -15,8 +15,10 @@ use crate::error::{Error, Result};
 
 /// The default database directory.
 pub const DEFAULT_DB: &str = "personadb";
-const CATALOG_FILE: &str = "catalog.sqlite";
-const TABLE_SUFFIX: &str = ".lance";
+/// The catalog's file name in the database directory.
+pub const CATALOG_FILE: &str = "catalog.sqlite";
+/// The suffix of a table's Lance dataset directory.
+pub const TABLE_SUFFIX: &str = ".lance";
 
 /// An open personadb database.
 #[derive(Debug)]

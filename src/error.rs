@@ -89,6 +89,58 @@ impl From<Error> for datafusion::error::DataFusionError {
     }
 }
 
+/// Secrets that must never be printed or stored: the API keys in use (registered when an LLM
+/// client is configured). Text shown to people or written to the catalog goes through
+/// [`redact`].
+static SECRETS: std::sync::RwLock<Vec<String>> = std::sync::RwLock::new(Vec::new());
+
+/// Registers a secret for [`redact`]. Strings shorter than 12 characters are not registered:
+/// they are placeholders (`ollama`, `none`) that would blank out ordinary words, not keys.
+pub fn register_secret(secret: &str) {
+    let secret = secret.trim();
+    if secret.chars().count() < 12 {
+        return;
+    }
+    if let Ok(mut secrets) = SECRETS.write() {
+        if !secrets.iter().any(|s| s == secret) {
+            secrets.push(secret.to_string());
+        }
+    }
+}
+
+/// `text` with every registered secret replaced by `<redacted>`, and the credentials of any
+/// URL (`https://user:key@host`) removed.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_string();
+    if let Ok(secrets) = SECRETS.read() {
+        for secret in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "<redacted>");
+            }
+        }
+    }
+    redact_url_credentials(&out)
+}
+
+/// Removes the userinfo part of every URL in `text`: `scheme://user:pw@host` becomes
+/// `scheme://<redacted>@host`.
+pub fn redact_url_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        out.push_str(&rest[..i + 3]);
+        rest = &rest[i + 3..];
+        // The authority ends at the first '/', '?', '#' or whitespace; userinfo ends at its last '@'.
+        let end = rest.find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace()).unwrap_or(rest.len());
+        if let Some(at) = rest[..end].rfind('@') {
+            out.push_str("<redacted>");
+            rest = &rest[at..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Renders an error chain as one clean line for people: causes already quoted by their parent
 /// are not repeated, source-code locations that some dependencies append are dropped, and
 /// wrapper prefixes that say nothing ("External error: ") are removed.
@@ -104,7 +156,7 @@ pub fn user_message(error: &(dyn std::error::Error + 'static)) -> String {
         }
         current = e.source();
     }
-    parts.join(": ")
+    redact(&parts.join(": "))
 }
 
 /// The first line of a message (DataFusion appends hints and backtraces on later lines).
@@ -164,6 +216,22 @@ fn clean(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_and_url_credentials_are_redacted() {
+        register_secret("sk-test-0123456789abcdef");
+        register_secret("abc");
+        assert_eq!(
+            redact("401: Incorrect API key provided: sk-test-0123456789abcdef. See the docs."),
+            "401: Incorrect API key provided: <redacted>. See the docs."
+        );
+        assert_eq!(redact("abc stays"), "abc stays");
+        assert_eq!(
+            redact("error sending request for url (https://me:s3cr3t@api.example.com/v1/chat)"),
+            "error sending request for url (https://<redacted>@api.example.com/v1/chat)"
+        );
+        assert_eq!(redact("http://127.0.0.1:8080/v1 and mailto x@y"), "http://127.0.0.1:8080/v1 and mailto x@y");
+    }
 
     #[test]
     fn user_message_drops_locations_and_repeats() {

@@ -81,17 +81,32 @@ pub async fn write_stream(
             })
         }
         OutputFormat::Table => {
+            // A table is for reading: it holds at most TABLE_MAX_ROWS rows or TABLE_MAX_BYTES of
+            // values in memory; the rest are counted, and a last line says so.
             let mut batches: Vec<RecordBatch> = Vec::new();
+            let (mut shown, mut bytes) = (0usize, 0usize);
             while let Some(b) = stream.next().await {
                 let b = b?;
                 rows += b.num_rows() as u64;
-                batches.push(b);
+                if shown < TABLE_MAX_ROWS && bytes < TABLE_MAX_BYTES {
+                    let part = printable(&b.slice(0, (TABLE_MAX_ROWS - shown).min(b.num_rows())))?;
+                    shown += part.num_rows();
+                    bytes += part.get_array_memory_size();
+                    batches.push(part);
+                }
             }
             if batches.is_empty() {
                 batches.push(RecordBatch::new_empty(schema));
             }
             let table = arrow::util::pretty::pretty_format_batches(&batches)?;
             writeln!(out, "{table}").map_err(io)?;
+            if (shown as u64) < rows {
+                writeln!(
+                    out,
+                    "(the first {shown} of {rows} rows; -o csv|json|jsonl|parquet --out FILE writes them all)"
+                )
+                .map_err(io)?;
+            }
         }
         OutputFormat::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(&mut *out);
@@ -241,6 +256,64 @@ impl ResultSink {
     }
 }
 
+/// The most rows `-o table` prints.
+pub const TABLE_MAX_ROWS: usize = 10_000;
+/// The most bytes of values `-o table` holds in memory to print.
+pub const TABLE_MAX_BYTES: usize = 64 << 20;
+
+/// `batch` as text for the terminal: every column that is not a number, a boolean or a time
+/// becomes its displayed text (lists and structs included) with every control character
+/// escaped (`\x1b`), so data cannot drive the terminal; newlines stay. Column names are
+/// escaped too. The result is compact (it holds no buffer of a larger parent batch).
+fn printable(batch: &RecordBatch) -> Result<RecordBatch> {
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, StringBuilder};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    let options = FormatOptions::default();
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        let t = field.data_type();
+        let name = escape_controls(field.name());
+        if t.is_numeric() || t.is_temporal() || matches!(t, DataType::Boolean | DataType::Null) {
+            let indices = arrow::array::UInt32Array::from_iter_values(0..column.len() as u32);
+            fields.push(Field::new(name, t.clone(), field.is_nullable()));
+            columns.push(arrow::compute::take(column.as_ref(), &indices, None)?);
+            continue;
+        }
+        let formatter = ArrayFormatter::try_new(column.as_ref(), &options)?;
+        let mut out = StringBuilder::with_capacity(column.len(), column.len() * 16);
+        for i in 0..column.len() {
+            if column.is_null(i) {
+                out.append_null();
+            } else {
+                out.append_value(escape_controls(&formatter.value(i).to_string()));
+            }
+        }
+        fields.push(Field::new(name, DataType::Utf8, field.is_nullable()));
+        columns.push(Arc::new(out.finish()));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+/// `text` with control characters other than newline escaped: `\x1b`, `\u{9b}`.
+fn escape_controls(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// Whether a column type has no CSV form.
 fn is_nested(t: &arrow::datatypes::DataType) -> bool {
     use arrow::datatypes::DataType::*;
@@ -300,6 +373,43 @@ mod tests {
     use arrow::array::{ArrayRef, Int64Array, ListBuilder, StringBuilder};
 
     use super::*;
+
+    #[test]
+    fn tables_escape_control_characters_and_cap_rows() {
+        let values: Vec<String> = (0..TABLE_MAX_ROWS + 5).map(|i| format!("\u{1b}[31mred{i}\u{7}")).collect();
+        let batch =
+            RecordBatch::try_from_iter(vec![("a", Arc::new(arrow::array::StringArray::from(values)) as ArrayRef)])
+                .expect("batch");
+        let schema = batch.schema();
+        let stream = Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+            schema,
+            futures::stream::iter(vec![Ok(batch)]),
+        ));
+        let mut out = Vec::new();
+        let rows = futures::executor::block_on(write_stream(stream, OutputFormat::Table, &mut out)).expect("table");
+        let text = String::from_utf8(out).expect("utf8");
+        assert_eq!(rows, (TABLE_MAX_ROWS + 5) as u64);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "raw control characters printed");
+        assert!(text.contains("\\x1b[31mred0\\x07"), "{}", &text[..200]);
+        assert!(!text.contains(&format!("red{TABLE_MAX_ROWS}")), "more rows than the cap printed");
+        assert!(text.trim_end().ends_with(&format!(
+            "(the first {TABLE_MAX_ROWS} of {} rows; -o csv|json|jsonl|parquet --out FILE writes them all)",
+            TABLE_MAX_ROWS + 5
+        )));
+    }
+
+    #[test]
+    fn nested_values_and_names_are_escaped_too() {
+        let mut list = ListBuilder::new(StringBuilder::new());
+        list.values().append_value("chess\u{1b}]0;owned\u{7}");
+        list.append(true);
+        let batch =
+            RecordBatch::try_from_iter(vec![("hobbies\u{1b}[2J", Arc::new(list.finish()) as ArrayRef)]).expect("batch");
+        let shown = printable(&batch).expect("printable");
+        let text = arrow::util::pretty::pretty_format_batches(&[shown]).expect("pretty").to_string();
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(text.contains("chess\\x1b]0;owned\\x07") && text.contains("hobbies\\x1b[2J"), "{text}");
+    }
 
     #[test]
     fn lists_become_json_text_in_csv() {

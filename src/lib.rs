@@ -7,6 +7,7 @@
 
 pub mod backends;
 pub mod catalog;
+pub mod check;
 pub mod database;
 pub mod derive;
 pub mod embed;

@@ -39,6 +39,13 @@ enum Command {
     Generate(GenerateArgs),
     /// List the database's tables with their row counts.
     Tables(FormatArg),
+    /// Check that the database is whole: catalog and tables agree, every fragment reads back.
+    /// Exit code 1 while a problem remains.
+    Check {
+        /// Mend what can be mended without losing a readable row (see the report).
+        #[arg(long)]
+        repair: bool,
+    },
     /// List generation runs (newest first), or the failed personas of one run.
     Runs(RunsArgs),
     /// Find the personas whose narrative is nearest in meaning to a text.
@@ -402,6 +409,14 @@ async fn run(cli: Cli) -> Result<()> {
             shell(Database::open(&cli.db)?, format).await
         }
         Command::Serve(args) => serve(&cli.db, args).await,
+        Command::Check { repair } => {
+            let report = personadb::check::check(&cli.db, repair).await?;
+            print!("{}", personadb::check::render(&report));
+            let left =
+                report.findings.iter().filter(|f| !matches!(f.action, personadb::check::Action::Repaired(_))).count();
+            anyhow::ensure!(left == 0, "{left} problem(s) remain in {}", cli.db.display());
+            Ok(())
+        }
         Command::Generate(args) => {
             let db = Database::open(&cli.db)?;
             let kind = if args.append {

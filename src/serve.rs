@@ -118,12 +118,16 @@ pub async fn serve(
     )
     .map_err(|e| Error::DataFusion(*e))?;
     let inflight = Arc::new(AtomicUsize::new(0));
-    let hooks: Vec<Arc<dyn QueryHook>> = vec![
+    let mut hooks: Vec<Arc<dyn QueryHook>> = Vec::new();
+    if options.read_only {
+        hooks.push(Arc::new(ReadOnlySettings));
+    }
+    hooks.extend::<[Arc<dyn QueryHook>; 4]>([
         Arc::new(CursorStatementHook),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
         Arc::new(PersonaHook { session, read_only: options.read_only }),
-    ];
+    ]);
     let service =
         Arc::new(Service { inner: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)), inflight: inflight.clone() });
     let manager = Arc::new(ConnectionManager::new());
@@ -134,7 +138,8 @@ pub async fn serve(
     let handlers =
         Arc::new(Handlers { service, password, cancel: Arc::new(DefaultCancelHandler::new(manager.clone())), manager });
 
-    let listener = TcpListener::bind((options.host.as_str(), options.port))
+    let host = options.host.trim_start_matches('[').trim_end_matches(']');
+    let listener = TcpListener::bind((host, options.port))
         .await
         .map_err(|e| Error::io(format!("binding {}:{}", options.host, options.port), e))?;
     let address = listener.local_addr().map_err(|e| Error::io("reading the bound address", e))?;
@@ -303,24 +308,80 @@ struct PersonaHook {
 }
 
 impl PersonaHook {
-    /// Refuses a statement that would change the database when serving read-only.
-    fn check_writable(&self, statement: &Statement) -> PgWireResult<()> {
-        if !self.read_only || is_read(statement) {
+    /// Refuses a statement that would change the database when serving read-only: first by
+    /// its syntax (before planning, which opens tables), then by its plan (`SELECT ... INTO`
+    /// is a query in syntax and a CREATE TABLE in plan).
+    fn check_writable(&self, statement: &Statement, plan: Option<&LogicalPlan>) -> PgWireResult<()> {
+        if !self.read_only || (is_read(statement) && !plan.is_some_and(plan_writes)) {
             return Ok(());
         }
         let verb = statement.to_string().split_whitespace().take(2).collect::<Vec<_>>().join(" ");
-        Err(user_error("25006", format!("cannot run {verb} on a read-only server (personadb serve --read-only)")))
+        Err(user_error(
+            "25006",
+            format!(
+                "cannot run {} on a read-only server (personadb serve --read-only)",
+                crate::error::shorten(&verb, 40)
+            ),
+        ))
+    }
+
+    async fn plan(&self, statement: &Statement) -> PgWireResult<LogicalPlan> {
+        self.check_writable(statement, None)?;
+        let plan = self
+            .session
+            .plan(DfStatement::Statement(Box::new(statement.clone())))
+            .await
+            .map_err(|e| engine_error(&e))?;
+        self.check_writable(statement, Some(&plan))?;
+        Ok(plan)
     }
 
     async fn run(&self, statement: &Statement) -> PgWireResult<Response> {
-        self.check_writable(statement)?;
-        let stream = self
-            .session
-            .execute(DfStatement::Statement(Box::new(statement.clone())))
-            .await
-            .map_err(|e| engine_error(&e))?;
+        let stream = if matches!(statement, Statement::ShowTables { .. }) {
+            self.session.execute(DfStatement::Statement(Box::new(statement.clone()))).await
+        } else {
+            let plan = self.plan(statement).await?;
+            self.session.execute_plan(plan).await
+        }
+        .map_err(|e| engine_error(&e))?;
         respond(statement, stream).await
     }
+}
+
+/// Whether a plan writes to the database: DML, COPY, or DDL other than session views.
+fn plan_writes(plan: &LogicalPlan) -> bool {
+    match plan {
+        LogicalPlan::Dml(_) | LogicalPlan::Copy(_) => true,
+        LogicalPlan::Ddl(ddl) => !matches!(
+            ddl,
+            datafusion::logical_expr::DdlStatement::CreateView(_) | datafusion::logical_expr::DdlStatement::DropView(_)
+        ),
+        LogicalPlan::Explain(explain) => plan_writes(&explain.plan),
+        LogicalPlan::Analyze(analyze) => plan_writes(&analyze.input),
+        _ => false,
+    }
+}
+
+/// Brings every personadb table a prepared plan reads to its latest committed version, so a
+/// statement prepared once and executed many times (psycopg after five executions, JDBC,
+/// asyncpg) reads what was committed since, as a fresh query does.
+async fn refresh_tables(plan: &LogicalPlan) -> crate::error::Result<()> {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut tables: Vec<Arc<dyn datafusion::catalog::TableProvider>> = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        if let LogicalPlan::TableScan(scan) = node {
+            if let Ok(provider) = datafusion::datasource::source_as_provider(&scan.source) {
+                tables.push(provider);
+            }
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    for provider in tables {
+        if let Some(table) = provider.downcast_ref::<crate::storage::LanceTable>() {
+            table.refresh().await?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -340,10 +401,7 @@ impl QueryHook for PersonaHook {
         _ctx: &SessionContext,
         _client: &(dyn ClientInfo + Send + Sync),
     ) -> Option<PgWireResult<LogicalPlan>> {
-        if let Err(e) = self.check_writable(statement) {
-            return Some(Err(e));
-        }
-        Some(self.session.plan(DfStatement::Statement(Box::new(statement.clone()))).await.map_err(|e| engine_error(&e)))
+        Some(self.plan(statement).await)
     }
 
     async fn handle_extended_query(
@@ -354,6 +412,9 @@ impl QueryHook for PersonaHook {
         _ctx: &SessionContext,
         _client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
+        if let Err(e) = refresh_tables(plan).await {
+            return Some(Err(engine_error(&e)));
+        }
         // Queries run on datafusion-postgres's path, which encodes rows in the format the
         // client asked for; statements that write go through the session so they persist.
         if !matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Dml(_) | LogicalPlan::Copy(_)) {
@@ -368,6 +429,53 @@ impl QueryHook for PersonaHook {
     }
 }
 
+/// On a read-only server, `SET personadb.*` is refused: the connections share one session,
+/// so one client would change every other's narrator (an LLM costs money), locale or language.
+struct ReadOnlySettings;
+
+#[async_trait]
+impl QueryHook for ReadOnlySettings {
+    async fn handle_simple_query(
+        &self,
+        statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        refuse_shared_setting(statement).map(Err)
+    }
+
+    async fn handle_extended_parse_query(
+        &self,
+        statement: &Statement,
+        _ctx: &SessionContext,
+        _client: &(dyn ClientInfo + Send + Sync),
+    ) -> Option<PgWireResult<LogicalPlan>> {
+        refuse_shared_setting(statement).map(Err)
+    }
+
+    async fn handle_extended_query(
+        &self,
+        statement: &Statement,
+        _plan: &LogicalPlan,
+        _params: &ParamValues,
+        _ctx: &SessionContext,
+        _client: &mut dyn HookClient,
+    ) -> Option<PgWireResult<Response>> {
+        refuse_shared_setting(statement).map(Err)
+    }
+}
+
+fn refuse_shared_setting(statement: &Statement) -> Option<PgWireError> {
+    let Statement::Set(_) = statement else { return None };
+    let text = statement.to_string().to_ascii_lowercase();
+    text.contains("personadb.").then(|| {
+        user_error(
+            "25006",
+            "cannot change personadb.* settings on a read-only server: they apply to every connection".into(),
+        )
+    })
+}
+
 /// Whether a statement only reads: queries, EXPLAIN of a query, SHOW, and session-scoped
 /// names (views) that change nothing on disk.
 fn is_read(statement: &Statement) -> bool {
@@ -377,7 +485,8 @@ fn is_read(statement: &Statement) -> bool {
         | Statement::ShowColumns { .. }
         | Statement::ShowVariable { .. }
         | Statement::ShowFunctions { .. }
-        | Statement::CreateView { .. } => true,
+        | Statement::CreateView { .. }
+        | Statement::Drop { object_type: ast::ObjectType::View, .. } => true,
         Statement::Explain { statement, analyze, .. } => !*analyze || is_read(statement),
         Statement::ExplainTable { .. } => true,
         _ => false,

@@ -26,7 +26,7 @@ use crate::database::{Database, WriteKind};
 pub struct LanceTable {
     db: Arc<Database>,
     name: String,
-    reader: LanceTableProvider,
+    reader: std::sync::RwLock<Arc<LanceTableProvider>>,
     schema: SchemaRef,
 }
 
@@ -36,12 +36,41 @@ impl LanceTable {
         let dataset = Arc::new(db.open_table(name).await?);
         let reader = LanceTableProvider::new(dataset, false, false);
         let schema = reader.schema();
-        Ok(LanceTable { db, name: name.to_string(), reader, schema })
+        Ok(LanceTable { db, name: name.to_string(), reader: std::sync::RwLock::new(Arc::new(reader)), schema })
+    }
+
+    fn reader(&self) -> Arc<LanceTableProvider> {
+        match self.reader.read() {
+            Ok(reader) => reader.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
     }
 
     /// The dataset this table reads.
     pub fn dataset(&self) -> Arc<Dataset> {
-        self.reader.dataset()
+        self.reader().dataset()
+    }
+
+    /// Moves to the latest committed version when a newer one exists (for plans that are
+    /// executed again later: prepared statements). A table whose columns changed meanwhile is
+    /// an error: the plan was made for the old ones.
+    pub async fn refresh(&self) -> crate::Result<()> {
+        let current = self.dataset();
+        if current.latest_version_id().await? == current.version().version {
+            return Ok(());
+        }
+        let fresh = LanceTableProvider::new(Arc::new(self.db.open_table(&self.name).await?), false, false);
+        if fresh.schema() != self.schema {
+            return Err(crate::Error::InvalidArgument {
+                name: format!("table '{}'", self.name),
+                reason: "its columns changed since the statement was prepared: prepare it again".into(),
+            });
+        }
+        match self.reader.write() {
+            Ok(mut reader) => *reader = Arc::new(fresh),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+        }
+        Ok(())
     }
 }
 
@@ -62,7 +91,7 @@ impl TableProvider for LanceTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        self.reader.scan(state, projection, filters, limit).await
+        self.reader().scan(state, projection, filters, limit).await
     }
 
     /// Lance evaluates plain comparisons, boolean logic, IN lists, BETWEEN, LIKE and IS NULL

@@ -298,3 +298,43 @@ fn prompts_follow_the_locale_and_its_language() {
     let err = personadb::narrate::LlmNarrator::with_client("br", None, client).err().expect("refused").to_string();
     assert!(err.contains("{{shoe_size}}") && err.contains("narrative/pt/"), "{err}");
 }
+
+/// A server that quotes the API key back (OpenAI's 401 does): the key is in nothing printed
+/// and nothing stored in the database, and credentials in the URL are refused outright.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_are_never_printed_or_stored() {
+    let key = "sk-test-Zq8XvT3pLm0123456789";
+    let server = FakeLlm::start(Arc::new(|_, _| Action::Unauthorized)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("open");
+    let mut llm = config(&server.base_url);
+    llm.api_key = Some(key.to_string());
+    llm.max_retries = 0;
+    let options = GenerateOptions::new("us", 3)
+        .seed(1)
+        .narrator(Some(personadb::narrate::NarratorKind::Llm))
+        .llm(llm.clone())
+        .commit_rows(10);
+    let printed = match personadb::generate(&db, &options).await {
+        Ok(report) => format!("{report:?}"),
+        Err(e) => personadb::error::user_message(&e),
+    };
+    assert!(server.requests.load(std::sync::atomic::Ordering::SeqCst) > 0, "the server was asked");
+    assert!(!printed.contains(key), "the key was printed: {printed}");
+    let mut stored = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(path) = stack.pop() {
+        for entry in std::fs::read_dir(&path).expect("read_dir").flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else if std::fs::read(entry.path()).unwrap_or_default().windows(key.len()).any(|w| w == key.as_bytes()) {
+                stored.push(entry.path());
+            }
+        }
+    }
+    assert!(stored.is_empty(), "the key was stored in {stored:?}");
+
+    let with_userinfo = LlmConfig { base_url: format!("http://me:{key}@127.0.0.1:9/v1"), ..llm };
+    let error = with_userinfo.validate().expect_err("credentials in the URL are refused").to_string();
+    assert!(error.contains("must not carry credentials") && !error.contains(key), "{error}");
+}

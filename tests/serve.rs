@@ -229,13 +229,49 @@ fn read_only_server_answers_queries_and_refuses_writes() {
     let (_dir, db) = generated("100");
     let server = Server::start(&db, &["--read-only"], None);
     assert_eq!(psql_ok(server.port, "SELECT count(*) FROM people"), "100\n");
-    for sql in ["INSERT INTO people SELECT * FROM people LIMIT 1", "DROP TABLE people", "CREATE TABLE t AS SELECT 1"] {
+    for sql in [
+        "INSERT INTO people SELECT * FROM people LIMIT 1",
+        "DROP TABLE people",
+        "CREATE TABLE t AS SELECT 1",
+        // A query in syntax, a CREATE TABLE in plan.
+        "SELECT * INTO copied FROM people",
+        // Settings are shared by every connection: a reader may not switch the narrator.
+        "SET personadb.narrator = 'llm'",
+    ] {
         let out = psql(server.port, sql, None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{sql}: {stderr}");
         assert!(stderr.contains("read-only"), "{sql}: {stderr}");
     }
     assert_eq!(cli_rows(&db, "SELECT count(*) FROM people"), "100\n");
+    assert!(!ok(&db, &["tables"]).contains("copied"), "SELECT INTO wrote a table on a read-only server");
+}
+
+#[test]
+fn prepared_statements_see_later_commits() {
+    let (_dir, db) = generated("1000");
+    let server = Server::start(&db, &[], None);
+    // psycopg prepares the statement on the server and executes it again after the append.
+    let script = r#"
+import sys, subprocess, psycopg
+port, binary, db = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+conn = psycopg.connect(host="127.0.0.1", port=port, user="personadb", dbname="personadb", autocommit=True)
+counts = []
+with conn.cursor() as cur:
+    for i in range(2):
+        cur.execute("SELECT count(*) FROM people WHERE age >= %s", (0,), prepare=True)
+        counts.append(cur.fetchone()[0])
+        if i == 0:
+            subprocess.run([binary, "--db", db, "generate", "--narrator", "none", "-n", "250", "--seed", "9",
+                            "--table", "people", "--append"], check=True, capture_output=True)
+print(counts[0], counts[1])
+"#;
+    let out = Command::new(python())
+        .args(["-c", script, &server.port.to_string(), BIN, &db.to_string_lossy()])
+        .output()
+        .expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1000 1250");
 }
 
 #[test]

@@ -290,6 +290,8 @@ impl LlmClient {
             .map_err(|e| Error::InvalidArgument { name: "LLM client".into(), reason: e.to_string() })?;
         let mut openai_config = OpenAIConfig::new().with_api_base(config.endpoint());
         if let Some(key) = &config.api_key {
+            // A server may echo the key in an error (OpenAI's 401 does): never print or store it.
+            crate::error::register_secret(key);
             openai_config = openai_config.with_api_key(key.clone());
         }
         let openai = async_openai::Client::with_config(openai_config).with_http_service(Transport { http });

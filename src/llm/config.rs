@@ -160,12 +160,28 @@ impl LlmConfig {
         if self.api_key.is_none() {
             self.api_key = self.api_key_env.as_deref().and_then(env).or_else(|| env("OPENAI_API_KEY"));
         }
+        if let Some(key) = &self.api_key {
+            crate::error::register_secret(key);
+        }
     }
 
     /// Checks every setting, naming the first one that is wrong.
     pub fn validate(&self) -> Result<()> {
+        let parsed = reqwest::Url::parse(&self.base_url).ok();
+        let has_credentials = parsed.as_ref().is_some_and(|u| !u.username().is_empty() || u.password().is_some());
+        let url = match parsed.as_ref().filter(|_| has_credentials) {
+            Some(u) => format!("{}://<redacted>@{}", u.scheme(), u.host_str().unwrap_or("")),
+            None => crate::error::redact_url_credentials(&self.base_url),
+        };
         if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(invalid(format!("base_url must start with http:// or https://, got `{}`", self.base_url)));
+            return Err(invalid(format!("base_url must start with http:// or https://, got `{url}`")));
+        }
+        if has_credentials || url != self.base_url {
+            // Credentials in the URL would be printed in errors and recorded with the run.
+            return Err(invalid(format!(
+                "base_url must not carry credentials (`{url}`): give the key in PERSONADB_LLM_API_KEY, \
+                 OPENAI_API_KEY or `api_key_env`"
+            )));
         }
         if self.model.trim().is_empty() {
             return Err(invalid(

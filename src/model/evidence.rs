@@ -354,12 +354,17 @@ fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(V
                 }
                 *next.entry(new_key).or_default() += p * q;
             }
-        }
-        if next.len() > MAX_EVIDENCE_CELLS * 4 {
-            return Err(Error::InvalidArgument {
-                name: "given".into(),
-                reason: format!("the attributes it mentions span more than {} {TOO_LARGE}", MAX_EVIDENCE_CELLS * 4),
-            });
+            // The budget is checked as the states grow, not after: memory stays bounded (a
+            // few hundred MB) and a hopeless case fails in seconds.
+            if next.len() > MAX_EVIDENCE_CELLS {
+                return Err(Error::InvalidArgument {
+                    name: "given".into(),
+                    reason: format!(
+                        "the attributes it mentions, with those they depend on, span more than {MAX_EVIDENCE_CELLS} \
+                         {TOO_LARGE}: condition on fewer attributes, or sample more broadly and filter the result"
+                    ),
+                });
+            }
         }
         frontier = survivors.iter().map(|k| frontier[*k]).collect();
         if keep_new {

@@ -28,6 +28,8 @@ pub enum Action {
     BrokenBody,
     /// A valid completion whose content is not JSON.
     BadContent,
+    /// 401 whose message quotes the API key the request carried, as OpenAI's does.
+    Unauthorized,
 }
 
 /// Decides the action for request number `n` (0-based) whose profile names `first_name`.
@@ -100,6 +102,7 @@ async fn serve(
         }
         let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
         let mut length = 0usize;
+        let mut key = String::new();
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).await? == 0 {
@@ -112,6 +115,8 @@ async fn serve(
             if let Some((k, v)) = h.split_once(':') {
                 if k.eq_ignore_ascii_case("content-length") {
                     length = v.trim().parse().unwrap_or(0);
+                } else if k.eq_ignore_ascii_case("authorization") {
+                    key = v.trim().trim_start_matches("Bearer ").to_string();
                 }
             }
         }
@@ -128,7 +133,7 @@ async fn serve(
                 first_name: profile.first_name.clone(),
                 action,
             });
-            respond(action, &request, &profile).await
+            respond(action, &request, &profile, &key).await
         } else if path.ends_with("/models") {
             (200, String::new(), json!({"object": "list", "data": [{"id": "fake", "object": "model"}]}).to_string())
         } else {
@@ -142,6 +147,7 @@ async fn serve(
             200 => "OK",
             429 => "Too Many Requests",
             404 => "Not Found",
+            401 => "Unauthorized",
             _ => "Internal Server Error",
         };
         let head = format!(
@@ -189,8 +195,15 @@ impl Profile {
     }
 }
 
-async fn respond(action: Action, request: &Value, p: &Profile) -> (u16, String, String) {
+async fn respond(action: Action, request: &Value, p: &Profile, key: &str) -> (u16, String, String) {
     match action {
+        Action::Unauthorized => (
+            401,
+            String::new(),
+            json!({"error": {"message": format!("Incorrect API key provided: {key}. You can find your API key at https://example.invalid/keys."),
+                "type": "invalid_request_error", "code": "invalid_api_key"}})
+            .to_string(),
+        ),
         Action::RateLimit(s) => (
             429,
             format!("retry-after: {s}\r\n"),

@@ -79,6 +79,12 @@ pub trait PersonaNarrator: Debug + Send + Sync {
     fn batch_size(&self) -> usize {
         8192
     }
+
+    /// The persona columns it reads, with their types (the union over its locales); empty
+    /// when it reads any column.
+    fn persona_columns(&self) -> Vec<arrow::datatypes::FieldRef> {
+        Vec::new()
+    }
 }
 
 /// The session settings narration follows.

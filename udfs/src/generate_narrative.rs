@@ -69,6 +69,40 @@ impl GenerateNarrative {
         GenerateNarrative { narrator, signature: Signature::variadic_any(Volatility::Volatile) }
     }
 
+    /// Every persona argument must be a persona column, by name, of its column's kind (a NULL
+    /// passes): a literal or a mistyped column would be narrated as nonsense.
+    fn check_columns(&self, arguments: &[FieldRef]) -> Result<()> {
+        let known = self.narrator.persona_columns();
+        if known.is_empty() {
+            return Ok(());
+        }
+        for (i, argument) in arguments.iter().enumerate() {
+            let position = i + 3;
+            let Some(column) = known.iter().find(|c| c.name() == argument.name()) else {
+                let mut names: Vec<&str> = known.iter().map(|c| c.name().as_str()).take(12).collect();
+                if known.len() > names.len() {
+                    names.push("...");
+                }
+                return plan_err!(
+                    "{NAME}: argument {position} (`{}`) is not a persona column: pass columns by name ({}), \
+                     naming an expression in a subquery (SELECT ... AS age FROM ...)",
+                    shorten(argument.name()),
+                    names.join(", ")
+                );
+            };
+            let given = argument.data_type();
+            let fits = match column.data_type() {
+                t if t.is_integer() => given.is_integer() || given.is_null(),
+                _ => is_text(given) || given.is_null(),
+            };
+            if !fits {
+                let kind = if column.data_type().is_integer() { "an integer" } else { "text" };
+                return plan_err!("{NAME}: column `{}` must be {kind}, got {given}", argument.name());
+            }
+        }
+        Ok(())
+    }
+
     fn field_names(&self) -> String {
         self.narrator.fields().iter().map(|f| f.name().clone()).collect::<Vec<_>>().join(", ")
     }
@@ -87,6 +121,25 @@ impl std::hash::Hash for GenerateNarrative {
         NAME.hash(state);
     }
 }
+
+fn is_text(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, value) => is_text(value),
+        _ => false,
+    }
+}
+
+/// At most 60 characters of a name (an expression's name can be the whole expression).
+fn shorten(name: &str) -> String {
+    match name.char_indices().nth(60) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_string(),
+    }
+}
+
+/// The oldest age a persona column may give (older is a mistake, not a person).
+const MAX_AGE: i64 = 130;
 
 fn literal_string(value: Option<&ScalarValue>) -> Option<String> {
     match value {
@@ -131,10 +184,11 @@ impl ScalarUDFImpl for GenerateNarrative {
         if literal_seed(args.scalar_arguments.get(1).copied().flatten()).is_none() {
             return plan_err!("{NAME}: the seed must be a non-negative integer literal");
         }
-        match self.narrator.fields().into_iter().find(|f| f.name() == &field) {
-            Some(f) => Ok(Arc::new(Field::new(NAME, f.data_type().clone(), true))),
-            None => plan_err!("{NAME}: unknown field '{field}' (fields: {})", self.field_names()),
-        }
+        let Some(output) = self.narrator.fields().into_iter().find(|f| f.name() == &field) else {
+            return plan_err!("{NAME}: unknown field '{field}' (fields: {})", self.field_names());
+        };
+        self.check_columns(&args.arg_fields[2..])?;
+        Ok(Arc::new(Field::new(NAME, output.data_type().clone(), true)))
     }
 
     fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
@@ -166,6 +220,13 @@ impl AsyncScalarUDFImpl for GenerateNarrative {
                 continue;
             }
             let array = value.to_array(rows)?;
+            if f.name() == "age" && array.data_type().is_integer() {
+                let ages = arrow::compute::cast(&array, &DataType::Int64)?;
+                let ages = ages.as_any().downcast_ref::<arrow::array::Int64Array>();
+                if let Some(bad) = ages.and_then(|a| a.iter().flatten().find(|v| !(0..=MAX_AGE).contains(v))) {
+                    return exec_err!("{NAME}: age {bad} is out of range (0 to {MAX_AGE})");
+                }
+            }
             fields.push(Field::new(f.name(), array.data_type().clone(), true));
             columns.push(array);
         }
