@@ -69,27 +69,27 @@ impl GenerateNarrative {
         GenerateNarrative { narrator, signature: Signature::variadic_any(Volatility::Volatile) }
     }
 
-    /// Every persona argument must be a persona column, by name, of its column's kind (a NULL
-    /// passes): a literal or a mistyped column would be narrated as nonsense.
-    fn check_columns(&self, arguments: &[FieldRef]) -> Result<()> {
+    /// Persona arguments are matched to columns by name, so a constant (`'x'`, `1`, `NULL`,
+    /// or a subquery's constant that the optimizer put in its place) has none and is refused,
+    /// and an argument named like a persona column must be of that column's kind: text
+    /// narrated under a wrong name or type would be nonsense. (Other computed arguments keep
+    /// the name the planner gives them and are treated as unknown columns.)
+    fn check_columns(&self, arguments: &[FieldRef], constants: &[bool]) -> Result<()> {
         let known = self.narrator.persona_columns();
         if known.is_empty() {
             return Ok(());
         }
         for (i, argument) in arguments.iter().enumerate() {
             let position = i + 3;
-            let Some(column) = known.iter().find(|c| c.name() == argument.name()) else {
-                let mut names: Vec<&str> = known.iter().map(|c| c.name().as_str()).take(12).collect();
-                if known.len() > names.len() {
-                    names.push("...");
-                }
+            let column = known.iter().find(|c| c.name() == argument.name());
+            if constants.get(i).copied().unwrap_or(false) && column.is_none() {
                 return plan_err!(
-                    "{NAME}: argument {position} (`{}`) is not a persona column: pass columns by name ({}), \
-                     naming an expression in a subquery (SELECT ... AS age FROM ...)",
-                    shorten(argument.name()),
-                    names.join(", ")
+                    "{NAME}: argument {position} is a constant (`{}`), not a persona column: persona columns are \
+                     matched by name (uuid, first_name, sex, age, occupation, ...)",
+                    shorten(argument.name())
                 );
-            };
+            }
+            let Some(column) = column else { continue };
             let given = argument.data_type();
             let fits = match column.data_type() {
                 t if t.is_integer() => given.is_integer() || given.is_null(),
@@ -187,7 +187,10 @@ impl ScalarUDFImpl for GenerateNarrative {
         let Some(output) = self.narrator.fields().into_iter().find(|f| f.name() == &field) else {
             return plan_err!("{NAME}: unknown field '{field}' (fields: {})", self.field_names());
         };
-        self.check_columns(&args.arg_fields[2..])?;
+        // A NULL constant is an unknown value, whatever its name: nothing wrong is narrated from it.
+        let constants: Vec<bool> =
+            args.scalar_arguments.iter().skip(2).map(|a| a.is_some_and(|v| !v.is_null())).collect();
+        self.check_columns(&args.arg_fields[2..], &constants)?;
         Ok(Arc::new(Field::new(NAME, output.data_type().clone(), true)))
     }
 
