@@ -84,6 +84,9 @@ pub fn compile(model: &LocaleModel, given: &str) -> Result<Option<Evidence>> {
     }))
 }
 
+/// Most states forward elimination keeps at once (checked as they grow).
+const MAX_ELIMINATION_STATES: usize = MAX_EVIDENCE_CELLS * 4;
+
 /// Evidence rarer than this is refused when it has to be sampled by rejection.
 pub const MIN_REJECTION_PROBABILITY: f64 = 1e-6;
 
@@ -356,12 +359,13 @@ fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(V
             }
             // The budget is checked as the states grow, not after: memory stays bounded (a
             // few hundred MB) and a hopeless case fails in seconds.
-            if next.len() > MAX_EVIDENCE_CELLS {
+            if next.len() > MAX_ELIMINATION_STATES {
                 return Err(Error::InvalidArgument {
                     name: "given".into(),
                     reason: format!(
-                        "the attributes it mentions, with those they depend on, span more than {MAX_EVIDENCE_CELLS} \
-                         {TOO_LARGE}: condition on fewer attributes, or sample more broadly and filter the result"
+                        "the attributes it mentions, with those they depend on, span more than \
+                         {MAX_ELIMINATION_STATES} {TOO_LARGE}: condition on fewer attributes, or sample more broadly \
+                         and filter the result"
                     ),
                 });
             }
