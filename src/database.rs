@@ -86,7 +86,7 @@ impl Database {
         if ok {
             Ok(())
         } else {
-            Err(Error::InvalidTableName { name: name.into() })
+            Err(Error::InvalidTableName { name: crate::error::shorten(name, 60) })
         }
     }
 
@@ -233,23 +233,42 @@ impl Database {
 
 /// Refuses an append whose columns differ from the table's by name or type.
 pub fn check_append_schema(table: &str, existing: &SchemaRef, incoming: &SchemaRef) -> Result<()> {
-    let describe = |s: &SchemaRef| {
-        s.fields().iter().map(|f| format!("{} {}", f.name(), f.data_type())).collect::<Vec<_>>().join(", ")
-    };
-    let same = existing.fields().len() == incoming.fields().len()
-        && existing
-            .fields()
-            .iter()
-            .zip(incoming.fields())
-            .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
-    if same {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument {
-            name: format!("rows for table '{table}'"),
-            reason: format!("columns ({}) do not match the table's ({})", describe(incoming), describe(existing)),
-        })
+    fn names(s: &SchemaRef) -> Vec<&str> {
+        s.fields().iter().map(|f| f.name().as_str()).collect()
     }
+    let (ours, theirs) = (names(existing), names(incoming));
+    let missing: Vec<&str> = ours.iter().filter(|n| !theirs.contains(n)).copied().collect();
+    let extra: Vec<&str> = theirs.iter().filter(|n| !ours.contains(n)).copied().collect();
+    let differ = existing
+        .fields()
+        .iter()
+        .zip(incoming.fields())
+        .position(|(a, b)| a.name() != b.name() || a.data_type() != b.data_type());
+    let reason = if !missing.is_empty() || !extra.is_empty() {
+        let mut parts = Vec::new();
+        if !missing.is_empty() {
+            parts.push(format!("missing {}", crate::error::name_list(&missing, None)));
+        }
+        if !extra.is_empty() {
+            parts.push(format!("not in the table: {}", crate::error::name_list(&extra, None)));
+        }
+        format!("{} columns where the table has {}: {}", theirs.len(), ours.len(), parts.join("; "))
+    } else if let Some(i) = differ {
+        let (a, b) = (&existing.fields()[i], &incoming.fields()[i]);
+        if a.name() != b.name() {
+            format!(
+                "column {} is `{}` where the table has `{}` (same columns, another order)",
+                i + 1,
+                b.name(),
+                a.name()
+            )
+        } else {
+            format!("column `{}` is {} where the table has {}", a.name(), b.data_type(), a.data_type())
+        }
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidArgument { name: format!("rows for table '{table}'"), reason })
 }
 
 /// Whether rows of `schema` carry persona uuids (a string column `uuid`).

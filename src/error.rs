@@ -156,7 +156,82 @@ pub fn user_message(error: &(dyn std::error::Error + 'static)) -> String {
         }
         current = e.source();
     }
-    redact(&parts.join(": "))
+    cap(&escape_controls(&redact(&parts.join(": "))), MAX_MESSAGE_CHARS)
+}
+
+/// The longest error message printed (the rest is cut with an ellipsis).
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
+fn cap(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max.saturating_sub(1)) {
+        None => text.to_string(),
+        Some((end, _)) if end + 1 >= text.len() => text.to_string(),
+        Some((end, _)) => format!("{}…", &text[..end]),
+    }
+}
+
+/// Names for an error message: all of them when they are few, else the ones nearest to `near`
+/// (what the user typed; by edit distance) or the first ones, as many as fit in about 120
+/// characters, then "(N more)".
+pub fn name_list<S: AsRef<str>>(names: &[S], near: Option<&str>) -> String {
+    const BUDGET: usize = 120;
+    if names.is_empty() {
+        return "none".into();
+    }
+    let mut order: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let total: usize = order.iter().map(|n| n.chars().count() + 2).sum();
+    if total <= BUDGET {
+        return order.join(", ");
+    }
+    if let Some(near) = near {
+        let near = near.to_lowercase();
+        order.sort_by_cached_key(|n| edit_distance(&n.to_lowercase(), &near));
+    }
+    let mut out = String::new();
+    let mut shown = 0;
+    for n in &order {
+        if shown > 0 && out.chars().count() + n.chars().count() + 2 > BUDGET {
+            break;
+        }
+        if shown > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(n);
+        shown += 1;
+    }
+    format!("{out}, … ({} more)", order.len() - shown)
+}
+
+/// Levenshtein distance by characters, for "did you mean" lists.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().take(64).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().take(64).enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (row[j + 1] + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// `text` with its control characters other than line breaks written as escapes (`\x1b`,
+/// `\u{85}`), so that text from data or a server cannot drive the terminal it is printed on.
+pub fn escape_controls(text: &str) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// The first line of a message (DataFusion appends hints and backtraces on later lines).
@@ -216,6 +291,18 @@ fn clean(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_lists_are_short_and_put_the_nearest_first() {
+        assert_eq!(name_list(&["a", "b"], Some("x")), "a, b");
+        let many: Vec<String> = (0..40).map(|i| format!("column_{i}")).collect();
+        let list = name_list(&many, Some("colum_33"));
+        assert!(list.starts_with("column_33, "), "{list}");
+        assert!(list.ends_with(" more)") && list.chars().count() < 150, "{list}");
+        let message = user_message(&Error::InvalidArgument { name: "x".into(), reason: "y".repeat(1000) });
+        assert_eq!(message.chars().count(), MAX_MESSAGE_CHARS);
+        assert!(message.ends_with('…'));
+    }
 
     #[test]
     fn secrets_and_url_credentials_are_redacted() {

@@ -277,7 +277,7 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch> {
     let options = FormatOptions::default();
     for (field, column) in schema.fields().iter().zip(batch.columns()) {
         let t = field.data_type();
-        let name = escape_controls(field.name());
+        let name = crate::error::escape_controls(field.name());
         if t.is_numeric() || t.is_temporal() || matches!(t, DataType::Boolean | DataType::Null) {
             let indices = arrow::array::UInt32Array::from_iter_values(0..column.len() as u32);
             fields.push(Field::new(name, t.clone(), field.is_nullable()));
@@ -290,7 +290,7 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch> {
             if column.is_null(i) {
                 out.append_null();
             } else {
-                out.append_value(escape_controls(&formatter.value(i).to_string()));
+                out.append_value(crate::error::escape_controls(&formatter.value(i).to_string()));
             }
         }
         fields.push(Field::new(name, DataType::Utf8, field.is_nullable()));
@@ -300,20 +300,6 @@ fn printable(batch: &RecordBatch) -> Result<RecordBatch> {
 }
 
 /// `text` with control characters other than newline escaped: `\x1b`, `\u{9b}`.
-fn escape_controls(text: &str) -> String {
-    if !text.chars().any(|c| c.is_control() && c != '\n') {
-        return text.to_string();
-    }
-    text.chars()
-        .map(|c| match c {
-            '\n' => c.to_string(),
-            c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
-            c if c.is_control() => c.escape_unicode().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// Whether a column type has no CSV form.
 fn is_nested(t: &arrow::datatypes::DataType) -> bool {
     use arrow::datatypes::DataType::*;

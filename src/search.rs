@@ -108,7 +108,7 @@ pub fn check_column(
             if candidates.is_empty() {
                 "none (write some with generate --embed)".to_string()
             } else {
-                candidates.join(", ")
+                crate::error::name_list(&candidates, Some(column))
             }
         )));
     };
@@ -116,7 +116,7 @@ pub fn check_column(
         return Err(invalid(format!(
             "it is {}, not an embedding column (FixedSizeList<Float32>); embedding columns: {}",
             field.data_type(),
-            if candidates.is_empty() { "none".to_string() } else { candidates.join(", ") }
+            crate::error::name_list(&candidates, Some(column))
         )));
     }
     match column_model(db, table, field)? {
@@ -148,7 +148,7 @@ pub fn check_text_column(table: &str, schema: &Schema, column: &str) -> Result<(
     let invalid =
         |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
     let candidates = text_columns(schema);
-    let list = |c: &[String]| if c.is_empty() { "none".to_string() } else { c.join(", ") };
+    let list = |c: &[String]| crate::error::name_list(c, Some(column));
     match schema.field_with_name(column) {
         Err(_) => Err(invalid(format!("there is no such column; text columns: {}", list(&candidates)))),
         Ok(f) if !candidates.contains(f.name()) => {
@@ -691,12 +691,14 @@ fn filter_error(filter: &str, e: &DataFusionError) -> Error {
             datafusion::common::SchemaError::FieldNotFound { field, valid_fields } => format!(
                 "unknown column `{}` (columns: {})",
                 field.name,
-                valid_fields
-                    .iter()
-                    .map(|f| f.name())
-                    .filter(|n| *n != DISTANCE && *n != SCORE)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                crate::error::name_list(
+                    &valid_fields
+                        .iter()
+                        .map(|f| f.name())
+                        .filter(|n| *n != DISTANCE && *n != SCORE)
+                        .collect::<Vec<_>>(),
+                    Some(&field.name)
+                )
             ),
             other => other.to_string(),
         },

@@ -48,7 +48,7 @@ use pgwire::api::results::{QueryResponse, Response, Tag};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, ConnectionManager, ErrorHandler, PgWireServerHandlers};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::extendedquery::Execute;
+use pgwire::messages::extendedquery::{Execute, Parse};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use tokio::net::TcpListener;
@@ -250,6 +250,8 @@ impl SimpleQueryHandler for Service {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let _counted = InFlight::enter(&self.inflight);
+        // Before datafusion-postgres parses it: a syntax tree too deep would overflow the stack.
+        crate::session::check_statement_depth(&query.query).map_err(|e| engine_error(&e))?;
         self.inner.on_query(client, query).await
     }
 
@@ -282,6 +284,17 @@ impl ExtendedQueryHandler for Service {
     {
         let _counted = InFlight::enter(&self.inflight);
         self.inner.on_execute(client, message).await
+    }
+
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: std::fmt::Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        crate::session::check_statement_depth(&message.query).map_err(|e| engine_error(&e))?;
+        self.inner.on_parse(client, message).await
     }
 
     async fn do_query<C>(

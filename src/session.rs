@@ -22,6 +22,111 @@ use crate::database::{Database, WriteKind};
 use crate::error::{Error, Result};
 use crate::storage::LanceTable;
 
+/// The deepest expression a statement may hold. DataFusion clones, plans and evaluates
+/// expressions by recursion, and a chain of a few thousand `+` or `OR` overflows a 2 MB thread
+/// stack (a tokio worker's), which aborts the process; a thousand levels leave room to spare.
+pub const MAX_EXPRESSION_DEPTH: usize = 1_000;
+
+/// Refuses SQL text holding an expression deeper than [`MAX_EXPRESSION_DEPTH`], before it is
+/// parsed (dropping a deep syntax tree recurses too). The depth is estimated from the tokens:
+/// each binary operator of a chain adds a level, each open parenthesis or bracket one more;
+/// commas and clause keywords end a chain. Text that does not tokenize is left to the parser.
+pub fn check_statement_depth(sql: &str) -> Result<()> {
+    use datafusion::sql::sqlparser::keywords::Keyword;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else { return Ok(()) };
+    // Operators in the current chain of each open group; `levels` is their sum.
+    let mut chains: Vec<usize> = vec![0];
+    let mut levels = 0usize;
+    for token in &tokens {
+        let operator = match token {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                chains.push(0);
+                false
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => {
+                if chains.len() > 1 {
+                    levels -= chains.pop().unwrap_or(0);
+                }
+                false
+            }
+            Token::Comma | Token::SemiColon => {
+                if let Some(last) = chains.last_mut() {
+                    levels -= *last;
+                    *last = 0;
+                }
+                false
+            }
+            Token::Word(w) => match w.keyword {
+                Keyword::AND
+                | Keyword::OR
+                | Keyword::NOT
+                | Keyword::LIKE
+                | Keyword::ILIKE
+                | Keyword::IN
+                | Keyword::IS
+                | Keyword::BETWEEN => true,
+                Keyword::SELECT
+                | Keyword::FROM
+                | Keyword::WHERE
+                | Keyword::GROUP
+                | Keyword::ORDER
+                | Keyword::HAVING
+                | Keyword::LIMIT
+                | Keyword::ON
+                | Keyword::WHEN
+                | Keyword::THEN
+                | Keyword::ELSE
+                | Keyword::END
+                | Keyword::UNION
+                | Keyword::VALUES => {
+                    if let Some(last) = chains.last_mut() {
+                        levels -= *last;
+                        *last = 0;
+                    }
+                    false
+                }
+                _ => false,
+            },
+            Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::StringConcat
+            | Token::Ampersand
+            | Token::Pipe
+            | Token::Caret
+            | Token::DoubleColon => true,
+            _ => false,
+        };
+        if operator {
+            if let Some(last) = chains.last_mut() {
+                *last += 1;
+                levels += 1;
+            }
+        }
+        let depth = levels + chains.len();
+        if depth > MAX_EXPRESSION_DEPTH {
+            return Err(Error::InvalidArgument {
+                name: format!("statement `{}`", crate::error::shorten(sql, 60)),
+                reason: format!(
+                    "an expression nested more than {MAX_EXPRESSION_DEPTH} levels deep (operators in one chain, \
+                     parentheses); list many alternatives with IN (...) or split the expression"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A SQL session over one database.
 #[derive(Clone)]
 pub struct PersonaSession {
@@ -74,8 +179,10 @@ impl PersonaSession {
         self.searcher.prepare(name, dataset);
     }
 
-    /// Splits SQL text into statements.
+    /// Splits SQL text into statements, refusing expressions too deep to plan
+    /// ([`check_statement_depth`]).
     pub fn parse(&self, sql: &str) -> Result<Vec<Statement>> {
+        check_statement_depth(sql)?;
         Ok(DFParser::parse_sql_with_dialect(sql, &GenericDialect {})?.into_iter().collect())
     }
 

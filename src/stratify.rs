@@ -91,7 +91,7 @@ impl TableStratifier for Stratifier {
                     return plan_err!(
                         "{name}: table '{}' has no column `{c}` (columns: {})",
                         request.table,
-                        names.join(", ")
+                        crate::error::name_list(&names, Some(c))
                     );
                 }
             }

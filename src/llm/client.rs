@@ -414,12 +414,15 @@ impl LlmClient {
                     }
                     Ok(http) if http.status >= 500 => {
                         drop(permit);
-                        LlmFailure::Server { status: http.status, detail: http.body }
+                        LlmFailure::Server { status: http.status, detail: crate::error::shorten(&http.body, 200) }
                     }
                     Ok(http) => {
                         drop(permit);
                         self.usage.failed.fetch_add(1, Ordering::Relaxed);
-                        return Err(LlmFailure::Rejected { status: http.status, detail: http.body });
+                        return Err(LlmFailure::Rejected {
+                            status: http.status,
+                            detail: crate::error::shorten(&http.body, 200),
+                        });
                     }
                     Err(other) => {
                         drop(permit);

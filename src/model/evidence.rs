@@ -185,7 +185,7 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
         Some(ctx.parse_sql_expr(predicate, &full).map_err(|e| match e.find_root() {
             DataFusionError::SchemaError(schema_error, _) => match schema_error.as_ref() {
                 SchemaError::FieldNotFound { field, .. } => {
-                    bad(format!("unknown column `{}` (columns: {})", field.name, column_list(model)))
+                    bad(format!("unknown column `{}` (columns: {})", field.name, column_list(model, &field.name)))
                 }
                 other => bad(format!("cannot parse `{quoted}`: {other}")),
             },
@@ -228,7 +228,7 @@ fn distribution(model: &LocaleModel, include: &[usize], predicate: &str, ancesto
                         "cannot condition on `{name}`: it is drawn independently for each row (filter the result instead)"
                     )));
                 }
-                None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model)))),
+                None => return Err(bad(format!("unknown column `{name}` (columns: {})", column_list(model, name)))),
             }
         }
     }
@@ -334,28 +334,49 @@ fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(V
             last_use[*p] = last_use[*p].max(j);
         }
     }
+    let too_many =
+        || Error::InvalidArgument { name: "given".into(), reason: "it mentions too many attributes at once".into() };
+    // A state is the codes of the frontier nodes packed into one number, the first node most
+    // significant (so numeric order is the codes' lexicographic order).
+    let strides_of = |nodes: &[usize]| -> Result<Vec<u64>> {
+        let mut strides = vec![1u64; nodes.len()];
+        let mut radix = 1u64;
+        for (k, node) in nodes.iter().enumerate().rev() {
+            strides[k] = radix;
+            radix = radix.checked_mul(model.nodes[*node].values.len().max(1) as u64).ok_or_else(too_many)?;
+        }
+        Ok(strides)
+    };
     let mut frontier: Vec<usize> = Vec::new();
-    let mut states: HashMap<Vec<u32>, f64> = HashMap::from([(Vec::new(), 1.0)]);
+    let mut strides: Vec<u64> = Vec::new();
+    // A fixed hasher: iteration order, and so the order in which probabilities are summed, is
+    // the same in every run.
+    let mut states: HashMap<u64, f64, FixedState> = HashMap::with_hasher(FixedState);
+    states.insert(0, 1.0);
     let mut codes = vec![0u32; n];
     for i in (0..n).filter(|i| relevant[*i]) {
         let node = &model.nodes[i];
-        let mut next: HashMap<Vec<u32>, f64> = HashMap::with_capacity(states.len());
         // Which frontier nodes survive after node i.
         let survivors: Vec<usize> =
             (0..frontier.len()).filter(|k| keep[frontier[*k]] || last_use[frontier[*k]] > i).collect();
         let keep_new = keep[i] || last_use[i] > i;
-        for (key, p) in &states {
+        let mut next_frontier: Vec<usize> = survivors.iter().map(|k| frontier[*k]).collect();
+        if keep_new {
+            next_frontier.push(i);
+        }
+        let next_strides = strides_of(&next_frontier)?;
+        let mut next: HashMap<u64, f64, FixedState> = HashMap::with_capacity_and_hasher(states.len(), FixedState);
+        for (&key, &p) in &states {
             for (k, f) in frontier.iter().enumerate() {
-                codes[*f] = key[k];
+                codes[*f] = ((key / strides[k]) % model.nodes[*f].values.len().max(1) as u64) as u32;
             }
             let config = node.config(&codes);
             let (values, probs) = node.conditional(config);
+            let base: u64 =
+                survivors.iter().zip(&next_strides).map(|(k, stride)| u64::from(codes[frontier[*k]]) * stride).sum();
             for (v, q) in values.iter().zip(probs) {
-                let mut new_key: Vec<u32> = survivors.iter().map(|k| key[*k]).collect();
-                if keep_new {
-                    new_key.push(*v);
-                }
-                *next.entry(new_key).or_default() += p * q;
+                let key = if keep_new { base + u64::from(*v) * next_strides[next_strides.len() - 1] } else { base };
+                *next.entry(key).or_default() += p * q;
             }
             // The budget is checked as the states grow, not after: memory stays bounded (a
             // few hundred MB) and a hopeless case fails in seconds.
@@ -370,19 +391,22 @@ fn eliminate(model: &LocaleModel, relevant: &[bool], keep: &[bool]) -> Result<(V
                 });
             }
         }
-        frontier = survivors.iter().map(|k| frontier[*k]).collect();
-        if keep_new {
-            frontier.push(i);
-        }
+        frontier = next_frontier;
+        strides = next_strides;
         states = next;
     }
     // The frontier is now exactly the kept nodes; order cells deterministically.
-    let mut cells: Vec<(Vec<u32>, f64)> = states.into_iter().collect();
-    cells.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut cells: Vec<(u64, f64)> = states.into_iter().collect();
+    cells.sort_unstable_by_key(|c| c.0);
     let mut combos = Vec::with_capacity(cells.len() * frontier.len());
     let mut weights = Vec::with_capacity(cells.len());
     for (key, w) in cells {
-        combos.extend(key);
+        combos.extend(
+            frontier
+                .iter()
+                .zip(&strides)
+                .map(|(f, stride)| ((key / stride) % model.nodes[*f].values.len().max(1) as u64) as u32),
+        );
         weights.push(w);
     }
     Ok((frontier, combos, weights))
@@ -420,8 +444,36 @@ fn enumerate(
     Ok(())
 }
 
-fn column_list(model: &LocaleModel) -> String {
-    model.columns.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+/// Hashes packed states: a multiply-xorshift mix, fixed (no per-process random key).
+#[derive(Clone, Copy, Default)]
+struct FixedState;
+
+#[derive(Default)]
+struct FixedHasher(u64);
+
+impl std::hash::BuildHasher for FixedState {
+    type Hasher = FixedHasher;
+    fn build_hasher(&self) -> FixedHasher {
+        FixedHasher(0)
+    }
+}
+
+impl std::hash::Hasher for FixedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = crate::hash::splitmix64(self.0 ^ x);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+fn column_list(model: &LocaleModel, near: &str) -> String {
+    crate::error::name_list(&model.columns.iter().map(|c| c.name()).collect::<Vec<_>>(), Some(near))
 }
 
 fn first_line(s: &str) -> &str {

@@ -128,7 +128,7 @@ impl PersonaSchema {
             if !columns.contains(&c) {
                 return Err(bad(format!(
                     "network.json: persona.{what} names `{c}`, which is not an output column (columns: {})",
-                    columns.join(", ")
+                    crate::error::name_list(columns, Some(c))
                 )));
             }
         }

@@ -916,7 +916,10 @@ fn compile_slot(
     let table_origin = Origin { locale, file: &path };
     let cells = |c: &str| -> Result<usize> {
         table.column(c).ok_or_else(|| {
-            origin.bad(format!("slot `{name}`: {path} has no column `{c}` (columns: {})", table.header.join(", ")))
+            origin.bad(format!(
+                "slot `{name}`: {path} has no column `{c}` (columns: {})",
+                crate::error::name_list(&table.header, Some(c))
+            ))
         })
     };
     let gendered: Vec<usize> = column.split('|').map(cells).collect::<Result<_>>()?;

@@ -304,7 +304,8 @@ impl LlmNarrator {
                 schema: Some((name.clone(), schema.clone())),
             };
             let answer = self.client.chat(&request).await.map_err(|f| format!("{}: stage {stage}: {f}", f.kind()))?;
-            match validate(&answer.text, texts, lists, stage == 2, facts, self.language.cues()) {
+            let max_chars = self.client.config().max_field_chars as usize;
+            match validate(&answer.text, texts, lists, stage == 2, max_chars, facts, self.language.cues()) {
                 Ok(object) => return Ok(object),
                 Err(p) => {
                     problem = if answer.truncated && p.starts_with("invalid_json") {
@@ -314,7 +315,12 @@ impl LlmNarrator {
                     };
                     let mut values = facts.values.clone();
                     values.insert("problem".into(), problem.clone());
-                    messages.push(Message::Assistant(answer.text));
+                    // A runaway answer is not sent back whole with the re-ask.
+                    let echoed = match answer.text.char_indices().nth(MAX_ECHOED_CHARS) {
+                        Some((end, _)) => answer.text[..end].to_string(),
+                        None => answer.text,
+                    };
+                    messages.push(Message::Assistant(echoed));
                     messages.push(Message::User(render(&self.prompts.reask, &values)));
                 }
             }
@@ -391,8 +397,14 @@ fn parse_object(text: &str) -> std::result::Result<Map<String, Value>, String> {
     }
 }
 
+/// The most of a rejected answer sent back to the server with a re-ask.
+const MAX_ECHOED_CHARS: usize = 16_000;
+/// The most items of a list field, and the most characters of one item.
+const MAX_LIST_ITEMS: usize = 20;
+const MAX_ITEM_CHARS: usize = 120;
+
 fn preview(text: &str) -> String {
-    let t: String = text.chars().take(60).collect();
+    let t: String = text.chars().take(60).map(|c| if c.is_control() { ' ' } else { c }).collect();
     if text.chars().count() > 60 {
         format!("`{t}…`")
     } else {
@@ -400,38 +412,70 @@ fn preview(text: &str) -> String {
     }
 }
 
-/// Checks an answer: its shape (the prose `texts` and list `lists` keys), the name (in
-/// `persona`, when `named`), contradictions (by the language's cues). The accepted object, or
-/// the problem as "kind: detail".
+/// Text as stored: control characters (terminal escapes, NUL) and bidirectional overrides
+/// removed, line breaks and tabs made spaces, runs of spaces made one.
+fn clean_text(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => None,
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    kept.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Checks an answer: its shape (the prose `texts` and list `lists` keys, texts of at most twice
+/// `max_chars`), the name (in `persona`, when `named`), contradictions (by the language's cues).
+/// The accepted object with its texts cleaned ([`clean_text`]), or the problem as "kind: detail".
 fn validate(
     text: &str,
     texts: &[String],
     lists: &[String],
     named: bool,
+    max_chars: usize,
     facts: &Facts,
     cues: &Cues,
 ) -> std::result::Result<Map<String, Value>, String> {
     let object = parse_object(text)?;
+    let mut keep = Map::new();
     for key in texts {
         match object.get(key) {
-            Some(Value::String(s)) if s.trim().chars().count() >= 10 => {}
-            Some(Value::String(_)) => return Err(format!("shape: `{key}` is empty or too short")),
+            Some(Value::String(s)) => {
+                let s = clean_text(s);
+                let n = s.chars().count();
+                if n < 10 {
+                    return Err(format!("shape: `{key}` is empty or too short"));
+                }
+                if n > 2 * max_chars {
+                    return Err(format!("shape: `{key}` is too long ({n} characters; at most {max_chars})"));
+                }
+                keep.insert(key.to_string(), Value::String(s));
+            }
             Some(_) => return Err(format!("shape: `{key}` must be a string")),
             None => return Err(format!("shape: missing `{key}`")),
         }
     }
     for key in lists {
-        match object.get(key) {
-            Some(Value::Array(items))
-                if !items.is_empty() && items.iter().all(|v| v.as_str().is_some_and(|s| !s.trim().is_empty())) => {}
-            Some(_) => return Err(format!("shape: `{key}` must be a non-empty list of strings")),
+        let items: Option<Vec<String>> = match object.get(key) {
+            Some(Value::Array(items)) if !items.is_empty() && items.len() <= MAX_LIST_ITEMS => items
+                .iter()
+                .map(|v| v.as_str().map(clean_text).filter(|s| !s.is_empty() && s.chars().count() <= MAX_ITEM_CHARS))
+                .collect(),
+            Some(_) => None,
             None => return Err(format!("shape: missing `{key}`")),
-        }
-    }
-    let mut keep = Map::new();
-    for key in texts.iter().chain(lists) {
-        if let Some(v) = object.get(key) {
-            keep.insert(key.to_string(), v.clone());
+        };
+        match items {
+            Some(items) => {
+                keep.insert(key.to_string(), Value::Array(items.into_iter().map(Value::String).collect()));
+            }
+            None => {
+                return Err(format!(
+                "shape: `{key}` must be a list of 1 to {MAX_LIST_ITEMS} strings of at most {MAX_ITEM_CHARS} characters"
+            ))
+            }
         }
     }
     if named && !facts.first.is_empty() && keep.contains_key("persona") {
@@ -594,7 +638,7 @@ mod tests {
     fn validation_catches_shape_name_and_contradictions() {
         let en = Language::English.cues();
         let stage2 = keys(&STAGE2_FIELDS);
-        let v2 = |text: &str, f: &Facts| validate(text, &stage2, &[], true, f, en);
+        let v2 = |text: &str, f: &Facts| validate(text, &stage2, &[], true, 600, f, en);
         let f = facts(Gender::Female, 34, true);
         assert!(v2("not json", &f).expect_err("json").starts_with("invalid_json"));
         let ok2 = serde_json::json!({
@@ -637,8 +681,30 @@ mod tests {
             "career_goals_and_ambitions",
         ]);
         let l1 = keys(&["skills_and_expertise_list", "hobbies_and_interests_list"]);
-        let err = validate(&s1.to_string(), &t1, &l1, false, &f, en).expect_err("list");
+        let err = validate(&s1.to_string(), &t1, &l1, false, 600, &f, en).expect_err("list");
         assert!(err.contains("hobbies_and_interests_list"), "{err}");
+    }
+
+    #[test]
+    fn answers_are_cleaned_and_bounded() {
+        use serde_json::json;
+        assert_eq!(clean_text("\u{1b}[31mRed\u{1b}[0m\u{0} and\r\n\u{202e}blue\t "), "[31mRed[0m and blue");
+        let en = Language::English.cues();
+        let f = facts(Gender::Female, 40, true);
+        let texts = keys(&["cultural_background"]);
+        let lists = keys(&["skills_and_expertise_list"]);
+        let answer = |text: &str, list: Value| {
+            json!({"cultural_background": text, "skills_and_expertise_list": list}).to_string()
+        };
+        let ok =
+            validate(&answer("Grew up\u{7} in Ohio.\n", json!(["cooking\u{1b}"])), &texts, &lists, false, 20, &f, en)
+                .expect("valid");
+        assert_eq!(ok["cultural_background"], json!("Grew up in Ohio."));
+        assert_eq!(ok["skills_and_expertise_list"], json!(["cooking"]));
+        let long = validate(&answer(&"word ".repeat(20), json!(["a"])), &texts, &lists, false, 20, &f, en);
+        assert!(long.expect_err("too long").contains("too long (99 characters; at most 20)"));
+        let many = validate(&answer("Grew up in Ohio.", json!(vec!["x"; 21])), &texts, &lists, false, 20, &f, en);
+        assert!(many.expect_err("too many").contains("1 to 20 strings"));
     }
 
     #[test]

@@ -30,7 +30,13 @@ pub enum Action {
     BadContent,
     /// 401 whose message quotes the API key the request carried, as OpenAI's does.
     Unauthorized,
+    /// Hostile answer number `k` of [`HOSTILE_ANSWERS`] (cycled): malformed, huge, deeply
+    /// nested, wrongly typed or escape-laden content, or a body or status no server should send.
+    Hostile(u64),
 }
+
+/// How many distinct hostile answers [`Action::Hostile`] cycles through.
+pub const HOSTILE_ANSWERS: u64 = 34;
 
 /// Decides the action for request number `n` (0-based) whose profile names `first_name`.
 pub type Schedule = Arc<dyn Fn(u64, &str) -> Action + Send + Sync>;
@@ -217,7 +223,79 @@ async fn respond(action: Action, request: &Value, p: &Profile, key: &str) -> (u1
             (200, String::new(), completion(&content(request, p), 120))
         }
         Action::Ok => (200, String::new(), completion(&content(request, p), 120)),
+        Action::Hostile(k) => hostile(k % HOSTILE_ANSWERS, request, p),
     }
+}
+
+/// Answer `k` of the hostile ones: the first ones are completions whose content is hostile, the
+/// last ones hostile bodies and statuses.
+fn hostile(k: u64, request: &Value, p: &Profile) -> (u16, String, String) {
+    let valid: Value = serde_json::from_str(&content(request, p)).unwrap_or(Value::Null);
+    let with = |f: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut v = valid.clone();
+        if let Some(o) = v.as_object_mut() {
+            f(o);
+        }
+        v.to_string()
+    };
+    let every = |value: Value| with(&|o| o.values_mut().for_each(|v| *v = value.clone()));
+    let content = match k {
+        0 => String::new(),
+        1 => "null".into(),
+        2 => "[]".into(),
+        3 => "{}".into(),
+        4 => format!("[{valid}]"),
+        5 => every(json!(5)),
+        6 => format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+        7 => every(Value::String("a".repeat(2_000_000))),
+        8 => every(Value::Null),
+        9 => every(json!("\u{1b}[31mred\u{1b}[0m \u{0} \u{7} \r\n\t\u{202e}reversed")),
+        10 => format!("```json\n{valid}\n```"),
+        11 => {
+            let text = valid.to_string();
+            text.chars().take(text.chars().count() / 2).collect()
+        }
+        12 => every(json!(["a", "b"])),
+        13 => with(&|o| {
+            o.insert("persona".into(), json!(1e300));
+            o.insert("skills_and_expertise_list".into(), json!("not a list"));
+        }),
+        14 => valid.to_string().replacen('{', "{\"persona\": 1e999, ", 1),
+        15 => valid.to_string().replacen('{', "{\"persona\": \"\\ud800\", ", 1),
+        16 => every(json!("   ")),
+        17 => every(Value::Array(vec![json!("x"); 10_000])),
+        18 => with(&|o| {
+            o.insert("extra".into(), json!({"nested": [1, 2, {"deep": null}]}));
+        }),
+        19 => valid.to_string().replace(&p.first_name, "Zbigniew").replace(" She ", " He ").replace(" her ", " his "),
+        20 => "\u{0}".repeat(1000),
+        21 => "Sure! {\"persona\": \"unterminated".into(),
+        22 => every(json!({"a": {"b": {"c": [1, 2, 3]}}})),
+        23 => "\"just a string\"".into(),
+        24 => "1e400".into(),
+        25 => with(&|o| o.clear()) + &" ".repeat(100_000),
+        _ => String::new(),
+    };
+    let body = match k {
+        26 => return (200, String::new(), String::new()),
+        27 => return (200, String::new(), "<html><body>Bad Gateway</body></html>".into()),
+        28 => return (200, String::new(), json!({"id": "x", "object": "chat.completion", "choices": []}).to_string()),
+        29 => {
+            return (
+                200,
+                String::new(),
+                json!({"id": "x", "object": "chat.completion", "created": 1, "model": "fake",
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": null}}]})
+                .to_string(),
+            )
+        }
+        30 => return (200, String::new(), json!({"choices": "everything", "usage": {"prompt_tokens": -5}}).to_string()),
+        31 => return (200, String::new(), format!("{{\"choices\": {}{}}}", "[".repeat(50_000), "]".repeat(50_000))),
+        32 => return (400, String::new(), json!({"error": {"message": "x".repeat(100_000), "type": "invalid_request_error"}}).to_string()),
+        33 => return (302, "location: http://127.0.0.1:1/\r\n".into(), String::new()),
+        _ => completion(&content, 50),
+    };
+    (200, String::new(), body)
 }
 
 fn completion(content: &str, tokens: u64) -> String {
