@@ -65,13 +65,16 @@ pub struct FailureRecord {
 pub struct Catalog {
     conn: Connection,
     path: PathBuf,
+    /// Opened without write access (the file or its directory is not writable): queries work,
+    /// every write fails with [`Error::ReadOnlyDatabase`].
+    read_only: bool,
 }
 
 impl Catalog {
     /// Creates a new catalog at `path` (the file must not exist).
     pub fn create(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(|source| Error::Catalog { path: path.into(), source })?;
-        let catalog = Catalog { conn, path: path.into() };
+        let catalog = Catalog { conn, path: path.into(), read_only: false };
         catalog.exec_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = 1;
@@ -156,15 +159,33 @@ impl Catalog {
 
     /// Opens an existing catalog, checking that it is one of ours and not from a newer personadb.
     pub fn open(path: &Path, db_dir: &Path) -> Result<Self> {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| Error::Catalog { path: path.into(), source })?;
+        use rusqlite::OpenFlags;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|source| Error::Catalog { path: path.into(), source })?;
         let not_db = |reason: String| Error::NotADatabase { path: db_dir.into(), reason };
-        let app_id: i64 = conn
-            .query_row("PRAGMA application_id", [], |r| r.get(0))
-            .map_err(|e| not_db(format!("catalog.sqlite is unreadable ({e})")))?;
+        let app_id = |conn: &Connection| conn.query_row("PRAGMA application_id", [], |r| r.get::<_, i64>(0));
+        // A catalog we may not write (a file or directory without write permission, a read-only
+        // mount) is opened read-only: first as is, then, when SQLite cannot make the WAL's
+        // shared-memory file beside it, as immutable.
+        let writable = !conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true);
+        let (conn, read_only, found) = match app_id(&conn) {
+            Ok(id) if writable => (conn, false, Ok(id)),
+            first => {
+                let flags =
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+                let mut attempts = ["mode=ro", "immutable=1"].into_iter().filter_map(|query| {
+                    let conn = Connection::open_with_flags(format!("file:{}?{query}", uri_path(path)), flags).ok()?;
+                    let id = app_id(&conn).ok()?;
+                    Some((conn, true, Ok(id)))
+                });
+                match attempts.next() {
+                    Some(opened) => opened,
+                    None => (conn, !writable, first),
+                }
+            }
+        };
+        let app_id: i64 = found.map_err(|e| not_db(format!("catalog.sqlite is unreadable ({e})")))?;
         if app_id != APPLICATION_ID {
             return Err(not_db("catalog.sqlite was not written by personadb".into()));
         }
@@ -174,14 +195,30 @@ impl Catalog {
         if version > SCHEMA_VERSION {
             return Err(Error::NewerSchema { path: db_dir.into(), found: version, supported: SCHEMA_VERSION });
         }
-        let catalog = Catalog { conn, path: path.into() };
+        let catalog = Catalog { conn, path: path.into(), read_only };
         if version < SCHEMA_VERSION {
+            if read_only {
+                return Err(not_db(format!(
+                    "its catalog has schema version {version}, older than this personadb's ({SCHEMA_VERSION}), and \
+                     it is read-only here: open it once with write permission to upgrade it"
+                )));
+            }
             catalog.migrate(version)?;
         }
         Ok(catalog)
     }
 
+    /// Whether the catalog was opened without write access.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     fn err(&self, source: rusqlite::Error) -> Error {
+        if self.read_only || source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+            if let Some(dir) = self.path.parent() {
+                return Error::ReadOnlyDatabase { path: dir.into() };
+            }
+        }
         Error::Catalog { path: self.path.clone(), source }
     }
 
@@ -531,4 +568,16 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RunInfo> {
         error: r.get(12)?,
         failed: r.get::<_, i64>(13)? as u64,
     })
+}
+
+/// A file path as the path of an SQLite `file:` URI (percent-encoded where URIs need it).
+fn uri_path(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'-' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

@@ -197,6 +197,9 @@ pub async fn check(dir: &Path, repair: bool) -> Result<CheckReport> {
             catalog
         }
     };
+    if repair && catalog.is_read_only() {
+        return Err(Error::ReadOnlyDatabase { path: dir.into() });
+    }
 
     // 2. Catalog entries against directories.
     let recorded = catalog.table_names()?;

@@ -69,6 +69,20 @@ impl Database {
         &self.dir
     }
 
+    /// Whether this process may not write the database (it was opened read-only).
+    pub fn is_read_only(&self) -> bool {
+        self.catalog.lock().map(|c| c.is_read_only()).unwrap_or(false)
+    }
+
+    /// Refuses a change to a database opened read-only, before anything is attempted.
+    pub fn require_writable(&self) -> Result<()> {
+        if self.is_read_only() {
+            Err(Error::ReadOnlyDatabase { path: self.dir.clone() })
+        } else {
+            Ok(())
+        }
+    }
+
     /// The catalog, locked for the caller.
     pub fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
         self.catalog.lock().map_err(|_| Error::NotADatabase {
@@ -131,6 +145,7 @@ impl Database {
         locale: Option<&str>,
     ) -> Result<(Dataset, u64)> {
         Self::validate_name(name)?;
+        self.require_writable()?;
         let exists = self.table_exists(name);
         match (kind, exists) {
             (WriteKind::Create, true) => return Err(Error::TableExists { name: name.into() }),
@@ -222,6 +237,7 @@ impl Database {
 
     /// Drops a table: removes its dataset and its catalog entry.
     pub async fn drop_table(&self, name: &str) -> Result<()> {
+        self.require_writable()?;
         if !self.table_exists(name) {
             return Err(Error::TableNotFound { name: name.into() });
         }

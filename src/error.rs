@@ -14,6 +14,9 @@ pub enum Error {
     )]
     NewerSchema { path: PathBuf, found: i64, supported: i64 },
 
+    #[error("database {} is read-only here (no permission to write it): it can be queried, not changed", path.display())]
+    ReadOnlyDatabase { path: PathBuf },
+
     #[error("table '{name}' not found")]
     TableNotFound { name: String },
 

@@ -200,6 +200,7 @@ pub struct GenerateReport {
 pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<GenerateReport> {
     let start = Instant::now();
     Database::validate_name(&options.table)?;
+    db.require_writable()?;
     if options.n == 0 {
         return Err(Error::InvalidArgument { name: "n".into(), reason: "must be at least 1".into() });
     }

@@ -176,6 +176,7 @@ async fn unindexed_rows(dataset: &Dataset, index: &str) -> Result<usize> {
 
 /// Builds or updates the indexes of `table`.
 pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> Result<Vec<IndexOutcome>> {
+    db.require_writable()?;
     let mut dataset = db.open_table(table).await?;
     let rows = dataset.count_rows(None).await?;
     let schema = arrow::datatypes::Schema::from(dataset.schema());

@@ -765,3 +765,85 @@ fn locales_are_listed_and_named_by_alias() {
         "locale 'in' has no narrative language 'ja' (languages: en, hi-Deva, hi-Latn)",
     );
 }
+
+/// A database the user may read but not write (another user's, a read-only mount) answers
+/// queries, refuses changes with a clear error, and is left exactly as it was. As root, the
+/// commands run as `nobody` (root may write anything); otherwise the files lose write permission.
+#[test]
+fn read_only_database_is_queryable_and_untouched() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "300", "--narrator", "none", "--seed", "4"]);
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let mut paths = vec![dir.path().to_path_buf()];
+    let mut stack = vec![db.clone()];
+    while let Some(p) = stack.pop() {
+        paths.push(p.clone());
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).expect("read_dir").map(|e| e.expect("entry").path()));
+        }
+    }
+    for p in &paths {
+        let mode = if p.is_dir() { 0o555 } else { 0o444 };
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(if root { mode | 0o200 } else { mode }))
+            .expect("chmod");
+    }
+    let snapshot = || {
+        let mut listing: Vec<(String, u64, std::time::SystemTime)> = paths
+            .iter()
+            .filter(|p| p.is_file())
+            .map(|p| {
+                let m = std::fs::metadata(p).expect("metadata");
+                (p.display().to_string(), m.len(), m.modified().expect("mtime"))
+            })
+            .collect();
+        listing.sort();
+        (listing, std::fs::read_dir(&db).expect("db").count())
+    };
+    let before = snapshot();
+    // As root: a copy of the binary that `nobody` may run, run as `nobody`.
+    let exe = if root {
+        let copy = dir.path().join("personadb");
+        std::fs::copy(env!("CARGO_BIN_EXE_personadb"), &copy).expect("copy binary");
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        copy
+    } else {
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_personadb"))
+    };
+    let run = |args: &[&str]| -> Output {
+        let mut command = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        command.arg("--db").arg(&db).args(args).env("HOME", dir.path()).output().expect("run personadb")
+    };
+    let out = run(&["sql", "SELECT count(*) AS n, count(DISTINCT uuid) AS u FROM personas", "-o", "csv"]);
+    assert!(out.status.success(), "a read-only database answers queries: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "n,u\n300,300\n");
+    let out = run(&["tables"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("personas"));
+    let out = run(&["check"]);
+    assert!(out.status.success(), "check reads a read-only database: {}", String::from_utf8_lossy(&out.stderr));
+    for args in [
+        &["sql", "CREATE TABLE t AS SELECT 1 AS a"][..],
+        &["sql", "INSERT INTO personas SELECT * FROM sample_persona(2, 'us', 9)"],
+        &["sql", "DROP TABLE personas"],
+        &["generate", "-n", "10", "--narrator", "none", "--append"],
+        &["check", "--repair"],
+    ] {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains("is read-only here"), "{args:?}: {stderr}");
+    }
+    assert_eq!(snapshot(), before, "nothing in the database changed");
+    for p in &paths {
+        let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755));
+    }
+}

@@ -128,6 +128,7 @@ fn default_model(db: &Database, table: &str) -> Result<&'static str> {
 
 /// Writes the embedding column of `options.field` (see the module documentation).
 pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result<EmbedColumnReport> {
+    db.require_writable()?;
     let start = Instant::now();
     let table = options.table.as_str();
     Database::validate_name(table)?;
