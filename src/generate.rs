@@ -612,7 +612,7 @@ fn choose_embedder(
 const NARRATED_BATCH_ROWS: usize = 8192;
 
 /// Most bytes of rows a run holds before committing them.
-const COMMIT_BYTES: usize = 256 << 20;
+const COMMIT_BYTES: usize = 128 << 20;
 
 /// Keeps an append's stream family apart from the strata's (both mix a small number into the seed).
 const APPEND_SALT: u64 = 0xA99E_4D00_0000_0000;
