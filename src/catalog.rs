@@ -214,7 +214,7 @@ impl Catalog {
     }
 
     fn err(&self, source: rusqlite::Error) -> Error {
-        if self.read_only || source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+        if source.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
             if let Some(dir) = self.path.parent() {
                 return Error::ReadOnlyDatabase { path: dir.into() };
             }

@@ -269,6 +269,8 @@ pub fn check_append_schema(table: &str, existing: &SchemaRef, incoming: &SchemaR
             parts.push(format!("not in the table: {}", crate::error::name_list(&extra, None)));
         }
         format!("{} columns where the table has {}: {}", theirs.len(), ours.len(), parts.join("; "))
+    } else if theirs.len() != ours.len() {
+        format!("{} columns where the table has {} (a column repeated)", theirs.len(), ours.len())
     } else if let Some(i) = differ {
         let (a, b) = (&existing.fields()[i], &incoming.fields()[i]);
         if a.name() != b.name() {

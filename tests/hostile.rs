@@ -1033,3 +1033,34 @@ async fn hostile_llm_answers() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The depth limit is safe: just under it, a statement plans and runs on a 2 MB stack (a tokio
+// worker's); just over it, it is refused before parsing.
+
+#[test]
+fn expressions_just_under_the_depth_limit_run_on_a_small_stack() {
+    count_panics();
+    let limit = personadb::session::MAX_EXPRESSION_DEPTH;
+    let worker = std::thread::Builder::new().stack_size(2 << 20).spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let session = PersonaSession::new(Database::open(dir.path().join("db")).expect("db")).expect("session");
+            let terms = limit - 10;
+            let sum = format!("SELECT {} AS s", vec!["1"; terms].join(" + "));
+            let batches = session.sql(&sum).await.expect("a chain just under the limit runs");
+            assert_eq!(batches[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0), terms as i64);
+            let ors = format!(
+                "SELECT count(*) FROM sample_persona(50, 'us', 1) WHERE {}",
+                (0..terms / 2).map(|i| format!("age = {}", 18 + i % 80)).collect::<Vec<_>>().join(" OR ")
+            );
+            session.sql(&ors).await.expect("a long OR chain under the limit runs");
+            let over = format!("SELECT {} AS s", vec!["1"; limit + 5].join(" + "));
+            let e = session.sql(&over).await.expect_err("over the limit");
+            assert!(user_message(&e).contains("nested more than 1000 levels"), "{}", user_message(&e));
+        })
+    });
+    worker.expect("spawn").join().expect("no overflow on a 2 MB stack");
+    assert_eq!(PANICS.load(Ordering::SeqCst), 0);
+}
