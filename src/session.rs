@@ -88,24 +88,8 @@ pub fn check_statement_depth(sql: &str) -> Result<()> {
                 }
                 _ => false,
             },
-            Token::Eq
-            | Token::DoubleEq
-            | Token::Neq
-            | Token::Lt
-            | Token::Gt
-            | Token::LtEq
-            | Token::GtEq
-            | Token::Plus
-            | Token::Minus
-            | Token::Mul
-            | Token::Div
-            | Token::Mod
-            | Token::StringConcat
-            | Token::Ampersand
-            | Token::Pipe
-            | Token::Caret
-            | Token::DoubleColon => true,
-            _ => false,
+            Token::Ampersand | Token::Pipe | Token::Caret | Token::DoubleColon => true,
+            t => crate::model::evidence::is_comparison_or_arithmetic(t),
         };
         if operator {
             if let Some(last) = chains.last_mut() {

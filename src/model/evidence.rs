@@ -472,6 +472,28 @@ impl std::hash::Hasher for FixedHasher {
     }
 }
 
+/// Whether `token` is a comparison, arithmetic or concatenation operator (each one a level of
+/// an expression tree; also counted by [`crate::session::check_statement_depth`]).
+pub(crate) fn is_comparison_or_arithmetic(token: &datafusion::sql::sqlparser::tokenizer::Token) -> bool {
+    use datafusion::sql::sqlparser::tokenizer::Token;
+    matches!(
+        token,
+        Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::StringConcat
+    )
+}
+
 fn column_list(model: &LocaleModel, near: &str) -> String {
     crate::error::name_list(&model.columns.iter().map(|c| c.name()).collect::<Vec<_>>(), Some(near))
 }
@@ -509,19 +531,7 @@ pub fn check_complexity(what: &str, text: &str) -> Result<()> {
             }
             Token::RParen => depth = depth.saturating_sub(1),
             Token::Word(w) if matches!(w.keyword, Keyword::AND | Keyword::OR | Keyword::NOT) => operators += 1,
-            Token::Eq
-            | Token::DoubleEq
-            | Token::Neq
-            | Token::Lt
-            | Token::Gt
-            | Token::LtEq
-            | Token::GtEq
-            | Token::Plus
-            | Token::Minus
-            | Token::Mul
-            | Token::Div
-            | Token::Mod
-            | Token::StringConcat => operators += 1,
+            t if is_comparison_or_arithmetic(t) => operators += 1,
             _ => {}
         }
     }
