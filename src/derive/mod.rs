@@ -7,10 +7,12 @@ pub mod bands;
 pub mod br;
 pub mod india;
 pub mod ipf;
+pub mod jp;
 pub mod sg;
 pub mod us;
 pub mod xlsx;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -67,7 +69,7 @@ type Derive = fn(&Path, &Path) -> Result<DeriveReport>;
 
 /// The locales that have a derivation, each in its own module (`src/derive/<locale>/`).
 const DERIVATIONS: &[(&str, Derive)] =
-    &[("br", br::derive), ("in", india::derive), ("sg", sg::derive), ("us", us::derive)];
+    &[("br", br::derive), ("in", india::derive), ("jp", jp::derive), ("sg", sg::derive), ("us", us::derive)];
 
 /// Derives the pack of `locale` from `raw_dir` into `out_dir`.
 pub fn derive(locale: &str, raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
@@ -252,4 +254,36 @@ pub(crate) fn write_manifest(out_dir: &Path, manifest: &Manifest) -> Result<()> 
         .map_err(|e| Error::Derivation { source_file: "manifest.json".into(), reason: e.to_string() })?;
     text.push('\n');
     std::fs::write(&path, text).map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+/// Reads a CSV file (plain, gzip or xz) under the raw directory, or committed with a pack, as
+/// rows of header → trimmed value (a BOM on the first header is dropped).
+pub(crate) fn read_csv(raw_dir: &Path, path: &str) -> Result<Vec<HashMap<String, String>>> {
+    let full = source_path(raw_dir, path);
+    let file = std::fs::File::open(&full).map_err(|e| Error::io(format!("opening {}", full.display()), e))?;
+    let reader: Box<dyn std::io::Read> = if path.ends_with(".gz") {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else if path.ends_with(".xz") {
+        Box::new(liblzma::read::XzDecoder::new(file))
+    } else {
+        Box::new(file)
+    };
+    let mut reader = csv::Reader::from_reader(reader);
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| derr(path, e.to_string()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| derr(path, e.to_string()))?;
+        rows.push(headers.iter().cloned().zip(record.iter().map(|v| v.trim().to_string())).collect());
+    }
+    Ok(rows)
+}
+
+/// A named field of a row from [`read_csv`], or an error naming the file and column.
+pub(crate) fn field<'a>(row: &'a HashMap<String, String>, name: &str, path: &str) -> Result<&'a str> {
+    row.get(name).map(String::as_str).ok_or_else(|| derr(path, format!("no column `{name}`")))
 }
