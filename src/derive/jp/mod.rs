@@ -406,3 +406,78 @@ fn given_names(raw_dir: &Path) -> Result<(Rows, Rows)> {
     }
     Ok((readings, rows))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_prefecture_is_in_exactly_one_region() {
+        let all: Vec<&str> = REGIONS.iter().flat_map(|(_, _, prefs)| prefs.iter().copied()).collect();
+        assert_eq!(all.len(), 47);
+        let mut unique = all.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 47, "a prefecture is listed twice");
+        assert_eq!(region_of("沖縄県"), Some(("九州地方", "西日本")));
+        assert_eq!(region_of("三重県"), Some(("近畿地方", "西日本")));
+        assert_eq!(region_of("新潟県"), Some(("中部地方", "東日本")));
+        assert_eq!(region_of("東京"), None);
+    }
+
+    #[test]
+    fn age_bands_cover_every_age_once() {
+        for age in MIN_AGE..=MAX_AGE {
+            let n = AGE_BANDS.iter().filter(|(_, lo, hi)| age >= *lo && age <= *hi).count();
+            assert_eq!(n, 1, "age {age}");
+        }
+        assert_eq!(band_of(18), "18-19");
+        assert_eq!(band_of(64), "60-64");
+        assert_eq!(band_of(100), "85+");
+    }
+
+    /// Derives from the raw data when it is present: 47 prefectures, the census's adult count,
+    /// every marital cell, names with readings.
+    #[test]
+    fn derives_from_the_raw_census_tables() {
+        let raw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+        if !raw.join(POPULATION.path).is_file() {
+            eprintln!("raw data not present; skipping");
+            return;
+        }
+        let out = tempfile::tempdir().expect("tempdir");
+        let report = derive(&raw, out.path()).expect("derive");
+        let files: Vec<&str> = report.tables.iter().map(|t| t.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "population.csv",
+                "marital_model.csv",
+                "last_name_kana_model.csv",
+                "last_name_model.csv",
+                "first_name_kana_model.csv",
+                "first_name_model.csv"
+            ]
+        );
+        let population = population(&raw).expect("population");
+        let prefectures: std::collections::BTreeSet<&str> = population.keys().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(prefectures.len(), 47);
+        // Known-age residents 18+ (census 2020, all nationalities): between 100 and 110 million.
+        let adults: u64 = population.values().sum();
+        assert!((100_000_000..110_000_000).contains(&adults), "{adults}");
+        let tokyo_men: u64 =
+            population.iter().filter(|((p, s, _), _)| p == "東京都" && *s == MALE).map(|(_, w)| *w).sum();
+        assert!(tokyo_men > 5_000_000 && tokyo_men < 7_000_000, "{tokyo_men}");
+        let marital = marital(&raw).expect("marital");
+        assert_eq!(marital.len(), 2 * AGE_BANDS.len() * MARITAL.len());
+        let (readings, spellings) = given_names(&raw).expect("given names");
+        assert!(readings.len() > 900 && spellings.len() >= readings.len());
+        // Every reading keeps at most three spellings, each spelled with characters.
+        let mut per: HashMap<(&str, &str), usize> = HashMap::new();
+        for row in &spellings {
+            *per.entry((row[0].as_str(), row[1].as_str())).or_default() += 1;
+            assert!(!row[2].is_empty());
+        }
+        assert!(per.values().all(|n| (1..=SPELLINGS_PER_READING).contains(n)));
+    }
+}
