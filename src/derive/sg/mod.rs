@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::ipf::{fit_groups, GroupMargin};
-use super::{derr, write_manifest, write_table, DeriveReport, Manifest, SourceSpec, TableRecord};
+use super::{derr, field, read_csv, write_manifest, write_table, DeriveReport, Manifest, SourceSpec, TableRecord};
 use crate::error::{Error, Result};
 
 /// The sex labels of Nemotron-Personas-Singapore.
@@ -737,28 +737,6 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     };
     write_manifest(out_dir, &manifest)?;
     Ok(DeriveReport { out_dir: out_dir.to_path_buf(), tables })
-}
-
-/// Reads a CSV file (under the raw directory, or committed with the pack) into header-keyed rows.
-fn read_csv(raw_dir: &Path, path: &str) -> Result<Vec<HashMap<String, String>>> {
-    let full = super::source_path(raw_dir, path);
-    let mut reader = csv::Reader::from_path(&full).map_err(|e| derr(path, e.to_string()))?;
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| derr(path, e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
-        .collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| derr(path, e.to_string()))?;
-        rows.push(headers.iter().cloned().zip(record.iter().map(|v| v.trim().to_string())).collect());
-    }
-    Ok(rows)
-}
-
-fn field<'a>(row: &'a HashMap<String, String>, name: &str, path: &str) -> Result<&'a str> {
-    row.get(name).map(String::as_str).ok_or_else(|| derr(path, format!("no column `{name}`")))
 }
 
 /// A number, `-` / empty as zero (SingStat's nil), thousands separators removed.
