@@ -25,6 +25,7 @@ fn queries() -> Vec<(String, String)> {
 }
 
 fn bench(c: &mut Criterion) {
+    personadb::env::lance_decode_on_every_core();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let n = rows();
     let dir = std::env::var_os("HOME")

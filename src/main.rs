@@ -363,6 +363,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the runtime starts any thread.
+    personadb::env::lance_decode_on_every_core();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => return fail(&anyhow::Error::from(e)),

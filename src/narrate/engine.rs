@@ -117,6 +117,9 @@ pub struct PackNarrator {
     columns: Vec<String>,
     gender: Option<(GenderSpec, usize)>,
     output: SchemaRef,
+    /// Bytes per persona each prose field took in the last batch: the next batch's buffers are
+    /// sized from it, so they are not regrown (and copied) while being filled.
+    field_bytes: Vec<std::sync::atomic::AtomicUsize>,
 }
 
 /// Where a template came from, for error messages.
@@ -414,12 +417,13 @@ impl PackNarrator {
         Ok(PackNarrator {
             locale: locale.to_string(),
             language,
-            fields,
             lists,
             slots,
             arena: names.arena,
             columns: names.used_columns,
             slot_names,
+            field_bytes: fields.iter().map(|_| std::sync::atomic::AtomicUsize::new(300)).collect(),
+            fields,
             gender,
             output,
         })
@@ -445,8 +449,16 @@ impl PackNarrator {
     /// Narrates a batch synchronously (the work behind [`Narrator::narrate`]).
     pub fn narrate_batch(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
         let rows = personas.num_rows();
-        let mut text: Vec<StringBuilder> =
-            self.fields.iter().map(|_| StringBuilder::with_capacity(rows, rows * 300)).collect();
+        use std::sync::atomic::Ordering::Relaxed;
+        // A little over the last batch's size per persona: most batches fit without regrowing.
+        let mut text: Vec<StringBuilder> = self
+            .field_bytes
+            .iter()
+            .map(|b| {
+                let per_row = b.load(Relaxed);
+                StringBuilder::with_capacity(rows, rows.saturating_mul(per_row + per_row / 8 + 16))
+            })
+            .collect();
         let mut lists: Vec<ListBuilder<StringBuilder>> =
             self.lists.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
         let mut scratch = String::with_capacity(2048);
@@ -475,6 +487,11 @@ impl PackNarrator {
                 builder.append(true);
             }
         })?;
+        if rows > 0 {
+            for (builder, bytes) in text.iter().zip(&self.field_bytes) {
+                bytes.store(builder.values_slice().len() / rows, Relaxed);
+            }
+        }
         let mut columns: Vec<ArrayRef> = text.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
         columns.extend(lists.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
         Ok(Narrated { batch: RecordBatch::try_new(self.output.clone(), columns)?, failures: Vec::new() })
