@@ -20,12 +20,17 @@ use crate::model::schema::{Gender, GenderSpec, PersonaSchema};
 const MAX_PICKS: usize = 6;
 
 /// A sequence of literal text, slot references and gender alternations: a range of the
-/// narrator's [`Arena`] parts.
+/// narrator's [`Arena`] parts, or, when it is one piece of literal text (most lexicon entries
+/// are), that range of the arena's text directly, marked by [`LITERAL`] in `len`: a pick of it
+/// then reads the text without first reading a part.
 #[derive(Debug, Clone, Copy, Default)]
 struct Seq {
     start: u32,
     len: u32,
 }
+
+/// The bit of [`Seq::len`] that marks a literal.
+const LITERAL: u32 = 1 << 31;
 
 #[derive(Debug, Clone, Copy)]
 enum Part {
@@ -54,7 +59,11 @@ struct Arena {
 }
 
 impl Arena {
+    /// The parts of `seq` (none for a literal).
     fn parts(&self, seq: Seq) -> &[Part] {
+        if seq.len & LITERAL != 0 {
+            return &[];
+        }
         &self.parts[seq.start as usize..(seq.start + seq.len) as usize]
     }
 
@@ -62,8 +71,13 @@ impl Arena {
         &self.text[start as usize..(start + len) as usize]
     }
 
-    /// Appends `parts` as one sequence.
+    /// Appends `parts` as one sequence (a single piece of text becomes a literal).
     fn seq(&mut self, parts: Vec<Part>) -> Seq {
+        if let [Part::Text { start, len }] = parts[..] {
+            if len < LITERAL {
+                return Seq { start, len: len | LITERAL };
+            }
+        }
         let start = self.parts.len() as u32;
         self.parts.extend(parts);
         Seq { start, len: self.parts.len() as u32 - start }
@@ -92,12 +106,26 @@ enum Target {
 /// Entries by key value: FNV-hashed, since every persona looks up dozens of short keys.
 type KeyMap = HashMap<String, Vec<Seq>, std::hash::BuildHasherDefault<crate::hash::Fnv1a>>;
 
+/// Key values numbered, per key slot.
+type KeyIds = HashMap<String, u32, std::hash::BuildHasherDefault<crate::hash::Fnv1a>>;
+
 /// A lexicon slot, compiled.
 #[derive(Debug)]
 enum Slot {
     List(Vec<Seq>),
-    Keyed { by: Target, values: KeyMap, default: Vec<Seq> },
-    Banded { by: usize, bands: Vec<(i64, Vec<Seq>)>, default: Vec<Seq> },
+    Keyed {
+        by: Target,
+        values: KeyMap,
+        default: Vec<Seq>,
+        /// Keyed by a slot: the entries of each of that slot's key ids (see
+        /// [`PackNarrator::key_ids`]), `values` joined with `default` once at load.
+        by_id: Vec<Vec<Seq>>,
+    },
+    Banded {
+        by: usize,
+        bands: Vec<(i64, Vec<Seq>)>,
+        default: Vec<Seq>,
+    },
 }
 
 /// The template narrator of one locale and language.
@@ -113,6 +141,10 @@ pub struct PackNarrator {
     arena: Arena,
     /// The slots' names, by index.
     slot_names: Vec<String>,
+    /// Per slot used as another slot's `by` key: each key value any of its dependants lists,
+    /// numbered. A persona's key is rendered and looked up here once, however many slots
+    /// depend on it; each dependant then indexes its `by_id`.
+    key_ids: Vec<KeyIds>,
     /// The persona columns the templates read.
     columns: Vec<String>,
     gender: Option<(GenderSpec, usize)>,
@@ -399,6 +431,7 @@ impl PackNarrator {
             None => None,
         };
         check_cycles(&slot_names, &slots, &names.arena, &lex_origin)?;
+        let key_ids = join_slot_keys(&mut slots);
         for (name, slot) in slot_names.iter().zip(&slots) {
             let min = min_options(slot);
             if min == 0 {
@@ -422,6 +455,7 @@ impl PackNarrator {
             arena: names.arena,
             columns: names.used_columns,
             slot_names,
+            key_ids,
             field_bytes: fields.iter().map(|_| std::sync::atomic::AtomicUsize::new(300)).collect(),
             fields,
             gender,
@@ -546,7 +580,7 @@ impl PackNarrator {
             .slots
             .iter()
             .map(|slot| match slot {
-                Slot::Keyed { by: Target::Column(c), values, default } => match &data[*c] {
+                Slot::Keyed { by: Target::Column(c), values, default, .. } => match &data[*c] {
                     Column::Dict { values: dict, .. } => (0..dict.len())
                         .map(|i| {
                             let found = if dict.is_valid(i) { values.get(dict.value(i)) } else { None };
@@ -563,6 +597,7 @@ impl PackNarrator {
             gender: Gender::Unknown,
             row: 0,
             keys: vec![String::new(); self.slots.len()],
+            key_id: vec![0; self.slots.len()],
             key_row: vec![0; self.slots.len()],
             options: vec![&[][..]; self.slots.len()],
             options_row: vec![0; self.slots.len()],
@@ -675,9 +710,11 @@ struct State<'n> {
     picks: Vec<Picks>,
     gender: Gender,
     row: usize,
-    /// The rendered first pick of slots used as keys, per slot, valid for `row` when
-    /// `key_row[s] == row + 1` (a key is read many times per persona).
+    /// The rendered first pick of slots used as keys (scratch), and its id in
+    /// [`PackNarrator::key_ids`] (`u32::MAX`: no dependant lists it), per slot, valid for `row`
+    /// when `key_row[s] == row + 1` (a key is read many times per persona).
     keys: Vec<String>,
+    key_id: Vec<u32>,
     key_row: Vec<usize>,
     /// The entries each keyed or banded slot offers the persona of `row`, valid when
     /// `options_row[s] == row + 1`.
@@ -699,6 +736,10 @@ struct Renderer<'n, 's> {
 impl<'n> Renderer<'n, '_> {
     fn seq(&mut self, seq: Seq, out: &mut String) {
         let arena: &'n Arena = &self.narrator.arena;
+        if seq.len & LITERAL != 0 {
+            out.push_str(arena.text(seq.start, seq.len & !LITERAL));
+            return;
+        }
         for part in arena.parts(seq) {
             match *part {
                 Part::Text { start, len } => out.push_str(arena.text(start, len)),
@@ -763,7 +804,7 @@ impl<'n> Renderer<'n, '_> {
         let found = match &narrator.slots[s] {
             Slot::List(v) => return v,
             _ if self.state.options_row[s] == row + 1 => return self.state.options[s],
-            Slot::Keyed { by, values, default } => {
+            Slot::Keyed { by, values, default, by_id } => {
                 let found = match *by {
                     Target::Column(c) => match &self.data[c] {
                         Column::Dict { keys, .. } => {
@@ -789,10 +830,12 @@ impl<'n> Renderer<'n, '_> {
                             let mut key = std::mem::take(&mut self.state.keys[k]);
                             key.clear();
                             self.pick(k, 0, &mut key);
+                            self.state.key_id[k] = narrator.key_ids[k].get(key.as_str()).copied().unwrap_or(u32::MAX);
                             self.state.keys[k] = key;
                             self.state.key_row[k] = row + 1;
                         }
-                        values.get(self.state.keys[k].as_str())
+                        let entries = by_id.get(self.state.key_id[k] as usize).map(Vec::as_slice).unwrap_or(default);
+                        return self.remember(s, entries);
                     }
                 };
                 found.map(Vec::as_slice).unwrap_or(default)
@@ -897,7 +940,7 @@ fn compile_slot(
         for (k, v) in values {
             out.insert(k.clone(), entries(v, names, origin, &format!("slot `{name}`, value `{k}`: {what}"))?);
         }
-        return Ok(Slot::Keyed { by: key, values: out, default });
+        return Ok(Slot::Keyed { by: key, values: out, default, by_id: Vec::new() });
     }
     if let Some(upto) = obj.get("upto") {
         let Target::Column(column) = key else {
@@ -966,7 +1009,34 @@ fn compile_slot(
         }
         values.insert(row[0].clone(), compiled);
     }
-    Ok(Slot::Keyed { by: key, values, default })
+    Ok(Slot::Keyed { by: key, values, default, by_id: Vec::new() })
+}
+
+/// Numbers the key values of every slot used as a `by` key and fills its dependants'
+/// `by_id`, so a persona's key is looked up once rather than once per dependant.
+fn join_slot_keys(slots: &mut [Slot]) -> Vec<KeyIds> {
+    let mut key_ids = vec![KeyIds::default(); slots.len()];
+    for slot in slots.iter() {
+        if let Slot::Keyed { by: Target::Slot(k), values, .. } = slot {
+            let ids = &mut key_ids[*k];
+            for key in values.keys() {
+                let next = ids.len() as u32;
+                ids.entry(key.clone()).or_insert(next);
+            }
+        }
+    }
+    for slot in slots.iter_mut() {
+        if let Slot::Keyed { by: Target::Slot(k), values, default, by_id } = slot {
+            let ids = &key_ids[*k];
+            *by_id = vec![default.clone(); ids.len()];
+            for (key, id) in ids {
+                if let Some(entries) = values.get(key) {
+                    by_id[*id as usize] = entries.clone();
+                }
+            }
+        }
+    }
+    key_ids
 }
 
 /// The fewest entries a slot offers any persona.
@@ -999,7 +1069,7 @@ fn check_cycles(names: &[String], slots: &[Slot], arena: &Arena, origin: &Origin
             let mut out = Vec::new();
             let seqs: Vec<&Seq> = match slot {
                 Slot::List(v) => v.iter().collect(),
-                Slot::Keyed { by, values, default } => {
+                Slot::Keyed { by, values, default, .. } => {
                     if let Target::Slot(s) = by {
                         out.push(*s);
                     }
