@@ -734,12 +734,20 @@ struct Renderer<'n, 's> {
 }
 
 impl<'n> Renderer<'n, '_> {
+    /// Writes a template sequence: a literal's text right here (most lexicon entries, so
+    /// without a call), anything else through [`Renderer::parts`].
+    #[inline(always)]
     fn seq(&mut self, seq: Seq, out: &mut String) {
-        let arena: &'n Arena = &self.narrator.arena;
         if seq.len & LITERAL != 0 {
-            out.push_str(arena.text(seq.start, seq.len & !LITERAL));
-            return;
+            out.push_str(self.narrator.arena.text(seq.start, seq.len & !LITERAL));
+        } else {
+            self.parts(seq, out);
         }
+    }
+
+    #[inline(never)]
+    fn parts(&mut self, seq: Seq, out: &mut String) {
+        let arena: &'n Arena = &self.narrator.arena;
         for part in arena.parts(seq) {
             match *part {
                 Part::Text { start, len } => out.push_str(arena.text(start, len)),
@@ -768,13 +776,11 @@ impl<'n> Renderer<'n, '_> {
         match r.target {
             Target::Column(c) => self.column(c, out),
             Target::Slot(s) if r.list > 0 => {
-                let mut items = Vec::with_capacity(r.list as usize);
-                for k in 0..r.list as usize {
-                    let mut item = String::new();
-                    self.pick(s, k, &mut item);
-                    items.push(item);
+                let n = r.list as usize;
+                for k in 0..n {
+                    out.push_str(self.narrator.language.list_separator(k, n));
+                    self.pick(s, k, out);
                 }
-                self.narrator.language.join_list(&items, out);
             }
             Target::Slot(s) => self.pick(s, r.nth as usize, out),
         }

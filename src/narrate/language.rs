@@ -151,18 +151,29 @@ impl Language {
 
     /// Joins list items as the language writes a list: `a, b, and c`; `a, b e c`; `a、b、c`.
     pub fn join_list(self, items: &[String], out: &mut String) {
+        for (i, item) in items.iter().enumerate() {
+            out.push_str(self.list_separator(i, items.len()));
+            out.push_str(item);
+        }
+    }
+
+    /// What goes before item `i` of a list of `n` items: nothing before the first, the
+    /// language's "and" before the last, a comma between the others.
+    pub fn list_separator(self, i: usize, n: usize) -> &'static str {
+        if i == 0 {
+            return "";
+        }
         let (comma, last) = match self {
-            Language::English => (", ", if items.len() > 2 { ", and " } else { " and " }),
+            Language::English => (", ", if n > 2 { ", and " } else { " and " }),
             Language::Portuguese => (", ", " e "),
-            Language::Japanese => ("、", if items.len() > 2 { "、" } else { "と" }),
+            Language::Japanese => ("、", if n > 2 { "、" } else { "と" }),
             Language::HindiDeva => (", ", " और "),
             Language::HindiLatn => (", ", " aur "),
         };
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push_str(if i + 1 == items.len() { last } else { comma });
-            }
-            out.push_str(item);
+        if i + 1 == n {
+            last
+        } else {
+            comma
         }
     }
 }
