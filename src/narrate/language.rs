@@ -149,7 +149,9 @@ impl Language {
         }
     }
 
-    /// Joins list items as the language writes a list: `a, b, and c`; `a, b e c`; `a、b、c`.
+    /// Joins list items as the language writes a list: `a, b, and c`; `a, b e c`; `a、b、c`
+    /// (the narrator writes the separators itself, between items it renders in place).
+    #[cfg(test)]
     pub fn join_list(self, items: &[String], out: &mut String) {
         for (i, item) in items.iter().enumerate() {
             out.push_str(self.list_separator(i, items.len()));
