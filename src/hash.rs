@@ -69,6 +69,44 @@ impl std::hash::Hasher for Fnv1a {
     }
 }
 
+/// A [`std::hash::Hasher`] for maps keyed by short strings looked up in hot loops (the
+/// narrator's lexicon keys): eight bytes per step rather than FNV-1a's one, finished by
+/// [`mix64`]. Not fixed like the hashes above (nothing derived from data depends on it) and not
+/// for untrusted keys an attacker chooses to collide.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeyHasher(u64);
+
+impl KeyHasher {
+    const K: u64 = 0xF135_7AEA_2E62_A9C5;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl std::hash::Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        let rest = chunks.remainder();
+        let mut w = [0u8; 8];
+        w[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(w) ^ ((bytes.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, b: u8) {
+        self.add(u64::from(b) | 0x100);
+    }
+
+    fn finish(&self) -> u64 {
+        mix64(self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +139,28 @@ mod tests {
         pieces.update(b"foo");
         pieces.update(b"bar");
         assert_eq!(pieces.finish(), fnv1a(b"foobar"));
+    }
+
+    /// Keys that differ only in their last byte, their length or past the eighth byte hash
+    /// apart (the tail and the length are part of the last word).
+    #[test]
+    fn key_hasher_separates_near_keys() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        let build = BuildHasherDefault::<KeyHasher>::default();
+        let keys = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "a\0",
+            "Buddhism/Chinese",
+            "Buddhism/Chinesf",
+            "Buddhism/Chinese ",
+            "12345678",
+            "123456789",
+        ];
+        let hashes: std::collections::HashSet<u64> = keys.iter().map(|k| build.hash_one(k)).collect();
+        assert_eq!(hashes.len(), keys.len());
+        assert_eq!(build.hash_one("Chinese"), build.hash_one(String::from("Chinese")));
     }
 }

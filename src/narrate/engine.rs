@@ -32,6 +32,11 @@ struct Seq {
 /// The bit of [`Seq::len`] that marks a literal.
 const LITERAL: u32 = 1 << 31;
 
+/// The bit of [`Seq::len`] that marks a sequence of one slot or column reference (a template
+/// position such as `{intro}`, an entry such as `{role}`): its one part is rendered without
+/// walking a part list.
+const REF: u32 = 1 << 30;
+
 #[derive(Debug, Clone, Copy)]
 enum Part {
     /// A range of the arena's text.
@@ -64,7 +69,8 @@ impl Arena {
         if seq.len & LITERAL != 0 {
             return &[];
         }
-        &self.parts[seq.start as usize..(seq.start + seq.len) as usize]
+        let len = seq.len & !REF;
+        &self.parts[seq.start as usize..(seq.start + len) as usize]
     }
 
     fn text(&self, start: u32, len: u32) -> &str {
@@ -79,8 +85,10 @@ impl Arena {
             }
         }
         let start = self.parts.len() as u32;
+        let single_ref = matches!(parts[..], [Part::Ref(_)]);
         self.parts.extend(parts);
-        Seq { start, len: self.parts.len() as u32 - start }
+        let len = self.parts.len() as u32 - start;
+        Seq { start, len: if single_ref { len | REF } else { len } }
     }
 }
 
@@ -103,11 +111,11 @@ enum Target {
     Slot(usize),
 }
 
-/// Entries by key value: FNV-hashed, since every persona looks up dozens of short keys.
-type KeyMap = HashMap<String, Vec<Seq>, std::hash::BuildHasherDefault<crate::hash::Fnv1a>>;
+/// Entries by key value: hashed a word at a time, since every persona looks up dozens of short keys.
+type KeyMap = HashMap<String, Vec<Seq>, std::hash::BuildHasherDefault<crate::hash::KeyHasher>>;
 
 /// Key values numbered, per key slot.
-type KeyIds = HashMap<String, u32, std::hash::BuildHasherDefault<crate::hash::Fnv1a>>;
+type KeyIds = HashMap<String, u32, std::hash::BuildHasherDefault<crate::hash::KeyHasher>>;
 
 /// A lexicon slot, compiled.
 #[derive(Debug)]
@@ -125,6 +133,9 @@ enum Slot {
         by: usize,
         bands: Vec<(i64, Vec<Seq>)>,
         default: Vec<Seq>,
+        /// The band of each value from 0 up to the last band's `max` (at most [`BAND_TABLE`]
+        /// values): an age or a score finds its band by one index instead of a search.
+        table: Vec<u8>,
     },
 }
 
@@ -686,6 +697,7 @@ impl Column {
     }
 
     /// The text of a string column at `row` (`None`: null, or not a string column).
+    #[inline]
     fn text(&self, row: usize) -> Option<&str> {
         match self {
             Column::Str(s) if s.is_valid(row) => Some(s.value(row)),
@@ -740,8 +752,19 @@ impl<'n> Renderer<'n, '_> {
     fn seq(&mut self, seq: Seq, out: &mut String) {
         if seq.len & LITERAL != 0 {
             out.push_str(self.narrator.arena.text(seq.start, seq.len & !LITERAL));
+        } else if seq.len & REF != 0 {
+            self.single_reference(seq.start, out);
         } else {
             self.parts(seq, out);
+        }
+    }
+
+    /// A sequence of one reference (`{intro}`): the reference alone, without a part walk.
+    #[inline(never)]
+    fn single_reference(&mut self, part: u32, out: &mut String) {
+        let narrator: &'n PackNarrator = self.narrator;
+        if let Some(Part::Ref(r)) = narrator.arena.parts.get(part as usize) {
+            self.reference(r, out);
         }
     }
 
@@ -771,6 +794,7 @@ impl<'n> Renderer<'n, '_> {
         }
     }
 
+    #[inline(always)]
     fn reference(&mut self, r: &SlotRef, out: &mut String) {
         let start = out.len();
         match r.target {
@@ -846,10 +870,18 @@ impl<'n> Renderer<'n, '_> {
                 };
                 found.map(Vec::as_slice).unwrap_or(default)
             }
-            Slot::Banded { by, bands, default } => match &self.data[*by] {
+            Slot::Banded { by, bands, default, table } => match &self.data[*by] {
                 Column::Int(a) if a.is_valid(row) => {
                     let v = a.value(row);
-                    bands.iter().find(|(max, _)| v <= *max).or(bands.last()).map(|b| &b.1[..]).unwrap_or(default)
+                    match usize::try_from(v).ok().and_then(|i| table.get(i)) {
+                        Some(&b) => &bands[b as usize].1,
+                        None => bands
+                            .iter()
+                            .find(|(max, _)| v <= *max)
+                            .or(bands.last())
+                            .map(|b| &b.1[..])
+                            .unwrap_or(default),
+                    }
                 }
                 _ => default,
             },
@@ -964,7 +996,8 @@ fn compile_slot(
             }
             bands.push((max, entries(e, names, origin, &bands_what)?));
         }
-        return Ok(Slot::Banded { by: column, bands, default });
+        let table = band_table(&bands);
+        return Ok(Slot::Banded { by: column, bands, default, table });
     }
     let file = obj.get("table").and_then(Value::as_str).unwrap_or_default();
     let column = obj
@@ -1016,6 +1049,22 @@ fn compile_slot(
         values.insert(row[0].clone(), compiled);
     }
     Ok(Slot::Keyed { by: key, values, default, by_id: Vec::new() })
+}
+
+/// Most values a banded slot's lookup table covers.
+const BAND_TABLE: i64 = 1024;
+
+/// The band index of each value from 0 to the last band's `max` (capped at [`BAND_TABLE`]
+/// values), as the search in [`Renderer::options`] finds it; empty when there are more than 255
+/// bands.
+fn band_table(bands: &[(i64, Vec<Seq>)]) -> Vec<u8> {
+    let Some(&(last, _)) = bands.last() else {
+        return Vec::new();
+    };
+    if bands.len() > usize::from(u8::MAX) || last < 0 {
+        return Vec::new();
+    }
+    (0..=last.min(BAND_TABLE - 1)).map(|v| bands.iter().position(|(max, _)| v <= *max).unwrap_or(0) as u8).collect()
 }
 
 /// Numbers the key values of every slot used as a `by` key and fills its dependants'

@@ -275,14 +275,25 @@ pub fn indefinite_article(word: &str) -> &'static str {
     }
 }
 
-/// Upper-cases the first character at byte `start` (sentence starts).
+/// Upper-cases the first character at byte `start` (sentence starts). An ASCII first byte (nearly
+/// every sentence) is settled inline; anything else goes through [`capitalise_char_at`].
+#[inline]
 pub fn capitalise_at(s: &mut String, start: usize) {
-    let Some(c) = s[start..].chars().next() else {
+    match s.as_bytes().get(start) {
+        None => {}
+        Some(b) if !b.is_ascii() => capitalise_char_at(s, start),
+        Some(b) if b.is_ascii_lowercase() => s[start..start + 1].make_ascii_uppercase(),
+        Some(_) => {}
+    }
+}
+
+/// [`capitalise_at`] for a first character outside ASCII.
+#[inline(never)]
+fn capitalise_char_at(s: &mut String, start: usize) {
+    let Some(c) = s.get(start..).and_then(|t| t.chars().next()) else {
         return;
     };
-    if c.is_ascii_lowercase() {
-        s[start..start + 1].make_ascii_uppercase();
-    } else if c.is_lowercase() {
+    if c.is_lowercase() {
         let upper: String = c.to_uppercase().collect();
         s.replace_range(start..start + c.len_utf8(), &upper);
     }
