@@ -7,7 +7,8 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use personadb::model::Encoding;
 use personadb::narrate::PackNarrator;
 
-const ROWS: usize = 16_384;
+/// The batch size `generate` narrates in.
+const ROWS: usize = personadb::generate::NARRATED_BATCH_ROWS;
 
 fn narrator(c: &mut Criterion) {
     let mut group = c.benchmark_group("narrator");

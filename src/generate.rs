@@ -608,8 +608,9 @@ fn choose_embedder(
     Ok(Some(crate::embed::by_name(crate::embed::static_of(transformer)?.name)?))
 }
 
-/// Rows per batch when narrating (and embedding).
-const NARRATED_BATCH_ROWS: usize = 8192;
+/// Rows per batch when narrating (and embedding); the narrator benchmark narrates batches of
+/// this size.
+pub const NARRATED_BATCH_ROWS: usize = 8192;
 
 /// Most bytes of rows a run holds before committing them.
 const COMMIT_BYTES: usize = 128 << 20;
