@@ -149,18 +149,9 @@ impl Language {
         }
     }
 
-    /// Joins list items as the language writes a list: `a, b, and c`; `a, b e c`; `a、b、c`
-    /// (the narrator writes the separators itself, between items it renders in place).
-    #[cfg(test)]
-    pub fn join_list(self, items: &[String], out: &mut String) {
-        for (i, item) in items.iter().enumerate() {
-            out.push_str(self.list_separator(i, items.len()));
-            out.push_str(item);
-        }
-    }
-
     /// What goes before item `i` of a list of `n` items: nothing before the first, the
-    /// language's "and" before the last, a comma between the others.
+    /// language's "and" before the last, a comma between the others, so that the narrator,
+    /// writing each item in place, writes `a, b, and c`; `a, b e c`; `a、b、c`.
     pub fn list_separator(self, i: usize, n: usize) -> &'static str {
         if i == 0 {
             return "";
@@ -324,20 +315,24 @@ mod tests {
         assert!(pt.operator("the").is_none());
     }
 
+    /// Items joined with [`Language::list_separator`], as the narrator writes a list.
+    fn join_list(lang: Language, items: &[&str]) -> String {
+        let mut out = String::new();
+        for (i, item) in items.iter().enumerate() {
+            out.push_str(lang.list_separator(i, items.len()));
+            out.push_str(item);
+        }
+        out
+    }
+
     #[test]
     fn english_articles_and_lists() {
         assert_eq!(applied(Language::English, "a", "electrician"), "x an electrician");
         assert_eq!(applied(Language::English, "a", "university professor"), "x a university professor");
-        let items: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let mut out = String::new();
-        Language::English.join_list(&items, &mut out);
-        assert_eq!(out, "a, b, and c");
-        out.clear();
-        Language::Portuguese.join_list(&items, &mut out);
-        assert_eq!(out, "a, b e c");
-        out.clear();
-        Language::Japanese.join_list(&items[..2], &mut out);
-        assert_eq!(out, "aとb");
+        let items = ["a", "b", "c"];
+        assert_eq!(join_list(Language::English, &items), "a, b, and c");
+        assert_eq!(join_list(Language::Portuguese, &items), "a, b e c");
+        assert_eq!(join_list(Language::Japanese, &items[..2]), "aとb");
         let mut s = String::from("x. ótimo");
         capitalise_at(&mut s, 3);
         assert_eq!(s, "x. Ótimo");
