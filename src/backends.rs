@@ -28,6 +28,67 @@ pub fn backends() -> Backends {
         narrator: Some(Arc::new(SessionNarrator::default())),
         embedder: Some(Arc::new(SessionEmbedder)),
         searcher: None,
+        checker: Some(Arc::new(SessionChecker::default())),
+    }
+}
+
+/// The narrative checkers behind `narrative_violations`, per locale and language, each built
+/// on first use.
+#[derive(Debug, Default)]
+pub struct SessionChecker {
+    checkers: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<crate::narrate::check::Checker>>>,
+}
+
+impl SessionChecker {
+    fn get(&self, locale: &str, language: &str) -> DfResult<Arc<crate::narrate::check::Checker>> {
+        let key = (locale.to_string(), language.to_string());
+        if let Some(c) = self.checkers.lock().map_err(|_| exec("checker cache poisoned"))?.get(&key) {
+            return Ok(c.clone());
+        }
+        let c =
+            Arc::new(crate::narrate::check::Checker::for_locale(locale, (!language.is_empty()).then_some(language))?);
+        self.checkers.lock().map_err(|_| exec("checker cache poisoned"))?.insert(key, c.clone());
+        Ok(c)
+    }
+}
+
+impl personadb_udfs::NarrativeChecker for SessionChecker {
+    fn columns(&self) -> Vec<arrow::datatypes::FieldRef> {
+        let mut columns = SessionNarrator::default().persona_columns();
+        for f in crate::narrate::all_narrative_fields() {
+            if !columns.iter().any(|c| c.name() == f.name()) {
+                columns.push(f);
+            }
+        }
+        columns
+    }
+
+    fn check(&self, rows: arrow::record_batch::RecordBatch, settings: &NarrationSettings) -> DfResult<ArrayRef> {
+        use arrow::array::{ListBuilder, StringBuilder};
+        let cols = crate::narrate::PersonaColumns::new(&rows)?;
+        let n = rows.num_rows();
+        let locales = row_locales(&cols, n, settings)?;
+        let fields: Vec<String> = crate::narrate::all_narrative_fields().iter().map(|f| f.name().clone()).collect();
+        let mut found: Vec<Vec<String>> = vec![Vec::new(); n];
+        let mut groups = locales.clone();
+        groups.sort_unstable();
+        groups.dedup();
+        for locale in groups {
+            let members: Vec<u32> = (0..n).filter(|i| locales[*i] == locale).map(|i| i as u32).collect();
+            let sub = arrow::compute::take_record_batch(&rows, &arrow::array::UInt32Array::from(members.clone()))?;
+            let checker = self.get(locale, &settings.language)?;
+            for (j, violations) in checker.check_batch(&sub, &fields)?.into_iter().enumerate() {
+                found[members[j] as usize] = violations.iter().map(|v| v.to_string()).collect();
+            }
+        }
+        let mut out = ListBuilder::new(StringBuilder::new());
+        for row in found {
+            for v in row {
+                out.values().append_value(v);
+            }
+            out.append(true);
+        }
+        Ok(Arc::new(out.finish()))
     }
 }
 
@@ -122,6 +183,35 @@ fn locale_of_country(country: &str) -> Option<&'static str> {
     map.iter().find(|(c, _)| c.eq_ignore_ascii_case(country.trim())).map(|(_, l)| *l)
 }
 
+/// The locale of each row: its `locale` column, else the session's `personadb.locale`,
+/// else the locale of its `country`, else the default.
+fn row_locales(
+    cols: &crate::narrate::PersonaColumns,
+    rows: usize,
+    settings: &NarrationSettings,
+) -> DfResult<Vec<&'static str>> {
+    let fallback = default_locale()?;
+    let session = match settings.locale.trim() {
+        "" => None,
+        l => Some(locale::canonical(l)?),
+    };
+    let own = cols.string("locale");
+    let country = cols.string("country");
+    let mut out = Vec::with_capacity(rows);
+    for i in 0..rows {
+        let named = crate::narrate::text_at(own, i);
+        let l = if !named.is_empty() {
+            locale::canonical(named)?
+        } else if let Some(l) = session {
+            l
+        } else {
+            locale_of_country(crate::narrate::text_at(country, i)).unwrap_or(fallback)
+        };
+        out.push(l);
+    }
+    Ok(out)
+}
+
 /// The locale used when nothing names one.
 fn default_locale() -> DfResult<&'static str> {
     let all = locale::available();
@@ -139,36 +229,6 @@ impl SessionNarrator {
         let n = crate::narrate::build(kind, locale, language, None)?;
         self.narrators.lock().map_err(|_| exec("narrator cache poisoned"))?.insert(key, n.clone());
         Ok(n)
-    }
-
-    /// The locale of each row: its `locale` column, else the session's `personadb.locale`,
-    /// else the locale of its `country`, else the default.
-    fn row_locales(
-        &self,
-        cols: &crate::narrate::PersonaColumns,
-        rows: usize,
-        settings: &NarrationSettings,
-    ) -> DfResult<Vec<&'static str>> {
-        let fallback = default_locale()?;
-        let session = match settings.locale.trim() {
-            "" => None,
-            l => Some(locale::canonical(l)?),
-        };
-        let own = cols.string("locale");
-        let country = cols.string("country");
-        let mut out = Vec::with_capacity(rows);
-        for i in 0..rows {
-            let named = crate::narrate::text_at(own, i);
-            let l = if !named.is_empty() {
-                locale::canonical(named)?
-            } else if let Some(l) = session {
-                l
-            } else {
-                locale_of_country(crate::narrate::text_at(country, i)).unwrap_or(fallback)
-            };
-            out.push(l);
-        }
-        Ok(out)
     }
 
     /// `field` for personas of one locale.
@@ -287,7 +347,7 @@ impl PersonaNarrator for SessionNarrator {
     ) -> DfResult<ArrayRef> {
         let cols = crate::narrate::PersonaColumns::new(&personas)?;
         let rows = personas.num_rows();
-        let locales = self.row_locales(&cols, rows, settings)?;
+        let locales = row_locales(&cols, rows, settings)?;
         let mut groups: Vec<&'static str> = locales.clone();
         groups.sort_unstable();
         groups.dedup();

@@ -44,7 +44,10 @@ impl LocalePack {
     pub fn file(&self, name: &str) -> Result<&str> {
         let files = self
             .files
-            .get_or_init(|| unpack(self.archive))
+            .get_or_init(|| match std::env::var_os("PERSONADB_DATASETS") {
+                Some(dir) => read_pack_dir(&PathBuf::from(dir).join(self.locale)),
+                None => unpack(self.archive),
+            })
             .as_ref()
             .map_err(|reason| Error::InvalidLocalePack { locale: self.locale.into(), reason: reason.clone() })?;
         files.get(name).map(String::as_str).ok_or_else(|| Error::InvalidLocalePack {
@@ -63,6 +66,33 @@ impl LocalePack {
         names.sort_unstable();
         Ok(names)
     }
+}
+
+/// Every file of a pack directory (`PERSONADB_DATASETS`), as `build.rs` would embed them: paths
+/// relative to the pack with `/`, hidden files and the top-level `sources/` left out.
+fn read_pack_dir(root: &std::path::Path) -> Result<HashMap<String, String>, String> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, files: &mut HashMap<String, String>) -> Result<(), String> {
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || (dir == root && name == "sources") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, files)?;
+                continue;
+            }
+            let rel = path.strip_prefix(root).map_err(|_| format!("{} is outside the pack", path.display()))?;
+            let rel = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            files.insert(rel, text);
+        }
+        Ok(())
+    }
+    let mut files = HashMap::new();
+    walk(root, root, &mut files)?;
+    Ok(files)
 }
 
 /// Unpacks an archive written by `build.rs`.

@@ -303,6 +303,17 @@ struct ReportArgs {
     /// created if absent.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Check every row's narratives against its own attributes and the locale's rules
+    /// (`narrative/<lang>/rules.json`) instead: violations per rule, with examples.
+    #[arg(long)]
+    narratives: bool,
+    /// With --narratives: the narrative language of the table (default: detected from the
+    /// text, else the locale's first).
+    #[arg(long, requires = "narratives")]
+    language: Option<String>,
+    /// With --narratives: examples to show per rule.
+    #[arg(long, default_value_t = 3, requires = "narratives")]
+    examples: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -625,6 +636,25 @@ async fn run(cli: Cli) -> Result<()> {
                 std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             let session = PersonaSession::new(db)?;
+            if args.narratives {
+                let report = personadb::report::narratives(
+                    &session,
+                    &args.table,
+                    &locale,
+                    args.language.as_deref(),
+                    args.examples,
+                )
+                .await?;
+                let text = report.to_markdown();
+                match args.out {
+                    Some(path) => {
+                        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                        eprintln!("wrote {}", path.display());
+                    }
+                    None => write!(std::io::stdout().lock(), "{text}")?,
+                }
+                return Ok(());
+            }
             match args.out {
                 Some(path) => {
                     for written in personadb::report::write(&session, &args.table, &locale, &path).await? {

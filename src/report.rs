@@ -523,3 +523,168 @@ impl FidelityReport {
         s
     }
 }
+
+/// What the narrative consistency checker found in a table: per rule, the rows it flags and a
+/// few examples.
+#[derive(Debug, Clone)]
+pub struct NarrativeReport {
+    pub table: String,
+    pub locale: String,
+    pub language: String,
+    pub rows: u64,
+    /// Rows with at least one violation.
+    pub rows_flagged: u64,
+    /// (rule, rows flagged by it, examples: (uuid, violation)), every rule of the checker.
+    pub rules: Vec<(String, u64, Vec<(String, crate::narrate::check::Violation)>)>,
+}
+
+/// Runs the narrative checker of `locale` in `language` (`None`: the locale's first, or Hindi
+/// in Devanagari when the table's text is written in it) over every row of `table`, keeping
+/// `examples` examples per rule.
+pub async fn narratives(
+    session: &PersonaSession,
+    table: &str,
+    locale_name: &str,
+    language: Option<&str>,
+    examples: usize,
+) -> Result<NarrativeReport> {
+    use futures::StreamExt;
+    let model = locale::model(locale_name)?;
+    if !session.database().table_exists(table) {
+        return Err(Error::TableNotFound { name: table.into() });
+    }
+    let fields: Vec<String> =
+        crate::narrate::narrative_schema_for(&model.persona).fields().iter().map(|f| f.name().clone()).collect();
+    let sql = format!("SELECT * FROM {}", quote_ident(table));
+    let mut statements = session.parse(&sql)?;
+    let mut stream = session.execute(statements.remove(0)).await?;
+    let mut checker: Option<crate::narrate::check::Checker> = None;
+    let mut language_code = language.map(str::to_string);
+    let mut tally: std::collections::HashMap<String, (u64, Vec<(String, crate::narrate::check::Violation)>)> =
+        Default::default();
+    let (mut rows, mut rows_flagged) = (0u64, 0u64);
+    while let Some(batch) = stream.next().await {
+        let batch = batch?;
+        if batch.num_rows() == 0 {
+            continue;
+        }
+        if !fields.iter().any(|f| batch.column_by_name(f).is_some()) {
+            return Err(Error::InvalidArgument {
+                name: "table".into(),
+                reason: format!("table '{table}' has no narrative columns (generate it with a narrator)"),
+            });
+        }
+        if checker.is_none() {
+            if language_code.is_none() {
+                language_code = detect_language(&model, &batch, &fields);
+            }
+            checker = Some(crate::narrate::check::Checker::for_locale(locale_name, language_code.as_deref())?);
+        }
+        let Some(c) = checker.as_ref() else { continue };
+        let found = c.check_batch(&batch, &fields)?;
+        let uuids = batch.column_by_name("uuid").map(|u| arrow::compute::cast(u, &arrow::datatypes::DataType::Utf8));
+        let uuids = match uuids {
+            Some(u) => Some(u?),
+            None => None,
+        };
+        for (i, violations) in found.into_iter().enumerate() {
+            rows += 1;
+            if violations.is_empty() {
+                continue;
+            }
+            rows_flagged += 1;
+            let uuid = uuids
+                .as_ref()
+                .map(|u| u.as_string::<i32>())
+                .filter(|u| u.is_valid(i))
+                .map(|u| u.value(i).to_string())
+                .unwrap_or_else(|| format!("row {rows}"));
+            let mut seen = std::collections::HashSet::new();
+            for v in violations {
+                if !seen.insert(v.rule.clone()) {
+                    continue;
+                }
+                let entry = tally.entry(v.rule.clone()).or_default();
+                entry.0 += 1;
+                if entry.1.len() < examples {
+                    entry.1.push((uuid.clone(), v));
+                }
+            }
+        }
+    }
+    let ids: Vec<String> = match &checker {
+        Some(c) => c.rule_ids().to_vec(),
+        None => crate::narrate::check::Checker::for_locale(locale_name, language_code.as_deref())?.rule_ids().to_vec(),
+    };
+    let rules = ids
+        .into_iter()
+        .map(|id| {
+            let (n, ex) = tally.remove(&id).unwrap_or_default();
+            (id, n, ex)
+        })
+        .collect();
+    let language = match language_code {
+        Some(l) => l,
+        None => model.persona.narrative.languages.first().map(|l| l.code.clone()).unwrap_or_default(),
+    };
+    Ok(NarrativeReport { table: table.into(), locale: locale_name.into(), language, rows, rows_flagged, rules })
+}
+
+/// The language a table's narratives are written in, when the locale has several: the one
+/// whose script the text uses (Devanagari), else `None` (the locale's first).
+fn detect_language(model: &crate::model::LocaleModel, batch: &RecordBatch, fields: &[String]) -> Option<String> {
+    let codes: Vec<&str> = model.persona.narrative.languages.iter().map(|l| l.code.as_str()).collect();
+    if codes.len() < 2 {
+        return None;
+    }
+    let column = fields.iter().find_map(|f| batch.column_by_name(f))?;
+    let text = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8).ok()?;
+    let text = text.as_string::<i32>();
+    let sample: String = text.iter().flatten().take(20).collect();
+    if sample.chars().any(|c| ('\u{0900}'..='\u{097F}').contains(&c)) {
+        return codes.iter().find(|c| c.ends_with("Deva")).map(|c| c.to_string());
+    }
+    // Romanised Hindi: its everyday function words, which English prose does not use.
+    let words: Vec<&str> = sample.split_whitespace().collect();
+    let hindi = words.iter().filter(|w| ["hai", "aur", "ke", "ki", "ka", "mein", "se", "ko"].contains(w)).count();
+    if hindi * 20 > words.len() {
+        return codes.iter().find(|c| c.ends_with("Latn")).map(|c| c.to_string());
+    }
+    None
+}
+
+impl NarrativeReport {
+    /// The report as Markdown.
+    pub fn to_markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# Narrative check: table `{}` (locale `{}`, language `{}`, {} rows)\n",
+            self.table, self.locale, self.language, self.rows
+        );
+        let share = |n: u64| if self.rows == 0 { 0.0 } else { n as f64 * 100.0 / self.rows as f64 };
+        let _ = writeln!(
+            s,
+            "Rows with at least one violation: **{}** ({:.2} %).\n",
+            self.rows_flagged,
+            share(self.rows_flagged)
+        );
+        let _ = writeln!(s, "| rule | rows | share |\n|---|---:|---:|");
+        for (rule, n, _) in &self.rules {
+            let _ = writeln!(s, "| {rule} | {n} | {:.2} % |", share(*n));
+        }
+        let flagged: Vec<_> = self.rules.iter().filter(|r| !r.2.is_empty()).collect();
+        if !flagged.is_empty() {
+            let _ = writeln!(s, "\n## Examples\n");
+            for (rule, _, examples) in flagged {
+                let _ = writeln!(s, "**{rule}**\n");
+                for (uuid, v) in examples {
+                    let short: String = uuid.chars().take(8).collect();
+                    let _ = writeln!(s, "- `{short}` {}: {}", v.field, v.evidence.replace('\n', " "));
+                }
+                let _ = writeln!(s);
+            }
+        }
+        s
+    }
+}

@@ -237,6 +237,9 @@ pub(crate) fn write_table(
         text.push('\n');
     }
     let path = out_dir.join(file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    }
     std::fs::write(&path, &text).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     Ok(TableRecord {
         file: file.into(),

@@ -256,6 +256,13 @@ impl Language {
 /// "a" or "an" before an English word.
 pub fn indefinite_article(word: &str) -> &'static str {
     let w = word.trim_start().as_bytes();
+    // An acronym read letter by letter: "an MRI technologist", "an RN", "a CPA".
+    let acronym = w.len() >= 2
+        && w.iter().take_while(|b| b.is_ascii_alphabetic()).all(u8::is_ascii_uppercase)
+        && w[1].is_ascii_uppercase();
+    if acronym {
+        return if b"AEFHILMNORSX".contains(&w[0]) { "an" } else { "a" };
+    }
     let starts = |prefix: &str| w.len() >= prefix.len() && w[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes());
     let vowel = ["a", "e", "i", "o"].iter().any(|v| starts(v))
         || (starts("u") && !starts("uni") && !starts("use") && !starts("usu"));
@@ -313,6 +320,23 @@ mod tests {
         // A word that merely starts with the letter is no article.
         assert_eq!(applied(pt, "de", "acarajé"), "x de acarajé");
         assert!(pt.operator("the").is_none());
+    }
+
+    #[test]
+    fn english_articles_follow_the_sound() {
+        for (word, article) in [
+            ("electrician", "an"),
+            ("nurse", "a"),
+            ("university lecturer", "a"),
+            ("hour", "an"),
+            ("MRI technologist", "an"),
+            ("RN", "an"),
+            ("ICU nurse", "an"),
+            ("CPA", "a"),
+            ("US Army veteran", "a"),
+        ] {
+            assert_eq!(indefinite_article(word), article, "{word}");
+        }
     }
 
     /// Items joined with [`Language::list_separator`], as the narrator writes a list.

@@ -174,6 +174,8 @@ pub struct LlmNarrator {
     stage1: (Vec<String>, Vec<String>),
     stage2: Vec<String>,
     output: SchemaRef,
+    /// The locale's narrative consistency checker: an answer it flags is asked again.
+    checker: super::check::Checker,
 }
 
 impl LlmNarrator {
@@ -206,6 +208,7 @@ impl LlmNarrator {
         let stage1_text: Vec<String> = fields.iter().filter(|f| !stage2.contains(f)).cloned().collect();
         let stage1 = (stage1_text, schema.narrative.lists.clone());
         let output = super::narrative_schema_for(&schema);
+        let checker = super::check::Checker::for_locale(pack.locale, Some(&spec.code))?;
         Ok(LlmNarrator {
             locale: pack.locale.to_string(),
             language,
@@ -217,6 +220,7 @@ impl LlmNarrator {
             stage1,
             stage2,
             output,
+            checker,
         })
     }
 
@@ -269,6 +273,7 @@ impl LlmNarrator {
                 age: int_at(cols.int("age"), i),
                 working,
                 values,
+                row: personas.slice(i, 1),
             });
         }
         Ok(out)
@@ -305,7 +310,9 @@ impl LlmNarrator {
             };
             let answer = self.client.chat(&request).await.map_err(|f| format!("{}: stage {stage}: {f}", f.kind()))?;
             let max_chars = self.client.config().max_field_chars as usize;
-            match validate(&answer.text, texts, lists, stage == 2, max_chars, facts, self.language.cues()) {
+            let checked = validate(&answer.text, texts, lists, stage == 2, max_chars, facts, self.language.cues())
+                .and_then(|object| self.consistent(object, facts));
+            match checked {
                 Ok(object) => return Ok(object),
                 Err(p) => {
                     problem = if answer.truncated && p.starts_with("invalid_json") {
@@ -326,6 +333,28 @@ impl LlmNarrator {
             }
         }
         Err(format!("{problem} (stage {stage}, after {} attempts)", self.client.config().max_reasks + 1))
+    }
+
+    /// The answer if the narrative checker finds nothing wrong with it against the persona,
+    /// else the first problem, as "consistency: rule (field): evidence".
+    fn consistent(&self, object: Map<String, Value>, facts: &Facts) -> std::result::Result<Map<String, Value>, String> {
+        let columns = PersonaColumns::new(&facts.row).map_err(|e| format!("consistency: {e}"))?;
+        let fields: Vec<(&str, std::borrow::Cow<'_, str>)> = object
+            .iter()
+            .filter_map(|(k, v)| match v {
+                Value::String(s) => Some((k.as_str(), std::borrow::Cow::Borrowed(s.as_str()))),
+                Value::Array(items) => Some((
+                    k.as_str(),
+                    std::borrow::Cow::Owned(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")),
+                )),
+                _ => None,
+            })
+            .collect();
+        let found = self.checker.check_row(&columns, 0, &super::check::RowText { fields });
+        match found.first() {
+            None => Ok(object),
+            Some(v) => Err(format!("consistency: {v}")),
+        }
     }
 
     async fn narrate_one(&self, facts: &Facts, seed: u64) -> std::result::Result<Map<String, Value>, String> {
@@ -352,6 +381,8 @@ struct Facts {
     working: Option<bool>,
     /// Placeholder values: columns, rendered lexicon slots, `locale`.
     values: HashMap<String, String>,
+    /// The persona's row (its columns, for the consistency checker).
+    row: RecordBatch,
 }
 
 fn object_schema(text: &[String], lists: &[String], max_chars: u32) -> Json {
@@ -619,6 +650,7 @@ mod tests {
             age: Some(age),
             working: Some(working),
             values: HashMap::new(),
+            row: RecordBatch::new_empty(std::sync::Arc::new(arrow::datatypes::Schema::empty())),
         }
     }
 

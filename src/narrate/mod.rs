@@ -1,6 +1,7 @@
 //! Narration: the narrative fields of Nemotron-Personas, written about each persona by a
 //! [`Narrator`] — the offline template narrator (default, deterministic per seed) or an LLM.
 
+pub mod check;
 pub mod engine;
 pub mod language;
 pub mod llm;

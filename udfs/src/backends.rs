@@ -45,6 +45,22 @@ pub struct Backends {
     pub embedder: Option<Arc<dyn TextEmbedder>>,
     /// Backs `semantic_search`, `text_search` and `hybrid_search`.
     pub searcher: Option<Arc<dyn TableSearcher>>,
+    /// Backs `narrative_violations`.
+    pub checker: Option<Arc<dyn NarrativeChecker>>,
+}
+
+/// Checks narratives against the persona they describe (the engine's consistency checker).
+pub trait NarrativeChecker: Debug + Send + Sync {
+    /// The columns it reads (persona columns and narrative fields), with their types.
+    fn columns(&self) -> Vec<arrow::datatypes::FieldRef>;
+
+    /// One list of violations per row of `rows` (columns by name, any subset), each written
+    /// `rule (field): evidence`; each row checked in its own locale as `settings` say.
+    fn check(
+        &self,
+        rows: arrow::record_batch::RecordBatch,
+        settings: &NarrationSettings,
+    ) -> Result<arrow::array::ArrayRef>;
 }
 
 /// Turns texts into vectors (the engine's embedding model).

@@ -11,6 +11,7 @@ pub mod distance;
 pub mod doc;
 pub mod embed;
 pub mod generate_narrative;
+pub mod narrative_violations;
 pub mod options;
 pub mod sample_persona;
 pub mod semantic_search;
@@ -22,8 +23,8 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, NarrationSettings, PersonaNarrator, PersonaSampler, SampleRequest, SearchMode, SearchRequest,
-    StratifyRequest, TableSearcher, TableStratifier, TextEmbedder,
+    Allocation, Backends, NarrationSettings, NarrativeChecker, PersonaNarrator, PersonaSampler, SampleRequest,
+    SearchMode, SearchRequest, StratifyRequest, TableSearcher, TableStratifier, TextEmbedder,
 };
 pub use doc::FunctionDoc;
 pub use options::PersonadbOptions;
@@ -50,6 +51,11 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
         ));
         ctx.register_udf(udf.into_scalar_udf());
     }
+    if let Some(checker) = backends.checker.clone() {
+        ctx.register_udf(datafusion::logical_expr::ScalarUDF::new_from_impl(
+            narrative_violations::NarrativeViolations::new(checker),
+        ));
+    }
     if let Some(embedder) = backends.embedder.clone() {
         let udf = datafusion::logical_expr::async_udf::AsyncScalarUDF::new(Arc::new(embed::Embed::new(embedder)));
         ctx.register_udf(udf.into_scalar_udf());
@@ -69,6 +75,7 @@ pub fn all_docs() -> Vec<FunctionDoc> {
         semantic_search::doc(SearchMode::Text),
         semantic_search::doc(SearchMode::Hybrid),
         generate_narrative::doc(),
+        narrative_violations::doc(),
         embed::doc(),
         distance::doc(distance::Metric::Cosine),
         distance::doc(distance::Metric::L2),

