@@ -226,10 +226,18 @@ impl Checker {
                 Kind::Gender { column, sexes } => {
                     let sex = text_at(columns.string(column), i);
                     let Some((_, own, other)) = sexes.iter().find(|(v, _, _)| v == sex) else { continue };
+                    // A cue joined by a hyphen is part of another word ("she-crab soup").
+                    let words = |re: &Regex, t: &str| -> Vec<String> {
+                        re.find_iter(t)
+                            .filter(|m| !t[m.end()..].starts_with('-') && !t[..m.start()].ends_with('-'))
+                            .map(|m| m.as_str().to_string())
+                            .collect()
+                    };
                     for (field, t) in fields {
-                        let theirs = other.find_iter(t).count();
-                        if theirs > 0 && theirs > own.find_iter(t).count() {
-                            let m = other.find(t).map_or("", |m| m.as_str());
+                        let found = words(other, t);
+                        let theirs = found.len();
+                        if theirs > 0 && theirs > words(own, t).len() {
+                            let m = found.first().map_or("", String::as_str);
                             push(&rule.id, field, &format!("{theirs}× '{m}'"));
                         }
                     }
@@ -780,6 +788,7 @@ mod tests {
         assert_eq!(rules_of(&c, ("male", 34, "NV", "He is a 35-year-old nurse.")), ["stated_age"]);
         assert_eq!(rules_of(&c, ("male", 34, "NV", "He has a son, a 7-year-old.")), Vec::<String>::new());
         assert_eq!(rules_of(&c, ("male", 34, "NV", "She is kind. Her days are long. He reads.")), ["pronoun"]);
+        assert_eq!(rules_of(&c, ("male", 34, "NV", "He loves she-crab soup.")), Vec::<String>::new());
         assert_eq!(rules_of(&c, ("female", 90, "NV", "She hates her commute.")), ["commute_when_old"]);
         assert_eq!(rules_of(&c, ("female", 50, "NV", "She hates her commute.")), Vec::<String>::new());
         assert_eq!(

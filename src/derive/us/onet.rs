@@ -143,6 +143,16 @@ pub fn coordinates_a_later_verb(statement: &str, verbs: &std::collections::HashS
     })
 }
 
+/// Whether a statement reads as plain prose rather than a database entry: no alternatives
+/// ("information or data", "and/or"), no slashes, parentheses or "such as" lists, no
+/// bureaucratic "specified/established/pertinent" qualifiers.
+fn plain(s: &str) -> bool {
+    let lower = s.to_lowercase();
+    ![" or ", "/", "(", "such as", "specified", "established", "pertinent", "applicable", "appropriate", "various"]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
 /// A word written twice in a row, commas aside ("pruning saws, saws").
 fn repeats_a_word(s: &str) -> bool {
     let w: Vec<String> = s.split_whitespace().map(|w| w.trim_end_matches([',', '.']).to_lowercase()).collect();
@@ -207,9 +217,11 @@ pub fn derive(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     for row in &map {
         let occupation = field(row, "occupation", MAP_PATH)?;
         let codes: Vec<&str> = field(row, "soc_codes", MAP_PATH)?.split(';').filter(|c| !c.is_empty()).collect();
-        // Core tasks of 5 to 16 words, taken in turn from each code; looser if too few.
+        // Core tasks of 5 to 14 words that read as plain prose, taken in turn from each code;
+        // Supplemental ones too if fewer than 3. Occupations left with none fall back to their
+        // group's lexicon in the narrative.
         let mut picked: Vec<String> = Vec::new();
-        for (max_words, core_only) in [(16, true), (22, false)] {
+        for (max_words, core_only) in [(14, true), (14, false)] {
             let lists: Vec<Vec<&(String, String, bool)>> = codes
                 .iter()
                 .map(|c| {
@@ -220,7 +232,7 @@ pub fn derive(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
                                 .filter(|t| (t.2 || !core_only) && (5..=max_words).contains(&words(&t.1)))
                                 .filter(|t| !t.1.contains(';') && !t.1.contains('"'))
                                 .filter(|t| !coordinates_a_later_verb(&t.1, &verbs))
-                                .filter(|t| t.1.matches(',').count() <= 2 && !repeats_a_word(&t.1))
+                                .filter(|t| t.1.matches(',').count() <= 1 && !repeats_a_word(&t.1) && plain(&t.1))
                                 .collect()
                         })
                         .unwrap_or_default()
@@ -256,7 +268,7 @@ pub fn derive(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
         let mut skills: Vec<String> = Vec::new();
         for (d, _) in &ranked {
             let skill = rewrite(d, gerund);
-            if !skill.contains(',') && !skills.contains(&skill) && skills.len() < SKILLS {
+            if !skill.contains(',') && plain(&skill) && !skills.contains(&skill) && skills.len() < SKILLS {
                 skills.push(skill);
             }
         }
