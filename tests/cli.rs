@@ -462,6 +462,30 @@ fn generate_with_template_narratives() {
     user_error(&db, &["generate", "-n", "10", "--table", "x", "--narrator", "poet"], "narrator");
 }
 
+/// `report --narratives` runs the consistency checker over every row: the template narrator's own
+/// text passes; text that contradicts its row is counted per rule with examples.
+#[test]
+fn report_narratives_counts_violations_per_rule() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    ok(&db, &["generate", "-n", "500", "--seed", "12", "--table", "narrated", "--embed", "none"]);
+    let clean = ok(&db, &["report", "--narratives", "--table", "narrated"]);
+    assert!(clean.contains("500 rows") && clean.contains("| stated_age | 0 |"), "{clean}");
+    ok(
+        &db,
+        &[
+            "sql",
+            "CREATE TABLE bad AS SELECT uuid, sex, age, employment_status, \
+             'A ' || CAST(age + 5 AS VARCHAR) || '-year-old who watches games on TV on TV.' AS persona FROM narrated LIMIT 7",
+        ],
+    );
+    let bad = ok(&db, &["report", "--narratives", "--table", "bad", "--locale", "us", "--examples", "2"]);
+    assert!(bad.contains("Rows with at least one violation: **7**"), "{bad}");
+    assert!(bad.contains("| stated_age | 7 |") && bad.contains("| doubled_words | 7 |"), "{bad}");
+    assert_eq!(bad.matches("-year-old").count(), 2, "two examples of the rule: {bad}");
+    user_error(&db, &["report", "--narratives", "--table", "nope", "--locale", "us"], "nope");
+}
+
 #[test]
 fn generate_with_embedding_columns() {
     let dir = tempfile::tempdir().expect("tempdir");
