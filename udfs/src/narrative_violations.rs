@@ -76,6 +76,11 @@ impl std::hash::Hash for NarrativeViolations {
     }
 }
 
+/// A column's name without its table qualifier (`t.age` is `age`).
+fn unqualified(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(_, n)| n)
+}
+
 fn is_text(t: &DataType) -> bool {
     match t {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
@@ -106,7 +111,7 @@ impl ScalarUDFImpl for NarrativeViolations {
         let known = self.checker.columns();
         let mut any_known = false;
         for (i, (argument, constant)) in args.arg_fields.iter().zip(args.scalar_arguments.iter()).enumerate() {
-            let Some(column) = known.iter().find(|c| c.name() == argument.name()) else {
+            let Some(column) = known.iter().find(|c| c.name() == unqualified(argument.name())) else {
                 if constant.is_some_and(|v| !v.is_null()) {
                     return plan_err!(
                         "{NAME}: argument {} is a constant, not a column: columns are matched by name (sex, age, persona, ...)",
@@ -145,11 +150,12 @@ impl ScalarUDFImpl for NarrativeViolations {
         let mut fields = Vec::new();
         let mut columns: Vec<ArrayRef> = Vec::new();
         for (value, f) in args.args.iter().zip(&args.arg_fields) {
-            if fields.iter().any(|g: &Field| g.name() == f.name()) {
+            let name = unqualified(f.name());
+            if fields.iter().any(|g: &Field| g.name() == name) {
                 continue;
             }
             let array = value.to_array(rows)?;
-            fields.push(Field::new(f.name(), array.data_type().clone(), true));
+            fields.push(Field::new(name, array.data_type().clone(), true));
             columns.push(array);
         }
         let batch = RecordBatch::try_new_with_options(
