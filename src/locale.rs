@@ -40,7 +40,8 @@ pub fn available() -> Vec<&'static str> {
 }
 
 impl LocalePack {
-    /// An embedded file by name (a path inside the pack, e.g. `narrative/templates.json`).
+    /// A file of the pack by name (a path inside the pack, e.g. `narrative/en/templates.json`):
+    /// the embedded copy, or the one under `PERSONADB_DATASETS` when that is set.
     pub fn file(&self, name: &str) -> Result<&str> {
         let files = self
             .files
@@ -289,7 +290,8 @@ fn describe(pack: &LocalePack) -> Result<LocaleInfo> {
 
 /// Loads (once per process) the model of a locale. When `PERSONADB_DATASETS` names a
 /// directory, packs are read from `<dir>/<locale>/` instead of the embedded copies — for
-/// people iterating on derived tables without rebuilding.
+/// people iterating on derived tables, narrative templates, lexicons and rules without
+/// rebuilding (every file of the pack comes from there, see [`LocalePack::file`]).
 pub fn model(locale: &str) -> Result<Arc<LocaleModel>> {
     let locale = canonical(locale)?;
     static CACHE: OnceLock<Mutex<HashMap<String, Arc<LocaleModel>>>> = OnceLock::new();
