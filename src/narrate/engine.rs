@@ -512,12 +512,16 @@ impl PackNarrator {
                 scratch.clear();
                 for variants in positions {
                     let v = &variants[r.rng.below(variants.len())];
+                    let before = scratch.len();
                     if !scratch.is_empty() {
                         scratch.push_str(self.language.sentence_separator());
                     }
                     let start = scratch.len();
                     r.seq(*v, &mut scratch);
-                    if self.language.has_case() {
+                    if scratch.len() == start {
+                        // A sentence that renders empty (a slot whose entry is "") is left out.
+                        scratch.truncate(before);
+                    } else if self.language.has_case() {
                         capitalise_at(&mut scratch, start);
                     }
                 }

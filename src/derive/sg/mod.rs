@@ -677,10 +677,10 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &cea,
         "Chinese: the register's given names, split between the sexes by the English names they co-occur with \
          (a name's own counts when it has 3 or more such co-occurrences, else the mean over its syllables, \
-         smoothed). Malay: one-token given names as counted, and two-part names (Muhammad Farhan, Nur Aisyah) as \
+         smoothed; a sex with under a quarter of a name's share gets none of it). Malay: one-token given names as counted, and two-part names (Muhammad Farhan, Nur Aisyah) as \
          an opening token (Muhammad, Nur, Siti, ...) times a second given token of the same sex. Indian: own given \
          tokens of the same sex, Muslim and Sikh tokens to their groups. Others: English given names of all \
-         unmarked register names, split by sex with US SSA shares. Weight = register counts.",
+         unmarked register names, split by sex with US SSA shares (under a quarter: none). Weight = register counts.",
     )?);
     tables.push(write_table(
         out_dir,
@@ -709,7 +709,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         &names.english,
         &[CEA_ENGLISH.id, CEA_CHINESE_GIVEN.id],
         "Chinese: an English given name (the register's English names among Chinese-pattern names, split by sex \
-         with US SSA shares) for the share of Chinese-pattern names that carry one, else none (empty). Other \
+         with US SSA shares, under a quarter: none) for the share of Chinese-pattern names that carry one, else none (empty). Other \
          groups: none.",
     )?);
     choices.push(
@@ -1694,6 +1694,19 @@ fn name_case(upper: &str) -> String {
     out
 }
 
+/// The female share a name is drawn with, from the share of its bearers who are women: a name is
+/// given to a sex only where at least a quarter of its bearers are of that sex. The share decides
+/// the sex of a name, not a cross-sex draw: readers take a woman named Joel or Kim Leong, or a man
+/// named Hwee Sian, for an error, and the register's few co-occurrences (or the syllable mean) of a
+/// rare name cannot tell a minority use from noise.
+fn name_sex_share(female: f64) -> f64 {
+    match female {
+        f if f < 0.25 => 0.0,
+        f if f > 0.75 => 1.0,
+        f => f,
+    }
+}
+
 fn names(raw_dir: &Path) -> Result<Names> {
     let mut groups = Vec::new();
     for ethnic in ETHNIC {
@@ -1736,6 +1749,7 @@ fn names(raw_dir: &Path) -> Result<Names> {
                 parts.iter().sum::<f64>() / parts.len() as f64
             }
         };
+        let female = name_sex_share(female);
         push(&mut first, "Chinese", FEMALE, name_case(name), count * female);
         push(&mut first, "Chinese", MALE, name_case(name), count * (1.0 - female));
     }
@@ -1747,13 +1761,7 @@ fn names(raw_dir: &Path) -> Result<Names> {
         let name = name_case(field(&row, "english_name", path)?);
         let share = field(&row, "ssa_female_share_1940_2024", path)?;
         let Ok(female) = share.parse::<f64>() else { continue };
-        // A name is given to a sex only where at least 5% of its US bearers are of that sex:
-        // the SSA share decides the sex of a name, not a cross-sex draw (a woman named Joel).
-        let female = match female {
-            f if f < 0.05 => 0.0,
-            f if f > 0.95 => 1.0,
-            f => f,
-        };
+        let female = name_sex_share(female);
         let chinese = number(field(&row, "count_chinese_pattern", path)?);
         let all = number(field(&row, "count_all_unmarked", path)?);
         english_total += chinese;

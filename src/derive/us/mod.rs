@@ -566,7 +566,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     sources.extend(market_sources);
 
     // What each occupation's people do: O*NET tasks and detailed work activities.
-    let onet_sources = [
+    let mut onet_sources = vec![
         SourceSpec {
             id: "onet_29_3_task_statements",
             path: onet::TASKS_PATH,
@@ -598,19 +598,40 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         }
         .record(raw_dir)?,
     ];
-    let jobs = onet::derive(raw_dir)?;
+    let onet_jobs = onet::derive(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "narrative/en/jobs_onet.csv",
+        &["occupation", "tasks", "skills"],
+        &onet_jobs,
+        &[&onet_sources[0].id, &onet_sources[1].id, &onet_sources[2].id],
+        "The O*NET grounding of jobs.csv, not read by the narrator: per occupation, up to 5 Core task statements \
+         of 5-16 words (22 and Supplemental when fewer than 3), taken in turn from each of its O*NET-SOC codes, \
+         rewritten as third-person verb phrases (leading verbs inflected, parentheses and the final period \
+         dropped); skills: the up to 5 detailed work activities of at most 6 words linked to most of those \
+         codes' tasks, as -ing phrases. Occupations without tasks are left out.",
+    )?);
+    let plain_source = SourceSpec {
+        id: "onet_plain_rewrite",
+        path: onet::PLAIN_PATH,
+        publisher: "personadb, written from the O*NET 29.3 task statements of each occupation (jobs_onet.csv)",
+        table: "Per census occupation, 4 tasks and 4 skills in plain speech, true of the occupation's natural title",
+        vintage: "O*NET 29.3 (May 2025)",
+        licence: "CC BY 4.0 (derived from O*NET, USDOL/ETA; see sources/onet/PROVENANCE.md)",
+        carrier: "this repository",
+    }
+    .record(raw_dir)?;
+    let jobs = onet::plain_rewrite(raw_dir)?;
     tables.push(write_table(
         out_dir,
         "narrative/en/jobs.csv",
         &["occupation", "tasks", "skills"],
         &jobs,
-        &[&onet_sources[0].id, &onet_sources[1].id, &onet_sources[2].id],
-        "Per occupation, up to 5 Core task statements of 5-16 words (22 and Supplemental when fewer than 3), taken \
-         in turn from each of its O*NET-SOC codes, rewritten as third-person verb phrases (leading verbs \
-         inflected, parentheses and the final period dropped); skills: the up to 5 detailed work activities of at \
-         most 6 words linked to most of those codes' tasks, as -ing phrases. Occupations without tasks are left \
-         out (the narrative falls back to the occupation group's lexicon).",
+        &[&plain_source.id, &onet_sources[0].id],
+        "Per occupation, the plain rewrite's 4 tasks (third-person verb phrases) and 4 skills (noun or -ing \
+         phrases), checked: every occupation of the map once, 4 distinct items each, no commas.",
     )?);
+    onet_sources.push(plain_source);
     sources.extend(onet_sources);
 
     let manifest = Manifest {

@@ -14,6 +14,11 @@ use crate::error::Result;
 pub const TASKS_PATH: &str = "datasets/us/sources/onet/raw/task_statements.txt";
 pub const TASK_DWAS_PATH: &str = "datasets/us/sources/onet/raw/tasks_to_dwas.xlsx";
 pub const MAP_PATH: &str = "datasets/us/sources/onet/census_occupation_soc.csv";
+/// The project's plain-speech rewrite of each occupation's O*NET tasks and skills (see PROVENANCE.md).
+pub const PLAIN_PATH: &str = "datasets/us/sources/onet/jobs_plain.csv";
+/// Tasks and skills each occupation of the plain rewrite must have (the narrator draws up to this
+/// many distinct ones per person).
+pub const PLAIN_ITEMS: usize = 4;
 
 /// Tasks and skills kept per occupation.
 const TASKS: usize = 5;
@@ -276,6 +281,45 @@ pub fn derive(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
             continue;
         }
         out.push(vec![occupation.to_string(), picked.join(";"), skills.join(";")]);
+    }
+    Ok(out)
+}
+
+/// (occupation, tasks, skills) of the plain rewrite, checked: every occupation of the map exactly
+/// once and in its order, [`PLAIN_ITEMS`] distinct tasks and skills each, none empty or holding a comma
+/// (skills are written as a list, tasks inside sentences that carry their own commas).
+pub fn plain_rewrite(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
+    let map = read_csv(raw_dir, MAP_PATH)?;
+    let rows = read_csv(raw_dir, PLAIN_PATH)?;
+    if rows.len() != map.len() {
+        return Err(derr(PLAIN_PATH, format!("{} rows, the occupation map has {}", rows.len(), map.len())));
+    }
+    let mut out = Vec::new();
+    for (i, (row, m)) in rows.iter().zip(&map).enumerate() {
+        let occupation = field(row, "occupation", PLAIN_PATH)?;
+        let expected = field(m, "occupation", MAP_PATH)?;
+        if occupation != expected {
+            return Err(derr(PLAIN_PATH, format!("row {}: `{occupation}` where the map has `{expected}`", i + 2)));
+        }
+        let mut cells = vec![occupation.to_string()];
+        for column in ["tasks", "skills"] {
+            let items: Vec<&str> = field(row, column, PLAIN_PATH)?.split(';').collect();
+            let distinct: std::collections::HashSet<&str> = items.iter().copied().collect();
+            if items.len() != PLAIN_ITEMS || distinct.len() != PLAIN_ITEMS {
+                return Err(derr(
+                    PLAIN_PATH,
+                    format!("`{occupation}`: {column} needs {PLAIN_ITEMS} distinct items, has {}", distinct.len()),
+                ));
+            }
+            if let Some(bad) = items.iter().find(|t| t.trim().is_empty() || t.contains(',') || t.trim() != **t) {
+                return Err(derr(
+                    PLAIN_PATH,
+                    format!("`{occupation}`: {column} item `{bad}` is empty, padded or has a comma"),
+                ));
+            }
+            cells.push(items.join(";"));
+        }
+        out.push(cells);
     }
     Ok(out)
 }
