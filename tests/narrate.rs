@@ -124,6 +124,10 @@ async fn narratives_are_varied() {
     let n = narrator.narrate(&batch, 3).await.expect("narrate").batch;
     for f in &us_fields().0 {
         let texts = strings(&n, f);
+        // A sentence left out (a slot entry "") leaves no gap: no double or edge spaces, no empty field.
+        for t in &texts {
+            assert!(!t.is_empty() && t.trim() == t && !t.contains("  "), "{f}: {t:?}");
+        }
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let v = variety(&refs);
         eprintln!("{f}: {v:?}");

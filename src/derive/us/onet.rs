@@ -285,37 +285,48 @@ pub fn derive(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-/// (occupation, tasks, skills) of the plain rewrite, checked: every occupation of the map exactly
-/// once and in its order, [`PLAIN_ITEMS`] distinct tasks and skills each, none empty or holding a comma
-/// (skills are written as a list, tasks inside sentences that carry their own commas).
+/// (occupation, tasks, skills) of the plain rewrite, checked by [`check_plain`].
 pub fn plain_rewrite(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     let map = read_csv(raw_dir, MAP_PATH)?;
     let rows = read_csv(raw_dir, PLAIN_PATH)?;
-    if rows.len() != map.len() {
-        return Err(derr(PLAIN_PATH, format!("{} rows, the occupation map has {}", rows.len(), map.len())));
+    let expected: Vec<&str> = map.iter().map(|m| field(m, "occupation", MAP_PATH)).collect::<Result<_>>()?;
+    let mut plain = Vec::new();
+    for row in &rows {
+        plain.push([
+            field(row, "occupation", PLAIN_PATH)?,
+            field(row, "tasks", PLAIN_PATH)?,
+            field(row, "skills", PLAIN_PATH)?,
+        ]);
+    }
+    check_plain(&expected, &plain).map_err(|e| derr(PLAIN_PATH, e))
+}
+
+/// The plain rewrite's rows as written: every occupation of the map exactly once and in its order,
+/// [`PLAIN_ITEMS`] distinct tasks and skills each, none empty, padded or holding a comma (skills are
+/// written as a list, tasks inside sentences that carry their own commas).
+fn check_plain(expected: &[&str], rows: &[[&str; 3]]) -> std::result::Result<Vec<Vec<String>>, String> {
+    if rows.len() != expected.len() {
+        return Err(format!("{} rows, the occupation map has {}", rows.len(), expected.len()));
     }
     let mut out = Vec::new();
-    for (i, (row, m)) in rows.iter().zip(&map).enumerate() {
-        let occupation = field(row, "occupation", PLAIN_PATH)?;
-        let expected = field(m, "occupation", MAP_PATH)?;
-        if occupation != expected {
-            return Err(derr(PLAIN_PATH, format!("row {}: `{occupation}` where the map has `{expected}`", i + 2)));
+    for (i, (row, want)) in rows.iter().zip(expected).enumerate() {
+        let occupation = row[0];
+        if occupation != *want {
+            return Err(format!("row {}: `{occupation}` where the map has `{want}`", i + 2));
         }
         let mut cells = vec![occupation.to_string()];
-        for column in ["tasks", "skills"] {
-            let items: Vec<&str> = field(row, column, PLAIN_PATH)?.split(';').collect();
+        for (column, cell) in [("tasks", row[1]), ("skills", row[2])] {
+            let items: Vec<&str> = cell.split(';').collect();
             let distinct: std::collections::HashSet<&str> = items.iter().copied().collect();
             if items.len() != PLAIN_ITEMS || distinct.len() != PLAIN_ITEMS {
-                return Err(derr(
-                    PLAIN_PATH,
-                    format!("`{occupation}`: {column} needs {PLAIN_ITEMS} distinct items, has {}", distinct.len()),
+                return Err(format!(
+                    "`{occupation}`: {column} needs {PLAIN_ITEMS} distinct items, has {} ({})",
+                    distinct.len(),
+                    items.len()
                 ));
             }
             if let Some(bad) = items.iter().find(|t| t.trim().is_empty() || t.contains(',') || t.trim() != **t) {
-                return Err(derr(
-                    PLAIN_PATH,
-                    format!("`{occupation}`: {column} item `{bad}` is empty, padded or has a comma"),
-                ));
+                return Err(format!("`{occupation}`: {column} item `{bad}` is empty, padded or has a comma"));
             }
             cells.push(items.join(";"));
         }
@@ -327,6 +338,22 @@ pub fn plain_rewrite(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_rewrite_rows_are_checked() {
+        let tasks = "sorts mail;drives the route;delivers parcels;collects outgoing mail";
+        let skills = "route planning;safe driving;parcel handling;customer service";
+        let ok = check_plain(&["mail_carriers"], &[["mail_carriers", tasks, skills]]).expect("valid");
+        assert_eq!(ok, vec![vec!["mail_carriers".to_string(), tasks.to_string(), skills.to_string()]]);
+        let err = |rows: &[[&str; 3]]| check_plain(&["mail_carriers"], rows).expect_err("refused");
+        assert!(err(&[]).contains("0 rows, the occupation map has 1"));
+        assert!(err(&[["postmasters", tasks, skills]]).contains("`postmasters` where the map has `mail_carriers`"));
+        assert!(err(&[["mail_carriers", "sorts mail;drives the route;sorts mail;collects outgoing mail", skills]])
+            .contains("tasks needs 4 distinct items, has 3"));
+        assert!(err(&[["mail_carriers", tasks, "route planning;safe driving"]]).contains("skills needs 4"));
+        assert!(err(&[["mail_carriers", tasks, "route planning;safe, careful driving;parcels;service"]])
+            .contains("item `safe, careful driving`"));
+    }
 
     #[test]
     fn verbs_inflect() {
