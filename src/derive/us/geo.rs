@@ -11,10 +11,47 @@ use crate::error::Result;
 pub const ZCTA_POP_PATH: &str = "usa/geo/zcta_population_acs2012_5yr.csv";
 pub const HUD_PATH: &str = "usa/geo/hud_usps_zip_county_crosswalk_2025q4.csv";
 
-/// "NEW YORK" -> "New York", "WINSTON-SALEM" -> "Winston-Salem", "MC ALLEN" -> "Mc Allen".
+/// A USPS city name as a place name is written in running text: "NEW YORK" -> "New York",
+/// "MC ALLEN" and "MCALLEN" -> "McAllen", "SAINT LOUIS" -> "St. Louis" (AP style), "ISLE OF
+/// PALMS" -> "Isle of Palms", "WINSTON SALEM" -> "Winston-Salem" (USPS drops the hyphen),
+/// "COEUR D'ALENE" -> "Coeur d'Alene".
 pub fn title_case(upper: &str) -> String {
+    let words: Vec<String> = upper.split_whitespace().map(title_word).collect();
+    let mut out: Vec<String> = Vec::with_capacity(words.len());
+    let mut i = 0;
+    while i < words.len() {
+        let w = &words[i];
+        if w == "Mc" && i + 1 < words.len() {
+            out.push(format!("Mc{}", words[i + 1]));
+            i += 2;
+            continue;
+        }
+        if w == "Saint" && i + 1 < words.len() {
+            out.push("St.".to_string());
+        } else if i > 0 && i + 1 < words.len() && ["Of", "The", "And", "By", "In", "On", "De", "Du"].contains(&w.as_str()) {
+            out.push(w.to_lowercase());
+        } else {
+            out.push(w.clone());
+        }
+        i += 1;
+    }
+    let joined = out.join(" ");
+    for (usps, written) in
+        [("Winston Salem", "Winston-Salem"), ("Wilkes Barre", "Wilkes-Barre"), ("Sedro Woolley", "Sedro-Woolley")]
+    {
+        if joined == usps {
+            return written.to_string();
+        }
+    }
+    joined.replace("Coeur D'Alene", "Coeur d'Alene")
+}
+
+/// One word: capitalised after the start, a hyphen or an apostrophe that follows a single letter
+/// ("O'FALLON" -> "O'Fallon"), and after a leading "Mc" ("MCKINNEY" -> "McKinney").
+fn title_word(upper: &str) -> String {
     let mut out = String::with_capacity(upper.len());
     let mut start = true;
+    let mut run = 0;
     for ch in upper.chars() {
         if ch.is_alphabetic() {
             if start {
@@ -23,10 +60,18 @@ pub fn title_case(upper: &str) -> String {
                 out.extend(ch.to_lowercase());
             }
             start = false;
+            run += 1;
         } else {
             out.push(ch);
-            start = ch != '\'';
+            start = ch != '\'' || run == 1;
+            run = 0;
         }
+    }
+    if out.len() > 2 && out.starts_with("Mc") && out[2..].starts_with(|c: char| c.is_ascii_lowercase()) {
+        let rest = &out[2..];
+        let mut cs = rest.chars();
+        let first = cs.next().map(|c| c.to_ascii_uppercase()).unwrap_or_default();
+        out = format!("Mc{first}{}", cs.as_str());
     }
     out
 }
@@ -107,6 +152,16 @@ mod tests {
     fn title_cases_city_names() {
         assert_eq!(title_case("NEW YORK"), "New York");
         assert_eq!(title_case("WINSTON-SALEM"), "Winston-Salem");
-        assert_eq!(title_case("COEUR D'ALENE"), "Coeur D'alene");
+        assert_eq!(title_case("WINSTON SALEM"), "Winston-Salem");
+        assert_eq!(title_case("COEUR D'ALENE"), "Coeur d'Alene");
+        assert_eq!(title_case("O'FALLON"), "O'Fallon");
+        assert_eq!(title_case("MC ALLEN"), "McAllen");
+        assert_eq!(title_case("MCKINNEY"), "McKinney");
+        assert_eq!(title_case("MC KEES ROCKS"), "McKees Rocks");
+        assert_eq!(title_case("SAINT LOUIS"), "St. Louis");
+        assert_eq!(title_case("ISLE OF PALMS"), "Isle of Palms");
+        assert_eq!(title_case("FOND DU LAC"), "Fond du Lac");
+        assert_eq!(title_case("MACON"), "Macon");
+        assert_eq!(title_case("MC"), "Mc");
     }
 }
