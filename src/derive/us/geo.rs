@@ -28,7 +28,10 @@ pub fn title_case(upper: &str) -> String {
         }
         if w == "Saint" && i + 1 < words.len() {
             out.push("St.".to_string());
-        } else if i > 0 && i + 1 < words.len() && ["Of", "The", "And", "By", "In", "On", "De", "Du"].contains(&w.as_str()) {
+        } else if i > 0
+            && i + 1 < words.len()
+            && ["Of", "The", "And", "By", "In", "On", "De", "Du"].contains(&w.as_str())
+        {
             out.push(w.to_lowercase());
         } else {
             out.push(w.clone());
