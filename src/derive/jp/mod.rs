@@ -11,9 +11,11 @@ use std::path::Path;
 use super::{derr, field, read_csv, write_manifest, write_table, DeriveReport, Manifest, SourceSpec, TableRecord};
 use crate::error::{Error, Result};
 
+mod work;
+
 pub const MALE: &str = "男";
 pub const FEMALE: &str = "女";
-const SEXES: [&str; 2] = [MALE, FEMALE];
+pub const SEXES: [&str; 2] = [MALE, FEMALE];
 /// Youngest persona: adults (the age of majority in Japan since April 2022).
 pub const MIN_AGE: u32 = 18;
 /// Oldest single age kept; the census's 100–109 and 110+ are folded into it.
@@ -138,7 +140,27 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let mut tables: Vec<TableRecord> = Vec::new();
     let mut choices: Vec<String> = Vec::new();
-    let specs = [POPULATION, MARITAL_TABLE, SURNAMES, GIVEN_MALE, GIVEN_FEMALE, GIVEN_ALL_MALE, GIVEN_ALL_FEMALE];
+    let specs = [
+        POPULATION,
+        MARITAL_TABLE,
+        SURNAMES,
+        GIVEN_MALE,
+        GIVEN_FEMALE,
+        GIVEN_ALL_MALE,
+        GIVEN_ALL_FEMALE,
+        work::LABOUR,
+        work::INDUSTRY,
+        work::ESS_BY_SEX,
+        work::OLD_RATES,
+        work::STATUS,
+        work::SIZE,
+        work::NEMOTRON_TOKENS,
+        work::WIC,
+        work::PROGRESSION,
+        work::MEXT_FIELDS,
+        work::CHILDLESS,
+        work::MARITAL_SERIES,
+    ];
     let sources = specs.iter().map(|s| s.record(raw_dir)).collect::<Result<Vec<_>>>()?;
 
     // Population: area × region × prefecture × sex × single age, 18+.
@@ -190,6 +212,163 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
          sex and age."
             .into(),
     );
+
+    // Children, and marital status as Nemotron-Personas-Japan writes it.
+    let (children, notes) =
+        work::children_rows(&work::childless_anchors(raw_dir)?, &work::never_married_45_49(raw_dir)?)?;
+    tables.push(write_table(
+        out_dir,
+        "children_model.csv",
+        &["sex", "age_band", "marital", "children", "weight"],
+        &children,
+        &[work::CHILDLESS.id, work::MARITAL_SERIES.id],
+        "Never married: no children. Ever married (既婚, 離別, 死別): childless with the share of their birth cohort \
+         (2020 minus the band's middle age), from the IPSS anchors (share with no children at 40-49, cohorts \
+         1943-48 and 1971-75) net of the never married at 45-49 in the census nearest the cohort's late forties, \
+         interpolated linearly by birth year between the two cohorts and held outside them. Weight = share × 10^6.",
+    )?);
+    choices.push(format!(
+        "Children (the `(子供あり)` of marital_status): no table gives children by marital status, sex and age. \
+         The never married have none (births outside marriage are about 2 % in Japan; not modelled). The ever \
+         married are childless with their cohort's share: {}. The share is held at the 1971-75 cohort's for \
+         younger persons, so young couples who have not had children yet are undercounted.",
+        notes.join("; ")
+    ));
+    tables.push(write_table(
+        out_dir,
+        "marital_status_model.csv",
+        &["marital", "children", "marital_status", "weight"],
+        &work::marital_status_rows(),
+        &[MARITAL_TABLE.id],
+        "Deterministic: marital_status = marital, with ' (子供あり)' when children = あり (Nemotron-Personas-Japan's \
+         labels).",
+    )?);
+
+    // Education: WIC's levels by sex × age, tertiary split by the cohort's progression rates.
+    let university = work::university_share(raw_dir)?;
+    let science = work::science_share(raw_dir)?;
+    let tertiary = |sex: &str, band: &str| -> Vec<(&'static str, f64)> {
+        let sex = if sex == MALE { MALE } else { FEMALE };
+        let (lo, hi) =
+            work::EDUCATION_BANDS.iter().find(|(b, _, _)| *b == band).map(|(_, lo, hi)| (*lo, *hi)).unwrap_or((85, 90));
+        let year18 = 2020 - (lo + hi.min(90)) / 2 + 18;
+        let u = work::share_at(&university, sex, year18);
+        let sci = science.get(sex).copied().unwrap_or(0.0);
+        vec![
+            (work::SHORT_TERTIARY, 1.0 - u),
+            (work::UNIVERSITY_ARTS, u * (1.0 - sci)),
+            (work::UNIVERSITY_SCIENCE, u * sci),
+        ]
+    };
+    tables.push(write_table(
+        out_dir,
+        "education_model.csv",
+        &["sex", "age_band", "education_level", "weight"],
+        &work::education(raw_dir, &tertiary)?,
+        &[work::WIC.id, work::PROGRESSION.id, work::MEXT_FIELDS.id],
+        "WIC 2020 by sex × 5-year age: no education, primary and lower secondary -> 中学卒; upper secondary -> 高校卒; \
+         post-secondary split by the cohort's progression rates (the year it turned 18; 1954 and 2016 outside the \
+         series): 短大・高専卒 with the junior-college share of 大学 + 短大 progression, the rest 大学・大学院卒, \
+         文系/理系 by the FY2023-2025 entrants' 理系 share by sex. Bands as WIC's, 20-24 split at 22: 18-19 take \
+         20-24's rates with post-secondary as 高校卒, 20-21 with the university part as 高校卒 (a four-year degree \
+         ends at 22); 85+ sums 85-89 … 100+. Weight = persons.",
+    )?);
+    choices.push(format!(
+        "Education: Census 2020's 最終卒業学校 table by sex × age (第11-2表) was not reachable; WIC 2018 v2 (research, \
+         CC BY 4.0) gives the levels by sex × age. No figure splits 短大 from 高専 or 専門学校, nor 大学 from 大学院, \
+         so the labels are merged: 中学卒, 高校卒, {}, {}, {} (Nemotron-Personas-Japan has 短大卒, 高専卒, 大学卒 and \
+         大学院卒 apart). 専門学校 graduates, whom WIC counts as post-secondary, are spread over both tertiary labels \
+         by the university/junior-college ratio. 文系/理系 uses today's entrants (理系 {:.1} % of men, {:.1} % of \
+         women) for every cohort: older women were less often in science, which this overstates.",
+        work::SHORT_TERTIARY,
+        work::UNIVERSITY_ARTS,
+        work::UNIVERSITY_SCIENCE,
+        science.get(MALE).copied().unwrap_or(0.0) * 100.0,
+        science.get(FEMALE).copied().unwrap_or(0.0) * 100.0
+    ));
+
+    // Work status, industry, firm size and the occupation string.
+    let labour = work::labour_status(raw_dir)?;
+    let mut persons: BTreeMap<(&'static str, &'static str), f64> = BTreeMap::new();
+    for ((_, sex, age), w) in &population {
+        *persons.entry((if *sex == MALE { MALE } else { FEMALE }, band_of(*age))).or_default() += *w as f64;
+    }
+    let inputs = work::WorkInputs {
+        executive: work::executive_share(raw_dir)?,
+        small: work::small_share(raw_dir)?,
+        large_of_rest: work::large_of_rest(raw_dir)?,
+        old: Some(work::old_rates(raw_dir, &labour, &persons)?),
+    };
+    let ess = work::ess_by_sex(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "work_status_model.csv",
+        &["sex", "age_band", "work_status", "weight"],
+        &work::work_status_rows(&labour, &ess, &inputs, &persons)?,
+        &[work::LABOUR.id, work::ESS_BY_SEX.id, work::OLD_RATES.id, work::STATUS.id],
+        "ILOSTAT LFS 2024 employed / unemployed / outside the labour force by sex × 5-year age (18-19 take \
+         15-19); past 65 the sex's 65+ rates shaped by the published 2023 rates of 65-69, 70-74 and 75+ (both \
+         sexes), keeping the 65+ employed total. Employed: 経営 with the employers' share by sex (ILOSTAT 2022), the \
+         rest 就業; under 25 a share of the employed is 学生 (ESS 2022 通学が主な有業者 over the LFS's employed \
+         15-24, by sex). Outside the labour force: under 25 学生; from 25 家事 with the ESS 2022 share of \
+         家事をしている者 among the non-working not at school (by sex), the rest 無職 under 60 and 引退 from 60 \
+         (men from 65 all 引退). Unemployed: 無職. Weight = the band's Census 2020 persons in these shares.",
+    )?);
+    let by_sex = work::industry_by_sex(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "industry_model.csv",
+        &["work_status", "sex", "industry", "weight"],
+        &work::industry_rows(&by_sex),
+        &[work::INDUSTRY.id],
+        "ILOSTAT 2022 employment by sex × ISIC section, relabelled with the JSIC 大分類 each section holds in \
+         ILOSTAT's Japan series (A = 農林漁業; D and E = 電気・ガス・熱供給・水道業; M = 学術研究，専門・技術サービス業; \
+         N and U = サービス業（他に分類されないもの）; R and S = 生活関連サービス業，娯楽業; X, not classifiable, left \
+         out). Every status but 学生 takes the employed's industries by sex (the retired \
+         and the non-working their former one); 経営 never 公務; 学生 none. Weight = persons.",
+    )?);
+    let firm = work::firm_size_rows(&inputs)?;
+    tables.push(write_table(
+        out_dir,
+        "firm_size_model.csv",
+        &["work_status", "industry", "sex", "firm_size", "weight"],
+        &firm,
+        &[work::SIZE.id, work::NEMOTRON_TOKENS.id],
+        "中小 with the share of the employed in establishments of 1-49 persons by sex (ILOSTAT 2022, of those whose \
+         size is stated); the rest 中堅 and 大手 in Nemotron-Personas-Japan's proportion of the two tokens; 公務 and \
+         農林漁業 carry no size; 学生 none. Weight = share × 10^6.",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "occupation_model.csv",
+        &["work_status", "industry", "firm_size", "occupation", "weight"],
+        &work::occupation_rows(&firm),
+        &[work::INDUSTRY.id],
+        "Deterministic: occupation = industry [+ firm size] [+ 経営] [+ (現在は引退) | (現在は離職) for 家事 and \
+         無職], or 学生, as Nemotron-Personas-Japan writes it.",
+    )?);
+    choices.push(format!(
+        "Occupation, built as Nemotron-Personas-Japan writes it (industry [+ size] [+ 経営] [+ (現在は引退) | \
+         (現在は離職)], or 学生). Industries: the JSIC 大分類 groups ILOSTAT publishes for Japan by sex (17 labels; \
+         Nemotron-Personas-Japan has 103 finer industries such as 鉄鋼業 or 介護福祉業, for which no table by sex was \
+         found); industry does not vary by age (no sex × age × industry table exists for Japan in ILOSTAT). 経営: \
+         the employers' share of the employed by sex ({:.2} % of men, {:.2} % of women; ILOSTAT 2022, ICSE-93 \
+         'employers'; company directors count as employees in the LFS, so this is the owners with staff); not by \
+         age. Firm size: establishments of 1-49 persons are 中小 ({:.1} % of men, {:.1} % of women with a stated \
+         size); 50 and more are split 中堅/大手 {:.1}/{:.1} by Nemotron-Personas-Japan's token counts over \
+         125,000 rows (declared substitute: no official table splits large workplaces by sex); size does not vary \
+         by industry (ILOSTAT has industry × establishment size for Japan, EMP_TEMP_SEX_ECO_EST_NB, not yet taken). \
+         Students: everyone outside the labour force under 25 (ESS 2022: 6.02 million non-working persons attend \
+         school, the LFS's outside-the-labour-force 15-24 is of the same size) and the share of young workers who \
+         mainly attend school. Past 65: the LFS's 65+ employment shaped by the published 2023 rates of 65-69 \
+         (52.0 %), 70-74 (34.0 %) and 75+ (11.4 %), both sexes; 75-79, 80-84 and 85+ share one rate.",
+        inputs.executive.get(MALE).copied().unwrap_or(0.0) * 100.0,
+        inputs.executive.get(FEMALE).copied().unwrap_or(0.0) * 100.0,
+        inputs.small.get(MALE).copied().unwrap_or(0.0) * 100.0,
+        inputs.small.get(FEMALE).copied().unwrap_or(0.0) * 100.0,
+        (1.0 - inputs.large_of_rest) * 100.0,
+        inputs.large_of_rest * 100.0
+    ));
 
     // Names.
     let (surname_readings, surnames) = surnames(raw_dir)?;
