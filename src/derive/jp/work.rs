@@ -902,3 +902,65 @@ pub fn large_of_rest(raw_dir: &Path) -> Result<f64> {
         _ => Err(derr(path, "no 大手 and 中堅 counts")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn occupation_is_written_as_nemotron_writes_it() {
+        assert_eq!(occupation_of("就業", "製造業", "大手"), "製造業 大手");
+        assert_eq!(occupation_of("経営", "建設業", "中小"), "建設業 中小 経営");
+        assert_eq!(occupation_of("引退", "運輸業，郵便業", "中堅"), "運輸業，郵便業 中堅 (現在は引退)");
+        assert_eq!(occupation_of("家事", "医療，福祉", "中小"), "医療，福祉 中小 (現在は離職)");
+        assert_eq!(occupation_of("就業", "公務", ""), "公務");
+        assert_eq!(occupation_of("学生", "", ""), "学生");
+    }
+
+    #[test]
+    fn marital_status_labels_carry_the_children_flag() {
+        let rows = marital_status_rows();
+        assert!(rows.iter().any(|r| r[2] == "既婚 (子供あり)"));
+        assert!(!rows.iter().any(|r| r[0] == "未婚" && r[1] == "あり"));
+        assert_eq!(rows.len(), 7);
+    }
+
+    #[test]
+    fn the_never_married_have_no_children_and_the_married_mostly_do() {
+        let anchors = [
+            (MALE, 1943, 1948, 0.143),
+            (MALE, 1971, 1975, 0.399),
+            (FEMALE, 1943, 1948, 0.116),
+            (FEMALE, 1971, 1975, 0.276),
+        ];
+        let mut never = BTreeMap::new();
+        for sex in SEXES {
+            never.insert((sex, 1995), 0.1);
+            never.insert((sex, 2020), 0.2);
+        }
+        let (rows, notes) = children_rows(&anchors, &never).unwrap();
+        assert_eq!(notes.len(), 4);
+        assert!(!rows.iter().any(|r| r[2] == "未婚" && r[3] == "あり"));
+        let w = |sex: &str, band: &str, flag: &str| -> f64 {
+            rows.iter()
+                .find(|r| r[0] == sex && r[1] == band && r[2] == "既婚" && r[3] == flag)
+                .map(|r| r[4].parse().unwrap())
+                .unwrap()
+        };
+        // (0.399 - 0.2) / 0.8 of the married men of the younger cohort are childless.
+        let share = w(MALE, "45-49", "なし") / (w(MALE, "45-49", "なし") + w(MALE, "45-49", "あり"));
+        assert!((share - 0.24875).abs() < 1e-3, "{share}");
+        assert!(w(FEMALE, "75-79", "あり") > w(FEMALE, "75-79", "なし"));
+    }
+
+    #[test]
+    fn every_section_but_not_classifiable_has_a_label_and_unsized_industries_exist() {
+        for code in ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "U"]
+        {
+            assert!(INDUSTRIES.iter().any(|(c, _)| *c == code), "{code}");
+        }
+        for label in UNSIZED {
+            assert!(INDUSTRIES.iter().any(|(_, l)| *l == label), "{label}");
+        }
+    }
+}
