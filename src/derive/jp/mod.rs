@@ -632,6 +632,13 @@ mod tests {
             [
                 "population.csv",
                 "marital_model.csv",
+                "children_model.csv",
+                "marital_status_model.csv",
+                "education_model.csv",
+                "work_status_model.csv",
+                "industry_model.csv",
+                "firm_size_model.csv",
+                "occupation_model.csv",
                 "last_name_kana_model.csv",
                 "last_name_model.csv",
                 "first_name_kana_model.csv",
