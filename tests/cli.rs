@@ -760,7 +760,7 @@ fn locales_are_listed_and_named_by_alias() {
     user_error(
         &db,
         &["generate", "--narrator", "none", "-n", "5", "--locale", "xx"],
-        "unknown locale 'xx' (available: br (pt_BR), in (en_IN, hi_Deva_IN, hi_Latn_IN), sg (en_SG), us (en_US))",
+        "unknown locale 'xx' (available: br (pt_BR), in (en_IN, hi_Deva_IN, hi_Latn_IN), jp (ja_JP), sg (en_SG), us (en_US))",
     );
     user_error(&db, &["sql", "SELECT * FROM sample_persona(5, 'zz', 1)"], "unknown locale 'zz'");
     // An alias names the same pack: same rows, and the table records the pack's name.
