@@ -7,13 +7,17 @@
 //! against exact search; then BM25 alone (`text_search`) and the hybrid of BM25 with the exact
 //! vector search fused by reciprocal rank (`hybrid_search`). The same evaluation runs in Portuguese on 5,000 Brazilian personas
 //! (the `persona` narrative embedded by multilingual-e5-small; queries such as "professora do
-//! ensino fundamental que gosta de cuidar do jardim"). Each case runs twice: with the
+//! ensino fundamental que gosta de cuidar do jardim"), and in Japanese on 5,000 Japanese personas
+//! (the same model; queries by industry and hobby, "IT企業で働いていて、釣りが趣味の人"), where
+//! text search is compared across tokenizers, each through a full-text index on `persona`: the
+//! default word tokenizer, ICU's dictionary segmentation and character n-grams. Each case runs twice: with the
 //! transformer, and with the static model personadb distils from it (issue 16), on the same
 //! personas (same seed), so their quality can be compared. Then criterion times one
 //! `semantic_search` SQL query end to end (query embedding included).
 //!
-//! `cargo bench --profile dev --bench retrieval` (the database is kept in
-//! ~/.cache/personadb/bench/retrieval; embedding it the first time takes ~2 minutes on 2 cores).
+//! `cargo bench --profile dev --bench retrieval` (the databases are kept in
+//! ~/.cache/personadb/bench/retrieval*; embedding each the first time takes ~2 minutes on 2
+//! cores). `PERSONADB_BENCH_LOCALES=jp` (a comma-separated list) runs only those locales.
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,7 +34,9 @@ const QUERIES: usize = 200;
 const K: usize = 10;
 
 struct Persona {
+    /// The value of the case's key column (the occupation, or Japan's industry).
     occupation: String,
+    working: bool,
     hobbies: Vec<String>,
 }
 
@@ -49,9 +55,16 @@ struct Case {
     /// The embedding model of the `persona_embedding` column.
     model: &'static str,
     personas: u64,
-    /// Occupations left out of the test set (not working).
+    /// The column a query names and relevance is judged on (the occupation, or Japan's industry).
+    key: &'static str,
+    /// Occupations left out of the test set (not working): these values, or any holding one of
+    /// `idle_marks`.
     idle: &'static [&'static str],
+    idle_marks: &'static [&'static str],
     query: Box<dyn Fn(&str, &str) -> String>,
+    /// Full-text tokenizers to compare on this case (Japanese): each gets an index on `persona`
+    /// before BM25 and hybrid run. Empty: a scan with the table's own tokenizer.
+    tokenizers: &'static [(&'static str, Option<personadb::index::SegmentTokenizer>)],
 }
 
 fn retrieval(c: &mut Criterion) {
@@ -61,12 +74,23 @@ fn retrieval(c: &mut Criterion) {
         folder: "retrieval",
         model: "all-MiniLM-L6-v2",
         personas: PERSONAS,
+        key: "occupation",
         idle: &["not_in_workforce", "unemployed"],
+        idle_marks: &[],
         query: Box::new(|o, h| format!("a {} who enjoys {h}", o.replace('_', " "))),
+        tokenizers: &[],
     };
-    let db = evaluate(&rt, &us);
-    // The static tier distilled from the same transformer, on the same personas.
-    evaluate(&rt, &Case { folder: "retrieval_static", model: "static-all-MiniLM-L6-v2", ..us });
+    // PERSONADB_BENCH_LOCALES=jp,br runs only those cases (the timed SQL query needs us).
+    let only = std::env::var("PERSONADB_BENCH_LOCALES").ok();
+    let wanted = |locale: &str| only.as_deref().is_none_or(|o| o.split(',').any(|l| l.trim() == locale));
+    let db = if wanted("us") {
+        let db = evaluate(&rt, &us);
+        // The static tier distilled from the same transformer, on the same personas.
+        evaluate(&rt, &Case { folder: "retrieval_static", model: "static-all-MiniLM-L6-v2", ..us });
+        Some(db)
+    } else {
+        None
+    };
     // Portuguese: Brazilian personas, the persona narrative embedded by multilingual-e5-small,
     // queries written the way a Brazilian user would ("professora de música que gosta de ...").
     let titles: HashMap<String, String> = {
@@ -80,13 +104,46 @@ fn retrieval(c: &mut Criterion) {
         folder: "retrieval_br",
         model: "multilingual-e5-small",
         personas: PERSONAS_BR,
+        key: "occupation",
         idle: &["Sem ocupação"],
+        idle_marks: &[],
         query: Box::new(move |o, h| {
             format!("{} que gosta de {h}", titles.get(o).cloned().unwrap_or_else(|| o.to_lowercase()))
         }),
+        tokenizers: &[],
     };
-    evaluate(&rt, &br);
-    evaluate(&rt, &Case { folder: "retrieval_br_static", model: "static-multilingual-e5-small", ..br });
+    if wanted("br") {
+        evaluate(&rt, &br);
+        evaluate(&rt, &Case { folder: "retrieval_br_static", model: "static-multilingual-e5-small", ..br });
+    }
+    // Japanese: the persona narrative embedded by multilingual-e5-small, queries written the way
+    // a Japanese user asks for someone by line of work and hobby ("IT企業で働いていて、釣りが
+    // 趣味の人"), in the user's words rather than the templates'; relevance on the industry.
+    // Text search compares tokenizers: ICU's dictionary segmentation and character n-grams.
+    use personadb::index::SegmentTokenizer::{Icu, Ngram};
+    let jp = Case {
+        locale: "jp",
+        folder: "retrieval_jp",
+        model: "multilingual-e5-small",
+        personas: PERSONAS_BR,
+        key: "industry",
+        idle: &["学生", "家事", ""],
+        idle_marks: &["現在は"],
+        query: Box::new(|industry, h| format!("{}、{h}が趣味の人", japanese_line_of_work(industry))),
+        tokenizers: &[
+            ("simple (words between spaces and punctuation)", None),
+            ("ICU dictionary segmentation", Some(Icu)),
+            ("character 1-grams", Some(Ngram(1, 1))),
+            ("character bigrams", Some(Ngram(2, 2))),
+            ("character 1- and 2-grams", Some(Ngram(1, 2))),
+            ("character 2- and 3-grams", Some(Ngram(2, 3))),
+        ],
+    };
+    if wanted("jp") {
+        evaluate(&rt, &jp);
+        evaluate(&rt, &Case { folder: "retrieval_jp_static", model: "static-multilingual-e5-small", ..jp });
+    }
+    let Some(db) = db else { return };
 
     let session = personadb::PersonaSession::new(db.clone()).expect("session");
     let mut group = c.benchmark_group("semantic_search");
@@ -129,23 +186,31 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
     }
     let dataset = rt.block_on(db.open_table("personas")).expect("open");
     let mut scan = dataset.scan();
-    scan.project(&["uuid", "occupation", "hobbies_and_interests_list"]).expect("project");
+    let mut columns = vec!["uuid", "occupation", "hobbies_and_interests_list"];
+    if case.key != "occupation" {
+        columns.push(case.key);
+    }
+    scan.project(&columns).expect("project");
     let batch = rt.block_on(scan.try_into_batch()).expect("read");
     let uuids = strings(&batch, "uuid");
-    let occupations = strings(&batch, "occupation");
+    let keys = strings(&batch, case.key);
+    let working: Vec<bool> = strings(&batch, "occupation")
+        .iter()
+        .map(|o| !case.idle.contains(&o.as_str()) && !case.idle_marks.iter().any(|m| o.contains(m)))
+        .collect();
     let lists = batch.column_by_name("hobbies_and_interests_list").expect("hobbies").as_list::<i32>();
     let people: HashMap<String, Persona> = (0..batch.num_rows())
         .map(|i| {
             let l = lists.value(i);
             let l = l.as_string::<i32>();
             let hobbies = (0..l.len()).map(|j| l.value(j).to_string()).collect();
-            (uuids[i].clone(), Persona { occupation: occupations[i].clone(), hobbies })
+            (uuids[i].clone(), Persona { occupation: keys[i].clone(), working: working[i], hobbies })
         })
         .collect();
     // Test set: distinct (occupation, hobby) pairs of people in work, drawn with a seed.
     let mut pairs: Vec<(String, String)> = people
         .values()
-        .filter(|p| !case.idle.contains(&p.occupation.as_str()))
+        .filter(|p| p.working && !p.occupation.is_empty())
         .flat_map(|p| p.hobbies.iter().map(|h| (p.occupation.clone(), h.clone())))
         .collect::<HashSet<_>>()
         .into_iter()
@@ -194,36 +259,69 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         println!("IVF_PQ nprobes {nprobes} refine {refine_factor}: recall@10 {r:.3}, {ms:.1} ms/query");
     }
     let ann = run(SearchParams::default());
-    // BM25 over the narrative's words (a scan: no full-text index here), and the hybrid of
-    // BM25 with the exact vector search, fused by reciprocal rank.
-    let bm25: Vec<Vec<String>> = texts
-        .iter()
-        .map(|t| {
-            let got = rt.block_on(search_text(&dataset, "persona", t, K, None, Some(&["uuid"]))).expect("text search");
-            got.iter().flat_map(|b| strings(b, "uuid")).collect()
-        })
-        .collect();
-    let hybrid: Vec<Vec<String>> = texts
-        .iter()
-        .zip(&vectors)
-        .map(|(t, v)| {
-            let exact = SearchParams { use_index: false, ..SearchParams::default() };
-            let got = rt
-                .block_on(search_hybrid(
-                    &dataset,
-                    "persona",
-                    "persona_embedding",
-                    t,
-                    v.clone(),
-                    K,
-                    None,
-                    Some(&["uuid"]),
-                    exact,
-                ))
-                .expect("hybrid search");
-            got.iter().flat_map(|b| strings(b, "uuid")).collect()
-        })
-        .collect();
+    // BM25 over the narrative's words, and the hybrid of BM25 with the exact vector search,
+    // fused by reciprocal rank: a scan with the table's tokenizer, or through a full-text index
+    // built with each tokenizer a case compares.
+    let text_runs = |dataset: &lance::Dataset| -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+        let bm25: Vec<Vec<String>> = texts
+            .iter()
+            .map(|t| {
+                let got =
+                    rt.block_on(search_text(dataset, "persona", t, K, None, Some(&["uuid"]))).expect("text search");
+                got.iter().flat_map(|b| strings(b, "uuid")).collect()
+            })
+            .collect();
+        let hybrid: Vec<Vec<String>> = texts
+            .iter()
+            .zip(&vectors)
+            .map(|(t, v)| {
+                let exact = SearchParams { use_index: false, ..SearchParams::default() };
+                let got = rt
+                    .block_on(search_hybrid(
+                        dataset,
+                        "persona",
+                        "persona_embedding",
+                        t,
+                        v.clone(),
+                        K,
+                        None,
+                        Some(&["uuid"]),
+                        exact,
+                    ))
+                    .expect("hybrid search");
+                got.iter().flat_map(|b| strings(b, "uuid")).collect()
+            })
+            .collect();
+        (bm25, hybrid)
+    };
+    let mut text_cases: Vec<(String, Vec<Vec<String>>, Vec<Vec<String>>)> = Vec::new();
+    if case.tokenizers.is_empty() {
+        let (bm25, hybrid) = text_runs(&dataset);
+        text_cases.push(("scan".to_string(), bm25, hybrid));
+    }
+    for (name, tokenizer) in case.tokenizers {
+        use lance::index::DatasetIndexExt;
+        let params = match tokenizer {
+            Some(t) => personadb::index::japanese_params(*t),
+            None => lance_index::scalar::InvertedIndexParams::default().stem(false).remove_stop_words(false),
+        };
+        let mut indexed = dataset.clone();
+        let t = std::time::Instant::now();
+        rt.block_on(indexed.create_index(
+            &["persona"],
+            lance_index::IndexType::Inverted,
+            Some("persona_fts".into()),
+            &params,
+            true,
+        ))
+        .expect("full-text index");
+        let built = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let (bm25, hybrid) = text_runs(&indexed);
+        let ms = t.elapsed().as_secs_f64() * 1000.0 / (2 * texts.len()) as f64;
+        println!("{name}: index on {} rows in {built:.1}s, {ms:.1} ms per text or hybrid query", people.len());
+        text_cases.push((format!("{name}, index"), bm25, hybrid));
+    }
     let quality = |results: &[Vec<String>]| -> (f64, f64, f64) {
         let (mut hits, mut precision, mut ndcg) = (0.0, 0.0, 0.0);
         for (q, got) in pairs.iter().zip(results) {
@@ -244,8 +342,6 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         / (K * exact.len()) as f64;
     let (he, pe, ne) = quality(&exact);
     let (ha, pa, na) = quality(&ann);
-    let (ht, pt, nt) = quality(&bm25);
-    let (hh, ph, nh) = quality(&hybrid);
     println!(
         "{} ({}): {} queries over {} personas (persona field)",
         case.locale,
@@ -261,9 +357,39 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         personadb::search::NPROBES,
         personadb::search::REFINE_FACTOR
     );
-    println!("| BM25 (text_search, scan) | {ht:.3} | {pt:.3} | {nt:.3} | |");
-    println!("| hybrid (exact vector + BM25, RRF) | {hh:.3} | {ph:.3} | {nh:.3} | |");
+    for (name, bm25, hybrid) in &text_cases {
+        let (ht, pt, nt) = quality(bm25);
+        let (hh, ph, nh) = quality(hybrid);
+        println!("| BM25 (text_search, {name}) | {ht:.3} | {pt:.3} | {nt:.3} | |");
+        println!("| hybrid (exact vector + BM25 {name}, RRF) | {hh:.3} | {ph:.3} | {nh:.3} | |");
+    }
     db
+}
+
+/// How a Japanese user names a line of work when asking for someone in it, by industry
+/// (日本標準産業分類 大分類 as the pack stores it).
+fn japanese_line_of_work(industry: &str) -> String {
+    let phrase = match industry {
+        "卸売業，小売業" => "小売や卸の仕事をしていて",
+        "医療，福祉" => "医療や福祉の仕事をしていて",
+        "製造業" => "メーカーで働いていて",
+        "サービス業（他に分類されないもの）" => "サービス業で働いていて",
+        "建設業" => "建設業で働いていて",
+        "宿泊業，飲食サービス業" => "飲食店やホテルで働いていて",
+        "情報通信業" => "IT企業で働いていて",
+        "運輸業，郵便業" => "運輸や物流の仕事をしていて",
+        "教育，学習支援業" => "教育関係の仕事をしていて",
+        "生活関連サービス業，娯楽業" => "美容や娯楽関係の仕事をしていて",
+        "公務" => "公務員として働いていて",
+        "農林漁業" => "農業や漁業をしていて",
+        "金融業，保険業" => "銀行や保険会社で働いていて",
+        "学術研究，専門・技術サービス業" => "研究や専門職の仕事をしていて",
+        "不動産業，物品賃貸業" => "不動産業で働いていて",
+        "電気・ガス・熱供給・水道業" => "電力やガスの会社で働いていて",
+        "鉱業，採石業，砂利採取業" => "採石場で働いていて",
+        other => return format!("{other}で働いていて"),
+    };
+    phrase.to_string()
 }
 
 criterion_group!(benches, retrieval);

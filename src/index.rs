@@ -262,8 +262,9 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
 pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>> {
     let dataset = db.open_table(table).await?;
     let rows = dataset.count_rows(None).await?;
+    let mut out = segmented_full_text(db, table, &dataset, rows).await?;
     if rows < AUTO_INDEX_ROWS {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let schema = arrow::datatypes::Schema::from(dataset.schema());
     let all = crate::search::embedding_columns(&schema);
@@ -278,34 +279,130 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
         stale |= !existing.contains(&name) || unindexed_rows(&dataset, &name).await? * 10 > rows;
     }
     if !stale {
-        return Ok(Vec::new());
+        return Ok(out);
     }
     let options = IndexOptions { full_text: false, vector_columns: Some(columns), ..IndexOptions::default() };
+    out.extend(index_table(db, table, &options).await?);
+    Ok(out)
+}
+
+/// For a table whose narrative language is written without spaces (Japanese): the full-text
+/// indexes of its prose columns, built at any size (text search in such a language needs the
+/// index's tokenizer; see [`needs_segmentation`]) and brought up to date when more than a
+/// tenth of the rows are not in them. Rows appended later are still tokenized the index's way.
+async fn segmented_full_text(db: &Database, table: &str, dataset: &Dataset, rows: usize) -> Result<Vec<IndexOutcome>> {
+    if rows == 0 || !needs_segmentation(&table_language(db, table)) {
+        return Ok(Vec::new());
+    }
+    let schema = arrow::datatypes::Schema::from(dataset.schema());
+    let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
+    let mut stale = false;
+    for field in prose_fields(db, table) {
+        if schema.field_with_name(&field).is_err() {
+            continue;
+        }
+        let name = index_name(&field, Target::FullText);
+        stale |= !existing.contains(&name) || unindexed_rows(dataset, &name).await? * 10 > rows;
+    }
+    if !stale {
+        return Ok(Vec::new());
+    }
+    let options = IndexOptions { full_text: true, vector_columns: Some(Vec::new()), ..IndexOptions::default() };
     index_table(db, table, &options).await
 }
 
-/// Full-text index parameters for `table`'s narrative language (its locale's first): words
-/// case-folded and accent-folded, stemmed and stop words dropped in that language (English,
-/// Portuguese); for languages the stemmer does not know, words are kept as they are.
-fn full_text_params(db: &Database, table: &str) -> lance_index::scalar::InvertedIndexParams {
-    use lance_index::scalar::inverted::tokenizer::Language;
-    let code = db
-        .catalog()
+/// Refuses a text search of a column in an unspaced language that has no full-text index
+/// (it would find nothing), naming the command that builds it.
+pub async fn check_text_searchable(db: &Database, table: &str, dataset: &Dataset, column: &str) -> Result<()> {
+    let language = table_language(db, table);
+    if !needs_segmentation(&language) {
+        return Ok(());
+    }
+    let name = index_name(column, Target::FullText);
+    let has = dataset.load_indices().await?.iter().any(|i| i.name == name);
+    if has {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument {
+        name: "column".to_string(),
+        reason: format!(
+            "'{column}' of table '{table}' is in '{language}', written without spaces between words: text search \
+             needs the column's full-text index, which cuts the text into words; `personadb index --table {table}` \
+             builds it (`generate` does so itself)"
+        ),
+    })
+}
+
+/// The narrative language of `table` (its locale's first), `en` when the table has no locale.
+pub fn table_language(db: &Database, table: &str) -> String {
+    db.catalog()
         .ok()
         .and_then(|c| c.table(table).ok().flatten())
         .and_then(|t| t.locale)
         .and_then(|l| crate::locale::model(&l).ok())
         .and_then(|m| m.persona.narrative.languages.first().map(|l| l.code.clone()))
-        .unwrap_or_else(|| "en".to_string());
-    let language = match code.split(['-', '_']).next().unwrap_or_default() {
+        .unwrap_or_else(|| "en".to_string())
+}
+
+/// Whether text in `language` (a code such as `ja` or `pt-BR`) is written without spaces
+/// between words, so that full-text search must segment it with a tokenizer of its own and a
+/// scan with the default (whitespace and punctuation) tokenizer finds nothing.
+pub fn needs_segmentation(language: &str) -> bool {
+    matches!(language.split(['-', '_']).next().unwrap_or_default(), "ja" | "zh" | "th" | "lo" | "km" | "my")
+}
+
+/// Full-text index parameters for a narrative language: words case-folded and accent-folded,
+/// stemmed and stop words dropped in that language (English, Portuguese); languages the
+/// stemmer does not know keep their words as they are. Japanese is cut into overlapping
+/// character bigrams, chosen over ICU's dictionary segmentation and other n-gram lengths by
+/// the retrieval evaluation (benches/README.md, "Japanese"): bigrams need no dictionary, and
+/// a query word matches whatever the segmenter would have made of its context.
+pub fn full_text_params_for(language: &str) -> lance_index::scalar::InvertedIndexParams {
+    use lance_index::scalar::inverted::tokenizer::Language;
+    use lance_index::scalar::InvertedIndexParams;
+    let base = language.split(['-', '_']).next().unwrap_or_default();
+    if needs_segmentation(base) {
+        return japanese_params(JAPANESE_TOKENIZER);
+    }
+    let stemmed = match base {
         "pt" => Some(Language::Portuguese),
         "en" => Some(Language::English),
         _ => None,
     };
-    let mut params =
-        lance_index::scalar::InvertedIndexParams::new("simple".to_string(), language.unwrap_or(Language::English));
-    if language.is_none() {
+    let mut params = InvertedIndexParams::new("simple".to_string(), stemmed.unwrap_or(Language::English));
+    if stemmed.is_none() {
         params = params.stem(false).remove_stop_words(false);
     }
     params
+}
+
+/// How Japanese (and other unspaced) text is tokenized for full-text search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentTokenizer {
+    /// ICU's dictionary word segmentation (built in, no download).
+    Icu,
+    /// Character n-grams of these lengths (min, max).
+    Ngram(u32, u32),
+}
+
+/// The tokenizer Japanese full-text indexes use, chosen by the retrieval evaluation.
+pub const JAPANESE_TOKENIZER: SegmentTokenizer = SegmentTokenizer::Ngram(2, 2);
+
+/// Inverted-index parameters for unspaced text cut by `tokenizer`: no stemming and no stop
+/// words (neither exists for these languages), Latin letters still case- and accent-folded.
+pub fn japanese_params(tokenizer: SegmentTokenizer) -> lance_index::scalar::InvertedIndexParams {
+    use lance_index::scalar::inverted::tokenizer::Language;
+    use lance_index::scalar::InvertedIndexParams;
+    let params = match tokenizer {
+        SegmentTokenizer::Icu => InvertedIndexParams::new("icu".to_string(), Language::English),
+        SegmentTokenizer::Ngram(min, max) => {
+            InvertedIndexParams::new("ngram".to_string(), Language::English).ngram_min_length(min).ngram_max_length(max)
+        }
+    };
+    params.stem(false).remove_stop_words(false)
+}
+
+/// Full-text index parameters for `table`'s narrative language.
+fn full_text_params(db: &Database, table: &str) -> lance_index::scalar::InvertedIndexParams {
+    full_text_params_for(&table_language(db, table))
 }

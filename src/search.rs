@@ -210,6 +210,7 @@ impl TableSearcher for Searcher {
         let mut fields: Vec<Arc<Field>> = table_schema.fields().iter().cloned().collect();
         fields.push(Arc::new(Field::new(request.mode.rank_column(), DataType::Float32, true)));
         Ok(Arc::new(SearchTable {
+            db: self.db.clone(),
             dataset,
             request: request.clone(),
             schema: Arc::new(Schema::new(fields)),
@@ -222,6 +223,7 @@ impl TableSearcher for Searcher {
 
 /// One search, run when scanned.
 struct SearchTable {
+    db: Arc<Database>,
     dataset: Arc<Dataset>,
     request: SearchRequest,
     schema: SchemaRef,
@@ -280,6 +282,11 @@ impl TableProvider for SearchTable {
         let query = self.request.query.as_str();
         let text = self.text_column.as_deref().unwrap_or_default();
         let vector = self.vector_column.as_deref().unwrap_or_default();
+        if self.text_column.is_some() {
+            crate::index::check_text_searchable(&self.db, &self.request.table, &self.dataset, text)
+                .await
+                .map_err(|e| DataFusionError::Plan(format!("{}: {e}", self.request.mode.function())))?;
+        }
         let batches = match (self.request.mode, &self.embedder) {
             (SearchMode::Text, _) => search_text(&self.dataset, text, query, k, filter, None).await?,
             (SearchMode::Vector, Some(embedder)) => {

@@ -681,6 +681,53 @@ fn search_and_index() {
     user_error(&db, &["search", "nurse", "--where", &huge.join(" OR ")], "operators");
 }
 
+/// Japanese is written without spaces: text search works through the full-text index that
+/// `generate` builds on a Japanese table (character bigrams), so a word inside a sentence is
+/// found; hybrid search fuses it with the e5 vectors.
+#[test]
+fn japanese_text_and_hybrid_search() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let out = personadb(
+        &db,
+        &["generate", "--locale", "jp", "-n", "300", "--seed", "11", "--narrator", "template", "--embed", "persona"],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("index persona (FTS): built"), "{stderr}");
+    let search = |query: &str, extra: &[&str]| {
+        let mut args = vec!["search", query, "-o", "csv", "--columns", "uuid,prefecture", "--width", "0"];
+        args.extend_from_slice(extra);
+        csv_records(&ok(&db, &args))
+    };
+    // 北海道 sits inside 「…は北海道に暮らす…」: every row found holds it, as many as the table has.
+    let holders =
+        csv_rows(&ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE persona LIKE '%北海道%'"]))[0][0]
+            .parse::<usize>()
+            .expect("count");
+    assert!(holders >= 3, "{holders}");
+    let rows = search("北海道", &["--mode", "text", "-k", "50"]);
+    assert_eq!(rows.len(), holders, "{rows:?}");
+    assert!(rows.iter().all(|r| r[3].contains("北海道") && r[2] == "北海道"), "{rows:?}");
+    let scores: Vec<f64> = rows.iter().map(|r| r[0].parse().expect("score")).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores[0] > 0.0, "{scores:?}");
+    // A filter restricts the rows searched.
+    let old = search("北海道", &["--mode", "text", "-k", "50", "--where", "age >= 60"]);
+    assert!(old.len() < rows.len() && old.iter().all(|r| r[3].contains("北海道")), "{old:?}");
+    // A sentence-long query ranks the rows that share most of it first.
+    let asked = search("北海道に暮らす人", &["--mode", "text", "-k", "5"]);
+    assert!(asked.iter().all(|r| r[3].contains("北海道")), "{asked:?}");
+    // Hybrid: both rankings fused, best first, the text match among the first.
+    let hybrid = search("北海道に暮らす人", &["--mode", "hybrid", "-k", "10"]);
+    assert_eq!(hybrid.len(), 10);
+    let fused: Vec<f64> = hybrid.iter().map(|r| r[0].parse().expect("score")).collect();
+    assert!(fused.windows(2).all(|w| w[0] >= w[1]), "{fused:?}");
+    assert!(hybrid[0][3].contains("北海道"), "{hybrid:?}");
+    // The same through SQL.
+    let sql = "SELECT count(*) FROM text_search('personas', 'persona', '北海道', 50)";
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", sql]))[0][0], holders.to_string());
+}
+
 #[test]
 fn hostile_sql_cannot_destroy_data() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -260,6 +260,7 @@ fn prompts_follow_the_locale_and_its_language() {
     for (locale, name_line, age_word, expect) in [
         ("us", "- Name: ", "- Age: ", "Write a JSON object"),
         ("br", "- Nome: ", "- Idade: ", "Escreva um objeto JSON"),
+        ("jp", "- 氏名: ", "- 年齢: ", "JSONオブジェクトを書いてください"),
     ] {
         let model = personadb::locale::model(locale).expect("model");
         let batch = model.sample_batch(3, 0, 200, None, personadb::model::Encoding::Plain, 1).expect("batch");
@@ -269,13 +270,21 @@ fn prompts_follow_the_locale_and_its_language() {
         let first = batch.column_by_name("first_name").expect("first_name");
         let first = arrow::compute::cast(first, &arrow::datatypes::DataType::Utf8).expect("cast");
         let first = first.as_string::<i32>();
+        // Japanese names are written family name first, with no space.
+        let last = batch
+            .column_by_name("last_name")
+            .map(|c| arrow::compute::cast(c, &arrow::datatypes::DataType::Utf8).expect("cast"));
+        let name = |i: usize| match (locale, &last) {
+            ("jp", Some(last)) => format!("{}{}", last.as_string::<i32>().value(i), first.value(i)),
+            _ => first.value(i).to_string(),
+        };
         let ages = arrow::compute::cast(batch.column_by_name("age").expect("age"), &arrow::datatypes::DataType::Utf8)
             .expect("cast");
         let ages = ages.as_string::<i32>();
         for (i, (system, stage1)) in prompts.iter().enumerate() {
             assert!(!system.contains("{{") && !stage1.contains("{{") && !stage1.contains('{'), "{locale}: {stage1}");
             assert!(stage1.contains(expect), "{locale}: {stage1}");
-            assert!(stage1.contains(&format!("{name_line}{}", first.value(i))), "{locale} name: {stage1}");
+            assert!(stage1.contains(&format!("{name_line}{}", name(i))), "{locale} name: {stage1}");
             assert!(stage1.contains(&format!("{age_word}{}", ages.value(i))), "{locale} age: {stage1}");
         }
         // Brazilian profiles agree with the person's sex.

@@ -364,7 +364,9 @@ fn around(t: &str, start: usize, end: usize) -> &str {
 }
 
 /// The sentences of a text, split after `.`, `!`, `?`, `。`, `！`, `？`, `।` (as the quality
-/// tool splits them), except after abbreviations that do not end a sentence ("St. Louis").
+/// tool splits them), except after abbreviations that do not end a sentence ("St. Louis") and
+/// after a Latin `.`, `!` or `?` that a letter follows at once, as inside "F.C." or "U.S.A."
+/// written into Japanese text ("京都サンガF.C.の試合").
 pub fn split_sentences(t: &str) -> impl Iterator<Item = &str> {
     const ABBREVIATIONS: [&str; 10] = ["St.", "Mt.", "Ft.", "Dr.", "Mr.", "Mrs.", "Ms.", "Jr.", "Sr.", "vs."];
     let mut start = 0;
@@ -374,6 +376,9 @@ pub fn split_sentences(t: &str) -> impl Iterator<Item = &str> {
             continue;
         }
         let end = i + c.len_utf8();
+        if c.is_ascii() && t[end..].chars().next().is_some_and(char::is_alphanumeric) {
+            continue;
+        }
         let head = &t[start..end];
         if c == '.'
             && ABBREVIATIONS
@@ -813,6 +818,17 @@ mod tests {
         assert_eq!(r("He likes tea. He reads. He likes tea."), ["duplicate_sentence"]);
         assert_eq!(r("He had had enough. That is that."), Vec::<String>::new());
         assert_eq!(r("He is 41. 41 is young."), Vec::<String>::new());
+    }
+
+    #[test]
+    fn sentences_end_at_their_marks_not_inside_abbreviations() {
+        let split = |t: &str| split_sentences(t).collect::<Vec<_>>();
+        assert_eq!(split("He lives in St. Louis. He reads!"), ["He lives in St. Louis.", "He reads!"]);
+        assert_eq!(split("It weighs 3.5 kg. Fine."), ["It weighs 3.5 kg.", "Fine."]);
+        assert_eq!(
+            split("京都サンガF.C.の試合を見る。週末は寺を巡る。"),
+            ["京都サンガF.C.の試合を見る。", "週末は寺を巡る。"]
+        );
     }
 
     #[test]
