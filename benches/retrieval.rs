@@ -299,13 +299,14 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         let (bm25, hybrid) = text_runs(&dataset);
         text_cases.push(("scan".to_string(), bm25, hybrid));
     }
+    // Each index replaces the last on the same dataset, its version moving on with each.
+    let mut indexed = dataset.clone();
     for (name, tokenizer) in case.tokenizers {
         use lance::index::DatasetIndexExt;
         let params = match tokenizer {
             Some(t) => personadb::index::japanese_params(*t),
             None => lance_index::scalar::InvertedIndexParams::default().stem(false).remove_stop_words(false),
         };
-        let mut indexed = dataset.clone();
         let t = std::time::Instant::now();
         rt.block_on(indexed.create_index(
             &["persona"],

@@ -682,7 +682,7 @@ fn search_and_index() {
 }
 
 /// Japanese is written without spaces: text search works through the full-text index that
-/// `generate` builds on a Japanese table (character bigrams), so a word inside a sentence is
+/// `generate` builds on a Japanese table (ICU word segmentation), so a word inside a sentence is
 /// found; hybrid search fuses it with the e5 vectors.
 #[test]
 fn japanese_text_and_hybrid_search() {
