@@ -822,7 +822,9 @@ mod tests {
 
     #[test]
     fn sentences_end_at_their_marks_not_inside_abbreviations() {
-        let split = |t: &str| split_sentences(t).collect::<Vec<_>>();
+        fn split(t: &str) -> Vec<&str> {
+            split_sentences(t).collect()
+        }
         assert_eq!(split("He lives in St. Louis. He reads!"), ["He lives in St. Louis.", "He reads!"]);
         assert_eq!(split("It weighs 3.5 kg. Fine."), ["It weighs 3.5 kg.", "Fine."]);
         assert_eq!(
