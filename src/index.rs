@@ -269,16 +269,10 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
     let schema = arrow::datatypes::Schema::from(dataset.schema());
     let all = crate::search::embedding_columns(&schema);
     let Some(main) = all.iter().find(|c| *c == "persona_embedding").or(all.first()).cloned() else {
-        return Ok(Vec::new());
+        return Ok(out);
     };
     let columns = vec![main];
-    let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
-    let mut stale = false;
-    for c in &columns {
-        let name = index_name(c, Target::Vector(0));
-        stale |= !existing.contains(&name) || unindexed_rows(&dataset, &name).await? * 10 > rows;
-    }
-    if !stale {
+    if !stale(&dataset, columns.iter().map(|c| index_name(c, Target::Vector(0))), rows).await? {
         return Ok(out);
     }
     let options = IndexOptions { full_text: false, vector_columns: Some(columns), ..IndexOptions::default() };
@@ -295,20 +289,27 @@ async fn segmented_full_text(db: &Database, table: &str, dataset: &Dataset, rows
         return Ok(Vec::new());
     }
     let schema = arrow::datatypes::Schema::from(dataset.schema());
-    let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
-    let mut stale = false;
-    for field in prose_fields(db, table) {
-        if schema.field_with_name(&field).is_err() {
-            continue;
-        }
-        let name = index_name(&field, Target::FullText);
-        stale |= !existing.contains(&name) || unindexed_rows(dataset, &name).await? * 10 > rows;
-    }
-    if !stale {
+    let names = prose_fields(db, table)
+        .into_iter()
+        .filter(|f| schema.field_with_name(f).is_ok())
+        .map(|f| index_name(&f, Target::FullText));
+    if !stale(dataset, names, rows).await? {
         return Ok(Vec::new());
     }
     let options = IndexOptions { full_text: true, vector_columns: Some(Vec::new()), ..IndexOptions::default() };
     index_table(db, table, &options).await
+}
+
+/// Whether any of the indexes `names` is missing from `dataset` or leaves more than a tenth of
+/// its `rows` unindexed.
+async fn stale(dataset: &Dataset, names: impl Iterator<Item = String>, rows: usize) -> Result<bool> {
+    let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
+    for name in names {
+        if !existing.contains(&name) || unindexed_rows(dataset, &name).await? * 10 > rows {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Refuses a text search of a column in an unspaced language that has no full-text index
