@@ -2,7 +2,7 @@
 //! ONNX Runtime on all cores, batches of 32 sorted by length) on template narratives.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use personadb::embed::{Embedder, FastEmbedder};
+use personadb::embed::FastEmbedder;
 use personadb::model::Encoding;
 use personadb::narrate::PackNarrator;
 

@@ -3,7 +3,6 @@
 //! the chunk cache warm (as in a long `generate`) and cold (every chunk tokenized).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use personadb::embed::Embedder;
 use personadb::model::Encoding;
 use personadb::narrate::PackNarrator;
 

@@ -221,7 +221,7 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
     // Queries are embedded by the model the column was written with.
     let schema = arrow::datatypes::Schema::from(dataset.schema());
     let field = schema.field_with_name("persona_embedding").expect("embedding column");
-    let (model, _) = personadb::search::column_model(&db, "personas", field).expect("catalog").expect("model");
+    let (model, _) = personadb::columns::column_model(&db, "personas", field).expect("catalog").expect("model");
     let embedder = personadb::embed::by_name(&model).expect("model");
     let texts: Vec<String> = pairs.iter().map(|(o, h)| (case.query)(o, h)).collect();
     if let Some(t) = texts.first() {

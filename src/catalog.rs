@@ -1,6 +1,9 @@
 //! `catalog.sqlite`: the database's own metadata beside the Lance datasets — which tables
 //! exist and what they hold (locale, schema version), and the generation runs with their
 //! ledger of committed batches, so an interrupted run can resume without loss or duplicates.
+//!
+//! Kept whole (about 580 lines): every statement against `catalog.sqlite` and its migrations in one
+//! place, so the schema and the queries that rely on it are read together.
 
 use std::path::{Path, PathBuf};
 

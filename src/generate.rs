@@ -1,5 +1,8 @@
 //! `generate`: sample personas from a locale model and write them to a table, as a recorded
 //! run. Rows are committed in chunks; each committed chunk is entered in the run's ledger.
+//!
+//! Kept whole (about 790 lines): the run (options, quotas, narration, embedding, commits, ledger,
+//! resume) is one pipeline and reads top to bottom.
 
 use std::time::Instant;
 
@@ -62,24 +65,6 @@ pub struct GenerateOptions {
 
 /// How quota generation divides `n` among strata (the same type `stratified_sample` uses).
 pub use personadb_udfs::Allocation;
-
-/// Splits `n` over `weights` by the largest-remainder method.
-pub fn largest_remainder(n: u64, weights: &[f64]) -> Vec<u64> {
-    let total: f64 = weights.iter().sum();
-    if weights.is_empty() || total <= 0.0 {
-        return vec![0; weights.len()];
-    }
-    let exact: Vec<f64> = weights.iter().map(|w| n as f64 * w / total).collect();
-    let mut counts: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
-    let assigned: u64 = counts.iter().sum();
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    // Largest fractional part first; ties go to the earlier stratum, so the result is stable.
-    order.sort_by(|a, b| (exact[*b] - exact[*b].floor()).total_cmp(&(exact[*a] - exact[*a].floor())).then(a.cmp(b)));
-    for i in order.into_iter().take((n - assigned.min(n)) as usize) {
-        counts[i] += 1;
-    }
-    counts
-}
 
 impl GenerateOptions {
     /// `n` personas of `locale` into table `personas`, seed 0, no evidence, creating the table.
@@ -551,7 +536,7 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
         return Err(Error::ImpossibleEvidence { locale: model.locale.clone(), given: options.given.clone() });
     }
     let weights = options.allocation.weights(strata.values().copied());
-    let quotas = largest_remainder(options.n, &weights);
+    let quotas = personadb_udfs::backends::largest_remainder(options.n, &weights);
     let mut out = Vec::new();
     for (index, (key, quota)) in strata.keys().zip(quotas).enumerate() {
         if quota == 0 {
@@ -655,7 +640,7 @@ async fn write_chunks(
                 ));
                 for field in &options.embed {
                     let metadata = std::collections::HashMap::from([(
-                        crate::search::MODEL_KEY.to_string(),
+                        crate::columns::MODEL_KEY.to_string(),
                         e.model().to_string(),
                     )]);
                     fields.push(std::sync::Arc::new(
@@ -798,19 +783,4 @@ fn progress_bar(options: &GenerateOptions, done: u64) -> indicatif::ProgressBar 
     bar.set_style(style);
     bar.set_position(done);
     bar
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn largest_remainder_sums_to_n_and_is_fair() {
-        assert_eq!(largest_remainder(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
-        assert_eq!(largest_remainder(100, &[0.5, 0.3, 0.2]), vec![50, 30, 20]);
-        let q = largest_remainder(7, &[0.26, 0.26, 0.48]);
-        assert_eq!(q.iter().sum::<u64>(), 7);
-        assert_eq!(q, vec![2, 2, 3]);
-        assert_eq!(largest_remainder(5, &[]), Vec::<u64>::new());
-    }
 }

@@ -181,7 +181,7 @@ pub async fn index_table(db: &Database, table: &str, options: &IndexOptions) -> 
     let rows = dataset.count_rows(None).await?;
     let schema = arrow::datatypes::Schema::from(dataset.schema());
     let existing: Vec<String> = dataset.load_indices().await?.iter().map(|i| i.name.clone()).collect();
-    let mut targets: Vec<(String, Target)> = crate::search::embedding_columns(&schema)
+    let mut targets: Vec<(String, Target)> = crate::columns::embedding_columns(&schema)
         .into_iter()
         .filter(|c| options.vector_columns.as_ref().is_none_or(|only| only.contains(c)))
         .map(|c| {
@@ -267,7 +267,7 @@ pub async fn auto_index(db: &Database, table: &str) -> Result<Vec<IndexOutcome>>
         return Ok(out);
     }
     let schema = arrow::datatypes::Schema::from(dataset.schema());
-    let all = crate::search::embedding_columns(&schema);
+    let all = crate::columns::embedding_columns(&schema);
     let Some(main) = all.iter().find(|c| *c == "persona_embedding").or(all.first()).cloned() else {
         return Ok(out);
     };

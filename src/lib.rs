@@ -8,6 +8,8 @@
 pub mod backends;
 pub mod catalog;
 pub mod check;
+pub mod cli;
+pub mod columns;
 pub mod database;
 pub mod derive;
 pub mod embed;

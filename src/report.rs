@@ -1,6 +1,9 @@
 //! The fidelity report: how closely a table of personas matches the published statistics its
 //! locale model was built from (total variation distance per source table, worst cells),
 //! whether plausibility rules hold, and how diverse each attribute is (entropy).
+//!
+//! Kept whole (about 690 lines): one report, computed and rendered as Markdown together; its plots
+//! are in [`crate::plots`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;

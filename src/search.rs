@@ -8,6 +8,9 @@
 //! is one and a scan otherwise. Hybrid: both rankings of a narrative field (text column and
 //! embedding column), fused by reciprocal rank. In every mode WHERE filters are a prefilter,
 //! so a filtered search still returns `k` rows when `k` rows match.
+//!
+//! Kept whole (about 660 lines): the three modes share one table provider, one request check and
+//! one plan builder; the column helpers are in [`crate::columns`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,6 +29,7 @@ use lance::Dataset;
 pub use personadb_udfs::SearchMode;
 use personadb_udfs::{SearchRequest, TableSearcher};
 
+use crate::columns::{check_text_column, column_model, embedding_columns};
 use crate::database::Database;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
@@ -36,8 +40,6 @@ pub const DISTANCE: &str = "_distance";
 pub const SCORE: &str = "_score";
 /// The row address column Lance adds on request (hybrid search fuses by it).
 const ROW_ID: &str = "_rowid";
-/// Field metadata key naming the model of an embedding column (set by `embed` and `generate --embed`).
-pub use personadb_udfs::embed::MODEL_KEY;
 
 /// IVF partitions probed at least, per query (chosen by benches/search.rs and
 /// benches/retrieval.rs: recall@10 0.994 on 1M synthetic vectors, 0.969 on real embeddings).
@@ -68,26 +70,6 @@ impl Searcher {
             t.insert(name.to_string(), dataset);
         }
     }
-}
-
-/// The model and dimension of an embedding column: the catalog's record, else the column's
-/// field metadata. `None` when neither says.
-pub fn column_model(db: &Database, table: &str, field: &Field) -> Result<Option<(String, usize)>> {
-    if let Some(found) = db.catalog()?.embedding(table, field.name())? {
-        return Ok(Some(found));
-    }
-    let DataType::FixedSizeList(_, dim) = field.data_type() else { return Ok(None) };
-    Ok(field.metadata().get(MODEL_KEY).map(|m| (m.clone(), *dim as usize)))
-}
-
-/// The embedding columns of a schema (FixedSizeList of Float32).
-pub fn embedding_columns(schema: &Schema) -> Vec<String> {
-    schema
-        .fields()
-        .iter()
-        .filter(|f| matches!(f.data_type(), DataType::FixedSizeList(item, _) if item.data_type() == &DataType::Float32))
-        .map(|f| f.name().clone())
-        .collect()
 }
 
 /// Checks that `column` of `table` can be searched with `embedder`: an embedding column whose
@@ -130,31 +112,6 @@ pub fn check_column(
         None => Err(invalid(
             "no embedding model is recorded for it (write it with `generate --embed` or the embed() function)".into(),
         )),
-    }
-}
-
-/// The text columns of a schema (Utf8 or LargeUtf8).
-pub fn text_columns(schema: &Schema) -> Vec<String> {
-    schema
-        .fields()
-        .iter()
-        .filter(|f| matches!(f.data_type(), DataType::Utf8 | DataType::LargeUtf8))
-        .map(|f| f.name().clone())
-        .collect()
-}
-
-/// Checks that `column` of `table` is a text column a BM25 search can read.
-pub fn check_text_column(table: &str, schema: &Schema, column: &str) -> Result<()> {
-    let invalid =
-        |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
-    let candidates = text_columns(schema);
-    let list = |c: &[String]| crate::error::name_list(c, Some(column));
-    match schema.field_with_name(column) {
-        Err(_) => Err(invalid(format!("there is no such column; text columns: {}", list(&candidates)))),
-        Ok(f) if !candidates.contains(f.name()) => {
-            Err(invalid(format!("it is {}, not a text column; text columns: {}", f.data_type(), list(&candidates))))
-        }
-        Ok(_) => Ok(()),
     }
 }
 
@@ -577,14 +534,6 @@ pub async fn search_hybrid(
         &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(order.len())),
     )?;
     Ok(vec![batch])
-}
-
-/// The tables the search functions in `statement` name (opened before planning).
-pub fn searched_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
-    personadb_udfs::semantic_search::NAMES
-        .iter()
-        .flat_map(|f| crate::stratify::table_function_tables(statement, f))
-        .collect()
 }
 
 /// A search as `personadb search` asks for it, built as a query plan from its parts: the

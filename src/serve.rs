@@ -17,6 +17,9 @@
 //! Every statement plans against the tables' latest committed Lance versions, so a query sees
 //! one committed snapshot, and rows another process commits meanwhile appear to the next query.
 //! `SET` applies to the whole server (the connections share one DataFusion session).
+//!
+//! Kept whole (about 720 lines, a fifth of them tests): the handlers, authentication and shutdown
+//! share the server's state and are read together.
 
 use std::future::Future;
 use std::net::IpAddr;

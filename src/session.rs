@@ -16,6 +16,9 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::{DFParser, Statement};
+use datafusion::sql::sqlparser::ast::{
+    FunctionArg, FunctionArgExpr, TableFactor, Value, ValueWithSpan, Visit, Visitor,
+};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 
 use crate::database::{Database, WriteKind};
@@ -193,12 +196,13 @@ impl PersonaSession {
     pub async fn plan(&self, statement: Statement) -> Result<LogicalPlan> {
         if let Statement::Statement(s) = &statement {
             // Table functions are planned synchronously: open the tables they sample first.
-            for name in crate::stratify::sampled_tables(s) {
+            for name in table_function_tables(s, personadb_udfs::stratified_sample::NAME) {
                 if let Some(table) = self.schema.table(&name).await? {
                     self.stratifier.prepare(&name, table);
                 }
             }
-            for name in crate::search::searched_tables(s) {
+            let searched = personadb_udfs::semantic_search::NAMES.iter().flat_map(|f| table_function_tables(s, f));
+            for name in searched.collect::<Vec<_>>() {
                 if self.db.table_exists(&name) {
                     self.searcher.prepare(&name, Arc::new(self.db.open_table(&name).await?));
                 }
@@ -410,5 +414,46 @@ impl SchemaProvider for DatabaseSchema {
 
     fn table_exist(&self, name: &str) -> bool {
         self.has_session_table(name) || self.db.table_exists(name)
+    }
+}
+
+/// The first arguments (string literals) of every call of table function `function` in a
+/// statement.
+fn table_function_tables(statement: &datafusion::sql::sqlparser::ast::Statement, function: &str) -> Vec<String> {
+    struct Finder<'a>(Vec<String>, &'a str);
+    impl Visitor for Finder<'_> {
+        type Break = ();
+        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> std::ops::ControlFlow<()> {
+            if let TableFactor::Table { name, args: Some(args), .. } = factor {
+                let is_ours = name.0.last().map(|p| p.to_string().eq_ignore_ascii_case(self.1));
+                if is_ours == Some(true) {
+                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(
+                        datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
+                            value: Value::SingleQuotedString(s),
+                            ..
+                        }),
+                    ))) = args.args.first()
+                    {
+                        self.0.push(s.clone());
+                    }
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        }
+    }
+    let mut finder = Finder(Vec::new(), function);
+    let _ = statement.visit(&mut finder);
+    finder.0
+}
+
+#[cfg(test)]
+mod table_function_tests {
+    use super::*;
+
+    #[test]
+    fn finds_sampled_tables() {
+        let stmts = DFParser::parse_sql("SELECT * FROM stratified_sample('people', 'sex', 10) JOIN t ON true").unwrap();
+        let Statement::Statement(s) = &stmts[0] else { panic!() };
+        assert_eq!(table_function_tables(s, personadb_udfs::stratified_sample::NAME), vec!["people".to_string()]);
     }
 }

@@ -17,13 +17,9 @@ use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::sql::sqlparser::ast::{
-    FunctionArg, FunctionArgExpr, TableFactor, Value, ValueWithSpan, Visit, Visitor,
-};
 use futures::TryStreamExt;
+use personadb_udfs::backends::largest_remainder;
 use personadb_udfs::{StratifyRequest, TableStratifier};
-
-use crate::generate::largest_remainder;
 
 /// The stratifier of one session: the tables its current statement samples from.
 #[derive(Debug, Default)]
@@ -38,40 +34,6 @@ impl Stratifier {
             t.insert(name.to_string(), table);
         }
     }
-}
-
-/// The first arguments (string literals) of every `stratified_sample(...)` in a statement.
-pub fn sampled_tables(statement: &datafusion::sql::sqlparser::ast::Statement) -> Vec<String> {
-    table_function_tables(statement, personadb_udfs::stratified_sample::NAME)
-}
-
-/// The first arguments (string literals) of every call of table function `function` in a
-/// statement.
-pub fn table_function_tables(statement: &datafusion::sql::sqlparser::ast::Statement, function: &str) -> Vec<String> {
-    struct Finder<'a>(Vec<String>, &'a str);
-    impl Visitor for Finder<'_> {
-        type Break = ();
-        fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> std::ops::ControlFlow<()> {
-            if let TableFactor::Table { name, args: Some(args), .. } = factor {
-                let is_ours = name.0.last().map(|p| p.to_string().eq_ignore_ascii_case(self.1));
-                if is_ours == Some(true) {
-                    if let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(
-                        datafusion::sql::sqlparser::ast::Expr::Value(ValueWithSpan {
-                            value: Value::SingleQuotedString(s),
-                            ..
-                        }),
-                    ))) = args.args.first()
-                    {
-                        self.0.push(s.clone());
-                    }
-                }
-            }
-            std::ops::ControlFlow::Continue(())
-        }
-    }
-    let mut finder = Finder(Vec::new(), function);
-    let _ = statement.visit(&mut finder);
-    finder.0
 }
 
 impl TableStratifier for Stratifier {
@@ -228,20 +190,5 @@ impl TableProvider for StratifiedTable {
         }
         let mem = MemTable::try_new(schema, vec![kept])?;
         mem.scan(state, projection, filters, limit).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_sampled_tables() {
-        let stmts = datafusion::sql::parser::DFParser::parse_sql(
-            "SELECT * FROM stratified_sample('people', 'sex', 10) JOIN t ON true",
-        )
-        .unwrap();
-        let datafusion::sql::parser::Statement::Statement(s) = &stmts[0] else { panic!() };
-        assert_eq!(sampled_tables(s), vec!["people".to_string()]);
     }
 }

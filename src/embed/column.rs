@@ -137,7 +137,7 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
     }
     let mut dataset = db.open_table(table).await?;
     let schema = Schema::from(dataset.schema());
-    crate::search::check_text_column(table, &schema, &options.field)?;
+    crate::columns::check_text_column(table, &schema, &options.field)?;
     let column = options.column.clone().unwrap_or_else(|| format!("{}_embedding", options.field));
     let invalid =
         |reason: String| Error::InvalidArgument { name: format!("column `{column}` of table '{table}'"), reason };
@@ -171,13 +171,13 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
     let existing = match schema.field_with_name(&column) {
         Err(_) => None,
         Ok(f) => {
-            if !crate::search::embedding_columns(&schema).contains(&column) {
+            if !crate::columns::embedding_columns(&schema).contains(&column) {
                 return Err(invalid(format!(
                     "it exists and is {}, not an embedding column; name another with --column",
                     f.data_type()
                 )));
             }
-            Some(crate::search::column_model(db, table, f)?)
+            Some(crate::columns::column_model(db, table, f)?)
         }
     };
     let report = |action: String, resumed: usize| EmbedColumnReport {
@@ -215,7 +215,7 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
             bar: bar.clone(),
         });
         let mut metadata = HashMap::new();
-        metadata.insert(crate::search::MODEL_KEY.to_string(), model.to_string());
+        metadata.insert(crate::columns::MODEL_KEY.to_string(), model.to_string());
         let output = Arc::new(Schema::new(vec![Field::new(
             &target,
             DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),

@@ -11,6 +11,10 @@
 //! `name`, else the lexicon slot `name` of the same language rendered for the persona by the
 //! template engine (so a profile, an occupation title or a pronoun comes out in the language,
 //! with its agreement), else one of [`DERIVED`].
+//!
+//! Kept whole (about 750 lines, a seventh of them tests): the two stages, their prompts,
+//! validation and re-asking share one request loop; the HTTP client and limiter are in
+//! [`crate::llm`].
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -155,6 +155,24 @@ impl Allocation {
     }
 }
 
+/// Splits `n` over `weights` by the largest-remainder method.
+pub fn largest_remainder(n: u64, weights: &[f64]) -> Vec<u64> {
+    let total: f64 = weights.iter().sum();
+    if weights.is_empty() || total <= 0.0 {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<f64> = weights.iter().map(|w| n as f64 * w / total).collect();
+    let mut counts: Vec<u64> = exact.iter().map(|e| e.floor() as u64).collect();
+    let assigned: u64 = counts.iter().sum();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    // Largest fractional part first; ties go to the earlier stratum, so the result is stable.
+    order.sort_by(|a, b| (exact[*b] - exact[*b].floor()).total_cmp(&(exact[*a] - exact[*a].floor())).then(a.cmp(b)));
+    for i in order.into_iter().take((n - assigned.min(n)) as usize) {
+        counts[i] += 1;
+    }
+    counts
+}
+
 impl std::str::FromStr for Allocation {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
@@ -249,4 +267,19 @@ pub trait TableSearcher: Debug + Send + Sync {
     /// columns are the table's plus the mode's rank column ([`SearchMode::rank_column`]);
     /// filters pushed into its scan restrict the rows searched.
     fn search(&self, request: &SearchRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::*;
+
+    #[test]
+    fn largest_remainder_sums_to_n_and_is_fair() {
+        assert_eq!(largest_remainder(10, &[1.0, 1.0, 1.0]), vec![4, 3, 3]);
+        assert_eq!(largest_remainder(100, &[0.5, 0.3, 0.2]), vec![50, 30, 20]);
+        let q = largest_remainder(7, &[0.26, 0.26, 0.48]);
+        assert_eq!(q.iter().sum::<u64>(), 7);
+        assert_eq!(q, vec![2, 2, 3]);
+        assert_eq!(largest_remainder(5, &[]), Vec::<u64>::new());
+    }
 }
