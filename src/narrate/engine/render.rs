@@ -1,0 +1,439 @@
+//! Rendering: the per-persona walk through a narrator's compiled templates (its random
+//! stream, gender and distinct picks per slot) and the batch narration built on it.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
+use arrow::datatypes::DataType;
+
+use super::{Arena, PackNarrator, Part, Seq, Slot, SlotRef, Target, LITERAL, MAX_PICKS, REF};
+use crate::error::{Error, Result};
+use crate::model::schema::Gender;
+use crate::narrate::language::capitalise_at;
+use crate::narrate::{Narrated, Narrator, PersonaRng};
+
+impl PackNarrator {
+    /// Narrates a batch synchronously (the work behind [`Narrator::narrate`]).
+    pub fn narrate_batch(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
+        let rows = personas.num_rows();
+        use std::sync::atomic::Ordering::Relaxed;
+        // A little over the last batch's size per persona: most batches fit without regrowing.
+        let mut text: Vec<StringBuilder> = self
+            .field_bytes
+            .iter()
+            .map(|b| {
+                let per_row = b.load(Relaxed);
+                StringBuilder::with_capacity(rows, rows.saturating_mul(per_row + per_row / 8 + 16))
+            })
+            .collect();
+        let mut lists: Vec<ListBuilder<StringBuilder>> =
+            self.lists.iter().map(|_| ListBuilder::new(StringBuilder::new())).collect();
+        let mut scratch = String::with_capacity(2048);
+        self.each_row(personas, seed, |r| {
+            for ((_, positions), builder) in self.fields.iter().zip(text.iter_mut()) {
+                scratch.clear();
+                for variants in positions {
+                    let v = &variants[r.rng.below(variants.len())];
+                    let before = scratch.len();
+                    if !scratch.is_empty() {
+                        scratch.push_str(self.language.sentence_separator());
+                    }
+                    let start = scratch.len();
+                    r.seq(*v, &mut scratch);
+                    if scratch.len() == start {
+                        // A sentence that renders empty (a slot whose entry is "") is left out.
+                        scratch.truncate(before);
+                    } else if self.language.has_case() {
+                        capitalise_at(&mut scratch, start);
+                    }
+                }
+                builder.append_value(&scratch);
+            }
+            for ((_, slot, count), builder) in self.lists.iter().zip(lists.iter_mut()) {
+                for k in 0..*count {
+                    scratch.clear();
+                    r.pick(*slot, k, &mut scratch);
+                    builder.values().append_value(&scratch);
+                }
+                builder.append(true);
+            }
+        })?;
+        if rows > 0 {
+            for (builder, bytes) in text.iter().zip(&self.field_bytes) {
+                bytes.store(builder.values_slice().len() / rows, Relaxed);
+            }
+        }
+        let mut columns: Vec<ArrayRef> = text.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef).collect();
+        columns.extend(lists.into_iter().map(|mut b| Arc::new(b.finish()) as ArrayRef));
+        Ok(Narrated { batch: RecordBatch::try_new(self.output.clone(), columns)?, failures: Vec::new() })
+    }
+
+    /// Renders the lexicon slots `names` for every persona of `personas`: one row of values
+    /// per persona, in the order of `names` (the first pick of each slot, drawn as the
+    /// narratives of the same seed draw it). Unknown names are an error.
+    pub fn render_slots(&self, personas: &RecordBatch, seed: u64, names: &[&str]) -> Result<Vec<Vec<String>>> {
+        let slots: Vec<usize> = names
+            .iter()
+            .map(|n| {
+                self.slot_names.iter().position(|s| s == n).ok_or_else(|| Error::InvalidLocalePack {
+                    locale: self.locale.clone(),
+                    reason: format!("narrative/{}/lexicon.json has no slot `{n}`", self.language.code()),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut out = Vec::with_capacity(personas.num_rows());
+        self.each_row(personas, seed, |r| {
+            let values = slots
+                .iter()
+                .map(|s| {
+                    let mut v = String::new();
+                    r.pick(*s, 0, &mut v);
+                    v
+                })
+                .collect();
+            out.push(values);
+        })?;
+        Ok(out)
+    }
+
+    /// Runs `f` with a renderer set up for each persona in turn (its random stream, gender
+    /// and fresh picks).
+    fn each_row(&self, personas: &RecordBatch, seed: u64, mut f: impl FnMut(&mut Renderer)) -> Result<()> {
+        let data: Vec<Column> = self.columns.iter().map(|name| Column::read(personas, name)).collect::<Result<_>>()?;
+        let uuid = Column::read(personas, "uuid")?;
+        // Keyed slots of a dictionary-encoded column: resolved once per batch for each
+        // distinct value, so a row's lookup is an index, not a hash.
+        let resolved: Vec<Vec<&[Seq]>> = self
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Keyed { by: Target::Column(c), values, default, .. } => match &data[*c] {
+                    Column::Dict { values: dict, .. } => (0..dict.len())
+                        .map(|i| {
+                            let found = if dict.is_valid(i) { values.get(dict.value(i)) } else { None };
+                            found.map(Vec::as_slice).unwrap_or(default)
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            })
+            .collect();
+        let mut state = State {
+            picks: vec![Picks::default(); self.slots.len()],
+            gender: Gender::Unknown,
+            row: 0,
+            keys: vec![String::new(); self.slots.len()],
+            key_id: vec![0; self.slots.len()],
+            key_row: vec![0; self.slots.len()],
+            options: vec![&[][..]; self.slots.len()],
+            options_row: vec![0; self.slots.len()],
+            resolved,
+            number: String::new(),
+        };
+        for row in 0..personas.num_rows() {
+            let id = uuid.text(row).unwrap_or("");
+            let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
+            state.row = row;
+            state.picks.iter_mut().for_each(|p| p.n = 0);
+            state.gender = match &self.gender {
+                Some((spec, i)) => data[*i].text(row).map(|s| spec.of(s)).unwrap_or(Gender::Unknown),
+                None => Gender::Unknown,
+            };
+            let mut r = Renderer { narrator: self, data: &data, state: &mut state, rng: &mut rng };
+            f(&mut r);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl Narrator for PackNarrator {
+    fn name(&self) -> String {
+        format!("template:{}:{}", self.locale, self.language.code())
+    }
+
+    async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
+        self.narrate_batch(personas, seed)
+    }
+}
+
+/// A persona column of the batch being narrated.
+enum Column {
+    Str(StringArray),
+    /// A dictionary-encoded string column: each row's index into `values` (`u32::MAX`: null).
+    Dict {
+        keys: Vec<u32>,
+        values: StringArray,
+    },
+    Int(Int64Array),
+    Missing,
+}
+
+impl Column {
+    /// The column `name` of `batch` (`Missing` when the batch lacks it or it is of another type).
+    fn read(batch: &RecordBatch, name: &str) -> Result<Column> {
+        let Some(array) = batch.column_by_name(name) else {
+            return Ok(Column::Missing);
+        };
+        Ok(match array.data_type() {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => Column::Int(arrow::compute::cast(array, &DataType::Int64)?.as_primitive().clone()),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                Column::Str(arrow::compute::cast(array, &DataType::Utf8)?.as_string::<i32>().clone())
+            }
+            DataType::Dictionary(_, value)
+                if matches!(**value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+            {
+                let dict = array.as_any_dictionary();
+                let values = arrow::compute::cast(dict.values(), &DataType::Utf8)?.as_string::<i32>().clone();
+                let nulls = dict.keys().logical_nulls();
+                let keys = dict
+                    .normalized_keys()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(row, k)| {
+                        let valid = nulls.as_ref().is_none_or(|n| n.is_valid(row)) && k < values.len();
+                        if valid {
+                            k as u32
+                        } else {
+                            u32::MAX
+                        }
+                    })
+                    .collect();
+                Column::Dict { keys, values }
+            }
+            _ => Column::Missing,
+        })
+    }
+
+    /// The text of a string column at `row` (`None`: null, or not a string column).
+    #[inline]
+    fn text(&self, row: usize) -> Option<&str> {
+        match self {
+            Column::Str(s) if s.is_valid(row) => Some(s.value(row)),
+            Column::Dict { keys, values } => match keys[row] {
+                u32::MAX => None,
+                k if values.is_valid(k as usize) => Some(values.value(k as usize)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// The distinct picks of one slot for the current persona.
+#[derive(Debug, Clone, Copy, Default)]
+struct Picks {
+    n: u8,
+    index: [u16; MAX_PICKS],
+}
+
+struct State<'n> {
+    picks: Vec<Picks>,
+    gender: Gender,
+    row: usize,
+    /// The rendered first pick of slots used as keys (scratch), and its id in
+    /// [`PackNarrator::key_ids`] (`u32::MAX`: no dependant lists it), per slot, valid for `row`
+    /// when `key_row[s] == row + 1` (a key is read many times per persona).
+    keys: Vec<String>,
+    key_id: Vec<u32>,
+    key_row: Vec<usize>,
+    /// The entries each keyed or banded slot offers the persona of `row`, valid when
+    /// `options_row[s] == row + 1`.
+    options: Vec<&'n [Seq]>,
+    options_row: Vec<usize>,
+    /// Per slot keyed by a dictionary column: the entries of each dictionary value.
+    resolved: Vec<Vec<&'n [Seq]>>,
+    /// Scratch for an integer key.
+    number: String,
+}
+
+struct Renderer<'n, 's> {
+    narrator: &'n PackNarrator,
+    data: &'s [Column],
+    state: &'s mut State<'n>,
+    rng: &'s mut PersonaRng,
+}
+
+impl<'n> Renderer<'n, '_> {
+    /// Writes a template sequence: a literal's text right here (most lexicon entries, so
+    /// without a call), anything else through [`Renderer::parts`].
+    #[inline(always)]
+    fn seq(&mut self, seq: Seq, out: &mut String) {
+        if seq.len & LITERAL != 0 {
+            out.push_str(self.narrator.arena.text(seq.start, seq.len & !LITERAL));
+        } else if seq.len & REF != 0 {
+            self.single_reference(seq.start, out);
+        } else {
+            self.parts(seq, out);
+        }
+    }
+
+    /// A sequence of one reference (`{intro}`): the reference alone, without a part walk.
+    #[inline(never)]
+    fn single_reference(&mut self, part: u32, out: &mut String) {
+        let narrator: &'n PackNarrator = self.narrator;
+        if let Some(Part::Ref(r)) = narrator.arena.parts.get(part as usize) {
+            self.reference(r, out);
+        }
+    }
+
+    #[inline(never)]
+    fn parts(&mut self, seq: Seq, out: &mut String) {
+        let arena: &'n Arena = &self.narrator.arena;
+        for part in arena.parts(seq) {
+            match *part {
+                Part::Text { start, len } => out.push_str(arena.text(start, len)),
+                Part::Alt { start, len } => {
+                    let forms = &arena.alts[start as usize..(start + len) as usize];
+                    let i = match self.state.gender {
+                        Gender::Male => 0,
+                        Gender::Female => 1,
+                        Gender::Unknown => {
+                            if forms.len() > 2 {
+                                2
+                            } else {
+                                0
+                            }
+                        }
+                    };
+                    self.seq(forms[i], out);
+                }
+                Part::Ref(r) => self.reference(&r, out),
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn reference(&mut self, r: &SlotRef, out: &mut String) {
+        let start = out.len();
+        match r.target {
+            Target::Column(c) => self.column(c, out),
+            Target::Slot(s) if r.list > 0 => {
+                let n = r.list as usize;
+                for k in 0..n {
+                    out.push_str(self.narrator.language.list_separator(k, n));
+                    self.pick(s, k, out);
+                }
+            }
+            Target::Slot(s) => self.pick(s, r.nth as usize, out),
+        }
+        if let Some(op) = r.op {
+            self.narrator.language.apply(op, out, start);
+        }
+        if r.capitalise {
+            capitalise_at(out, start);
+        }
+    }
+
+    fn column(&self, c: usize, out: &mut String) {
+        let row = self.state.row;
+        match &self.data[c] {
+            Column::Int(i) if i.is_valid(row) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{}", i.value(row));
+            }
+            column => out.push_str(column.text(row).unwrap_or("")),
+        }
+    }
+
+    /// The entries slot `s` offers this persona.
+    fn options(&mut self, s: usize) -> &'n [Seq] {
+        let narrator: &'n PackNarrator = self.narrator;
+        let row = self.state.row;
+        let found = match &narrator.slots[s] {
+            Slot::List(v) => return v,
+            _ if self.state.options_row[s] == row + 1 => return self.state.options[s],
+            Slot::Keyed { by, values, default, by_id } => {
+                let found = match *by {
+                    Target::Column(c) => match &self.data[c] {
+                        Column::Dict { keys, .. } => {
+                            return self.remember(
+                                s,
+                                match keys[row] {
+                                    u32::MAX => default,
+                                    k => self.state.resolved[s][k as usize],
+                                },
+                            )
+                        }
+                        Column::Str(a) if a.is_valid(row) => values.get(a.value(row)),
+                        Column::Int(a) if a.is_valid(row) => {
+                            use std::fmt::Write;
+                            self.state.number.clear();
+                            let _ = write!(self.state.number, "{}", a.value(row));
+                            values.get(self.state.number.as_str())
+                        }
+                        _ => None,
+                    },
+                    Target::Slot(k) => {
+                        if self.state.key_row[k] != row + 1 {
+                            let mut key = std::mem::take(&mut self.state.keys[k]);
+                            key.clear();
+                            self.pick(k, 0, &mut key);
+                            self.state.key_id[k] = narrator.key_ids[k].get(key.as_str()).copied().unwrap_or(u32::MAX);
+                            self.state.keys[k] = key;
+                            self.state.key_row[k] = row + 1;
+                        }
+                        let entries = by_id.get(self.state.key_id[k] as usize).map(Vec::as_slice).unwrap_or(default);
+                        return self.remember(s, entries);
+                    }
+                };
+                found.map(Vec::as_slice).unwrap_or(default)
+            }
+            Slot::Banded { by, bands, default, table } => match &self.data[*by] {
+                Column::Int(a) if a.is_valid(row) => {
+                    let v = a.value(row);
+                    match usize::try_from(v).ok().and_then(|i| table.get(i)) {
+                        Some(&b) => &bands[b as usize].1,
+                        None => bands
+                            .iter()
+                            .find(|(max, _)| v <= *max)
+                            .or(bands.last())
+                            .map(|b| &b.1[..])
+                            .unwrap_or(default),
+                    }
+                }
+                _ => default,
+            },
+        };
+        self.remember(s, found)
+    }
+
+    fn remember(&mut self, s: usize, entries: &'n [Seq]) -> &'n [Seq] {
+        self.state.options[s] = entries;
+        self.state.options_row[s] = self.state.row + 1;
+        entries
+    }
+
+    /// Writes the `k`-th distinct pick of slot `s`.
+    fn pick(&mut self, s: usize, k: usize, out: &mut String) {
+        let entries = self.options(s);
+        if entries.is_empty() {
+            return;
+        }
+        // Drawn in place: copying the small `Picks` out and back stalls on store forwarding.
+        let picks = &mut self.state.picks[s];
+        while (picks.n as usize) <= k {
+            let n = picks.n as usize;
+            let i = if n >= entries.len() {
+                picks.index[n % n.max(1)] as usize
+            } else {
+                let mut i = self.rng.below(entries.len());
+                while picks.index[..n].contains(&(i as u16)) {
+                    i = (i + 1) % entries.len();
+                }
+                i
+            };
+            picks.index[n] = i as u16;
+            picks.n += 1;
+        }
+        let index = picks.index[k] as usize;
+        self.seq(entries[index.min(entries.len() - 1)], out);
+    }
+}
