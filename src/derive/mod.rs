@@ -97,6 +97,12 @@ pub fn old_age_shares(from: u32, to: u32) -> Vec<f64> {
     years.iter().map(|y| y / total).collect()
 }
 
+/// A number as statistics offices print it in CSV, thousands separators dropped; anything that
+/// is not a number (a blank, SingStat's `-` for nil) reads as zero.
+pub fn number(v: &str) -> f64 {
+    v.replace(',', "").trim().parse().unwrap_or(0.0)
+}
+
 /// "MCDONALD" -> "McDonald", "SMITH" -> "Smith".
 pub fn proper_case(upper: &str) -> String {
     let lower = upper.to_lowercase();

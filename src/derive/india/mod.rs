@@ -29,6 +29,7 @@ use std::path::Path;
 pub use vocab::{AGE_BANDS, EDUCATION, FEMALE, MALE, MARITAL, MAX_AGE, MIN_AGE, RELIGIONS, RURAL, STATES, URBAN};
 
 use super::{read_csv, write_manifest, DeriveReport, Manifest, TableRecord};
+use crate::derive::number;
 use crate::error::{Error, Result};
 use sources::EDUCATION_LEVEL;
 
@@ -77,10 +78,6 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     };
     write_manifest(out_dir, &manifest)?;
     Ok(DeriveReport { out_dir: out_dir.to_path_buf(), tables })
-}
-
-fn number(v: &str) -> f64 {
-    v.replace(',', "").trim().parse().unwrap_or(0.0)
 }
 
 /// "lakshmi" -> "Lakshmi", "d'souza" -> "D'Souza".

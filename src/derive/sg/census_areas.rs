@@ -5,12 +5,24 @@
 use std::path::Path;
 
 use super::population::same_area;
-use super::religion::RELIGION_AREA;
 use super::vocab::ETHNIC;
 use super::{number, Rows};
 use crate::derive::ipf::{fit_groups, GroupMargin};
-use crate::derive::{derr, field, read_csv};
+use crate::derive::{derr, field, read_csv, SourceSpec};
 use crate::error::Result;
+
+/// Religion by planning area: its planning-area groups (30 areas and `Others`) are the census
+/// area groups religion and language are fitted over.
+pub(super) const RELIGION_AREA: SourceSpec<'static> = SourceSpec {
+    id: "census2020_ct17592_religion_planning_area",
+    path: "singapore/census2020/religion_by_planning_area_census2020.csv",
+    publisher: "Department of Statistics Singapore, Census of Population 2020, via data.gov.sg",
+    table: "Resident population aged 15+ by planning area and religion (30 planning areas + Others)",
+    vintage: "Census 2020",
+    licence: "Singapore Open Data Licence",
+    carrier:
+        "advaitsridhar/DemographicMap@b6a634016742:data/raw/singapore/religion_planning_area_census2020_datagovsg.csv",
+};
 
 /// The group of each planning area in the Census 2020 planning-area tables: its own row, or
 /// the `Others` row (index = the number of named rows). Returns (group names, group of area).

@@ -34,6 +34,7 @@ pub use vocab::{
 };
 
 use super::{write_manifest, write_table, DeriveReport, Manifest, TableRecord};
+use crate::derive::number;
 use crate::error::{Error, Result};
 
 type Rows = Vec<Vec<String>>;
@@ -69,7 +70,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         population::POPULATION,
         ethnic::ETHNIC_AREA,
         ethnic::ETHNIC_AGE,
-        religion::RELIGION_AREA,
+        census_areas::RELIGION_AREA,
         religion::RELIGION_ETHNIC,
         religion::RELIGION_SHARES,
         language::LANGUAGE_AREA,
@@ -117,9 +118,4 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
     };
     write_manifest(out_dir, &manifest)?;
     Ok(DeriveReport { out_dir: out_dir.to_path_buf(), tables })
-}
-
-/// A number, `-` / empty as zero (SingStat's nil), thousands separators removed.
-fn number(v: &str) -> f64 {
-    v.replace(',', "").trim().parse().unwrap_or(0.0)
 }

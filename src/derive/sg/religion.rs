@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::census_areas::{area_table, expand_by_area, fit_area_ethnic, group_ethnic, published_by_area};
+use super::census_areas::{
+    area_table, expand_by_area, fit_area_ethnic, group_ethnic, published_by_area, RELIGION_AREA,
+};
 use super::ethnic::ETHNIC_AREA;
 use super::population::POPULATION;
 use super::vocab::{ethnic_index, ETHNIC, RELIGIONS};
@@ -12,16 +14,6 @@ use super::{number, Pack, Rows};
 use crate::derive::{derr, field, read_csv, SourceSpec};
 use crate::error::Result;
 
-pub(super) const RELIGION_AREA: SourceSpec<'static> = SourceSpec {
-    id: "census2020_ct17592_religion_planning_area",
-    path: "singapore/census2020/religion_by_planning_area_census2020.csv",
-    publisher: "Department of Statistics Singapore, Census of Population 2020, via data.gov.sg",
-    table: "Resident population aged 15+ by planning area and religion (30 planning areas + Others)",
-    vintage: "Census 2020",
-    licence: "Singapore Open Data Licence",
-    carrier:
-        "advaitsridhar/DemographicMap@b6a634016742:data/raw/singapore/religion_planning_area_census2020_datagovsg.csv",
-};
 pub(super) const RELIGION_ETHNIC: SourceSpec<'static> = SourceSpec {
     id: "census2020_ct17459_religion_ethnic_partial",
     path: "datasets/sg/sources/census2020/census2020_ct17459_religion_by_ethnic_sex_PARTIAL.csv",
