@@ -103,6 +103,27 @@ pub fn number(v: &str) -> f64 {
     v.replace(',', "").trim().parse().unwrap_or(0.0)
 }
 
+/// Each word capitalised, the rest lower case: a word starts at the beginning and after any of
+/// `starts` ("AI LING" -> "Ai Ling" with a space; "BHILI/BHILODI" -> "Bhili/Bhilodi" with `/`).
+pub fn capitalize_words(text: &str, starts: &[char]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut start = true;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            if start {
+                out.extend(c.to_uppercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+            start = false;
+        } else {
+            out.push(c);
+            start = starts.contains(&c);
+        }
+    }
+    out
+}
+
 /// "MCDONALD" -> "McDonald", "SMITH" -> "Smith".
 pub fn proper_case(upper: &str) -> String {
     let lower = upper.to_lowercase();
@@ -295,4 +316,18 @@ pub(crate) fn read_csv(raw_dir: &Path, path: &str) -> Result<Vec<HashMap<String,
 /// A named field of a row from [`read_csv`], or an error naming the file and column.
 pub(crate) fn field<'a>(row: &'a HashMap<String, String>, name: &str, path: &str) -> Result<&'a str> {
     row.get(name).map(String::as_str).ok_or_else(|| derr(path, format!("no column `{name}`")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capitalize_words_starts_words_only_after_the_given_characters() {
+        assert_eq!(capitalize_words("AI LING", &[' ']), "Ai Ling");
+        assert_eq!(capitalize_words("D'SOUZA TZE-HOU", &[' ', '-', '\'']), "D'Souza Tze-Hou");
+        assert_eq!(capitalize_words("KURUKH/ORAON (TRIBAL)", &['/', ' ', '(']), "Kurukh/Oraon (Tribal)");
+        assert_eq!(capitalize_words("d'souza", &[' ']), "D'souza");
+        assert_eq!(capitalize_words("2ND LANE", &[' ']), "2nd Lane");
+    }
 }

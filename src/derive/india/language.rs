@@ -71,21 +71,7 @@ fn language_names(raw_dir: &Path) -> Result<HashMap<String, String>> {
 
 /// "BHILI/BHILODI" -> "Bhili/Bhilodi", "ODIA" -> "Odia", "KURUKH/ORAON" -> "Kurukh/Oraon".
 fn language_case(upper: &str) -> String {
-    let mut out = String::new();
-    let mut start = true;
-    for c in upper.trim().chars() {
-        if c.is_alphabetic() {
-            if start {
-                out.extend(c.to_uppercase());
-            } else {
-                out.extend(c.to_lowercase());
-            }
-            start = false;
-        } else {
-            out.push(c);
-            start = c == '/' || c == ' ' || c == '-' || c == '(';
-        }
-    }
+    let out = crate::derive::capitalize_words(upper.trim(), &['/', ' ', '-', '(']);
     match out.as_str() {
         "Others" => "Other".into(),
         _ => out,

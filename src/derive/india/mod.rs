@@ -82,22 +82,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
 
 /// "lakshmi" -> "Lakshmi", "d'souza" -> "D'Souza".
 fn name_case(lower: &str) -> String {
-    let mut out = String::new();
-    let mut start = true;
-    for c in lower.trim().chars() {
-        if c.is_alphabetic() {
-            if start {
-                out.extend(c.to_uppercase());
-            } else {
-                out.extend(c.to_lowercase());
-            }
-            start = false;
-        } else {
-            out.push(c);
-            start = c == '\'' || c == ' ' || c == '-';
-        }
-    }
-    out
+    crate::derive::capitalize_words(lower.trim(), &['\'', ' ', '-'])
 }
 
 /// The community whose names a person bears, from religion, mother tongue and state: the key of

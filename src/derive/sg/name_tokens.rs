@@ -61,17 +61,7 @@ pub(super) const INDIAN_SIKH_TOKENS: [&str; 11] = [
 
 /// "AI LING" -> "Ai Ling", "TZE-HOU" -> "Tze-Hou", "D'SOUZA" -> "D'Souza".
 pub(super) fn name_case(upper: &str) -> String {
-    let mut out = String::with_capacity(upper.len());
-    let mut start = true;
-    for c in upper.chars() {
-        if start {
-            out.extend(c.to_uppercase());
-        } else {
-            out.extend(c.to_lowercase());
-        }
-        start = matches!(c, ' ' | '-' | '\'');
-    }
-    out
+    crate::derive::capitalize_words(upper, &[' ', '-', '\''])
 }
 
 /// The female share a name is drawn with, from the share of its bearers who are women: a name is
