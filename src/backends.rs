@@ -29,6 +29,7 @@ pub fn backends() -> Backends {
         embedder: Some(Arc::new(SessionEmbedder)),
         searcher: None,
         checker: Some(Arc::new(SessionChecker::default())),
+        duplicates: None,
     }
 }
 

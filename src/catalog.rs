@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::error::{Error, Result};
 
 /// The catalog schema version this build writes and understands.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 /// Marks a SQLite file as a personadb catalog (PRAGMA application_id).
 const APPLICATION_ID: i64 = 0x5045_5253; // "PERS"
 
@@ -157,7 +157,71 @@ impl Catalog {
                  COMMIT;",
             )?;
         }
+        if from < 4 {
+            // v4: the provenance of imported files.
+            self.exec_batch(
+                "BEGIN;
+                 CREATE TABLE IF NOT EXISTS imports (
+                     id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     table_name TEXT NOT NULL,
+                     locale TEXT NOT NULL,
+                     file TEXT NOT NULL,
+                     sha256 TEXT NOT NULL,
+                     bytes INTEGER NOT NULL,
+                     rows INTEGER NOT NULL,
+                     unknown_json TEXT NOT NULL,
+                     imported_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now'))
+                 );
+                 PRAGMA user_version = 4;
+                 COMMIT;",
+            )?;
+        }
         Ok(())
+    }
+
+    /// Records a file imported into `table`: its path, SHA-256, size, rows, and the values
+    /// outside the locale's vocabulary it brought (JSON).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_import(
+        &self,
+        table: &str,
+        locale: &str,
+        file: &str,
+        sha256: &str,
+        bytes: u64,
+        rows: u64,
+        unknown_json: &str,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO imports (table_name, locale, file, sha256, bytes, rows, unknown_json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![table, locale, file, sha256, bytes as i64, rows as i64, unknown_json],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets the import provenance of `table` (it was replaced).
+    pub fn clear_imports(&self, table: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM imports WHERE table_name = ?1", params![table])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// The files imported into `table`: (file, SHA-256, bytes, rows, imported at), oldest first.
+    pub fn imports(&self, table: &str) -> Result<Vec<(String, String, u64, u64, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT file, sha256, bytes, rows, imported_at FROM imports WHERE table_name = ?1 ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![table], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get::<_, i64>(3)? as u64, r.get(4)?))
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     /// Opens an existing catalog, checking that it is one of ours and not from a newer personadb.
@@ -241,12 +305,13 @@ impl Catalog {
             .map_err(|e| self.err(e))
     }
 
-    /// Forgets a table and its embedding metadata.
+    /// Forgets a table, its embedding metadata and import provenance.
     pub fn remove_table(&self, name: &str) -> Result<()> {
         self.conn
             .execute("DELETE FROM tables WHERE name = ?1", params![name])
             .and_then(|_| self.conn.execute("DELETE FROM embeddings WHERE table_name = ?1", params![name]))
             .and_then(|_| self.conn.execute("DELETE FROM embed_checkpoints WHERE table_name = ?1", params![name]))
+            .and_then(|_| self.conn.execute("DELETE FROM imports WHERE table_name = ?1", params![name]))
             .map(|_| ())
             .map_err(|e| self.err(e))
     }

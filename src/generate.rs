@@ -214,6 +214,28 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
         (_, true) => base_version = Some(db.open_table(&options.table).await?.version().version),
         _ => {}
     }
+    if let (WriteKind::Append, true) = (options.kind, exists) {
+        // A weighted (quota) table takes weighted rows only, and a plain one plain rows.
+        let has_weight = db.open_table(&options.table).await?.schema().field(crate::stratify::WEIGHT).is_some();
+        let weighted = !options.strata.is_empty();
+        if has_weight != weighted {
+            return Err(Error::InvalidArgument {
+                name: "--append".into(),
+                reason: match has_weight {
+                    true => format!(
+                        "table '{}' holds a quota sample with survey weights (column `weight`); append to it with \
+                         --strata, or write these rows to another table",
+                        options.table
+                    ),
+                    false => format!(
+                        "table '{}' has no `weight` column, which --strata writes; write the quota sample to \
+                         another table",
+                        options.table
+                    ),
+                },
+            });
+        }
+    }
     let mut options = options.clone();
     // The pack's name, or its alias for the chosen narrative language (`hi_Deva_IN`): the name
     // the catalog and the run record keep, so later inserts narrate in the same language.
@@ -500,6 +522,9 @@ struct Segment {
     evidence: Option<crate::model::Evidence>,
     seed: u64,
     rows: u64,
+    /// The survey weight of its rows under quota generation (`P_h · n / n_h`: weighted counts
+    /// give each stratum its model share of `n`); `None` for a plain run.
+    weight: Option<f64>,
 }
 
 /// The segments of a generation: one for a plain run, one per stratum for quota generation.
@@ -509,7 +534,12 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
         base => crate::hash::splitmix64(options.seed ^ crate::hash::splitmix64(base ^ APPEND_SALT)),
     };
     if options.strata.is_empty() {
-        return Ok(vec![Segment { evidence: model.evidence(&options.given)?, seed: run_seed, rows: options.n }]);
+        return Ok(vec![Segment {
+            evidence: model.evidence(&options.given)?,
+            seed: run_seed,
+            rows: options.n,
+            weight: None,
+        }]);
     }
     let mut include = Vec::new();
     for column in &options.strata {
@@ -537,8 +567,9 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
     }
     let weights = options.allocation.weights(strata.values().copied());
     let quotas = personadb_udfs::backends::largest_remainder(options.n, &weights);
+    let mass: f64 = strata.values().sum();
     let mut out = Vec::new();
-    for (index, (key, quota)) in strata.keys().zip(quotas).enumerate() {
+    for (index, ((key, share), quota)) in strata.iter().zip(quotas).enumerate() {
         if quota == 0 {
             continue;
         }
@@ -559,7 +590,13 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
         }
         // Each stratum draws from its own stream family, keyed by the seed and its index.
         let seed = crate::hash::splitmix64(run_seed ^ crate::hash::splitmix64(index as u64 + 1));
-        out.push(Segment { evidence: model.evidence(&clauses.join(" AND "))?, seed, rows: quota });
+        let weight = share / mass * options.n as f64 / quota as f64;
+        out.push(Segment {
+            evidence: model.evidence(&clauses.join(" AND "))?,
+            seed,
+            rows: quota,
+            weight: Some(weight),
+        });
     }
     Ok(out)
 }
@@ -663,6 +700,20 @@ async fn write_chunks(
         }
         None => model.schema(),
     };
+    // Quota generation adds the survey weight last.
+    let weighted = segments.iter().any(|s| s.weight.is_some());
+    let schema = match weighted {
+        true => {
+            let mut fields: Vec<arrow::datatypes::FieldRef> = schema.fields().iter().cloned().collect();
+            fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
+                crate::stratify::WEIGHT,
+                arrow::datatypes::DataType::Float64,
+                false,
+            )));
+            std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
+        }
+        false => schema,
+    };
     let bar = progress_bar(options, at.skip_rows);
     let mut version = 0;
     let mut chunk_index = at.chunk_index;
@@ -729,10 +780,15 @@ async fn write_chunks(
                     if let Some(e) = &embedder {
                         columns.extend(embedding_columns(e, &narrated.batch, &options.embed).await?);
                     }
-                    arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?
+                    columns
                 }
-                None => batch,
+                None => batch.columns().to_vec(),
             };
+            let mut columns = batch;
+            if let Some(w) = segment.weight {
+                columns.push(std::sync::Arc::new(arrow::array::Float64Array::from(vec![w; take as usize])));
+            }
+            let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?;
             pending_bytes += batch.get_array_memory_size();
             pending.push(batch);
             pending_rows += take;

@@ -164,3 +164,48 @@ pub fn top_occupations(rows: &[(String, f64, f64)]) -> Result<String> {
     }
     Ok(svg)
 }
+
+/// Horizontal bars, one per (label, value in 0..1), the value written as a percentage or a
+/// ratio after its bar.
+pub fn bars(title: &str, rows: &[(String, f64)]) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let height = 80 + 24 * rows.len() as u32;
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_err)?;
+        let max = rows.iter().map(|(_, v)| *v).filter(|v| v.is_finite()).fold(0.0f64, f64::max).max(0.001) * 1.1;
+        let n = rows.len() as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(10)
+            .build_cartesian_2d(0f64..max * 2.2, 0f64..n.max(1.0))
+            .map_err(plot_err)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .disable_y_axis()
+            .x_label_formatter(&|x| format!("{:.1}%", x * 100.0))
+            .draw()
+            .map_err(plot_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
+                let y = n - 1.0 - i as f64;
+                Rectangle::new([(0.0, y + 0.15), (v.max(0.0), y + 0.85)], PALETTE[0].mix(0.7).filled())
+            }))
+            .map_err(plot_err)?;
+        chart
+            .draw_series(rows.iter().enumerate().map(|(i, (label, v))| {
+                let y = n - 1.0 - i as f64;
+                Text::new(
+                    format!("{label}: {:.1} %", v * 100.0),
+                    (v.max(0.0) + max * 0.02, y + 0.8),
+                    ("sans-serif", 12).into_font(),
+                )
+            }))
+            .map_err(plot_err)?;
+        root.present().map_err(plot_err)?;
+    }
+    Ok(svg)
+}

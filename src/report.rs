@@ -64,6 +64,11 @@ pub struct FidelityReport {
     pub rules: Vec<RuleCheck>,
     /// (column, distinct values, entropy in bits)
     pub entropy: Vec<(String, u64, f64)>,
+    /// Source tables and rules left out because the table lacks a column they need (an
+    /// imported dataset): (what, the missing columns).
+    pub skipped: Vec<(String, Vec<String>)>,
+    /// Files the table was imported from: (file, SHA-256, bytes, rows, when).
+    pub imports: Vec<(String, String, u64, u64, String)>,
 }
 
 async fn query(session: &PersonaSession, sql: &str) -> Result<Vec<RecordBatch>> {
@@ -433,12 +438,54 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
     }
     let count_batches = query(session, &format!("SELECT count(*) FROM {}", quote_ident(table))).await?;
     let rows = count_batches.first().map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64).unwrap_or(0);
+    // An imported table may lack columns: what needs them is left out, and said.
+    let dataset = session.database().open_table(table).await?;
+    let present: std::collections::HashSet<String> =
+        arrow::datatypes::Schema::from(dataset.schema()).fields().iter().map(|f| f.name().clone()).collect();
+    let model_columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
+    let missing_in = |names: &mut dyn Iterator<Item = String>| -> Vec<String> {
+        let mut m: Vec<String> = names.filter(|n| !present.contains(n)).collect();
+        m.sort();
+        m.dedup();
+        m
+    };
+    let mentioned = |sql: &str| -> Vec<String> {
+        model_columns
+            .iter()
+            .filter(|c| {
+                sql.match_indices(c.as_str()).any(|(i, _)| {
+                    let before = sql[..i].chars().next_back();
+                    let after = sql[i + c.len()..].chars().next();
+                    let word = |ch: Option<char>| ch.is_some_and(|ch| ch.is_alphanumeric() || ch == '_');
+                    !word(before) && !word(after)
+                })
+            })
+            .cloned()
+            .collect()
+    };
+    let mut skipped = Vec::new();
     let mut margins = Vec::new();
     for spec in &model.margins {
+        let needed = spec
+            .conditions
+            .iter()
+            .chain(std::iter::once(&spec.value))
+            .map(|c| if c == "age_band" { "age".to_string() } else { c.clone() })
+            .chain(spec.filter.as_deref().map(mentioned).unwrap_or_default());
+        let missing = missing_in(&mut needed.into_iter());
+        if !missing.is_empty() {
+            skipped.push((format!("{} ({})", spec.source, spec.table), missing));
+            continue;
+        }
         margins.push(margin_fidelity(session, &model, table, spec).await?);
     }
     let mut rules = Vec::new();
     for rule in &model.plausibility {
+        let missing = missing_in(&mut mentioned(&rule.violation).into_iter());
+        if !missing.is_empty() {
+            skipped.push((format!("rule: {}", rule.rule), missing));
+            continue;
+        }
         let b =
             query(session, &format!("SELECT count(*) FROM {} WHERE {}", quote_ident(table), rule.violation)).await?;
         let violations = b.first().map(|b| b.column(0).as_primitive::<Int64Type>().value(0) as u64).unwrap_or(0);
@@ -446,7 +493,7 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
     }
     let mut entropy = Vec::new();
     for c in &model.columns {
-        if matches!(c, crate::model::ColumnSpec::Uuid { .. }) {
+        if matches!(c, crate::model::ColumnSpec::Uuid { .. }) || !present.contains(c.name()) {
             continue;
         }
         let col = quote_ident(c.name());
@@ -461,7 +508,17 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
         let h: f64 = counts.iter().filter(|c| **c > 0.0).map(|c| -(c / total) * (c / total).log2()).sum();
         entropy.push((c.name().to_string(), counts.len() as u64, h));
     }
-    Ok(FidelityReport { table: table.into(), locale: locale_name.into(), rows, margins, rules, entropy })
+    let imports = session.database().catalog()?.imports(table)?;
+    Ok(FidelityReport {
+        table: table.into(),
+        locale: locale_name.into(),
+        rows,
+        margins,
+        rules,
+        entropy,
+        skipped,
+        imports,
+    })
 }
 
 impl FidelityReport {
@@ -522,6 +579,24 @@ impl FidelityReport {
         let _ = writeln!(s, "\n## Diversity\n\n| column | distinct values | entropy (bits) |\n| --- | ---: | ---: |");
         for (c, k, h) in &self.entropy {
             let _ = writeln!(s, "| {c} | {k} | {h:.3} |");
+        }
+        if !self.skipped.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n## Left out (the table lacks their columns)\n\n| source or rule | missing |\n| --- | --- |"
+            );
+            for (what, missing) in &self.skipped {
+                let _ = writeln!(s, "| {what} | {} |", missing.join(", "));
+            }
+        }
+        if !self.imports.is_empty() {
+            let _ = writeln!(
+                s,
+                "\n## Imported from\n\n| file | rows | bytes | SHA-256 | imported |\n| --- | ---: | ---: | --- | --- |"
+            );
+            for (file, sha, bytes, rows, at) in &self.imports {
+                let _ = writeln!(s, "| {file} | {rows} | {bytes} | `{sha}` | {at} |");
+            }
         }
         s
     }

@@ -122,6 +122,7 @@ pub struct PersonaSession {
     schema: Arc<DatabaseSchema>,
     stratifier: Arc<crate::stratify::Stratifier>,
     searcher: Arc<crate::search::Searcher>,
+    duplicates: Arc<crate::diversity::sql::Finder>,
 }
 
 impl std::fmt::Debug for PersonaSession {
@@ -147,8 +148,10 @@ impl PersonaSession {
         backends.stratifier = Some(stratifier.clone());
         let searcher = Arc::new(crate::search::Searcher::new(db.clone()));
         backends.searcher = Some(searcher.clone());
+        let duplicates = Arc::new(crate::diversity::sql::Finder::default());
+        backends.duplicates = Some(duplicates.clone());
         personadb_udfs::register_all(&ctx, backends)?;
-        Ok(PersonaSession { db, ctx, schema, stratifier, searcher })
+        Ok(PersonaSession { db, ctx, schema, stratifier, searcher, duplicates })
     }
 
     /// The DataFusion context, for registering more functions or tables.
@@ -201,6 +204,11 @@ impl PersonaSession {
                     self.stratifier.prepare(&name, table);
                 }
             }
+            for name in table_function_tables(s, personadb_udfs::near_duplicates::NAME) {
+                if let Some(table) = self.schema.table(&name).await? {
+                    self.duplicates.prepare(&name, table);
+                }
+            }
             let searched = personadb_udfs::semantic_search::NAMES.iter().flat_map(|f| table_function_tables(s, f));
             for name in searched.collect::<Vec<_>>() {
                 if self.db.table_exists(&name) {
@@ -224,6 +232,15 @@ impl PersonaSession {
             }
             _ => {}
         }
+        // Protected attributes left out of the files COPY writes, when the session asks.
+        let drop = state
+            .config()
+            .options()
+            .extensions
+            .get::<personadb_udfs::PersonadbOptions>()
+            .map(|o| o.drop_protected.clone())
+            .unwrap_or_default();
+        let plan = crate::protected::copy_without(plan, &crate::protected::columns(&drop))?;
         Ok(plan)
     }
 

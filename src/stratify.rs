@@ -3,12 +3,18 @@
 //! ([`Stratifier::prepare`]); the sample itself is drawn when the scan is planned: one pass
 //! reads the strata columns and ranks each row by a hash of (seed, row position), a second
 //! pass keeps each stratum's lowest-ranked rows.
+//!
+//! Every sampled row carries its survey weight in a `weight` column: the inverse of its
+//! probability of selection, `N_h / n_h` for a stratum of `N_h` rows that gave `n_h`, so the
+//! weights of a stratum add up to its rows in the table and weighted counts reproduce the
+//! table's shares exactly, whatever the allocation. A table that already has a `weight`
+//! column (a sample of a sample) gets the product, the usual two-phase weight.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{BooleanArray, RecordBatch};
-use arrow::datatypes::SchemaRef;
+use arrow::array::{Array, AsArray, BooleanArray, Float64Array, RecordBatch};
+use arrow::datatypes::{DataType, Field, Float64Type, Schema, SchemaRef};
 use arrow::row::{RowConverter, SortField};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -58,9 +64,28 @@ impl TableStratifier for Stratifier {
                 }
             }
         }
-        Ok(Arc::new(StratifiedTable { source, request: request.clone(), columns }))
+        let (schema, weight) = match schema.index_of(WEIGHT) {
+            Ok(i) if schema.field(i).data_type() == &DataType::Float64 => (schema.clone(), Some(i)),
+            Ok(i) => {
+                return plan_err!(
+                    "{name}: table '{}' has a column `{WEIGHT}` of type {}, where the sample writes its survey \
+                     weights (Float64); rename it first",
+                    request.table,
+                    schema.field(i).data_type()
+                )
+            }
+            Err(_) => {
+                let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+                fields.push(Field::new(WEIGHT, DataType::Float64, false));
+                (Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone())), None)
+            }
+        };
+        Ok(Arc::new(StratifiedTable { source, request: request.clone(), columns, schema, weight }))
     }
 }
+
+/// The survey-weight column of a stratified sample (the name survey tools read).
+pub const WEIGHT: &str = "weight";
 
 /// A stratified sample of a table, drawn when scanned.
 #[derive(Debug)]
@@ -69,6 +94,10 @@ struct StratifiedTable {
     request: StratifyRequest,
     /// Strata column indices in the source schema.
     columns: Vec<usize>,
+    /// The sample's schema: the source's, with `weight` last unless the source has it.
+    schema: SchemaRef,
+    /// The source's own `weight` column, multiplied into the sample's.
+    weight: Option<usize>,
 }
 
 fn rank(seed: u64, row: u64) -> u64 {
@@ -89,7 +118,7 @@ async fn read_all(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult
 #[async_trait]
 impl TableProvider for StratifiedTable {
     fn schema(&self) -> SchemaRef {
-        self.source.schema()
+        self.schema.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -150,7 +179,8 @@ impl TableProvider for StratifiedTable {
         strata.sort_by(|a, b| a.0.cmp(&b.0));
         let weights = req.allocation.weights(strata.iter().map(|s| s.2.len() as f64));
         let quotas = largest_remainder(req.n, &weights);
-        let mut selected = vec![false; total as usize];
+        // The weight of each selected row (0 for a row not drawn): N_h / n_h.
+        let mut selected = vec![0.0f64; total as usize];
         for ((_, label, rows), quota) in strata.iter_mut().zip(&quotas) {
             if (*quota as usize) > rows.len() {
                 return plan_err!(
@@ -159,8 +189,9 @@ impl TableProvider for StratifiedTable {
                 );
             }
             rows.sort_unstable();
+            let weight = rows.len() as f64 / *quota as f64;
             for (_, r) in rows.iter().take(*quota as usize) {
-                selected[*r as usize] = true;
+                selected[*r as usize] = weight;
             }
         }
         // Pass 2: keep the selected rows.
@@ -175,12 +206,23 @@ impl TableProvider for StratifiedTable {
                     req.table
                 )));
             };
-            let mask = BooleanArray::from(flags.to_vec());
+            let mask = BooleanArray::from(flags.iter().map(|w| *w > 0.0).collect::<Vec<_>>());
+            let drawn: Vec<f64> = flags.iter().copied().filter(|w| *w > 0.0).collect();
             offset += n;
-            let b = arrow::compute::filter_record_batch(&batch, &mask)?;
-            if b.num_rows() > 0 {
-                kept.push(b);
+            if drawn.is_empty() {
+                continue;
             }
+            let b = arrow::compute::filter_record_batch(&batch, &mask)?;
+            let mut columns = b.columns().to_vec();
+            match self.weight {
+                Some(i) => {
+                    let before = columns[i].as_primitive::<Float64Type>();
+                    let product: Float64Array = before.iter().zip(&drawn).map(|(w, d)| w.map(|w| w * d)).collect();
+                    columns[i] = Arc::new(product);
+                }
+                None => columns.push(Arc::new(Float64Array::from(drawn))),
+            }
+            kept.push(RecordBatch::try_new(self.schema.clone(), columns)?);
         }
         if offset as u64 != total {
             return Err(DataFusionError::Execution(format!(
@@ -188,7 +230,7 @@ impl TableProvider for StratifiedTable {
                 req.table
             )));
         }
-        let mem = MemTable::try_new(schema, vec![kept])?;
+        let mem = MemTable::try_new(self.schema.clone(), vec![kept])?;
         mem.scan(state, projection, filters, limit).await
     }
 }

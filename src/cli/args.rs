@@ -55,6 +55,10 @@ pub enum Command {
     /// Build or update a table's vector indexes (one per embedding column) and full-text
     /// indexes (one per narrative prose column).
     Index(IndexArgs),
+    /// Import a persona dataset (a Nemotron-Personas export: .parquet or .csv, or a folder of
+    /// them): values checked against the locale's vocabularies, narratives embedded, indexes
+    /// built, provenance (files, SHA-256, rows) in the catalog; then `report --table T`.
+    Import(ImportArgs),
     /// Fidelity report of a table against its locale's source statistics (Markdown).
     Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
@@ -176,6 +180,11 @@ pub struct SqlArgs {
     /// Read the SQL from a file instead.
     #[arg(long, short = 'f')]
     pub file: Option<PathBuf>,
+    /// Leave protected attributes out of what is written, results and COPY files alike: the
+    /// columns each locale pack lists (race, ethnicity, religion), plus any named here
+    /// (`--drop-protected=sex,age`). Narrative fields are kept.
+    #[arg(long, value_name = "COLUMNS", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub drop_protected: Option<String>,
     #[command(flatten)]
     pub format: FormatArg,
 }
@@ -290,6 +299,36 @@ pub struct RunsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// A .parquet or .csv file, or a folder of them (read in name order, same columns).
+    pub path: PathBuf,
+    /// The locale whose columns and vocabularies the files follow (us, br, sg, in, jp or an
+    /// alias such as hi_Deva_IN).
+    #[arg(long)]
+    pub locale: String,
+    /// The table to write.
+    #[arg(long, default_value = "imported")]
+    pub table: String,
+    /// Add the rows to an existing table.
+    #[arg(long, conflicts_with = "replace")]
+    pub append: bool,
+    /// Overwrite the table if it exists.
+    #[arg(long)]
+    pub replace: bool,
+    /// Keep values outside the locale's vocabulary (listed in the summary and the catalog)
+    /// instead of refusing the import.
+    #[arg(long)]
+    pub allow_unknown: bool,
+    /// Narrative fields to embed: comma-separated, `all` (the default: every prose field
+    /// present) or `none`.
+    #[arg(long, default_value = "all")]
+    pub embed: String,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct ReportArgs {
     /// Table to examine.
     #[arg(long, default_value = "personas")]
@@ -313,6 +352,26 @@ pub struct ReportArgs {
     /// With --narratives: examples to show per rule.
     #[arg(long, default_value_t = 3, requires = "narratives")]
     pub examples: usize,
+    /// Audit the diversity of one narrative field instead: per group, the share of rows whose
+    /// nearest neighbour by the field's embedding is a near duplicate, the mean nearest-neighbour
+    /// distance, distinct-n-gram ratios, repeated sentences (with --out, SVG plots beside it).
+    #[arg(long, conflicts_with = "narratives")]
+    pub diversity: bool,
+    /// With --diversity: the narrative field (its embedding is <field>_embedding).
+    #[arg(long, default_value = "persona", requires = "diversity")]
+    pub field: String,
+    /// With --diversity: group by these columns, comma-separated (`age_band`: ages in decades).
+    #[arg(long, value_delimiter = ',', requires = "diversity")]
+    pub by: Vec<String>,
+    /// With --diversity: cosine similarity at or above which a nearest neighbour is a near duplicate.
+    #[arg(long, default_value_t = personadb_udfs::near_duplicates::DEFAULT_THRESHOLD, requires = "diversity")]
+    pub threshold: f64,
+    /// With --diversity: texts per group for the text figures (a seeded sample).
+    #[arg(long, default_value_t = 1000, requires = "diversity")]
+    pub sample: usize,
+    /// With --diversity: seed of the text samples and of the neighbour index.
+    #[arg(long, default_value_t = 0, requires = "diversity")]
+    pub seed: u64,
 }
 
 #[derive(Subcommand, Debug)]

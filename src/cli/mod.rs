@@ -5,6 +5,7 @@
 
 pub mod args;
 mod generate;
+mod import;
 mod info;
 mod query;
 mod report;
@@ -14,6 +15,7 @@ mod shell;
 
 pub use args::{Cli, Command};
 pub use generate::{generate, runs};
+pub use import::import;
 pub use info::{derive, functions, locales, models};
 pub use query::{sql, tables};
 pub use report::{check, report};
@@ -35,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(args) => embed(db, args).await,
         Command::Index(args) => index(db, args).await,
         Command::Tables(format) => tables(db, format).await,
+        Command::Import(args) => import(db, args).await,
         Command::Report(args) => report(db, args).await,
         Command::Derive(args) => derive(args),
         Command::Models(command) => models(command),

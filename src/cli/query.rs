@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use futures::StreamExt;
 
 use super::args::{FormatArg, SqlArgs};
 use crate::database::Database;
@@ -21,6 +22,28 @@ pub async fn sql(db: &Path, args: SqlArgs) -> Result<()> {
     let db = Database::open(db)?;
     let mut sink = args.format.sink(&db)?;
     let session = PersonaSession::new(db)?;
+    if let Some(extra) = &args.drop_protected {
+        let setting = format!("{},{extra}", crate::protected::PROTECTED);
+        session.sql(&format!("SET personadb.drop_protected = '{}'", setting.replace('\'', "''"))).await?;
+        for statement in session.parse(&sql)? {
+            let stream = session.execute(statement).await?;
+            let dropped = crate::protected::columns(&setting);
+            let schema = stream.schema();
+            let keep: Vec<usize> =
+                (0..schema.fields().len()).filter(|i| !dropped.contains(schema.field(*i).name())).collect();
+            anyhow::ensure!(
+                !keep.is_empty() || schema.fields().is_empty(),
+                "--drop-protected would leave no column of the result ({})",
+                schema.fields().iter().map(|f| f.name().as_str()).collect::<Vec<_>>().join(", ")
+            );
+            let projected = std::sync::Arc::new(schema.project(&keep)?);
+            let batches =
+                stream.map(move |b| b.and_then(|b| crate::protected::batch_without(b, &dropped).map_err(Into::into)));
+            sink.write(Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(projected, batches)))
+                .await?;
+        }
+        return Ok(());
+    }
     run_sql(&session, &sql, &mut sink).await
 }
 

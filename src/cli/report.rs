@@ -23,6 +23,9 @@ pub async fn check(db: &Path, repair: bool) -> Result<()> {
 /// `--narratives` the violations of the locale's narrative rules.
 pub async fn report(db: &Path, args: ReportArgs) -> Result<()> {
     let db = Database::open(db)?;
+    if args.diversity {
+        return diversity(db, args).await;
+    }
     let locale = match args.locale {
         Some(l) => l,
         None => db
@@ -59,6 +62,32 @@ pub async fn report(db: &Path, args: ReportArgs) -> Result<()> {
             let report = crate::report::fidelity(&session, &args.table, &locale).await?;
             write!(std::io::stdout().lock(), "{}", report.to_markdown())?;
         }
+    }
+    Ok(())
+}
+
+/// `personadb report --diversity`.
+async fn diversity(db: std::sync::Arc<Database>, args: ReportArgs) -> Result<()> {
+    if let Some(dir) = args.out.as_ref().and_then(|p| p.parent()).filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let session = PersonaSession::new(db)?;
+    let options = crate::diversity::DiversityOptions {
+        field: args.field,
+        by: args.by.iter().map(|b| b.trim().to_string()).filter(|b| !b.is_empty()).collect(),
+        threshold: args.threshold,
+        sample: args.sample,
+        seed: args.seed,
+        ..Default::default()
+    };
+    let report = crate::diversity::audit(&session, &args.table, &options).await?;
+    match args.out {
+        Some(path) => {
+            for written in crate::diversity::write(&report, &path)? {
+                eprintln!("wrote {}", written.display());
+            }
+        }
+        None => write!(std::io::stdout().lock(), "{}", report.to_markdown())?,
     }
     Ok(())
 }

@@ -21,6 +21,10 @@ pub struct PersonaSchema {
     pub index: Vec<IndexColumn>,
     /// The columns `personadb search` shows by default.
     pub display: Vec<String>,
+    /// Protected attributes (race, ethnicity, religion) that exports leave out when asked
+    /// (`--drop-protected`, `SET personadb.drop_protected`).
+    #[serde(default)]
+    pub protected: Vec<String>,
     /// The narrative columns and how they are written.
     pub narrative: NarrativeSchema,
 }
@@ -120,6 +124,7 @@ impl PersonaSchema {
         named.extend(self.places.iter().map(|c| ("places", c.as_str())));
         named.extend(self.index.iter().map(|c| ("index", c.column.as_str())));
         named.extend(self.display.iter().map(|c| ("display", c.as_str())));
+        named.extend(self.protected.iter().map(|c| ("protected", c.as_str())));
         if let Some(g) = &self.narrative.gender {
             named.push(("narrative.gender", g.column.as_str()));
         }

@@ -108,6 +108,66 @@ fn quota_generation_balances_strata() {
     let diff =
         ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM (SELECT * FROM personas EXCEPT SELECT * FROM again)"]);
     assert_eq!(csv_rows(&diff)[0][0], "0");
+    // Survey weights: under equal allocation the weighted count of each state is the model's
+    // share of the state times n, exactly.
+    let model = personadb::locale::model("us").expect("us model");
+    let (state, _) = model.node("state").expect("state node");
+    let joint = personadb::model::evidence::marginal(&model, &[state], "").expect("marginal");
+    let at = joint.nodes.iter().position(|n| *n == state).expect("state in the marginal");
+    let mut share: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    for (cell, w) in joint.weights.iter().enumerate() {
+        let code = joint.combos[cell * joint.nodes.len() + at] as usize;
+        *share.entry(model.nodes[state].values[code].clone()).or_default() += w;
+    }
+    let total: f64 = share.values().sum();
+    let out = ok(&db, &["sql", "-o", "csv", "SELECT state, sum(weight), count(*) FROM personas GROUP BY state"]);
+    let rows = csv_rows(&out);
+    assert_eq!(rows.len(), 51);
+    for r in &rows {
+        let weighted: f64 = r[1].parse().expect("weight sum");
+        let expected = share[&r[0]] / total * 10200.0;
+        assert!((weighted - expected).abs() < 1e-6 * expected, "{}: weighted {weighted}, model {expected}", r[0]);
+        assert_eq!(r[2], "200");
+    }
+    // A plain table takes no quota rows, and a quota table no plain ones.
+    user_error(
+        &db,
+        &[
+            "generate",
+            "--narrator",
+            "none",
+            "-n",
+            "10",
+            "--seed",
+            "5",
+            "--strata",
+            "sex",
+            "--append",
+            "--table",
+            "plain",
+        ],
+        "table 'plain' not found",
+    );
+    ok(&db, &["generate", "--narrator", "none", "-n", "10", "--seed", "5", "--table", "plain"]);
+    user_error(
+        &db,
+        &[
+            "generate",
+            "--narrator",
+            "none",
+            "-n",
+            "10",
+            "--seed",
+            "6",
+            "--strata",
+            "sex",
+            "--append",
+            "--table",
+            "plain",
+        ],
+        "has no `weight` column",
+    );
+    user_error(&db, &["generate", "--narrator", "none", "-n", "10", "--seed", "6", "--append"], "survey weights");
     // Proportional quotas follow the population, within the evidence.
     ok(
         &db,
@@ -133,6 +193,11 @@ fn quota_generation_balances_strata() {
     assert_eq!(rows[0][0], "Female");
     assert!((1200..1400).contains(&women), "women among 85+: {women}");
     assert!(rows.iter().all(|r| r[2].parse::<i64>().expect("age") >= 85));
+    // Proportional quotas: every weight is 1 up to the rounding of the quotas.
+    let out = ok(&db, &["sql", "-o", "csv", "SELECT min(weight), max(weight), sum(weight) FROM old"]);
+    let w: Vec<f64> = csv_rows(&out)[0].iter().map(|v| v.parse().expect("weight")).collect();
+    assert!(w[0] > 0.999 && w[1] < 1.001, "proportional weights {w:?}");
+    assert!((w[2] - 2000.0).abs() < 1e-6, "weights add up to n: {}", w[2]);
     user_error(
         &db,
         &["generate", "--narrator", "none", "-n", "10", "--strata", "shoe_size", "--table", "x"],

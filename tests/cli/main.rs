@@ -2,6 +2,7 @@
 //! that must give one line on stderr and exit code 1, never a panic.
 
 mod embed;
+mod evaluation;
 mod narrate;
 mod query;
 mod safety;

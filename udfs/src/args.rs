@@ -44,6 +44,18 @@ pub fn u64_arg(function: &str, args: &[Expr], index: usize, name: &str) -> Resul
     }
 }
 
+/// Reads argument `index` named `name` of `function` as a finite number (integer or decimal).
+pub fn f64_arg(function: &str, args: &[Expr], index: usize, name: &str) -> Result<f64> {
+    let Some(expr) = args.get(index) else {
+        return plan_err!("{function}: missing argument {} `{name}`", index + 1);
+    };
+    let value = literal(expr).and_then(|v| v.cast_to(&datafusion::arrow::datatypes::DataType::Float64).ok());
+    match value {
+        Some(ScalarValue::Float64(Some(v))) if v.is_finite() => Ok(v),
+        _ => plan_err!("{function}: argument `{name}` must be a number, got {expr}"),
+    }
+}
+
 /// Reads argument `index` named `name` of `function` as a string literal.
 pub fn string_arg(function: &str, args: &[Expr], index: usize, name: &str) -> Result<String> {
     let Some(expr) = args.get(index) else {

@@ -47,6 +47,26 @@ pub struct Backends {
     pub searcher: Option<Arc<dyn TableSearcher>>,
     /// Backs `narrative_violations`.
     pub checker: Option<Arc<dyn NarrativeChecker>>,
+    /// Backs `near_duplicates`.
+    pub duplicates: Option<Arc<dyn DuplicateFinder>>,
+}
+
+/// What `near_duplicates` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateRequest {
+    /// A stored table.
+    pub table: String,
+    /// Its embedding column.
+    pub column: String,
+    /// Cosine similarity at or above which a row's nearest neighbour is a near duplicate.
+    pub threshold: f64,
+}
+
+/// Finds near-duplicate rows of a stored table by their embeddings.
+pub trait DuplicateFinder: Debug + Send + Sync {
+    /// The rows of `request.table` whose nearest neighbour in `request.column` has a cosine
+    /// similarity ≥ `request.threshold`, with `_row`, `_neighbor_row` and `_similarity`.
+    fn near_duplicates(&self, request: &DuplicateRequest) -> Result<Arc<dyn datafusion::catalog::TableProvider>>;
 }
 
 /// Checks narratives against the persona they describe (the engine's consistency checker).

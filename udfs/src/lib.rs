@@ -12,6 +12,7 @@ pub mod doc;
 pub mod embed;
 pub mod generate_narrative;
 pub mod narrative_violations;
+pub mod near_duplicates;
 pub mod options;
 pub mod sample_persona;
 pub mod semantic_search;
@@ -23,8 +24,9 @@ use datafusion::error::Result;
 use datafusion::prelude::SessionContext;
 
 pub use backends::{
-    Allocation, Backends, NarrationSettings, NarrativeChecker, PersonaNarrator, PersonaSampler, SampleRequest,
-    SearchMode, SearchRequest, StratifyRequest, TableSearcher, TableStratifier, TextEmbedder,
+    Allocation, Backends, DuplicateFinder, DuplicateRequest, NarrationSettings, NarrativeChecker, PersonaNarrator,
+    PersonaSampler, SampleRequest, SearchMode, SearchRequest, StratifyRequest, TableSearcher, TableStratifier,
+    TextEmbedder,
 };
 pub use doc::FunctionDoc;
 pub use options::PersonadbOptions;
@@ -39,6 +41,9 @@ pub fn register_all(ctx: &SessionContext, backends: Backends) -> Result<()> {
     }
     if let Some(stratifier) = backends.stratifier.clone() {
         ctx.register_udtf(stratified_sample::NAME, Arc::new(stratified_sample::StratifiedSample::new(stratifier)));
+    }
+    if let Some(finder) = backends.duplicates.clone() {
+        ctx.register_udtf(near_duplicates::NAME, Arc::new(near_duplicates::NearDuplicates::new(finder)));
     }
     if let Some(searcher) = backends.searcher.clone() {
         for mode in [SearchMode::Vector, SearchMode::Text, SearchMode::Hybrid] {
@@ -76,6 +81,7 @@ pub fn all_docs() -> Vec<FunctionDoc> {
         semantic_search::doc(SearchMode::Hybrid),
         generate_narrative::doc(),
         narrative_violations::doc(),
+        near_duplicates::doc(),
         embed::doc(),
         distance::doc(distance::Metric::Cosine),
         distance::doc(distance::Metric::L2),

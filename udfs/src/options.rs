@@ -15,6 +15,10 @@ extensions_options! {
         pub locale: String, default = String::new()
         /// The narrative language ('' for the locale's first): e.g. 'hi-Latn'.
         pub language: String, default = String::new()
+        /// Columns that `COPY` leaves out of the files it writes, comma-separated; the word
+        /// `protected` stands for every locale pack's protected attributes (race, ethnicity,
+        /// religion). '' (the default) keeps every column. E.g. 'protected, sex'.
+        pub drop_protected: String, default = String::new()
     }
 }
 

@@ -26,7 +26,13 @@ pub fn doc() -> FunctionDoc {
             largest-remainder rounding, so the counts add up to `n` exactly; 'equal' gives every \
             stratum the same count (the first strata in sort order take the remainder). Within a \
             stratum every row is equally likely. The same seed over the same version of the table \
-            gives the same rows. A stratum with fewer rows than its quota is an error naming it.",
+            gives the same rows. A stratum with fewer rows than its quota is an error naming it. \
+            Every row carries its survey weight in a last column `weight` (Float64): the inverse \
+            of its chance of selection, `N_h / n_h` for a stratum of `N_h` rows that gave `n_h`, so \
+            `sum(weight)` per stratum is the stratum's rows in the table and weighted counts \
+            reproduce the table's distribution exactly, whatever the allocation (proportional: \
+            about `rows / n` each). A table that has a `weight` column already (a sample of a \
+            sample) gets the product of the two.",
         syntax: SYNTAX,
         arguments: &[
             ("table", "Name of a stored table, a string: `'personas'`."),
@@ -35,8 +41,8 @@ pub fn doc() -> FunctionDoc {
             ("seed", "Random seed, a non-negative integer. Default 0."),
             ("allocation", "`'proportional'` (the default) or `'equal'`."),
         ],
-        example: "SELECT sex, count(*) FROM stratified_sample('personas', 'sex', 100, 7, 'equal') \
-                  GROUP BY sex ORDER BY sex;",
+        example: "SELECT sex, count(*) AS drawn, round(sum(weight)) AS persons \
+                  FROM stratified_sample('personas', 'sex', 100, 7, 'equal') GROUP BY sex ORDER BY sex;",
     }
 }
 
