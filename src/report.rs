@@ -69,6 +69,8 @@ pub struct FidelityReport {
     pub skipped: Vec<(String, Vec<String>)>,
     /// Files the table was imported from: (file, SHA-256, bytes, rows, when).
     pub imports: Vec<(String, String, u64, u64, String)>,
+    /// Whether shares were weighted by the table's `weight` column (a quota or stratified sample).
+    pub weighted: bool,
 }
 
 async fn query(session: &PersonaSession, sql: &str) -> Result<Vec<RecordBatch>> {
@@ -98,6 +100,7 @@ async fn margin_fidelity(
     model: &LocaleModel,
     table: &str,
     spec: &MarginSpec,
+    weighted: bool,
 ) -> Result<MarginFidelity> {
     let pack = locale::pack(&model.locale)?;
     let published = crate::model::network::WeightedTable::parse(&model.locale, &spec.table, pack.file(&spec.table)?)?;
@@ -136,16 +139,20 @@ async fn margin_fidelity(
         .chain(std::iter::once(&spec.value))
         .map(|c| if c == "age_band" { "age".to_string() } else { quote_ident(c) })
         .collect();
+    // A weighted sample (quota generation, stratified_sample) is compared by its weights.
     let sql = format!(
-        "SELECT {cols}, count(*) FROM {t}{w} GROUP BY {cols}",
+        "SELECT {cols}, count(*) AS \"__persons\", {weight} AS \"__weighted\" FROM {t}{w} GROUP BY {cols}",
         cols = select.join(", "),
+        weight = if weighted { "sum(weight)" } else { "CAST(count(*) AS DOUBLE)" },
         t = quote_ident(table),
         w = spec.filter.as_ref().map(|f| format!(" WHERE {f}")).unwrap_or_default()
     );
     let mut generated: HashMap<Vec<String>, f64> = HashMap::new();
+    let mut persons = 0.0;
     for batch in query(session, &sql).await? {
-        let count_col = batch.num_columns() - 1;
+        let count_col = batch.num_columns() - 2;
         let counts = batch.column(count_col).as_primitive::<Int64Type>();
+        let weights = batch.column(count_col + 1).as_primitive::<arrow::datatypes::Float64Type>();
         for r in 0..batch.num_rows() {
             let mut key: Vec<String> = (0..count_col).map(|c| cell_text(&batch, c, r)).collect();
             if let Some(i) = band_col {
@@ -155,10 +162,11 @@ async fn margin_fidelity(
                     None => continue, // outside the table's universe
                 }
             }
-            *generated.entry(key).or_default() += counts.value(r) as f64;
+            *generated.entry(key).or_default() += weights.value(r);
+            persons += counts.value(r) as f64;
         }
     }
-    let n: f64 = generated.values().sum();
+    let n: f64 = persons;
     let sampled = compare(&expected, &generated, n);
     let exact = model_distribution(model, spec, band_col, &bands)?;
     let model = compare(&expected, &exact, 1_000_000.0);
@@ -477,7 +485,7 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
             skipped.push((format!("{} ({})", spec.source, spec.table), missing));
             continue;
         }
-        margins.push(margin_fidelity(session, &model, table, spec).await?);
+        margins.push(margin_fidelity(session, &model, table, spec, present.contains("weight")).await?);
     }
     let mut rules = Vec::new();
     for rule in &model.plausibility {
@@ -518,6 +526,7 @@ pub async fn fidelity(session: &PersonaSession, table: &str, locale_name: &str) 
         entropy,
         skipped,
         imports,
+        weighted: present.contains("weight"),
     })
 }
 
@@ -534,6 +543,13 @@ impl FidelityReport {
              {MIN_SLICE_PERSONS} persons, weighted mean and max; *noise* is what multinomial sampling alone gives on \
              average in those slices.\n"
         );
+        if self.weighted {
+            let _ = writeln!(
+                s,
+                "The table is a weighted sample (column `weight`): its shares are weighted counts, so an equal \
+                 allocation is compared with the population it stands for.\n"
+            );
+        }
         let _ = writeln!(s, "### Generated table\n");
         let _ =
             writeln!(s, "| source | value | persons | joint TVD | mean slice TVD | max slice TVD | slices | noise |");

@@ -101,8 +101,9 @@ fn import_checks_values_embeds_and_reports() {
             "sql",
             "-o",
             "csv",
-            "SELECT count(*), count(persona_embedding), count(culinary_persona_embedding), \
-             (SELECT count(*) FROM (SELECT uuid, age, persona FROM imp EXCEPT SELECT uuid, age, persona FROM src)) FROM imp",
+            "SELECT count(*) AS n, count(persona_embedding) AS e1, count(culinary_persona_embedding) AS e2, \
+             (SELECT count(*) FROM (SELECT uuid, age, persona FROM imp EXCEPT SELECT uuid, age, persona FROM src)) AS d \
+             FROM imp",
         ],
     );
     assert_eq!(csv_rows(&out)[0], vec!["300", "300", "300", "0"]);

@@ -12,6 +12,7 @@ const FUNCTIONS: &[(&str, bool, &[&str])] = &[
     ("semantic_search", true, &["'personas'", "'persona_embedding'", "'retired nurse'", "3"]),
     ("text_search", true, &["'personas'", "'persona'", "'nurse gardening'", "3"]),
     ("hybrid_search", true, &["'personas'", "'persona'", "'retired nurse'", "3"]),
+    ("near_duplicates", true, &["'personas'", "'persona_embedding'", "0.9"]),
     (
         "generate_narrative",
         false,
