@@ -4,7 +4,7 @@
 //!
 //! 1. Check, before anything is written: every file is read once (only the columns the locale
 //!    knows); each value is cast to the locale's type (`age` as an integer) and each category
-//!    checked against the locale's vocabulary. A value that does not cast, or (unless
+//!    checked against the locale's vocabulary (names excepted: they are open sets). A value that does not cast, or (unless
 //!    `allow_unknown`) is outside the vocabulary, is an error naming the file, column and value.
 //!    Files of a folder must have the same columns.
 //! 2. Write: the files stream into one Lance write (bounded memory, one commit), columns the
@@ -221,7 +221,9 @@ fn plan(model: &crate::model::LocaleModel, source: SchemaRef) -> Result<Plan> {
         let target = match ours.field_with_name(f.name()) {
             Ok(o) => {
                 known.push(i);
-                if let Some((_, node)) = model.node(f.name()) {
+                // Names are open sets (a name outside the pack's lists is not an error).
+                let is_name = model.persona.names.iter().any(|n| n == f.name());
+                if let Some((_, node)) = model.node(f.name()).filter(|_| !is_name) {
                     if node.kind == crate::model::ValueKind::Category {
                         vocabulary.insert(i, node.values.iter().cloned().collect());
                     }

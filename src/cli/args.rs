@@ -59,7 +59,8 @@ pub enum Command {
     /// them): values checked against the locale's vocabularies, narratives embedded, indexes
     /// built, provenance (files, SHA-256, rows) in the catalog; then `report --table T`.
     Import(ImportArgs),
-    /// Fidelity report of a table against its locale's source statistics (Markdown).
+    /// Report on a table (Markdown): fidelity to its locale's source statistics; with
+    /// --narratives the narrative consistency checker; with --diversity the diversity audit.
     Report(ReportArgs),
     /// Derive a locale pack's tables from raw official statistics (the project's own tool).
     Derive(DeriveArgs),
