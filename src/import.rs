@@ -3,10 +3,11 @@
 //! `report`, `search` and SQL work on it as on our own.
 //!
 //! 1. Check, before anything is written: every file is read once (only the columns the locale
-//!    knows); each value is cast to the locale's type (`age` as an integer) and each category
-//!    checked against the locale's vocabulary (names excepted: they are open sets). A value that does not cast, or (unless
-//!    `allow_unknown`) is outside the vocabulary, is an error naming the file, column and value.
-//!    Files of a folder must have the same columns.
+//!    knows, narrative prose aside); each value is cast to the locale's type (`age` as an
+//!    integer) and each category checked against the locale's vocabulary (names excepted: they
+//!    are open sets). A value that does not cast, or (unless `allow_unknown`) is outside the
+//!    vocabulary, is an error naming the file, column, row and value. Files of a folder must
+//!    have the same columns.
 //! 2. Write: the files stream into one Lance write (bounded memory, one commit), columns the
 //!    locale knows in its types, other columns as they are.
 //! 3. Provenance in the catalog (file, SHA-256, bytes, rows, values outside the vocabulary),
@@ -207,6 +208,9 @@ struct Plan {
     target: SchemaRef,
     /// Columns the locale knows (indices into `source`).
     known: Vec<usize>,
+    /// The known columns that are not narrative prose: read and checked before writing (prose
+    /// is text whatever it says).
+    checked: Vec<usize>,
     /// The vocabulary of each known category column, by source index.
     vocabulary: HashMap<usize, HashSet<String>>,
 }
@@ -216,11 +220,13 @@ fn plan(model: &crate::model::LocaleModel, source: SchemaRef) -> Result<Plan> {
     let prose: HashSet<&str> = model.persona.narrative.fields.iter().map(String::as_str).collect();
     let mut fields = Vec::new();
     let mut known = Vec::new();
+    let mut checked = Vec::new();
     let mut vocabulary = HashMap::new();
     for (i, f) in source.fields().iter().enumerate() {
         let target = match ours.field_with_name(f.name()) {
             Ok(o) => {
                 known.push(i);
+                checked.push(i);
                 // Names are open sets (a name outside the pack's lists is not an error).
                 let is_name = model.persona.names.iter().any(|n| n == f.name());
                 if let Some((_, node)) = model.node(f.name()).filter(|_| !is_name) {
@@ -249,7 +255,7 @@ fn plan(model: &crate::model::LocaleModel, source: SchemaRef) -> Result<Plan> {
             ),
         });
     }
-    Ok(Plan { source, target: Arc::new(Schema::new(fields)), known, vocabulary })
+    Ok(Plan { source, target: Arc::new(Schema::new(fields)), known, checked, vocabulary })
 }
 
 /// A column's type as the table stores it: strings as `Utf8`, inside lists too.
@@ -365,10 +371,10 @@ pub async fn import(db: &Database, options: &ImportOptions) -> Result<ImportRepo
             });
         }
         let mut rows = 0u64;
-        for batch in read(path, *format, &schema, Some(&plan.known))? {
+        for batch in read(path, *format, &schema, Some(&plan.checked))? {
             let batch = batch?;
-            let columns = cast(&batch, &plan, Some(&plan.known), path, rows)?;
-            for (c, source_index) in plan.known.iter().enumerate() {
+            let columns = cast(&batch, &plan, Some(&plan.checked), path, rows)?;
+            for (c, source_index) in plan.checked.iter().enumerate() {
                 let Some(vocabulary) = plan.vocabulary.get(source_index) else { continue };
                 let Some(text) = columns[c].as_string_opt::<i32>() else { continue };
                 for v in text.iter().flatten() {

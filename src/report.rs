@@ -418,8 +418,17 @@ pub async fn write(
     path: &std::path::Path,
 ) -> Result<Vec<std::path::PathBuf>> {
     let report = fidelity(session, table, locale_name).await?;
-    let mut text = report.to_markdown();
     let plots = plots(session, table, locale_name).await?;
+    write_with_plots(report.to_markdown(), plots, path)
+}
+
+/// Writes a Markdown report to `path` with its plots (file stem, SVG) beside it as
+/// `<stem>_<plot>.svg`, linked from a last section; the files written, plots first.
+pub fn write_with_plots(
+    mut text: String,
+    plots: Vec<(String, String)>,
+    path: &std::path::Path,
+) -> Result<Vec<std::path::PathBuf>> {
     let stem = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "report".into());
     let dir = path.parent().map(|p| p.to_path_buf()).unwrap_or_default();
     if !plots.is_empty() {

@@ -105,8 +105,8 @@ fn rank(seed: u64, row: u64) -> u64 {
     crate::hash::mix64(seed ^ row.wrapping_mul(crate::hash::GOLDEN_GAMMA).wrapping_add(0xD1B5_4A32_D192_ED03))
 }
 
-/// Reads every batch of `plan`'s partitions in partition order.
-async fn read_all(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<Vec<RecordBatch>> {
+/// Reads every batch of `plan`'s partitions in partition order (also `near_duplicates`'s).
+pub(crate) async fn read_all(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for p in 0..plan.properties().partitioning.partition_count() {
         let stream = plan.execute(p, state.task_ctx())?;

@@ -46,6 +46,23 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     s
 }
 
+/// `q` against each `dim`-long vector of `batch`, into `out` (one per vector).
+#[inline]
+fn dot_batch(q: &[f32], batch: &[f32], dim: usize, out: &mut [f32]) {
+    for (o, v) in out.iter_mut().zip(batch.chunks_exact(dim)) {
+        *o = dot(q, v);
+    }
+}
+
+/// The vectors of `members`, one after another.
+fn gather(data: &[f32], dim: usize, members: &[u32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(members.len() * dim);
+    for r in members {
+        out.extend_from_slice(row(data, dim, *r));
+    }
+    out
+}
+
 /// Scales each vector of `data` (rows of `dim`) to unit length in place; a zero vector stays zero.
 pub fn normalize(data: &mut [f32], dim: usize) {
     for v in data.chunks_exact_mut(dim) {
@@ -67,7 +84,7 @@ pub fn nearest(data: &[f32], dim: usize, seed: u64, threads: usize) -> Nearest {
     }
     if n <= EXACT_ROWS {
         let all: Vec<u32> = (0..n as u32).collect();
-        search_cell(data, dim, &all, &mut out.neighbor, &mut out.similarity);
+        search_block(data, dim, &all, &mut out.neighbor, &mut out.similarity);
         return out;
     }
     let cells = cells(data, dim, seed, threads);
@@ -104,49 +121,69 @@ struct Fine {
     second: Vec<Option<u32>>,
 }
 
-/// Searches one fine cell: its members' neighbours and similarities.
+/// Searches one fine cell: its members' neighbours and similarities. The cell's vectors (and
+/// each probed cell's) are gathered side by side first, so each member is compared with a
+/// whole block at once.
 fn search_fine(data: &[f32], dim: usize, cells: &[Fine], cell: usize) -> (usize, Vec<Option<u32>>, Vec<f32>) {
     let fine = &cells[cell];
     let m = fine.members.len();
     let (mut neighbor, mut similarity) = (vec![None; m], vec![f32::NEG_INFINITY; m]);
-    search_cell(data, dim, &fine.members, &mut neighbor, &mut similarity);
-    // The second probe: each member against the members of its second cell.
+    let local = gather(data, dim, &fine.members);
+    search_block(&local, dim, &fine.members, &mut neighbor, &mut similarity);
+    // The second probe: the members that probe each other cell, against it.
+    let mut probes: std::collections::BTreeMap<u32, Vec<usize>> = std::collections::BTreeMap::new();
     for (i, second) in fine.second.iter().enumerate() {
-        let Some(s) = second else { continue };
-        let q = row(data, dim, fine.members[i]);
-        for other in &cells[*s as usize].members {
-            let d = dot(q, row(data, dim, *other));
-            if d > similarity[i] {
-                similarity[i] = d;
-                neighbor[i] = Some(*other);
+        if let Some(s) = second {
+            probes.entry(*s).or_default().push(i);
+        }
+    }
+    let mut scores = Vec::new();
+    for (s, askers) in probes {
+        let other = &cells[s as usize].members;
+        if other.is_empty() {
+            continue;
+        }
+        let block = gather(data, dim, other);
+        scores.resize(other.len(), 0.0);
+        for i in askers {
+            dot_batch(&local[i * dim..(i + 1) * dim], &block, dim, &mut scores);
+            for (j, d) in scores.iter().enumerate() {
+                if *d > similarity[i] {
+                    similarity[i] = *d;
+                    neighbor[i] = Some(other[j]);
+                }
             }
         }
     }
     (cell, neighbor, similarity)
 }
 
-#[inline]
-fn row(data: &[f32], dim: usize, r: u32) -> &[f32] {
-    let start = r as usize * dim;
-    &data[start..start + dim]
-}
-
-/// Every pair among `members` (each pair once), updating both ends' best.
-fn search_cell(data: &[f32], dim: usize, members: &[u32], neighbor: &mut [Option<u32>], similarity: &mut [f32]) {
-    for i in 0..members.len() {
-        let a = row(data, dim, members[i]);
-        for j in i + 1..members.len() {
-            let d = dot(a, row(data, dim, members[j]));
-            if d > similarity[i] {
-                similarity[i] = d;
+/// Every pair of a block of gathered vectors (each pair once), updating both ends' best;
+/// `members` names the rows.
+fn search_block(block: &[f32], dim: usize, members: &[u32], neighbor: &mut [Option<u32>], similarity: &mut [f32]) {
+    let m = members.len();
+    let mut scores = vec![0.0f32; m];
+    for i in 0..m.saturating_sub(1) {
+        let rest = m - i - 1;
+        dot_batch(&block[i * dim..(i + 1) * dim], &block[(i + 1) * dim..], dim, &mut scores[..rest]);
+        for (k, d) in scores[..rest].iter().enumerate() {
+            let j = i + 1 + k;
+            if *d > similarity[i] {
+                similarity[i] = *d;
                 neighbor[i] = Some(members[j]);
             }
-            if d > similarity[j] {
-                similarity[j] = d;
+            if *d > similarity[j] {
+                similarity[j] = *d;
                 neighbor[j] = Some(members[i]);
             }
         }
     }
+}
+
+#[inline]
+fn row(data: &[f32], dim: usize, r: u32) -> &[f32] {
+    let start = r as usize * dim;
+    &data[start..start + dim]
 }
 
 /// The fine cells of a two-level spherical k-means, with each vector's second cell.
@@ -218,8 +255,11 @@ fn cells(data: &[f32], dim: usize, seed: u64, threads: usize) -> Vec<Fine> {
 fn best_two(q: &[f32], centroids: &[f32], dim: usize) -> ((u32, f32), Option<(u32, f32)>) {
     let mut best = (0u32, f32::NEG_INFINITY);
     let mut second: Option<(u32, f32)> = None;
-    for (c, centroid) in centroids.chunks_exact(dim).enumerate() {
-        let d = dot(q, centroid);
+    let mut scores = vec![0.0f32; centroids.len() / dim];
+    if !scores.is_empty() {
+        dot_batch(q, centroids, dim, &mut scores);
+    }
+    for (c, d) in scores.into_iter().enumerate() {
         if d > best.1 {
             if best.1 > f32::NEG_INFINITY {
                 second = Some(best);
@@ -274,13 +314,14 @@ fn kmeans(data: &[f32], dim: usize, members: &[u32], k: usize, seed: u64) -> Vec
     for _ in 0..ITERATIONS {
         sums.iter_mut().for_each(|s| *s = 0.0);
         counts.iter_mut().for_each(|c| *c = 0);
+        let mut scores = vec![0.0f32; k];
         for r in &sample {
             let q = row(data, dim, *r);
             let mut best = (0usize, f32::NEG_INFINITY);
-            for c in 0..k {
-                let d = dot(q, &centroids[c * dim..(c + 1) * dim]);
-                if d > best.1 {
-                    best = (c, d);
+            dot_batch(q, &centroids, dim, &mut scores);
+            for (c, d) in scores.iter().enumerate() {
+                if *d > best.1 {
+                    best = (c, *d);
                 }
             }
             counts[best.0] += 1;
@@ -328,7 +369,7 @@ mod tests {
         let n = data.len() / dim;
         let mut out = Nearest { neighbor: vec![None; n], similarity: vec![f32::NEG_INFINITY; n] };
         let all: Vec<u32> = (0..n as u32).collect();
-        search_cell(data, dim, &all, &mut out.neighbor, &mut out.similarity);
+        search_block(data, dim, &all, &mut out.neighbor, &mut out.similarity);
         out
     }
 

@@ -15,11 +15,11 @@ use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
-use futures::TryStreamExt;
 use personadb_udfs::near_duplicates::NAME;
 use personadb_udfs::{DuplicateFinder, DuplicateRequest};
 
 use super::neighbors;
+use crate::stratify::read_all;
 
 /// The columns `near_duplicates` adds.
 pub const ADDED: [&str; 3] = ["_row", "_neighbor_row", "_similarity"];
@@ -98,16 +98,6 @@ struct DuplicateTable {
     schema: SchemaRef,
 }
 
-/// Reads every batch of `plan`'s partitions in partition order.
-async fn read_all(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<Vec<RecordBatch>> {
-    let mut out = Vec::new();
-    for p in 0..plan.properties().partitioning.partition_count() {
-        let stream = plan.execute(p, state.task_ctx())?;
-        out.extend(stream.try_collect::<Vec<_>>().await?);
-    }
-    Ok(out)
-}
-
 #[async_trait]
 impl TableProvider for DuplicateTable {
     fn schema(&self) -> SchemaRef {
@@ -132,6 +122,7 @@ impl TableProvider for DuplicateTable {
             vectors.push(batch.column(0)).map_err(DataFusionError::Execution)?;
         }
         let total = vectors.rows;
+        vectors.center();
         let nearest = neighbors::nearest(&vectors.data, self.dim, 0, super::threads());
         // Per row: (neighbour row, similarity) when a near duplicate.
         let mut hit: HashMap<u64, (u64, f64)> = HashMap::new();

@@ -186,7 +186,8 @@ impl std::str::FromStr for NarratorKind {
     }
 }
 
-/// A narrator of `kind` for `locale` in one of its languages (`None`: its first); the LLM
+/// A narrator of `kind` for `locale` in one of its languages (`None`: the one a language alias
+/// such as `hi_Deva_IN` names, else its first); the LLM
 /// narrator with `llm` settings, or those of [`crate::llm::LlmConfig::load`].
 pub fn build(
     kind: NarratorKind,
@@ -194,6 +195,12 @@ pub fn build(
     language: Option<&str>,
     llm: Option<crate::llm::LlmConfig>,
 ) -> Result<Arc<dyn Narrator>> {
+    // A language alias of the locale (`hi_Deva_IN`) chooses the language when none is given.
+    let alias_language = match language {
+        Some(_) => None,
+        None => crate::locale::language_of(locale),
+    };
+    let language = language.or(alias_language.as_deref());
     match kind {
         NarratorKind::Template => template_for(locale, language),
         NarratorKind::Llm => {

@@ -104,6 +104,10 @@ fn locales_are_listed_and_named_by_alias() {
     let same = "SELECT count(*) FROM h JOIN e ON h.uuid = e.uuid AND h.district = e.district \
                 AND h.persona <> e.persona AND h.persona LIKE '%है%' AND e.persona NOT LIKE '%है%'";
     assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", same]))[0][0], "20");
+    // The alias alone chooses the language, as --language does.
+    ok(&db, &["generate", "--embed", "none", "-n", "20", "--locale", "hi_Deva_IN", "--seed", "3", "--table", "a2"]);
+    let alias = "SELECT count(*) FROM h JOIN a2 ON h.uuid = a2.uuid AND h.persona = a2.persona";
+    assert_eq!(csv_rows(&ok(&db, &["sql", "-o", "csv", alias]))[0][0], "20");
     user_error(
         &db,
         &["generate", "-n", "5", "--locale", "in", "--language", "ja", "--table", "j"],

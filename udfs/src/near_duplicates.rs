@@ -24,9 +24,11 @@ pub fn doc() -> FunctionDoc {
         name: NAME,
         kind: "table function",
         description: "The rows of a stored table whose nearest neighbour by an embedding column has a \
-            cosine similarity at or above `threshold`: every column of the table, then `_row` (the \
-            row's position in the table), `_neighbor_row` (its nearest neighbour's) and `_similarity` \
-            (their cosine similarity). Neighbours are found through an inverted-file index built over \
+            cosine similarity at or above `threshold`, measured once the column's mean vector is \
+            removed (embeddings share a common direction: with some models every pair has cosine \
+            0.9 or more, and a threshold would mean nothing): every column of the table, then `_row` \
+            (the row's position in the table), `_neighbor_row` (its nearest neighbour's) and \
+            `_similarity` (their similarity). Neighbours are found through an inverted-file index built over \
             the column (two levels of spherical k-means, about 512 rows a cell, each row compared with \
             its own cell and the next nearest), not by comparing all pairs: a near duplicate split \
             from its pair by a cell boundary can be missed (2 of 8,002 in the engine's test set), \
