@@ -350,6 +350,14 @@ pub async fn import(db: &Database, options: &ImportOptions) -> Result<ImportRepo
     }
     let (first, first_format) = &files[0];
     let plan = plan(&model, file_schema(first, *first_format)?)?;
+    // The files' SHA-256, computed beside the reading.
+    let hashing: Vec<std::thread::JoinHandle<Result<(String, u64)>>> = files
+        .iter()
+        .map(|(path, _)| {
+            let path = path.clone();
+            std::thread::spawn(move || sha256(&path))
+        })
+        .collect();
 
     // 1. Check every file before writing anything.
     let mut unknown: BTreeMap<usize, HashMap<String, u64>> = BTreeMap::new();
@@ -399,8 +407,7 @@ pub async fn import(db: &Database, options: &ImportOptions) -> Result<ImportRepo
             }
             rows += batch.num_rows() as u64;
         }
-        let (sha, bytes) = sha256(path)?;
-        imported.push(ImportedFile { path: path.display().to_string(), sha256: sha, bytes, rows });
+        imported.push(ImportedFile { path: path.display().to_string(), sha256: String::new(), bytes: 0, rows });
     }
     let unknown: Vec<UnknownValues> = unknown
         .into_iter()
@@ -453,6 +460,12 @@ pub async fn import(db: &Database, options: &ImportOptions) -> Result<ImportRepo
     let written = db.write_stream(&options.table, Box::pin(stream), options.kind, Some(&locale)).await;
     let _ = reader.join();
     let (_, rows) = written?;
+    for ((file, (path, _)), hash) in imported.iter_mut().zip(&files).zip(hashing) {
+        (file.sha256, file.bytes) = match hash.join() {
+            Ok(result) => result?,
+            Err(_) => sha256(path)?,
+        };
+    }
     let write_seconds = start.elapsed().as_secs_f64();
 
     // 3. Provenance, then embeddings and indexes.
