@@ -259,6 +259,9 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         println!("IVF_PQ nprobes {nprobes} refine {refine_factor}: recall@10 {r:.3}, {ms:.1} ms/query");
     }
     let ann = run(SearchParams::default());
+    // The embedding column stored as float16 (issue 39): the same exact search over a copy of
+    // `uuid` + the column in each width, their sizes on disk, and the quality of each.
+    let (half_exact, widths) = half_width(rt, &db, &dataset, &vectors);
     // BM25 over the narrative's words, and the hybrid of BM25 with the exact vector search,
     // fused by reciprocal rank: a scan with the table's tokenizer, or through a full-text index
     // built with each tokenizer a case compares.
@@ -358,6 +361,12 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         personadb::search::NPROBES,
         personadb::search::REFINE_FACTOR
     );
+    let (hh16, ph16, nh16) = quality(&half_exact);
+    let agree = exact.iter().zip(&half_exact).map(|(e, a)| a.iter().filter(|u| e.contains(u)).count()).sum::<usize>()
+        as f64
+        / (K * exact.len()) as f64;
+    println!("| exact, float16 column | {hh16:.3} | {ph16:.3} | {nh16:.3} | {agree:.3} |");
+    println!("{widths}");
     for (name, bm25, hybrid) in &text_cases {
         let (ht, pt, nt) = quality(bm25);
         let (hh, ph, nh) = quality(hybrid);
@@ -365,6 +374,74 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
         println!("| hybrid (exact vector + BM25 {name}, RRF) | {hh:.3} | {ph:.3} | {nh:.3} | |");
     }
     db
+}
+
+/// Exact search over the embedding column stored as float16 (the top 10 uuids per query), and
+/// a line comparing the bytes on disk of `uuid` + the column at 32 and 16 bits.
+fn half_width(
+    rt: &tokio::runtime::Runtime,
+    db: &personadb::Database,
+    dataset: &lance::Dataset,
+    vectors: &[Vec<f32>],
+) -> (Vec<Vec<String>>, String) {
+    use arrow::datatypes::{DataType, Field, Schema};
+    let mut scan = dataset.scan();
+    scan.project(&["uuid", "persona_embedding"]).expect("project");
+    let batch = rt.block_on(scan.try_into_batch()).expect("read");
+    let dim = match batch.schema().field(1).data_type() {
+        DataType::FixedSizeList(_, d) => *d,
+        other => panic!("persona_embedding is {other}"),
+    };
+    let mut sizes = Vec::new();
+    for (table, item) in [("width_f32", DataType::Float32), ("width_f16", DataType::Float16)] {
+        let list = DataType::FixedSizeList(std::sync::Arc::new(Field::new("item", item, true)), dim);
+        let schema = std::sync::Arc::new(Schema::new(vec![
+            Field::new("uuid", DataType::Utf8, true),
+            Field::new("persona_embedding", list.clone(), true),
+        ]));
+        let column = arrow::compute::cast(batch.column(1), &list).expect("cast");
+        let copy = RecordBatch::try_new(schema.clone(), vec![batch.column(0).clone(), column]).expect("batch");
+        if db.table_exists(table) {
+            rt.block_on(db.drop_table(table)).expect("drop");
+        }
+        rt.block_on(db.write_batches(table, schema, vec![copy], personadb::WriteKind::Create, None)).expect("write");
+        let dir = db.dir().join(format!("{table}.lance"));
+        sizes.push(dir_bytes(&dir));
+    }
+    let half = rt.block_on(db.open_table("width_f16")).expect("open");
+    let exact = SearchParams { use_index: false, ..SearchParams::default() };
+    let results = vectors
+        .iter()
+        .map(|v| {
+            let got = rt
+                .block_on(search_vector(&half, "persona_embedding", v.clone(), K, None, Some(&["uuid"]), exact))
+                .expect("float16 search");
+            got.iter().flat_map(|b| strings(b, "uuid")).collect()
+        })
+        .collect();
+    let rows = batch.num_rows().max(1) as f64;
+    let line = format!(
+        "uuid + persona_embedding ({dim} dimensions) on disk: float32 {:.0} bytes/row, float16 {:.0} bytes/row",
+        sizes[0] as f64 / rows,
+        sizes[1] as f64 / rows
+    );
+    (results, line)
+}
+
+/// Bytes of the files under `dir` (the latest version's data and older manifests).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
 
 /// How a Japanese user names a line of work when asking for someone in it, by industry

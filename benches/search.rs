@@ -6,7 +6,9 @@
 //! `cargo bench --profile dev --bench search` (PERSONADB_BENCH_ROWS to change the size,
 //! PERSONADB_BENCH_KINDS=ivf_pq or ivf_hnsw_sq for one index kind; the
 //! dataset is kept in ~/.cache/personadb/bench between runs). Prints a table, then criterion
-//! times one query per index kind.
+//! times one query per index kind. Then filtered search with 0.1 %, 2 % and 20 % filters, without
+//! and with a session's cache of decoded columns (`personadb::hot`), p50/p95 and recall@10
+//! against exact search (PERSONADB_BENCH_FILTERED_ONLY=1 skips the index sweep).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -116,16 +118,30 @@ async fn dataset(db: &personadb::Database, n: usize) -> lance::Dataset {
     d
 }
 
-/// All vectors, row order (for exact search).
-async fn all_vectors(d: &lance::Dataset) -> (Vec<f32>, Vec<bool>) {
+/// All vectors, row order (for exact search), and the states.
+async fn all_vectors(d: &lance::Dataset) -> (Vec<f32>, Vec<String>) {
     let mut scan = d.scan();
     scan.project(&["state", "v"]).expect("project");
     let batch = scan.try_into_batch().await.expect("read");
     let v = batch.column(1).as_fixed_size_list();
     let values = v.values().as_primitive::<arrow::datatypes::Float32Type>().values().to_vec();
     let state = batch.column(0).as_string::<i32>();
-    let s07 = (0..state.len()).map(|i| state.value(i) == "S07").collect();
-    (values, s07)
+    let states = (0..state.len()).map(|i| state.value(i).to_string()).collect();
+    (values, states)
+}
+
+/// The filters of the filtered comparison: a name, the expression, and which rows pass.
+fn filters(states: &[String]) -> Vec<(&'static str, datafusion::prelude::Expr, Vec<bool>)> {
+    let ten: Vec<String> = (0..10).map(|s| format!("S{s:02}")).collect();
+    vec![
+        ("0.1 %", col("id").lt(lit(1000i64)), (0..states.len()).map(|i| i < 1000).collect()),
+        ("2 %", col("state").eq(lit("S07")), states.iter().map(|s| s == "S07").collect()),
+        (
+            "20 %",
+            col("state").in_list(ten.iter().map(|s| lit(s.as_str())).collect(), false),
+            states.iter().map(|s| ten.contains(s)).collect(),
+        ),
+    ]
 }
 
 /// Exact top-k ids by cosine distance (unit vectors: 1 - dot), optionally among `mask` rows.
@@ -174,7 +190,8 @@ fn knn(c: &mut Criterion) {
     rt.block_on(d.create_index(&["state"], lance_index::IndexType::Bitmap, Some("state_scalar".into()), &bitmap, true))
         .expect("bitmap index");
     println!("bitmap index on state: {:.1}s", t.elapsed().as_secs_f64());
-    let (all, s07) = rt.block_on(all_vectors(&d));
+    let (all, states) = rt.block_on(all_vectors(&d));
+    let s07: Vec<bool> = states.iter().map(|s| s == "S07").collect();
     // Queries: perturbed copies of stored vectors (a paraphrase of an existing narrative).
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let queries: Vec<Vec<f32>> = (0..QUERIES)
@@ -193,6 +210,10 @@ fn knn(c: &mut Criterion) {
         "exact search (brute force, 1 core): {:.1} ms/query",
         t.elapsed().as_secs_f64() * 1000.0 / (2 * QUERIES) as f64
     );
+    let filtered: Vec<(&str, datafusion::prelude::Expr, Vec<Vec<i64>>)> = filters(&states)
+        .into_iter()
+        .map(|(name, expr, mask)| (name, expr, queries.iter().map(|q| exact(&all, q, Some(&mask))).collect()))
+        .collect();
     drop(all);
 
     let run = |d: &lance::Dataset, params: SearchParams, filtered: bool| -> (f64, f64, f64) {
@@ -211,6 +232,7 @@ fn knn(c: &mut Criterion) {
     println!("| index | build s | params | recall@10 | p50 ms | p95 ms | filtered recall@10 | filtered p50 ms |");
     println!("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |");
     let kinds: Vec<VectorIndexKind> = match std::env::var("PERSONADB_BENCH_KINDS").as_deref() {
+        _ if std::env::var("PERSONADB_BENCH_FILTERED_ONLY").is_ok() => Vec::new(),
         Ok("ivf_pq") => vec![VectorIndexKind::IvfPq],
         Ok("ivf_hnsw_sq") => vec![VectorIndexKind::IvfHnswSq],
         _ => vec![VectorIndexKind::IvfHnswSq, VectorIndexKind::IvfPq],
@@ -258,6 +280,63 @@ fn knn(c: &mut Criterion) {
             })
         });
         group.finish();
+    }
+
+    // Filtered search, as `semantic_search` runs it: default parameters, the index the table
+    // has (the last one built above, or the one kept), without and with a warm cache.
+    let cache = personadb::hot::HotCache::new(4 << 30);
+    let t = Instant::now();
+    rt.block_on(personadb::search::search_vector_with(
+        Some(&cache),
+        &d,
+        "v",
+        queries[0].clone(),
+        K,
+        Some(col("state").eq(lit("S07"))),
+        Some(&["id"]),
+        SearchParams::default(),
+    ))
+    .expect("warm");
+    println!(
+        "\ncache filled (state + v columns, {:.0} MiB) in {:.1} s",
+        cache.stats().bytes as f64 / 1048576.0,
+        t.elapsed().as_secs_f64()
+    );
+    println!("| filter | matching rows | path | recall@10 | p50 ms | p95 ms |");
+    println!("| --- | ---: | --- | ---: | ---: | ---: |");
+    for (name, filter, truth) in &filtered {
+        for (path, cache) in [("Lance (no cache)", None), ("cache", Some(&*cache))] {
+            let mut lat = Vec::new();
+            let mut hits = 0usize;
+            for (qi, q) in queries.iter().enumerate() {
+                let t = Instant::now();
+                let got = rt
+                    .block_on(personadb::search::search_vector_with(
+                        cache,
+                        &d,
+                        "v",
+                        q.clone(),
+                        K,
+                        Some(filter.clone()),
+                        Some(&["id"]),
+                        SearchParams::default(),
+                    ))
+                    .expect("search");
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                hits += ids(&got).iter().filter(|i| truth[qi].contains(i)).count();
+            }
+            let count = rt.block_on(async {
+                let mut s = d.scan();
+                s.filter_expr(filter.clone());
+                s.count_rows().await.expect("count")
+            });
+            println!(
+                "| {name} | {count} | {path} | {:.3} | {:.1} | {:.1} |",
+                hits as f64 / (K * QUERIES) as f64,
+                percentile(lat.clone(), 0.5),
+                percentile(lat, 0.95)
+            );
+        }
     }
 }
 

@@ -1,7 +1,11 @@
 //! Which columns of a table hold what: the text columns a narrative search reads, the embedding
-//! columns (FixedSizeList of Float32) and the model each was written with. Shared by the
-//! embedder, the indexes, generation and search, below all of them.
+//! columns (FixedSizeList of Float16 or Float32) and the model each was written with, and how an
+//! embedding column is stored. Shared by the embedder, the indexes, generation and search,
+//! below all of them.
 
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, FixedSizeListArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::database::Database;
@@ -20,14 +24,88 @@ pub fn column_model(db: &Database, table: &str, field: &Field) -> Result<Option<
     Ok(field.metadata().get(MODEL_KEY).map(|m| (m.clone(), *dim as usize)))
 }
 
-/// The embedding columns of a schema (FixedSizeList of Float32).
+/// The embedding columns of a schema (FixedSizeList of Float16 or Float32).
 pub fn embedding_columns(schema: &Schema) -> Vec<String> {
-    schema
-        .fields()
-        .iter()
-        .filter(|f| matches!(f.data_type(), DataType::FixedSizeList(item, _) if item.data_type() == &DataType::Float32))
-        .map(|f| f.name().clone())
-        .collect()
+    schema.fields().iter().filter(|f| VectorType::of(f.data_type()).is_some()).map(|f| f.name().clone()).collect()
+}
+
+/// How the numbers of an embedding column are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VectorType {
+    /// Half precision: half the bytes, the same search results (benches/README.md, retrieval).
+    #[default]
+    Float16,
+    /// Single precision, as the models compute them.
+    Float32,
+}
+
+impl VectorType {
+    /// The element type.
+    pub fn item(self) -> DataType {
+        match self {
+            VectorType::Float16 => DataType::Float16,
+            VectorType::Float32 => DataType::Float32,
+        }
+    }
+
+    /// The column type of `dim`-dimensional vectors.
+    pub fn column(self, dim: usize) -> DataType {
+        DataType::FixedSizeList(Arc::new(Field::new("item", self.item(), true)), dim as i32)
+    }
+
+    /// The storage of an embedding column's type (`None`: not an embedding column).
+    pub fn of(data_type: &DataType) -> Option<Self> {
+        match data_type {
+            DataType::FixedSizeList(item, d) if *d > 0 => match item.data_type() {
+                DataType::Float16 => Some(VectorType::Float16),
+                DataType::Float32 => Some(VectorType::Float32),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// `dim`-dimensional vectors, `values` row after row, NULL where `nulls` says, stored as this type.
+    pub fn array(
+        self,
+        dim: usize,
+        values: Vec<f32>,
+        nulls: Option<arrow::buffer::NullBuffer>,
+    ) -> arrow::error::Result<ArrayRef> {
+        let values: ArrayRef = match self {
+            VectorType::Float32 => Arc::new(arrow::array::Float32Array::from(values)),
+            VectorType::Float16 => {
+                Arc::new(arrow::array::Float16Array::from_iter_values(values.into_iter().map(half::f16::from_f32)))
+            }
+        };
+        Ok(Arc::new(FixedSizeListArray::try_new(
+            Arc::new(Field::new("item", self.item(), true)),
+            dim as i32,
+            values,
+            nulls,
+        )?))
+    }
+
+    /// The name users give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorType::Float16 => "float16",
+            VectorType::Float32 => "float32",
+        }
+    }
+}
+
+/// An embedding column's vectors in single precision (cast when stored as float16).
+pub fn as_float32(list: &FixedSizeListArray) -> arrow::error::Result<FixedSizeListArray> {
+    match list.value_type() {
+        DataType::Float32 => Ok(list.clone()),
+        _ => {
+            let target =
+                DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), list.value_length());
+            Ok(arrow::compute::cast(list, &target)?.as_fixed_size_list().clone())
+        }
+    }
 }
 
 /// The text columns of a schema (Utf8 or LargeUtf8).

@@ -25,6 +25,9 @@ pub const TABLE_SUFFIX: &str = ".lance";
 pub struct Database {
     dir: PathBuf,
     catalog: Mutex<Catalog>,
+    /// Lance's caches (manifests, index structures) shared by every table this handle opens,
+    /// so the statements of a long-lived session do not load a table's indexes again each time.
+    lance: Arc<lance::session::Session>,
 }
 
 /// How a write treats an existing table.
@@ -61,7 +64,11 @@ impl Database {
             }
             Catalog::create(&catalog_path)?
         };
-        Ok(Arc::new(Database { dir, catalog: Mutex::new(catalog) }))
+        Ok(Arc::new(Database {
+            dir,
+            catalog: Mutex::new(catalog),
+            lance: Arc::new(lance::session::Session::default()),
+        }))
     }
 
     /// The database directory.
@@ -133,7 +140,10 @@ impl Database {
         if !self.table_exists(name) {
             return Err(Error::TableNotFound { name: name.into() });
         }
-        Ok(Dataset::open(&self.table_uri(name)).await?)
+        Ok(lance::dataset::builder::DatasetBuilder::from_uri(&self.table_uri(name))
+            .with_session(self.lance.clone())
+            .load()
+            .await?)
     }
 
     /// Writes batches from a stream as one commit. Returns the new dataset and rows written.

@@ -52,6 +52,8 @@ pub struct GenerateOptions {
     /// have, else the static model distilled from the locale language's transformer).
     #[serde(default)]
     pub embed_model: Option<String>,
+    /// How embedding columns store their numbers (an append keeps the table's).
+    pub vector_type: crate::columns::VectorType,
     /// Show a progress bar on standard error when it is a terminal.
     #[serde(skip)]
     pub progress: bool,
@@ -86,6 +88,7 @@ impl GenerateOptions {
             llm: None,
             embed: Vec::new(),
             embed_model: None,
+            vector_type: crate::columns::VectorType::default(),
             progress: false,
             append_base: 0,
         }
@@ -111,6 +114,11 @@ impl GenerateOptions {
     /// columns already hold, else the static model of the locale's language).
     pub fn embed_model(mut self, model: Option<String>) -> Self {
         self.embed_model = model;
+        self
+    }
+    /// How embedding columns store their numbers (default float16).
+    pub fn vector_type(mut self, vector_type: crate::columns::VectorType) -> Self {
+        self.vector_type = vector_type;
         self
     }
     /// Show a progress bar on standard error when it is a terminal (default off).
@@ -408,6 +416,7 @@ async fn embedding_columns(
     embedder: &std::sync::Arc<dyn crate::embed::Embedder>,
     batch: &arrow::record_batch::RecordBatch,
     fields: &[String],
+    vector_type: crate::columns::VectorType,
 ) -> Result<Vec<arrow::array::ArrayRef>> {
     use arrow::array::{Array, AsArray};
     let dim = embedder.dimension();
@@ -425,13 +434,7 @@ async fn embedding_columns(
         for (v, &i) in vectors.iter().zip(&present) {
             values[i * dim..(i + 1) * dim].copy_from_slice(v);
         }
-        let array = arrow::array::FixedSizeListArray::try_new(
-            std::sync::Arc::new(arrow::datatypes::Field::new("item", arrow::datatypes::DataType::Float32, true)),
-            dim as i32,
-            std::sync::Arc::new(arrow::array::Float32Array::from(values)),
-            text.nulls().cloned(),
-        )?;
-        out.push(std::sync::Arc::new(array) as arrow::array::ArrayRef);
+        out.push(vector_type.array(dim, values, text.nulls().cloned())?);
     }
     Ok(out)
 }
@@ -630,6 +633,25 @@ fn choose_embedder(
     Ok(Some(crate::embed::by_name(crate::embed::static_of(transformer)?.name)?))
 }
 
+/// How a run stores its embedding columns: as the table's existing ones when appending (or
+/// resuming), else as asked.
+async fn run_vector_type(
+    db: &Database,
+    options: &GenerateOptions,
+    resuming: bool,
+) -> Result<crate::columns::VectorType> {
+    if !options.embed.is_empty() && (options.kind == WriteKind::Append || resuming) && db.table_exists(&options.table) {
+        let schema = arrow::datatypes::Schema::from(db.open_table(&options.table).await?.schema());
+        for field in &options.embed {
+            let found = schema.field_with_name(&format!("{field}_embedding")).ok();
+            if let Some(stored) = found.and_then(|f| crate::columns::VectorType::of(f.data_type())) {
+                return Ok(stored);
+            }
+        }
+    }
+    Ok(options.vector_type)
+}
+
 /// Rows per batch when narrating (and embedding); the narrator benchmark narrates batches of
 /// this size.
 pub const NARRATED_BATCH_ROWS: usize = 8192;
@@ -660,6 +682,7 @@ async fn write_chunks(
     } as u64;
     let threads = resolve_threads(options.threads);
     let embedder = choose_embedder(db, options, model, at.skip_rows > 0 || at.chunk_index > 0)?;
+    let vector_type = run_vector_type(db, options, at.skip_rows > 0 || at.chunk_index > 0).await?;
     let schema = match narrator {
         Some(_) => {
             let mut fields: Vec<arrow::datatypes::FieldRef> = model
@@ -670,11 +693,6 @@ async fn write_chunks(
                 .cloned()
                 .collect();
             if let Some(e) = &embedder {
-                let item = std::sync::Arc::new(arrow::datatypes::Field::new(
-                    "item",
-                    arrow::datatypes::DataType::Float32,
-                    true,
-                ));
                 for field in &options.embed {
                     let metadata = std::collections::HashMap::from([(
                         crate::columns::MODEL_KEY.to_string(),
@@ -683,7 +701,7 @@ async fn write_chunks(
                     fields.push(std::sync::Arc::new(
                         arrow::datatypes::Field::new(
                             format!("{field}_embedding"),
-                            arrow::datatypes::DataType::FixedSizeList(item.clone(), e.dimension() as i32),
+                            vector_type.column(e.dimension()),
                             true,
                         )
                         .with_metadata(metadata),
@@ -778,7 +796,7 @@ async fn write_chunks(
                     let mut columns: Vec<arrow::array::ArrayRef> =
                         batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
                     if let Some(e) = &embedder {
-                        columns.extend(embedding_columns(e, &narrated.batch, &options.embed).await?);
+                        columns.extend(embedding_columns(e, &narrated.batch, &options.embed, vector_type).await?);
                     }
                     columns
                 }

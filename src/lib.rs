@@ -19,6 +19,7 @@ pub mod error;
 pub mod format;
 pub mod generate;
 pub mod hash;
+pub mod hot;
 pub mod import;
 pub mod index;
 pub mod llm;

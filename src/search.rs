@@ -33,6 +33,7 @@ use crate::columns::{check_text_column, column_model, embedding_columns};
 use crate::database::Database;
 use crate::embed::Embedder;
 use crate::error::{Error, Result};
+use crate::hot::HotCache;
 
 /// The distance column a vector search returns.
 pub const DISTANCE: &str = "_distance";
@@ -51,17 +52,22 @@ pub const REFINE_FACTOR: u32 = 10;
 pub const EXACT_BELOW_ROWS: u64 = 50_000;
 /// HNSW search breadth (chosen by benches/search.rs).
 pub const EF: usize = 64;
+/// With a cache of decoded columns, a filtered vector search compares every matching row
+/// exactly up to this many matching rows (about 20 ms on one core for 384 dimensions,
+/// benches/search.rs); more go to the index.
+pub const CACHED_EXACT_BELOW_ROWS: usize = 250_000;
 
 /// The searcher of one session: the tables its current statement searches.
 #[derive(Debug)]
 pub struct Searcher {
     db: Arc<Database>,
     tables: Mutex<HashMap<String, Arc<Dataset>>>,
+    cache: Option<Arc<HotCache>>,
 }
 
 impl Searcher {
-    pub fn new(db: Arc<Database>) -> Self {
-        Searcher { db, tables: Mutex::new(HashMap::new()) }
+    pub fn new(db: Arc<Database>, cache: Option<Arc<HotCache>>) -> Self {
+        Searcher { db, tables: Mutex::new(HashMap::new()), cache }
     }
 
     /// Makes `table` available to `semantic_search` in the statements that follow.
@@ -96,7 +102,7 @@ pub fn check_column(
     };
     if !candidates.contains(&field.name().to_string()) {
         return Err(invalid(format!(
-            "it is {}, not an embedding column (FixedSizeList<Float32>); embedding columns: {}",
+            "it is {}, not an embedding column (FixedSizeList of Float16 or Float32); embedding columns: {}",
             field.data_type(),
             crate::error::name_list(&candidates, Some(column))
         )));
@@ -168,6 +174,7 @@ impl TableSearcher for Searcher {
         fields.push(Arc::new(Field::new(request.mode.rank_column(), DataType::Float32, true)));
         Ok(Arc::new(SearchTable {
             db: self.db.clone(),
+            cache: self.cache.clone(),
             dataset,
             request: request.clone(),
             schema: Arc::new(Schema::new(fields)),
@@ -181,6 +188,7 @@ impl TableSearcher for Searcher {
 /// One search, run when scanned.
 struct SearchTable {
     db: Arc<Database>,
+    cache: Option<Arc<HotCache>>,
     dataset: Arc<Dataset>,
     request: SearchRequest,
     schema: SchemaRef,
@@ -244,21 +252,29 @@ impl TableProvider for SearchTable {
                 .await
                 .map_err(|e| DataFusionError::Plan(format!("{}: {e}", self.request.mode.function())))?;
         }
+        let indices: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
         let batches = match (self.request.mode, &self.embedder) {
             (SearchMode::Text, _) => search_text(&self.dataset, text, query, k, filter, None).await?,
             (SearchMode::Vector, Some(embedder)) => {
                 let v = embed_query(embedder.clone(), query).await?;
-                search_vector(&self.dataset, vector, v, k, filter, None, SearchParams::default()).await?
+                // The table's columns the statement reads (the cached path takes only those).
+                let wanted: Vec<&str> = indices
+                    .iter()
+                    .map(|&i| self.schema.field(i).name().as_str())
+                    .filter(|n| *n != DISTANCE && *n != SCORE)
+                    .collect();
+                let cache = self.cache.as_deref();
+                search_vector_with(cache, &self.dataset, vector, v, k, filter, Some(&wanted), SearchParams::default())
+                    .await?
             }
             (SearchMode::Hybrid, Some(embedder)) => {
                 let v = embed_query(embedder.clone(), query).await?;
                 search_hybrid(&self.dataset, text, vector, query, v, k, filter, None, SearchParams::default()).await?
             }
             (_, None) => return Err(DataFusionError::Internal("a vector search without an embedder".into())),
-        };
-        let indices: Vec<usize> = match projection {
-            Some(p) => p.clone(),
-            None => (0..self.schema.fields().len()).collect(),
         };
         let projected = Arc::new(self.schema.project(&indices)?);
         let mut out = Vec::new();
@@ -322,8 +338,72 @@ pub async fn search_vector(
     projection: Option<&[&str]>,
     params: SearchParams,
 ) -> DfResult<Vec<RecordBatch>> {
+    search_vector_with(None, dataset, column, vector, k, filter, projection, params).await
+}
+
+/// [`search_vector`], and with a `cache` of decoded columns, a filtered search that at most
+/// [`CACHED_EXACT_BELOW_ROWS`] rows pass compares the query with each of them exactly, in
+/// memory ([`crate::hot::filtered_nearest`]), and reads only the `k` rows found from Lance.
+#[allow(clippy::too_many_arguments)]
+pub async fn search_vector_with(
+    cache: Option<&HotCache>,
+    dataset: &Dataset,
+    column: &str,
+    vector: Vec<f32>,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+    params: SearchParams,
+) -> DfResult<Vec<RecordBatch>> {
+    if let (Some(cache), Some(f)) = (cache, &filter) {
+        if let Some(found) =
+            crate::hot::filtered_nearest(cache, dataset, column, &vector, k, f, CACHED_EXACT_BELOW_ROWS).await?
+        {
+            return Ok(vec![take_nearest(dataset, &found, projection).await?]);
+        }
+    }
+    // Lance's scanner reads every column when asked for none.
+    let projection = projection.filter(|p| !p.is_empty());
     let scanner = vector_scanner(dataset, column, vector, k, filter, projection, params, false).await?;
     collect(scanner).await
+}
+
+/// The rows `found` names (their `projection` columns, all when `None`) with `_distance`, in
+/// the order given.
+async fn take_nearest(
+    dataset: &Dataset,
+    found: &[crate::hot::Nearest],
+    projection: Option<&[&str]>,
+) -> DfResult<RecordBatch> {
+    let schema = Schema::from(dataset.schema());
+    let names: Vec<String> = match projection {
+        Some(p) => p.iter().map(|c| c.to_string()).collect(),
+        None => schema.fields().iter().map(|f| f.name().clone()).collect(),
+    };
+    let mut fields: Vec<Arc<Field>> = Vec::new();
+    let mut arrays: Vec<arrow::array::ArrayRef> = Vec::new();
+    if !names.is_empty() {
+        let offsets: Vec<u64> = found.iter().map(|n| n.offset).collect();
+        let rows = dataset
+            .take(&offsets, lance::dataset::ProjectionRequest::from_columns(&names, dataset.schema()))
+            .await
+            .map_err(DataFusionError::from)?;
+        for name in &names {
+            let field = schema.field_with_name(name)?;
+            let column = rows
+                .column_by_name(name)
+                .ok_or_else(|| DataFusionError::Internal(format!("the search returned no column {name}")))?;
+            fields.push(Arc::new(field.clone()));
+            arrays.push(column.clone());
+        }
+    }
+    fields.push(Arc::new(Field::new(DISTANCE, DataType::Float32, true)));
+    arrays.push(Arc::new(Float32Array::from(found.iter().map(|n| n.distance).collect::<Vec<_>>())));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        arrays,
+        &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(found.len())),
+    )?)
 }
 
 /// The scanner of a vector search (see [`search_vector`]), with Lance's `_rowid` when `row_id`.

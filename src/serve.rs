@@ -74,6 +74,8 @@ pub struct ServeOptions {
     pub password: Option<String>,
     /// How long statements in flight may run on after the stop signal.
     pub grace: Duration,
+    /// Decoded columns kept between statements (shared by every connection).
+    pub cache: Option<Arc<crate::hot::HotCache>>,
 }
 
 impl ServeOptions {
@@ -112,7 +114,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     options.check()?;
-    let session = PersonaSession::new(db)?;
+    let session = PersonaSession::with_cache(db, options.cache.clone())?;
     let ctx = Arc::new(session.context().clone());
     datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
         &ctx,
@@ -690,8 +692,14 @@ mod tests {
         for host in ["0.0.0.0", "::", "192.168.1.10", "example.com"] {
             assert!(!is_loopback(host), "{host}");
         }
-        let options =
-            ServeOptions { host: "0.0.0.0".into(), port: 0, read_only: false, password: None, grace: Duration::ZERO };
+        let options = ServeOptions {
+            host: "0.0.0.0".into(),
+            port: 0,
+            read_only: false,
+            password: None,
+            grace: Duration::ZERO,
+            cache: None,
+        };
         let message = options.check().unwrap_err().to_string();
         assert!(message.contains("needs a password"), "{message}");
         let with_password = ServeOptions { password: Some("s3cret".into()), ..options.clone() };

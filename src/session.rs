@@ -123,6 +123,7 @@ pub struct PersonaSession {
     stratifier: Arc<crate::stratify::Stratifier>,
     searcher: Arc<crate::search::Searcher>,
     duplicates: Arc<crate::diversity::sql::Finder>,
+    cache: Option<Arc<crate::hot::HotCache>>,
 }
 
 impl std::fmt::Debug for PersonaSession {
@@ -134,11 +135,22 @@ impl std::fmt::Debug for PersonaSession {
 impl PersonaSession {
     /// A session over `db` with every personadb function registered.
     pub fn new(db: Arc<Database>) -> Result<Self> {
+        Self::with_cache(db, None)
+    }
+
+    /// A session that keeps the decoded columns its statements read in `cache` (see
+    /// [`crate::hot`]): for sessions that run many statements, like `serve` and `shell`. One
+    /// cache can serve several sessions of the same database.
+    pub fn with_cache(db: Arc<Database>, cache: Option<Arc<crate::hot::HotCache>>) -> Result<Self> {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_option_extension(personadb_udfs::PersonadbOptions::default());
         let ctx = SessionContext::new_with_config(config);
-        let schema = Arc::new(DatabaseSchema { db: db.clone(), session_tables: RwLock::new(HashMap::new()) });
+        let schema = Arc::new(DatabaseSchema {
+            db: db.clone(),
+            session_tables: RwLock::new(HashMap::new()),
+            cache: cache.clone(),
+        });
         let catalog = ctx
             .catalog("datafusion")
             .ok_or_else(|| Error::Unsupported("DataFusion's default catalog is missing".into()))?;
@@ -146,12 +158,17 @@ impl PersonaSession {
         let stratifier = Arc::new(crate::stratify::Stratifier::default());
         let mut backends = crate::backends::backends();
         backends.stratifier = Some(stratifier.clone());
-        let searcher = Arc::new(crate::search::Searcher::new(db.clone()));
+        let searcher = Arc::new(crate::search::Searcher::new(db.clone(), cache.clone()));
         backends.searcher = Some(searcher.clone());
         let duplicates = Arc::new(crate::diversity::sql::Finder::default());
         backends.duplicates = Some(duplicates.clone());
         personadb_udfs::register_all(&ctx, backends)?;
-        Ok(PersonaSession { db, ctx, schema, stratifier, searcher, duplicates })
+        Ok(PersonaSession { db, ctx, schema, stratifier, searcher, duplicates, cache })
+    }
+
+    /// The session's cache of decoded columns, when it has one.
+    pub fn cache(&self) -> Option<&Arc<crate::hot::HotCache>> {
+        self.cache.as_ref()
     }
 
     /// The DataFusion context, for registering more functions or tables.
@@ -373,6 +390,7 @@ fn empty_stream() -> SendableRecordBatchStream {
 struct DatabaseSchema {
     db: Arc<Database>,
     session_tables: RwLock<HashMap<String, Arc<dyn TableProvider>>>,
+    cache: Option<Arc<crate::hot::HotCache>>,
 }
 
 impl DatabaseSchema {
@@ -403,7 +421,7 @@ impl SchemaProvider for DatabaseSchema {
         if !self.db.table_exists(name) {
             return Ok(None);
         }
-        Ok(Some(Arc::new(LanceTable::open(self.db.clone(), name).await?)))
+        Ok(Some(Arc::new(LanceTable::open_with(self.db.clone(), name, self.cache.clone()).await?)))
     }
 
     fn register_table(

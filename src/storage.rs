@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use datafusion::catalog::Session;
 use datafusion::common::{not_impl_err, Result as DfResult};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
-use datafusion::datasource::{TableProvider, TableType};
+use datafusion::datasource::{MemTable, TableProvider, TableType};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
@@ -20,6 +20,7 @@ use lance::datafusion::LanceTableProvider;
 use lance::Dataset;
 
 use crate::database::{Database, WriteKind};
+use crate::hot::HotCache;
 
 /// A table of the database, backed by a Lance dataset.
 #[derive(Debug)]
@@ -28,15 +29,37 @@ pub struct LanceTable {
     name: String,
     reader: std::sync::RwLock<Arc<LanceTableProvider>>,
     schema: SchemaRef,
+    /// Decoded columns kept between statements (long-lived sessions).
+    cache: Option<Arc<HotCache>>,
+    /// Columns read from Lance even with a cache: embeddings, lists and narrative prose are
+    /// large and usually read for a few filtered rows, which Lance's indexes find cheaper.
+    wide: Vec<String>,
 }
 
 impl LanceTable {
     /// Opens `name` at its latest committed version.
     pub async fn open(db: Arc<Database>, name: &str) -> crate::Result<Self> {
+        Self::open_with(db, name, None).await
+    }
+
+    /// Opens `name` at its latest committed version, reading persona attribute columns
+    /// through `cache` when there is one.
+    pub async fn open_with(db: Arc<Database>, name: &str, cache: Option<Arc<HotCache>>) -> crate::Result<Self> {
         let dataset = Arc::new(db.open_table(name).await?);
         let reader = LanceTableProvider::new(dataset, false, false);
         let schema = reader.schema();
-        Ok(LanceTable { db, name: name.to_string(), reader: std::sync::RwLock::new(Arc::new(reader)), schema })
+        let wide = match cache {
+            Some(_) => wide_columns(&db, name, &schema),
+            None => Vec::new(),
+        };
+        Ok(LanceTable {
+            db,
+            name: name.to_string(),
+            reader: std::sync::RwLock::new(Arc::new(reader)),
+            schema,
+            cache,
+            wide,
+        })
     }
 
     fn reader(&self) -> Arc<LanceTableProvider> {
@@ -91,6 +114,26 @@ impl TableProvider for LanceTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        if let Some(cache) = &self.cache {
+            let indices: Vec<usize> = match projection {
+                Some(p) => p.clone(),
+                None => (0..self.schema.fields().len()).collect(),
+            };
+            let names: Vec<&str> = indices.iter().map(|&i| self.schema.field(i).name().as_str()).collect();
+            let dataset = self.dataset();
+            // From the cache: attribute columns only, and with a LIMIT only what is held
+            // already (Lance reads the first rows of a cold table faster than a whole column).
+            let servable = !names.iter().any(|n| self.wide.iter().any(|w| w == n))
+                && (limit.is_none() || cache.holds(&dataset, &names));
+            if servable {
+                let fragments = cache.table(&dataset, &names).await?;
+                let projected = Arc::new(self.schema.project(&indices)?);
+                // One partition in table order, as Lance's scan gives it (a plain SELECT ... LIMIT
+                // shows the same rows either way); DataFusion spreads the work over its cores.
+                let parts = crate::hot::partitions(&fragments, &projected, 1)?;
+                return MemTable::try_new(projected, parts)?.scan(state, None, &[], limit).await;
+            }
+        }
         self.reader().scan(state, projection, filters, limit).await
     }
 
@@ -98,13 +141,19 @@ impl TableProvider for LanceTable {
     /// columns and literals exactly, and uses its indexes for them; anything else (e.g. a UDF)
     /// stays with DataFusion. So does `LIKE`: Lance evaluates it in its one scan stream, while
     /// DataFusion runs it on every core after the scan (a `LIKE` query of 1M rows took 87 ms
-    /// pushed down, DuckDB 14 ms).
+    /// pushed down, DuckDB 14 ms). With a cache the filters Lance could evaluate are still
+    /// given to it (a scan of wide columns goes to Lance), and DataFusion applies them again
+    /// above the scan (a scan served from the cache ignores them).
     fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        let pushed = match self.cache {
+            Some(_) => TableProviderFilterPushDown::Inexact,
+            None => TableProviderFilterPushDown::Exact,
+        };
         Ok(filters
             .iter()
             .map(|f| {
                 if pushable(f) && !mentions_like(f) {
-                    TableProviderFilterPushDown::Exact
+                    pushed.clone()
                 } else {
                     TableProviderFilterPushDown::Unsupported
                 }
@@ -127,6 +176,35 @@ impl TableProvider for LanceTable {
         let sink = LanceSink { db: self.db.clone(), table: self.name.clone(), schema: self.schema.clone() };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
     }
+}
+
+/// The columns of `table` a [`HotCache`] leaves to Lance: embeddings and other lists, and the
+/// narrative prose of its locale (or of any locale, for a table of unknown locale) with any
+/// text column that has an `_embedding` column beside it.
+fn wide_columns(db: &Database, table: &str, schema: &SchemaRef) -> Vec<String> {
+    use arrow::datatypes::DataType;
+    let narrative: Vec<String> = crate::locale::models_of_table(db, table)
+        .iter()
+        .flat_map(|m| {
+            m.persona.narrative.fields.iter().chain(m.persona.narrative.lists.iter()).cloned().collect::<Vec<_>>()
+        })
+        .collect();
+    schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            matches!(
+                f.data_type(),
+                DataType::FixedSizeList(..)
+                    | DataType::List(_)
+                    | DataType::LargeList(_)
+                    | DataType::Binary
+                    | DataType::LargeBinary
+            ) || narrative.contains(f.name())
+                || schema.field_with_name(&format!("{}_embedding", f.name())).is_ok()
+        })
+        .map(|f| f.name().clone())
+        .collect()
 }
 
 /// Whether a filter has a `LIKE` anywhere in it.
@@ -315,13 +393,15 @@ async fn fill_embeddings(
     batch: arrow::record_batch::RecordBatch,
     fills: &[Fill],
 ) -> DfResult<arrow::record_batch::RecordBatch> {
-    use arrow::array::{Array, AsArray, FixedSizeListArray, Float32Array};
+    use arrow::array::{Array, AsArray, FixedSizeListArray};
     let mut columns = batch.columns().to_vec();
     for (source, target, embedder) in fills {
         let (source, target) = (*source, *target);
         let text = arrow::compute::cast(batch.column(source), &arrow::datatypes::DataType::Utf8)?;
         let text = text.as_string::<i32>();
-        let Some(given) = batch.column(target).as_fixed_size_list_opt() else { continue };
+        let Some(stored) = batch.column(target).as_fixed_size_list_opt() else { continue };
+        let Some(vector_type) = crate::columns::VectorType::of(stored.data_type()) else { continue };
+        let given = &crate::columns::as_float32(stored)?;
         let missing: Vec<usize> = (0..batch.num_rows()).filter(|&i| given.is_null(i) && text.is_valid(i)).collect();
         if missing.is_empty() {
             continue;
@@ -351,12 +431,14 @@ async fn fill_embeddings(
             values[i * dim..(i + 1) * dim].copy_from_slice(v);
             valid[i] = true;
         }
-        let arrow::datatypes::DataType::FixedSizeList(item, _) = given.data_type() else { continue };
+        let array = vector_type.array(dim, values, Some(arrow::buffer::NullBuffer::from(valid)))?;
+        // The column's own field (its metadata names the model).
+        let arrow::datatypes::DataType::FixedSizeList(item, _) = stored.data_type() else { continue };
         columns[target] = Arc::new(FixedSizeListArray::try_new(
             item.clone(),
             dim as i32,
-            Arc::new(Float32Array::from(values)),
-            Some(arrow::buffer::NullBuffer::from(valid)),
+            array.as_fixed_size_list().values().clone(),
+            array.nulls().cloned(),
         )?);
     }
     Ok(arrow::record_batch::RecordBatch::try_new(batch.schema(), columns)?)

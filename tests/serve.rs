@@ -170,12 +170,27 @@ fn psql_sees_what_personadb_sql_sees() {
 #[test]
 fn writers_in_another_process_are_seen_by_the_next_query() {
     let (_dir, db) = generated("1000");
+    // The server keeps the columns it reads decoded in memory (its default): what another
+    // process commits must still reach the next query, through appends and a replacement.
     let server = Server::start(&db, &[], None);
+    let columns = "SELECT count(*), sum(age), count(DISTINCT state), min(uuid) FROM people WHERE age >= 0";
     assert_eq!(psql_ok(server.port, "SELECT count(*) FROM people"), "1000\n");
+    let before = psql_ok(server.port, columns);
+    assert_eq!(before, cli_rows(&db, columns));
+    assert_eq!(psql_ok(server.port, columns), before, "a warm query gives what the cold one gave");
     ok(&db, &["generate", "--narrator", "none", "-n", "500", "--seed", "4", "--table", "people", "--append"]);
     assert_eq!(psql_ok(server.port, "SELECT count(*) FROM people"), "1500\n");
+    let appended = psql_ok(server.port, columns);
+    assert_ne!(appended, before);
+    assert_eq!(appended, cli_rows(&db, columns));
+    ok(&db, &["generate", "--narrator", "none", "-n", "300", "--seed", "6", "--table", "people", "--replace"]);
+    assert_eq!(psql_ok(server.port, columns), cli_rows(&db, columns));
+    assert!(psql_ok(server.port, columns).starts_with("300,"));
     ok(&db, &["generate", "--narrator", "none", "-n", "10", "--seed", "5", "--table", "later"]);
     assert_eq!(psql_ok(server.port, "SELECT count(*) FROM later"), "10\n");
+    // With the cache off, the same.
+    let plain = Server::start(&db, &["--cache-mb", "0"], None);
+    assert_eq!(psql_ok(plain.port, columns), psql_ok(server.port, columns));
 }
 
 #[test]

@@ -1,4 +1,6 @@
-//! Runs every `sql/**/*.slt` file against a fresh personadb database.
+//! Runs every `sql/**/*.slt` file against a fresh personadb database, twice: in a plain session
+//! (as `personadb sql` runs statements) and in a session with a cache of decoded columns (as
+//! `serve` and `shell` do), which must give the same results.
 //!
 //! `cargo test --test sqllogictests` checks; `cargo test --test sqllogictests -- --complete`
 //! rewrites the expected output in place (review the diff). Extra arguments filter files by
@@ -132,17 +134,22 @@ fn main() -> std::process::ExitCode {
     }
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     let (mut passed, mut failed) = (0, 0);
-    for file in &files {
-        let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
-        let result = runtime.block_on(run_file(file, complete));
-        match result {
-            Ok(()) => {
-                passed += 1;
-                println!("ok      {name}");
-            }
-            Err(e) => {
-                failed += 1;
-                println!("FAILED  {name}\n{e}");
+    // --complete rewrites from the plain session only.
+    let modes: &[bool] = if complete { &[false] } else { &[false, true] };
+    for &cached in modes {
+        for file in &files {
+            let name = file.strip_prefix(&root).unwrap_or(file).display().to_string();
+            let name = if cached { format!("{name} (cached session)") } else { name };
+            let result = runtime.block_on(run_file(file, complete, cached));
+            match result {
+                Ok(()) => {
+                    passed += 1;
+                    println!("ok      {name}");
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!("FAILED  {name}\n{e}");
+                }
             }
         }
     }
@@ -154,15 +161,18 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run_file(file: &Path, complete: bool) -> Result<(), String> {
+async fn run_file(file: &Path, complete: bool, cached: bool) -> Result<(), String> {
+    // One cache per file, shared by its connections (as a server shares one).
+    let cache = cached.then(|| personadb::hot::HotCache::new(256 << 20));
     let dir = Arc::new(tempfile::tempdir().map_err(|e| e.to_string())?);
     let make = {
         let dir = dir.clone();
         move || {
             let dir = dir.clone();
+            let cache = cache.clone();
             async move {
                 let db = Database::open(dir.path().join("db")).map_err(|e| SltError(e.to_string()))?;
-                let session = PersonaSession::new(db).map_err(|e| SltError(e.to_string()))?;
+                let session = PersonaSession::with_cache(db, cache).map_err(|e| SltError(e.to_string()))?;
                 Ok::<_, SltError>(PersonaDb { session, _dir: dir })
             }
         }

@@ -132,6 +132,10 @@ pub struct EmbedArgs {
     /// Recompute even when the column already holds this model's embeddings.
     #[arg(long)]
     pub force: bool,
+    /// How the column stores its numbers: float16 (half the bytes) or float32. Default: as
+    /// the column it replaces, float16 for a new one.
+    #[arg(long, value_enum)]
+    pub vector_type: Option<crate::columns::VectorType>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -209,12 +213,37 @@ pub struct ServeArgs {
     /// Seconds that statements in flight may run on after SIGTERM before connections close.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
+    #[command(flatten)]
+    pub cache: CacheArg,
+}
+
+/// The decoded-column cache of a long-lived session.
+#[derive(Args, Debug, Clone, Copy)]
+pub struct CacheArg {
+    /// Memory for decoded columns kept between statements, in MiB (least recently used out;
+    /// 0: none). Persona attribute columns and the vectors of filtered searches are kept;
+    /// narratives are read from disk. Default: a quarter of the machine's memory, at most 8 GiB.
+    #[arg(long, value_name = "MB")]
+    pub cache_mb: Option<u64>,
+}
+
+impl CacheArg {
+    /// The cache these options ask for (none for 0).
+    pub fn cache(&self) -> Option<std::sync::Arc<crate::hot::HotCache>> {
+        let bytes = match self.cache_mb {
+            Some(mb) => usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            None => crate::hot::HotCache::default_budget(),
+        };
+        (bytes > 0).then(|| crate::hot::HotCache::new(bytes))
+    }
 }
 
 #[derive(Args, Debug)]
 pub struct ShellArgs {
     #[command(flatten)]
     pub format: FormatArg,
+    #[command(flatten)]
+    pub cache: CacheArg,
 }
 
 #[derive(Args, Debug)]
@@ -274,6 +303,10 @@ pub struct GenerateArgs {
     /// better but at ~50–250 texts/s on 2 cores: pick it for a few fields, or upgrade later.
     #[arg(long)]
     pub embed_model: Option<String>,
+    /// How the embedding columns store their numbers: float16 (half the bytes, the same search
+    /// results: benches/README.md) or float32. Appending keeps the table's.
+    #[arg(long, value_enum, default_value_t = crate::columns::VectorType::Float16)]
+    pub vector_type: crate::columns::VectorType,
     /// JSON config file of the LLM narrator (base_url, model, api_key_env, max_concurrency,
     /// timeout_s, max_retries, max_reasks, temperature, max_tokens, structured_output, prompts).
     #[arg(long, env = "PERSONADB_LLM_CONFIG")]

@@ -64,7 +64,7 @@ fn options(args: GenerateArgs) -> Result<GenerateOptions> {
     } else {
         args.embed
     };
-    options = options.embed(embed).embed_model(args.embed_model);
+    options = options.embed(embed).embed_model(args.embed_model).vector_type(args.vector_type);
     if let Some(rows) = args.commit_rows {
         options = options.commit_rows(rows);
     }

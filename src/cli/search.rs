@@ -36,6 +36,7 @@ pub async fn embed(db: &Path, args: EmbedArgs) -> Result<()> {
     options.model = args.model;
     options.column = args.column;
     options.force = args.force;
+    options.vector_type = args.vector_type;
     options.progress = !args.quiet;
     let r = crate::embed::column::embed_column(&db, &options).await?;
     eprintln!(

@@ -26,6 +26,7 @@ pub async fn serve(dir: &Path, args: ServeArgs) -> Result<()> {
         read_only: args.read_only,
         password,
         grace: std::time::Duration::from_secs(args.grace),
+        cache: args.cache.cache(),
     };
     options.check()?;
     if args.read_only {

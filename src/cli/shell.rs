@@ -14,6 +14,7 @@ use crate::PersonaSession;
 const SHELL_HELP: &str = "Statements end with ';' and may span lines.
   .tables          list tables
   .format FORMAT   table, csv, json or jsonl
+  .cache           what the decoded-column cache holds (--cache-mb sets its size)
   .help            this help
   .quit            leave (or Ctrl-D)";
 
@@ -23,12 +24,16 @@ pub async fn shell(db: &Path, args: ShellArgs) -> Result<()> {
     anyhow::ensure!(args.format.out.is_none(), "--out is for sql, search and tables, not the shell");
     let format = args.format.format.unwrap_or(OutputFormat::Table);
     anyhow::ensure!(format != OutputFormat::Parquet, "the shell prints to the terminal: -o parquet needs a file");
-    interactive(Database::open(db)?, format).await
+    interactive(Database::open(db)?, format, args.cache.cache()).await
 }
 
-async fn interactive(db: std::sync::Arc<Database>, mut format: OutputFormat) -> Result<()> {
+async fn interactive(
+    db: std::sync::Arc<Database>,
+    mut format: OutputFormat,
+    cache: Option<std::sync::Arc<crate::hot::HotCache>>,
+) -> Result<()> {
     use rustyline::error::ReadlineError;
-    let session = PersonaSession::new(db.clone())?;
+    let session = PersonaSession::with_cache(db.clone(), cache)?;
     let mut editor = rustyline::DefaultEditor::new()?;
     let history = db.dir().join(".shell_history");
     let _ = editor.load_history(&history);
@@ -56,6 +61,18 @@ async fn interactive(db: std::sync::Arc<Database>, mut format: OutputFormat) -> 
             match (parts.next(), parts.next()) {
                 (Some(".quit" | ".exit"), _) => break,
                 (Some(".help"), _) => println!("{SHELL_HELP}"),
+                (Some(".cache"), _) => match session.cache().map(|c| c.stats()) {
+                    Some(s) => println!(
+                        "cache: {:.1} of {:.0} MiB in {} fragment columns; {} hits, {} reads, {} dropped",
+                        s.bytes as f64 / 1048576.0,
+                        s.budget as f64 / 1048576.0,
+                        s.entries,
+                        s.hits,
+                        s.misses,
+                        s.evictions
+                    ),
+                    None => println!("cache: off (--cache-mb 0)"),
+                },
                 (Some(".tables"), _) => {
                     failed += usize::from(report(
                         run_sql(&session, "SHOW TABLES", &mut ResultSink::new(Some(format), None, db.dir())?).await,

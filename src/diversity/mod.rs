@@ -44,17 +44,18 @@ impl Vectors {
         Vectors { dim, data: Vec::new(), row: Vec::new(), rows: 0 }
     }
 
-    /// Appends the vectors of one batch of the column (fixed-size lists of float32).
+    /// Appends the vectors of one batch of the column (fixed-size lists of float16 or float32).
     pub fn push(&mut self, column: &ArrayRef) -> std::result::Result<(), String> {
-        let Some(list) = column.as_fixed_size_list_opt() else {
+        let Some(stored) = column.as_fixed_size_list_opt() else {
             return Err(format!(
-                "expected an embedding column (fixed-size list of float32), got {}",
+                "expected an embedding column (fixed-size list of float16 or float32), got {}",
                 column.data_type()
             ));
         };
-        if list.value_length() as usize != self.dim || list.values().data_type() != &DataType::Float32 {
-            return Err(format!("expected vectors of {} float32, got {}", self.dim, column.data_type()));
+        if stored.value_length() as usize != self.dim || crate::columns::VectorType::of(stored.data_type()).is_none() {
+            return Err(format!("expected vectors of {} float16 or float32, got {}", self.dim, column.data_type()));
         }
+        let list = &crate::columns::as_float32(stored).map_err(|e| e.to_string())?;
         let values = list.values().as_primitive::<Float32Type>();
         let start = self.data.len();
         for i in 0..list.len() {

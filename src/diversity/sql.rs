@@ -39,7 +39,7 @@ impl Finder {
     }
 }
 
-/// Checks that `column` of `schema` is an embedding column (fixed-size list of float32);
+/// Checks that `column` of `schema` is an embedding column (fixed-size list of float16 or float32);
 /// its index and dimension.
 pub fn embedding_column(schema: &Schema, table: &str, column: &str) -> std::result::Result<(usize, usize), String> {
     let Ok(i) = schema.index_of(column) else {
@@ -55,11 +55,11 @@ pub fn embedding_column(schema: &Schema, table: &str, column: &str) -> std::resu
         ));
     };
     match schema.field(i).data_type() {
-        DataType::FixedSizeList(item, dim) if item.data_type() == &DataType::Float32 && *dim > 0 => {
+        DataType::FixedSizeList(_, dim) if crate::columns::VectorType::of(schema.field(i).data_type()).is_some() => {
             Ok((i, *dim as usize))
         }
         other => Err(format!(
-            "column `{column}` of table '{table}' is {other}, not an embedding (fixed-size list of float32)"
+            "column `{column}` of table '{table}' is {other}, not an embedding (fixed-size list of float16 or float32)"
         )),
     }
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use arrow::array::{Array, ArrayRef, AsArray, FixedSizeListArray, Float32Array, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use lance::dataset::{BatchInfo, BatchUDF, ColumnAlteration, NewColumnTransform, UDFCheckpointStore};
 use lance::table::format::Fragment;
@@ -41,6 +41,8 @@ pub struct EmbedColumnOptions {
     pub column: Option<String>,
     /// Recompute even when the column already holds the model's embeddings.
     pub force: bool,
+    /// How the column stores its numbers (default: as the column it replaces, else float16).
+    pub vector_type: Option<crate::columns::VectorType>,
     /// Show a progress bar on the terminal.
     pub progress: bool,
 }
@@ -53,6 +55,7 @@ impl EmbedColumnOptions {
             model: None,
             column: None,
             force: false,
+            vector_type: None,
             progress: false,
         }
     }
@@ -189,8 +192,15 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
         resumed_fragments: resumed,
         seconds: start.elapsed().as_secs_f64(),
     };
+    let stored = schema.field_with_name(&column).ok().and_then(|f| crate::columns::VectorType::of(f.data_type()));
+    let vector_type = options.vector_type.or(stored).unwrap_or_default();
     if let Some(Some((held, dim))) = &existing {
-        if held == model && *dim == dimension && !options.force && schema.field_with_name(&pending).is_err() {
+        if held == model
+            && *dim == dimension
+            && stored == Some(vector_type)
+            && !options.force
+            && schema.field_with_name(&pending).is_err()
+        {
             return Ok(report("up to date".into(), 0));
         }
     }
@@ -216,16 +226,13 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
         });
         let mut metadata = HashMap::new();
         metadata.insert(crate::columns::MODEL_KEY.to_string(), model.to_string());
-        let output = Arc::new(Schema::new(vec![Field::new(
-            &target,
-            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
-            true,
-        )
-        .with_metadata(metadata)]));
+        let output = Arc::new(Schema::new(vec![
+            Field::new(&target, vector_type.column(dimension), true).with_metadata(metadata)
+        ]));
         let mapper = {
             let (output, field, embedder, bar) = (output.clone(), options.field.clone(), embedder.clone(), bar.clone());
             move |batch: &RecordBatch| -> lance::Result<RecordBatch> {
-                let array = embed_texts(embedder.as_ref(), batch, &field).map_err(lance_error)?;
+                let array = embed_texts(embedder.as_ref(), batch, &field, vector_type).map_err(lance_error)?;
                 bar.inc(batch.num_rows() as u64);
                 RecordBatch::try_new(output.clone(), vec![array]).map_err(lance_error)
             }
@@ -261,7 +268,12 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
 }
 
 /// The embeddings of `field` of `batch` (NULL where the text is NULL).
-fn embed_texts(embedder: &dyn Embedder, batch: &RecordBatch, field: &str) -> Result<ArrayRef> {
+fn embed_texts(
+    embedder: &dyn Embedder,
+    batch: &RecordBatch,
+    field: &str,
+    vector_type: crate::columns::VectorType,
+) -> Result<ArrayRef> {
     let column = batch.column_by_name(field).ok_or_else(|| Error::InvalidArgument {
         name: format!("column `{field}`"),
         reason: "the scan returned no such column".into(),
@@ -279,12 +291,7 @@ fn embed_texts(embedder: &dyn Embedder, batch: &RecordBatch, field: &str) -> Res
         }
         values[i * dim..(i + 1) * dim].copy_from_slice(v);
     }
-    Ok(Arc::new(FixedSizeListArray::try_new(
-        Arc::new(Field::new("item", DataType::Float32, true)),
-        dim as i32,
-        Arc::new(Float32Array::from(values)),
-        text.nulls().cloned(),
-    )?))
+    Ok(vector_type.array(dim, values, text.nulls().cloned())?)
 }
 
 fn progress_bar(show: bool, rows: u64) -> indicatif::ProgressBar {

@@ -39,7 +39,10 @@ pub fn doc() -> FunctionDoc {
         syntax: SYNTAX,
         arguments: &[
             ("table", "Name of a stored table, a string: `'personas'`."),
-            ("column", "An embedding column of it (fixed-size list of float32), e.g. `'persona_embedding'`."),
+            (
+                "column",
+                "An embedding column of it (fixed-size list of float16 or float32), e.g. `'persona_embedding'`.",
+            ),
             ("threshold", "Cosine similarity from -1 to 1. Default 0.95."),
         ],
         example: "SELECT _row, _neighbor_row, round(_similarity, 3) AS similarity, persona \
