@@ -171,6 +171,8 @@ fn evaluate(rt: &tokio::runtime::Runtime, case: &Case) -> std::sync::Arc<persona
             .narrator(Some(personadb::narrate::NarratorKind::Template))
             .embed(vec!["persona".into()])
             .embed_model(Some(case.model.to_string()))
+            // Stored at full width, so the float16 copy below is compared with the models' own numbers.
+            .vector_type(personadb::columns::VectorType::Float32)
             .progress(false);
         rt.block_on(personadb::generate(&db, &options)).expect("generate");
         println!(

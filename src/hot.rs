@@ -377,48 +377,74 @@ pub async fn filtered_nearest(
     )?;
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let filter_columns = cache.table(dataset, &name_refs).await?;
-    // Matching rows: (fragment, chunk, row in chunk, table offset).
-    let mut matching: Vec<(u32, u32, u32, u64)> = Vec::new();
+    // Every chunk of every fragment: (fragment, chunk, its first row's table offset).
+    let mut chunks: Vec<(usize, usize, u64)> = Vec::new();
     let mut base = 0u64;
     for (f, fragment) in filter_columns.iter().enumerate() {
         for i in 0..fragment.chunk_count() {
-            let arrays: Vec<ArrayRef> = fragment.columns.iter().map(|c| c[i].clone()).collect();
-            let rows = fragment.chunk_rows(i);
-            let batch = RecordBatch::try_new_with_options(
-                schema.clone(),
-                arrays,
-                &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
-            )?;
-            let passed = predicate.evaluate(&batch)?.into_array(rows)?;
-            let passed = passed
-                .as_any()
-                .downcast_ref::<BooleanArray>()
-                .ok_or_else(|| DataFusionError::Plan("the filter is not a true/false condition".into()))?;
-            let chunk_base = base + (i * CHUNK_ROWS) as u64;
-            for r in 0..rows {
-                if passed.is_valid(r) && passed.value(r) {
-                    matching.push((f as u32, i as u32, r as u32, chunk_base + r as u64));
-                }
-            }
-            if matching.len() > max_matching {
-                return Ok(None);
-            }
+            chunks.push((f, i, base + (i * CHUNK_ROWS) as u64));
         }
         base += fragment.rows as u64;
     }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let per_thread = chunks.len().div_ceil(threads).max(1);
+    // Pass 1, on every core: which rows of each chunk pass (NULL counts as not passing).
+    let masks: Vec<BooleanArray> = std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .chunks(per_thread)
+            .map(|part| {
+                let (predicate, schema, filter_columns) = (&predicate, &schema, &filter_columns);
+                s.spawn(move || -> DfResult<Vec<BooleanArray>> {
+                    part.iter()
+                        .map(|&(f, i, _)| {
+                            let fragment = &filter_columns[f];
+                            let rows = fragment.chunk_rows(i);
+                            let arrays: Vec<ArrayRef> = fragment.columns.iter().map(|c| c[i].clone()).collect();
+                            let batch = RecordBatch::try_new_with_options(
+                                schema.clone(),
+                                arrays,
+                                &arrow::record_batch::RecordBatchOptions::new().with_row_count(Some(rows)),
+                            )?;
+                            let passed = predicate.evaluate(&batch)?.into_array(rows)?;
+                            let passed = passed.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| {
+                                DataFusionError::Plan("the filter is not a true/false condition".into())
+                            })?;
+                            Ok(match passed.null_count() {
+                                0 => passed.clone(),
+                                _ => arrow::compute::prep_null_mask_filter(passed),
+                            })
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.join().map_err(|_| DataFusionError::Internal("a search thread failed".into()))??);
+        }
+        Ok::<_, DataFusionError>(all)
+    })?;
+    let matching: usize = masks.iter().map(|m| m.true_count()).sum();
+    if matching > max_matching {
+        return Ok(None);
+    }
     let vectors = cache.table(dataset, &[column]).await?;
     let query_norm = query.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let score = |part: &[(u32, u32, u32, u64)]| -> DfResult<Vec<Nearest>> {
+    if query_norm == 0.0 {
+        return Ok(Some(Vec::new()));
+    }
+    // Pass 2, on every core: the passing rows' distances, the best k of each part.
+    let score = |part: &[(usize, usize, u64)], masks: &[BooleanArray]| -> DfResult<Vec<Nearest>> {
         use half::slice::HalfFloatSliceExt;
         let mut heap: std::collections::BinaryHeap<Ranked> = std::collections::BinaryHeap::with_capacity(k + 1);
-        // Float16 vectors are widened here, a vector at a time (with the CPU's conversion
+        // Float16 vectors are widened a vector at a time (with the CPU's conversion
         // instructions where it has them).
         let mut widened = vec![0f32; query.len()];
-        for &(f, i, r, offset) in part {
-            let list = vectors[f as usize].columns[0][i as usize].as_fixed_size_list();
-            if list.is_null(r as usize) {
+        for (&(f, i, first), mask) in part.iter().zip(masks) {
+            if mask.true_count() == 0 {
                 continue;
             }
+            let list = vectors[f].columns[0][i].as_fixed_size_list();
             let dim = list.value_length() as usize;
             if dim != query.len() {
                 return Err(DataFusionError::Plan(format!(
@@ -426,41 +452,51 @@ pub async fn filtered_nearest(
                     query.len()
                 )));
             }
-            let start = list.value_offset(r as usize) as usize;
-            let vector: &[f32] = match list.value_type() {
-                DataType::Float32 => &list.values().as_primitive::<Float32Type>().values()[start..start + dim],
-                DataType::Float16 => {
-                    list.values().as_primitive::<Float16Type>().values()[start..start + dim]
-                        .convert_to_f32_slice(&mut widened);
-                    &widened
-                }
+            let (f32_values, f16_values) = match list.value_type() {
+                DataType::Float32 => (Some(list.values().as_primitive::<Float32Type>().values()), None),
+                DataType::Float16 => (None, Some(list.values().as_primitive::<Float16Type>().values())),
                 other => {
                     return Err(DataFusionError::Plan(format!(
                         "`{column}` holds {other} values, not float16 or float32"
                     )))
                 }
             };
-            let (dot, norm) = dot_and_norm(query, vector);
-            if norm == 0.0 || query_norm == 0.0 {
-                continue;
-            }
-            let distance = 1.0 - dot / (norm.sqrt() * query_norm);
-            let candidate = Ranked(Nearest { offset, distance });
-            if heap.len() < k {
-                heap.push(candidate);
-            } else if heap.peek().is_some_and(|worst| candidate < *worst) {
-                heap.pop();
-                heap.push(candidate);
+            for r in mask.values().set_indices() {
+                if list.is_null(r) {
+                    continue;
+                }
+                let start = list.value_offset(r) as usize;
+                let vector: &[f32] = match (f32_values, f16_values) {
+                    (Some(v), _) => &v[start..start + dim],
+                    (None, Some(v)) => {
+                        v[start..start + dim].convert_to_f32_slice(&mut widened);
+                        &widened
+                    }
+                    (None, None) => continue,
+                };
+                let (dot, norm) = dot_and_norm(query, vector);
+                if norm == 0.0 {
+                    continue;
+                }
+                let candidate =
+                    Ranked(Nearest { offset: first + r as u64, distance: 1.0 - dot / (norm.sqrt() * query_norm) });
+                if heap.len() < k {
+                    heap.push(candidate);
+                } else if heap.peek().is_some_and(|worst| candidate < *worst) {
+                    heap.pop();
+                    heap.push(candidate);
+                }
             }
         }
         Ok(heap.into_iter().map(|r| r.0).collect())
     };
-    // Large candidate sets are compared on every core.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let mut found: Vec<Nearest> = if threads > 1 && matching.len() >= 16_384 {
-        let part = matching.len().div_ceil(threads);
+    let mut found: Vec<Nearest> = if threads > 1 && matching >= 4096 {
         std::thread::scope(|s| {
-            let handles: Vec<_> = matching.chunks(part).map(|p| s.spawn(move || score(p))).collect();
+            let handles: Vec<_> = chunks
+                .chunks(per_thread)
+                .zip(masks.chunks(per_thread))
+                .map(|(part, masks)| s.spawn(move || score(part, masks)))
+                .collect();
             let mut all = Vec::new();
             for h in handles {
                 all.extend(h.join().map_err(|_| DataFusionError::Internal("a search thread failed".into()))??);
@@ -468,7 +504,7 @@ pub async fn filtered_nearest(
             Ok::<_, DataFusionError>(all)
         })?
     } else {
-        score(&matching)?
+        score(&chunks, &masks)?
     };
     found.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.offset.cmp(&b.offset)));
     found.truncate(k);
