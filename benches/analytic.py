@@ -1,7 +1,7 @@
 """personadb against DuckDB on the same analytic queries, side by side in one run.
 
     python benches/analytic.py --binary target/release/personadb [--db DIR] [--rows 1000000]
-        [--runs 5] [--out results.json] [--serve [--cache-mb MB]]
+        [--runs 5] [--out results.json] [--serve [--cache-mb MB]] [--interleave]
 
 1. Makes the table `personas` in DIR (`generate --narrator none -n ROWS --seed 1`) unless it
    is there with ROWS rows, and exports it to DIR/../personas.parquet with personadb's COPY.
@@ -10,6 +10,8 @@
    CLI's start-up (the median of `SELECT 1`) is subtracted from its times.
    With --serve, the queries go instead to one `personadb serve` over psycopg (a long-lived
    session with its decoded-column cache): each query runs once to warm it, then RUNS times.
+   Each engine's runs of a query go in a block (DuckDB after one warming run);
+   --interleave alternates them instead.
 3. Checks that both give the same rows (numbers within 1e-9 relative), and prints a Markdown
    table of the medians and the ratio personadb / DuckDB, with the median ratio.
 """
@@ -110,6 +112,8 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--serve", action="store_true", help="query through personadb serve (warm)")
     parser.add_argument("--cache-mb", type=int, help="serve's --cache-mb (default: serve's default)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="alternate personadb and DuckDB runs (default: each engine's runs in a block)")
     args = parser.parse_args()
     db = args.db
     parquet = os.path.join(os.path.dirname(db), "personas.parquet")
@@ -142,7 +146,8 @@ def main():
     for name, sql in queries():
         ours, theirs = [], []
         our_rows = their_rows = None
-        for _ in range(args.runs):
+        def ours_once():
+            nonlocal our_rows
             if server:
                 elapsed, our_rows = server.query(sql)
                 ours.append(elapsed)
@@ -150,9 +155,26 @@ def main():
                 elapsed, text = cli(args.binary, db, sql)
                 ours.append(max(elapsed - startup, 0.0))
                 our_rows = rows_of_csv(text)
+
+        def theirs_once():
+            nonlocal their_rows
             t = time.perf_counter()
             their_rows = con.execute(sql).fetchall()
             theirs.append(time.perf_counter() - t)
+
+        if args.interleave:
+            for _ in range(args.runs):
+                ours_once()
+                theirs_once()
+        else:
+            # Each engine's runs back to back, so neither runs in the wake of the other's
+            # threads and caches (on 2 cores, interleaving slowed the server's short queries
+            # by up to 70 %); DuckDB gets one unmeasured warming run as the server does.
+            for _ in range(args.runs):
+                ours_once()
+            con.execute(sql).fetchall()
+            for _ in range(args.runs):
+                theirs_once()
         equal = same(our_rows, their_rows)
         ours_ms, theirs_ms = statistics.median(ours) * 1000, statistics.median(theirs) * 1000
         results.append({"query": name, "personadb_ms": round(ours_ms, 1), "duckdb_ms": round(theirs_ms, 1),
