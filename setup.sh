@@ -115,7 +115,7 @@ PERSONADB_PYTHON=$VENV/bin/python
 ENV
 say "wrote $ENV_FILE"
 
-# 5. Build the CLI (the first build compiles lance and datafusion: ~30 minutes on 2 cores).
+# 5. Build the CLI (the first build compiles lance and datafusion optimised: ~40 minutes on 2 cores).
 say "building personadb (cargo build)"
 cargo build --workspace --quiet
 
