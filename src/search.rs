@@ -273,7 +273,20 @@ impl TableProvider for SearchTable {
             }
             (SearchMode::Hybrid, Some(embedder)) => {
                 let v = embed_query(embedder.clone(), query).await?;
-                search_hybrid(&self.dataset, text, vector, query, v, k, filter, None, SearchParams::default()).await?
+                let cache = self.cache.as_deref();
+                search_hybrid_with(
+                    cache,
+                    &self.dataset,
+                    text,
+                    vector,
+                    query,
+                    v,
+                    k,
+                    filter,
+                    None,
+                    SearchParams::default(),
+                )
+                .await?
             }
             (_, None) => return Err(DataFusionError::Internal("a vector search without an embedder".into())),
         };
@@ -360,7 +373,7 @@ pub async fn search_vector_with(
         if let Some(found) =
             crate::hot::filtered_nearest(cache, dataset, column, &vector, k, f, CACHED_EXACT_BELOW_ROWS).await?
         {
-            return Ok(vec![take_nearest(dataset, &found, projection).await?]);
+            return Ok(vec![take_nearest(dataset, &found, projection, false).await?]);
         }
     }
     // Lance's scanner reads every column when asked for none.
@@ -369,18 +382,26 @@ pub async fn search_vector_with(
     collect(scanner).await
 }
 
-/// The rows `found` names (their `projection` columns, all when `None`) with `_distance`, in
-/// the order given.
+/// The rows `found` names (their `projection` columns, all when `None`, and Lance's `_rowid`
+/// when `row_id`) with `_distance`, in the order given.
 async fn take_nearest(
     dataset: &Dataset,
     found: &[crate::hot::Nearest],
     projection: Option<&[&str]>,
+    row_id: bool,
 ) -> DfResult<RecordBatch> {
     let schema = Schema::from(dataset.schema());
-    let names: Vec<String> = match projection {
+    let mut names: Vec<String> = match projection {
         Some(p) => p.iter().map(|c| c.to_string()).collect(),
         None => schema.fields().iter().map(|f| f.name().clone()).collect(),
     };
+    // Only the table's own columns reach Lance's projection (it refuses others by panicking).
+    for name in &names {
+        schema.field_with_name(name)?;
+    }
+    if row_id {
+        names.push(ROW_ID.to_string());
+    }
     let mut fields: Vec<Arc<Field>> = Vec::new();
     let mut arrays: Vec<arrow::array::ArrayRef> = Vec::new();
     if !names.is_empty() {
@@ -390,11 +411,15 @@ async fn take_nearest(
             .await
             .map_err(DataFusionError::from)?;
         for name in &names {
-            let field = schema.field_with_name(name)?;
             let column = rows
                 .column_by_name(name)
                 .ok_or_else(|| DataFusionError::Internal(format!("the search returned no column {name}")))?;
-            fields.push(Arc::new(field.clone()));
+            let field = if name == ROW_ID {
+                Field::new(ROW_ID, column.data_type().clone(), true)
+            } else {
+                schema.field_with_name(name)?.clone()
+            };
+            fields.push(Arc::new(field));
             arrays.push(column.clone());
         }
     }
@@ -529,6 +554,25 @@ pub async fn search_hybrid(
     projection: Option<&[&str]>,
     params: SearchParams,
 ) -> DfResult<Vec<RecordBatch>> {
+    search_hybrid_with(None, dataset, text_column, vector_column, query, vector, k, filter, projection, params).await
+}
+
+/// [`search_hybrid`], and with a `cache` of decoded columns, the vector ranking of a filtered
+/// search that at most [`CACHED_EXACT_BELOW_ROWS`] rows pass is exact over the cached vectors
+/// (as in [`search_vector_with`]).
+#[allow(clippy::too_many_arguments)]
+pub async fn search_hybrid_with(
+    cache: Option<&HotCache>,
+    dataset: &Dataset,
+    text_column: &str,
+    vector_column: &str,
+    query: &str,
+    vector: Vec<f32>,
+    k: usize,
+    filter: Option<Expr>,
+    projection: Option<&[&str]>,
+    params: SearchParams,
+) -> DfResult<Vec<RecordBatch>> {
     use personadb_udfs::semantic_search::RRF_K;
     let depth = hybrid_depth(k);
     let schema = Schema::from(dataset.schema());
@@ -537,9 +581,23 @@ pub async fn search_hybrid(
         None => schema.fields().iter().map(|f| f.name().clone()).collect(),
     };
     let names: Vec<&str> = columns.iter().map(String::as_str).collect();
-    let vectors = vector_scanner(dataset, vector_column, vector, depth, filter.clone(), Some(&names), params, true);
+    let vector_filter = filter.clone();
+    let by_vector = async {
+        if let (Some(cache), Some(f)) = (cache, &vector_filter) {
+            if let Some(found) =
+                crate::hot::filtered_nearest(cache, dataset, vector_column, &vector, depth, f, CACHED_EXACT_BELOW_ROWS)
+                    .await?
+            {
+                return Ok(vec![take_nearest(dataset, &found, Some(&names), true).await?]);
+            }
+        }
+        let scanner =
+            vector_scanner(dataset, vector_column, vector.clone(), depth, vector_filter, Some(&names), params, true)
+                .await?;
+        collect(scanner).await
+    };
     let (by_vector, by_text) = futures::future::try_join(
-        async { collect(vectors.await?).await },
+        by_vector,
         collect(text_scanner(dataset, text_column, query, depth, filter, Some(&names), true)?),
     )
     .await?;
