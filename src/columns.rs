@@ -132,3 +132,77 @@ pub fn check_text_column(table: &str, schema: &Schema, column: &str) -> Result<(
         Ok(_) => Ok(()),
     }
 }
+
+/// `stream` with its text views (`Utf8View`, as SQL reads tables) as plain `Utf8`: what Lance
+/// stores, and what files written for other tools carry.
+pub fn plain_text(
+    stream: datafusion::physical_plan::SendableRecordBatchStream,
+) -> datafusion::physical_plan::SendableRecordBatchStream {
+    let given = stream.schema();
+    if !given.fields().iter().any(|f| f.data_type() == &DataType::Utf8View) {
+        return stream;
+    }
+    let fields: Vec<Field> = given
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let schema = Arc::new(Schema::new_with_metadata(fields, given.metadata().clone()));
+    let converted = futures::StreamExt::map(stream, move |batch| Ok(plain_text_batch(batch?)?));
+    Box::pin(datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(schema, converted))
+}
+
+/// `batch` with its text views (`Utf8View`) as plain `Utf8` (see [`plain_text`]); other columns
+/// as they are.
+pub fn plain_text_batch(
+    batch: arrow::record_batch::RecordBatch,
+) -> std::result::Result<arrow::record_batch::RecordBatch, arrow::error::ArrowError> {
+    let given = batch.schema();
+    if !given.fields().iter().any(|f| f.data_type() == &DataType::Utf8View) {
+        return Ok(batch);
+    }
+    let mut fields = Vec::with_capacity(given.fields().len());
+    let mut columns = Vec::with_capacity(given.fields().len());
+    for (f, c) in given.fields().iter().zip(batch.columns()) {
+        match f.data_type() {
+            DataType::Utf8View => {
+                fields.push(f.as_ref().clone().with_data_type(DataType::Utf8));
+                columns.push(arrow::compute::cast(c, &DataType::Utf8)?);
+            }
+            _ => {
+                fields.push(f.as_ref().clone());
+                columns.push(c.clone());
+            }
+        }
+    }
+    arrow::record_batch::RecordBatch::try_new(
+        Arc::new(Schema::new_with_metadata(fields, given.metadata().clone())),
+        columns,
+    )
+}
+
+/// `plan` with its text views (`Utf8View`) cast to plain `Utf8`, for files other tools read
+/// (`COPY`): readers that do not know string views get ordinary strings.
+pub fn plain_text_plan(
+    plan: datafusion::logical_expr::LogicalPlan,
+) -> datafusion::error::Result<datafusion::logical_expr::LogicalPlan> {
+    use datafusion::logical_expr::{cast, Expr, LogicalPlanBuilder};
+    let schema = plan.schema().clone();
+    if !schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8View) {
+        return Ok(plan);
+    }
+    let columns: Vec<Expr> = schema
+        .iter()
+        .map(|(q, f)| {
+            let column = Expr::Column(datafusion::common::Column::new(q.cloned(), f.name()));
+            match f.data_type() {
+                DataType::Utf8View => cast(column, DataType::Utf8).alias(f.name()),
+                _ => column,
+            }
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(columns)?.build()
+}

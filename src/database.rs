@@ -162,6 +162,8 @@ impl Database {
             (WriteKind::Append, false) => return Err(Error::TableNotFound { name: name.into() }),
             _ => {}
         }
+        // Text as Lance stores it (SQL reads it as views).
+        let stream = crate::columns::plain_text(stream);
         let schema = stream.schema();
         let stream = match has_uuid_column(&schema) {
             true => {

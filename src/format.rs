@@ -150,7 +150,9 @@ pub async fn write_stream(
 }
 
 /// Streams a result into a Parquet file (zstd-compressed). Returns the number of rows.
-pub async fn write_parquet<W: Write + Send>(mut stream: SendableRecordBatchStream, out: W) -> Result<u64> {
+pub async fn write_parquet<W: Write + Send>(stream: SendableRecordBatchStream, out: W) -> Result<u64> {
+    // Plain strings, whatever reads the file.
+    let mut stream = crate::columns::plain_text(stream);
     let props = parquet::file::properties::WriterProperties::builder()
         .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
         .build();

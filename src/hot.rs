@@ -245,6 +245,8 @@ impl HotCache {
                     1 => batches[0].column(i).clone(),
                     _ => arrow::compute::concat(&parts)?,
                 };
+                // Held as SQL reads it (text as views over the decoded text).
+                let whole = crate::storage::sql_array(whole)?;
                 let bytes = whole.get_array_memory_size();
                 let chunks: Chunks = Arc::new(
                     (0..whole.len())
@@ -354,7 +356,7 @@ pub async fn filtered_nearest(
     max_matching: usize,
 ) -> DfResult<Option<Vec<Nearest>>> {
     let names = column_names(filter);
-    let table_schema = Schema::from(dataset.schema());
+    let table_schema = crate::storage::sql_schema(&Schema::from(dataset.schema()));
     let fields =
         names.iter().map(|n| table_schema.field_with_name(n).cloned()).collect::<std::result::Result<Vec<_>, _>>()?;
     let schema = Arc::new(Schema::new(fields));
@@ -370,6 +372,10 @@ pub async fn filtered_nearest(
         })?
         .data;
     let df_schema = DFSchema::try_from(schema.as_ref().clone())?;
+    // The filter was typed for Lance's columns (text as Utf8); the cache holds text as views.
+    let unqualified = unqualified
+        .rewrite(&mut datafusion::optimizer::analyzer::type_coercion::TypeCoercionRewriter::new(&df_schema))?
+        .data;
     let predicate = datafusion::physical_expr::create_physical_expr(
         &unqualified,
         &df_schema,

@@ -258,6 +258,14 @@ impl PersonaSession {
             .map(|o| o.drop_protected.clone())
             .unwrap_or_default();
         let plan = crate::protected::copy_without(plan, &crate::protected::columns(&drop))?;
+        // Files carry plain strings, whatever reads them.
+        let plan = match plan {
+            LogicalPlan::Copy(mut copy) => {
+                copy.input = Arc::new(crate::columns::plain_text_plan(Arc::unwrap_or_clone(copy.input))?);
+                LogicalPlan::Copy(copy)
+            }
+            other => other,
+        };
         Ok(plan)
     }
 

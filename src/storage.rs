@@ -2,14 +2,22 @@
 //! latest when the query was planned (projection, filters and limit pushed down to Lance) and
 //! appends through [`LanceSink`], which commits once at the end: an INSERT that fails midway
 //! (a bad cast, a dropped connection) leaves the table exactly as it was.
+//!
+//! SQL sees a table's text columns as `Utf8View` ([`sql_schema`]), as DataFusion reads parquet:
+//! its group-by, sort, comparison and `LIKE` kernels run faster on views than on `Utf8`
+//! (`benches/README.md`, issue 39). Lance stores and returns `Utf8`; the conversion reuses the
+//! decoded text (only the 16-byte views are built), and filters handed to Lance and rows
+//! written to it are restated in Lance's types.
 
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::ArrayRef;
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::Session;
-use datafusion::common::{not_impl_err, Result as DfResult};
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::{not_impl_err, Result as DfResult, ScalarValue};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::datasource::{MemTable, TableProvider, TableType};
 use datafusion::execution::TaskContext;
@@ -28,7 +36,10 @@ pub struct LanceTable {
     db: Arc<Database>,
     name: String,
     reader: std::sync::RwLock<Arc<LanceTableProvider>>,
+    /// The columns as SQL sees them ([`sql_schema`]).
     schema: SchemaRef,
+    /// The columns as Lance stores them.
+    lance_schema: SchemaRef,
     /// Decoded columns kept between statements (long-lived sessions).
     cache: Option<Arc<HotCache>>,
     /// Columns read from Lance even with a cache: embeddings, lists and narrative prose are
@@ -47,9 +58,10 @@ impl LanceTable {
     pub async fn open_with(db: Arc<Database>, name: &str, cache: Option<Arc<HotCache>>) -> crate::Result<Self> {
         let dataset = Arc::new(db.open_table(name).await?);
         let reader = LanceTableProvider::new(dataset, false, false);
-        let schema = reader.schema();
+        let lance_schema = reader.schema();
+        let schema = sql_schema(&lance_schema);
         let wide = match cache {
-            Some(_) => wide_columns(&db, name, &schema),
+            Some(_) => wide_columns(&db, name, &lance_schema),
             None => Vec::new(),
         };
         Ok(LanceTable {
@@ -57,6 +69,7 @@ impl LanceTable {
             name: name.to_string(),
             reader: std::sync::RwLock::new(Arc::new(reader)),
             schema,
+            lance_schema,
             cache,
             wide,
         })
@@ -83,7 +96,7 @@ impl LanceTable {
             return Ok(());
         }
         let fresh = LanceTableProvider::new(Arc::new(self.db.open_table(&self.name).await?), false, false);
-        if fresh.schema() != self.schema {
+        if fresh.schema() != self.lance_schema {
             return Err(crate::Error::InvalidArgument {
                 name: format!("table '{}'", self.name),
                 reason: "its columns changed since the statement was prepared: prepare it again".into(),
@@ -134,7 +147,8 @@ impl TableProvider for LanceTable {
                 return MemTable::try_new(projected, parts)?.scan(state, None, &[], limit).await;
             }
         }
-        self.reader().scan(state, projection, filters, limit).await
+        let filters: Vec<Expr> = filters.iter().map(lance_filter).collect();
+        as_sql(self.reader().scan(state, projection, &filters, limit).await?)
     }
 
     /// Lance evaluates plain comparisons, boolean logic, IN lists, BETWEEN and IS NULL over
@@ -173,8 +187,81 @@ impl TableProvider for LanceTable {
                 self.name
             );
         }
-        let sink = LanceSink { db: self.db.clone(), table: self.name.clone(), schema: self.schema.clone() };
+        let sink = LanceSink {
+            db: self.db.clone(),
+            table: self.name.clone(),
+            schema: self.schema.clone(),
+            lance_schema: self.lance_schema.clone(),
+        };
         Ok(Arc::new(DataSinkExec::new(input, Arc::new(sink), None)))
+    }
+}
+
+/// The schema SQL sees for a table Lance stores with `lance`: its text columns (`Utf8`) as
+/// `Utf8View`, everything else as it is.
+pub fn sql_schema(lance: &Schema) -> SchemaRef {
+    let fields: Vec<arrow::datatypes::Field> = lance
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, lance.metadata().clone()))
+}
+
+/// A column Lance returned, as SQL sees it ([`sql_schema`]): text as `Utf8View` over the same
+/// text buffer.
+pub fn sql_array(array: ArrayRef) -> DfResult<ArrayRef> {
+    Ok(match array.data_type() {
+        DataType::Utf8 => arrow::compute::cast(&array, &DataType::Utf8View)?,
+        _ => array,
+    })
+}
+
+/// A Lance scan's plan with its text columns as SQL sees them (a projection of casts, only when
+/// there is text to convert).
+fn as_sql(plan: Arc<dyn ExecutionPlan>) -> DfResult<Arc<dyn ExecutionPlan>> {
+    use datafusion::physical_expr::expressions::{CastExpr, Column};
+    use datafusion::physical_expr::PhysicalExpr;
+    let schema = plan.schema();
+    if !schema.fields().iter().any(|f| f.data_type() == &DataType::Utf8) {
+        return Ok(plan);
+    }
+    let exprs: Vec<(Arc<dyn PhysicalExpr>, String)> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let column: Arc<dyn PhysicalExpr> = Arc::new(Column::new(f.name(), i));
+            let expr: Arc<dyn PhysicalExpr> = match f.data_type() {
+                DataType::Utf8 => Arc::new(CastExpr::new(column, DataType::Utf8View, None)),
+                _ => column,
+            };
+            (expr, f.name().clone())
+        })
+        .collect();
+    Ok(Arc::new(datafusion::physical_plan::projection::ProjectionExec::try_new(exprs, plan)?))
+}
+
+/// A filter over the SQL schema restated in Lance's types: text literals and casts to text as
+/// `Utf8`.
+fn lance_filter(expr: &Expr) -> Expr {
+    let restated = expr.clone().transform(|e| {
+        Ok(match e {
+            Expr::Literal(ScalarValue::Utf8View(v), meta) => {
+                Transformed::yes(Expr::Literal(ScalarValue::Utf8(v), meta))
+            }
+            Expr::Cast(c) if c.field.data_type() == &DataType::Utf8View => {
+                Transformed::yes(Expr::Cast(datafusion::logical_expr::Cast::new(c.expr, DataType::Utf8)))
+            }
+            other => Transformed::no(other),
+        })
+    });
+    match restated {
+        Ok(t) => t.data,
+        Err(_) => expr.clone(),
     }
 }
 
@@ -234,7 +321,10 @@ pub(crate) fn pushable(expr: &Expr) -> bool {
 pub struct LanceSink {
     db: Arc<Database>,
     table: String,
+    /// The columns as SQL gives them.
     schema: SchemaRef,
+    /// The columns as Lance stores them.
+    lance_schema: SchemaRef,
 }
 
 impl fmt::Debug for LanceSink {
@@ -256,14 +346,24 @@ impl DataSink for LanceSink {
     }
 
     async fn write_all(&self, data: SendableRecordBatchStream, _context: &Arc<TaskContext>) -> DfResult<u64> {
-        // DataFusion has already cast the input to the table's column types; re-label the
-        // batches with the table's schema so field metadata and nullability match exactly.
-        let schema = self.schema.clone();
+        // DataFusion has already cast the input to the table's column types as SQL sees them;
+        // restate text in Lance's type and re-label the batches with the table's schema so field
+        // metadata and nullability match exactly.
+        let schema = self.lance_schema.clone();
         let relabelled = futures::StreamExt::map(data, {
             let schema = schema.clone();
             move |batch| {
                 let batch = batch?;
-                arrow::record_batch::RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+                let columns = batch
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| match c.data_type() == f.data_type() {
+                        true => Ok(c.clone()),
+                        false => arrow::compute::cast(c, f.data_type()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)
                     .map_err(|e| datafusion::error::DataFusionError::ArrowError(Box::new(e), None))
             }
         });

@@ -35,7 +35,9 @@ fn doomed(first_name: &str) -> bool {
 }
 
 async fn rows(session: &PersonaSession, sql: &str) -> Vec<arrow::record_batch::RecordBatch> {
-    session.sql(sql).await.expect("query")
+    // Text as plain strings (SQL reads table text as views).
+    let batches = session.sql(sql).await.expect("query");
+    batches.into_iter().map(|b| personadb::columns::plain_text_batch(b).expect("text")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -93,6 +93,7 @@ async fn real_server_narrates_a_few_personas() {
     let failures = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
     let mut narrated = 0;
     for b in session.sql(&sql).await.expect("query") {
+        let b = personadb::columns::plain_text_batch(b).expect("text");
         let uuid = b.column(0).as_string::<i32>();
         let first = b.column(1).as_string::<i32>();
         for i in 0..b.num_rows() {

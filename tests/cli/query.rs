@@ -98,9 +98,20 @@ fn copy_writes_parquet_csv_and_json() {
     // Read the parquet file back with an independent reader.
     let file = std::fs::File::open(dir.path().join("out.parquet")).expect("open");
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).expect("parquet");
+    // Text is written as plain strings (SQL reads it as views; readers need not know them).
+    let state = reader.schema().field_with_name("state").expect("state").data_type().clone();
+    assert_eq!(state, arrow::datatypes::DataType::Utf8, "COPY writes text as Utf8");
     let rows: usize = reader.build().expect("reader").map(|b| b.expect("batch").num_rows()).sum();
     let expected = ok(&db, &["sql", "-o", "csv", "SELECT count(*) FROM personas WHERE age >= 65"]);
     assert_eq!(rows.to_string(), csv_rows(&expected)[0][0]);
+    // So does -o parquet --out.
+    let out = dir.path().join("out2.parquet");
+    ok(&db, &["sql", "--out", out.to_str().expect("path"), "SELECT state FROM personas LIMIT 5"]);
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&out).expect("open"),
+    )
+    .expect("parquet");
+    assert_eq!(reader.schema().field(0).data_type(), &arrow::datatypes::DataType::Utf8);
 }
 
 #[test]

@@ -57,6 +57,7 @@ async fn hostile_llm_answers() {
     let batches = session.sql("SELECT persona, cultural_background FROM personas").await.expect("read");
     for b in &batches {
         for column in b.columns() {
+            let column = arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8).expect("text");
             for text in column.as_string::<i32>().iter().flatten() {
                 assert!(
                     !text.contains('\u{1b}') && !text.contains('\u{0}'),
