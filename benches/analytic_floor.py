@@ -3,12 +3,15 @@ is already decoded in memory, on the parquet export, and in DuckDB on the same e
 
     pip install datafusion            # optional; not part of ./setup.sh
     python benches/analytic_floor.py [--parquet PATH] [--runs 5] [--partitions 2]
+        [--strings utf8|view|dict]
 
 Run benches/analytic.py first: it writes the parquet export of the 1M-persona table this reads
 (default ~/.cache/personadb/bench-analytic/personas.parquet). In-process, warm, medians of RUNS.
 DataFusion on in-memory Arrow is the floor of what personadb's engine can do once the column
 data is decoded; the difference between that and personadb's own times (benches/analytic.py)
-is the storage read. Results are checked equal to DuckDB's.
+is the storage read. Results are checked equal to DuckDB's. --strings sets how the in-memory
+table holds text: `utf8` (as pyarrow reads it), `view` (Utf8View, as personadb's SQL reads its
+tables) or `dict` (dictionary-encoded where a column has at most 5,000 distinct values).
 """
 
 import argparse
@@ -18,6 +21,8 @@ import sys
 import time
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +43,22 @@ def timed(f, runs):
     return statistics.median(times), result
 
 
+def strings(table, form):
+    """`table` with its text columns held as `form` (utf8, view or dict)."""
+    if form == "utf8":
+        return table
+    columns = []
+    for field in table.schema:
+        column = table[field.name]
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            if form == "view":
+                column = column.cast(pa.string_view())
+            elif pc.count_distinct(column).as_py() <= 5000:
+                column = column.dictionary_encode()
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
 def rows(batches):
     out = []
     for b in batches:
@@ -51,12 +72,13 @@ def main():
     parser.add_argument("--parquet", default=os.path.expanduser("~/.cache/personadb/bench-analytic/personas.parquet"))
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--partitions", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--strings", choices=["utf8", "view", "dict"], default="utf8")
     args = parser.parse_args()
     if not os.path.exists(args.parquet):
         sys.exit(f"{args.parquet} does not exist: run benches/analytic.py first")
 
     config = datafusion.SessionConfig().with_target_partitions(args.partitions)
-    table = pq.read_table(args.parquet)
+    table = strings(pq.read_table(args.parquet), args.strings)
     memory = datafusion.SessionContext(config)
     step = -(-table.num_rows // args.partitions)
     memory.register_record_batches(
@@ -66,7 +88,7 @@ def main():
     duck = duckdb.connect()
     duck.execute(f"CREATE VIEW personas AS SELECT * FROM read_parquet('{args.parquet}')")
 
-    print(f"DataFusion {datafusion.__version__}, {args.partitions} partitions; DuckDB {duckdb.__version__}; "
+    print(f"DataFusion {datafusion.__version__}, {args.partitions} partitions, text as {args.strings}; DuckDB {duckdb.__version__}; "
           f"{table.num_rows} rows, {args.runs} runs\n")
     print("| query | DataFusion, in memory ms | DataFusion, parquet ms | DuckDB, parquet ms | memory / DuckDB | parquet / DuckDB | same rows |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")

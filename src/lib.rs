@@ -35,6 +35,7 @@ pub mod serve;
 pub mod session;
 pub mod storage;
 pub mod stratify;
+pub mod window_topk;
 
 pub use database::{Database, WriteKind};
 pub use error::{Error, Result};

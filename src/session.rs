@@ -145,7 +145,12 @@ impl PersonaSession {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .with_option_extension(personadb_udfs::PersonadbOptions::default());
-        let ctx = SessionContext::new_with_config(config);
+        let state = datafusion::execution::SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_physical_optimizer_rules(crate::window_topk::WindowTopK::with_default_rules())
+            .build();
+        let ctx = SessionContext::new_with_state(state);
         let schema = Arc::new(DatabaseSchema {
             db: db.clone(),
             session_tables: RwLock::new(HashMap::new()),
