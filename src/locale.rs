@@ -317,6 +317,31 @@ pub fn models_of_table(db: &crate::Database, table: &str) -> Vec<Arc<LocaleModel
     }
 }
 
+/// The persona schemas (`network.json`'s `persona`: column roles, narrative fields) that apply
+/// to `table`, as [`models_of_table`] chooses them, read without building the models (which
+/// takes about 0.6 s a locale): what a long-lived session's first scan of a table needs.
+pub fn persona_schemas_of_table(db: &crate::Database, table: &str) -> Vec<crate::model::schema::PersonaSchema> {
+    let recorded = db.catalog().ok().and_then(|c| c.table(table).ok().flatten()).and_then(|t| t.locale);
+    match recorded.and_then(|l| spec(&l).ok()) {
+        Some(s) => vec![s.persona],
+        None => available().iter().filter_map(|l| spec(l).ok()).map(|s| s.persona).collect(),
+    }
+}
+
+/// The `network.json` of a locale's pack, parsed.
+fn spec(locale: &str) -> Result<NetworkSpec> {
+    let locale = canonical(locale)?;
+    let text = match std::env::var_os("PERSONADB_DATASETS") {
+        Some(dir) => {
+            let path = PathBuf::from(dir).join(locale).join("network.json");
+            std::fs::read_to_string(&path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?
+        }
+        None => pack(locale)?.file("network.json")?.to_string(),
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| Error::InvalidLocalePack { locale: locale.into(), reason: format!("network.json: {e}") })
+}
+
 /// The model of each embedded pack, in name order (packs that fail to load are left out).
 pub fn all_models() -> Vec<Arc<LocaleModel>> {
     available().iter().filter_map(|l| model(l).ok()).collect()

@@ -270,11 +270,9 @@ fn lance_filter(expr: &Expr) -> Expr {
 /// text column that has an `_embedding` column beside it.
 fn wide_columns(db: &Database, table: &str, schema: &SchemaRef) -> Vec<String> {
     use arrow::datatypes::DataType;
-    let narrative: Vec<String> = crate::locale::models_of_table(db, table)
+    let narrative: Vec<String> = crate::locale::persona_schemas_of_table(db, table)
         .iter()
-        .flat_map(|m| {
-            m.persona.narrative.fields.iter().chain(m.persona.narrative.lists.iter()).cloned().collect::<Vec<_>>()
-        })
+        .flat_map(|p| p.narrative.fields.iter().chain(p.narrative.lists.iter()).cloned().collect::<Vec<_>>())
         .collect();
     schema
         .fields()
