@@ -320,12 +320,25 @@ pub fn models_of_table(db: &crate::Database, table: &str) -> Vec<Arc<LocaleModel
 /// The persona schemas (`network.json`'s `persona`: column roles, narrative fields) that apply
 /// to `table`, as [`models_of_table`] chooses them, read without building the models (which
 /// takes about 0.6 s a locale): what a long-lived session's first scan of a table needs.
-pub fn persona_schemas_of_table(db: &crate::Database, table: &str) -> Vec<crate::model::schema::PersonaSchema> {
+pub fn persona_schemas_of_table(db: &crate::Database, table: &str) -> Vec<Arc<crate::model::schema::PersonaSchema>> {
     let recorded = db.catalog().ok().and_then(|c| c.table(table).ok().flatten()).and_then(|t| t.locale);
-    match recorded.and_then(|l| spec(&l).ok()) {
-        Some(s) => vec![s.persona],
-        None => available().iter().filter_map(|l| spec(l).ok()).map(|s| s.persona).collect(),
+    match recorded.and_then(|l| persona_schema(&l).ok()) {
+        Some(s) => vec![s],
+        None => available().iter().filter_map(|l| persona_schema(l).ok()).collect(),
     }
+}
+
+/// The `persona` object of a locale pack's `network.json`, parsed once per process.
+fn persona_schema(locale: &str) -> Result<Arc<crate::model::schema::PersonaSchema>> {
+    let locale = canonical(locale)?;
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<crate::model::schema::PersonaSchema>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(s) = cache.lock().map_err(|_| poisoned())?.get(locale) {
+        return Ok(s.clone());
+    }
+    let schema = Arc::new(spec(locale)?.persona);
+    cache.lock().map_err(|_| poisoned())?.insert(locale.to_string(), schema.clone());
+    Ok(schema)
 }
 
 /// The `network.json` of a locale's pack, parsed.
