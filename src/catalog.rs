@@ -5,11 +5,17 @@
 //! Kept whole (about 580 lines): every statement against `catalog.sqlite` and its migrations in one
 //! place, so the schema and the queries that rely on it are read together.
 
+use std::cell::{Ref, RefCell};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{Error, Result};
+use crate::remote::{CatalogObject, Fetched, Remote};
+
+/// How many times a change to a remote catalog is made again after another process published
+/// first, before giving up.
+const REMOTE_ATTEMPTS: usize = 20;
 
 /// The catalog schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = 4;
@@ -66,18 +72,21 @@ pub struct FailureRecord {
 /// An open catalog.
 #[derive(Debug)]
 pub struct Catalog {
-    conn: Connection,
+    /// In a cell so that a remote catalog can swap in a newer copy between statements.
+    conn: RefCell<Connection>,
     path: PathBuf,
     /// Opened without write access (the file or its directory is not writable): queries work,
     /// every write fails with [`Error::ReadOnlyDatabase`].
     read_only: bool,
+    /// For a database on object storage: the catalog object this file is a working copy of.
+    remote: Option<CatalogObject>,
 }
 
 impl Catalog {
     /// Creates a new catalog at `path` (the file must not exist).
     pub fn create(path: &Path) -> Result<Self> {
         let conn = Connection::open(path).map_err(|source| Error::Catalog { path: path.into(), source })?;
-        let catalog = Catalog { conn, path: path.into(), read_only: false };
+        let catalog = Catalog { conn: RefCell::new(conn), path: path.into(), read_only: false, remote: None };
         catalog.exec_batch(&format!(
             "PRAGMA application_id = {APPLICATION_ID};
              PRAGMA user_version = 1;
@@ -192,28 +201,32 @@ impl Catalog {
         rows: u64,
         unknown_json: &str,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO imports (table_name, locale, file, sha256, bytes, rows, unknown_json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![table, locale, file, sha256, bytes as i64, rows as i64, unknown_json],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "INSERT INTO imports (table_name, locale, file, sha256, bytes, rows, unknown_json) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![table, locale, file, sha256, bytes as i64, rows as i64, unknown_json],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// Forgets the import provenance of `table` (it was replaced).
     pub fn clear_imports(&self, table: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM imports WHERE table_name = ?1", params![table])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute("DELETE FROM imports WHERE table_name = ?1", params![table])
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// The files imported into `table`: (file, SHA-256, bytes, rows, imported at), oldest first.
     pub fn imports(&self, table: &str) -> Result<Vec<(String, String, u64, u64, String)>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare("SELECT file, sha256, bytes, rows, imported_at FROM imports WHERE table_name = ?1 ORDER BY id")
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -262,7 +275,7 @@ impl Catalog {
         if version > SCHEMA_VERSION {
             return Err(Error::NewerSchema { path: db_dir.into(), found: version, supported: SCHEMA_VERSION });
         }
-        let catalog = Catalog { conn, path: path.into(), read_only };
+        let catalog = Catalog { conn: RefCell::new(conn), path: path.into(), read_only, remote: None };
         if version < SCHEMA_VERSION {
             if read_only {
                 return Err(not_db(format!(
@@ -273,6 +286,131 @@ impl Catalog {
             catalog.migrate(version)?;
         }
         Ok(catalog)
+    }
+
+    /// Opens the catalog of a database on object storage, creating it when `create` and there is
+    /// none: a working copy of the object, kept current by [`Catalog::refresh`].
+    pub fn open_remote(remote: &Remote, create: bool) -> Result<Self> {
+        let object = remote.catalog_object()?;
+        let shown = PathBuf::from(object.uri());
+        for _ in 0..REMOTE_ATTEMPTS {
+            match object.fetch()? {
+                Fetched::Changed(path) => {
+                    let old = Connection::open(&path)
+                        .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))
+                        .map_err(|source| Error::Catalog { path: shown.clone(), source })?;
+                    let mut catalog = Catalog::open(&path, Path::new(remote.uri()))?;
+                    catalog.path = shown.clone();
+                    catalog.remote = Some(object);
+                    if old < SCHEMA_VERSION && !catalog.publish()? {
+                        return Err(Error::NotADatabase {
+                            path: shown,
+                            reason: "another process changed the catalog while it was being upgraded: try again".into(),
+                        });
+                    }
+                    return Ok(catalog);
+                }
+                Fetched::Missing if !create => {
+                    return Err(Error::NotADatabase {
+                        path: remote.uri().into(),
+                        reason: "there are objects under the prefix but no catalog.sqlite".into(),
+                    })
+                }
+                Fetched::Missing => {
+                    let path = object.new_file("new");
+                    let mut catalog = Catalog::create(&path)?;
+                    catalog.path = shown.clone();
+                    catalog.remote = Some(object);
+                    if catalog.publish()? {
+                        return Ok(catalog);
+                    }
+                    // Another process created it first: open theirs.
+                    let Some(object) = catalog.remote.take() else { break };
+                    return Self::open_remote_object(remote, object);
+                }
+                Fetched::Unchanged => break,
+            }
+        }
+        Err(Error::NotADatabase { path: shown, reason: "the catalog object could not be read".into() })
+    }
+
+    fn open_remote_object(remote: &Remote, object: CatalogObject) -> Result<Self> {
+        object.forget();
+        match object.fetch()? {
+            Fetched::Changed(path) => {
+                let mut catalog = Catalog::open(&path, Path::new(remote.uri()))?;
+                catalog.path = PathBuf::from(object.uri());
+                catalog.remote = Some(object);
+                Ok(catalog)
+            }
+            _ => Err(Error::NotADatabase {
+                path: remote.uri().into(),
+                reason: "the catalog object vanished while it was being created".into(),
+            }),
+        }
+    }
+
+    /// The connection (a working copy's, for a remote catalog).
+    fn conn(&self) -> Ref<'_, Connection> {
+        self.conn.borrow()
+    }
+
+    /// For a remote catalog: brings the working copy up to the object's latest version (one
+    /// HEAD request when nothing changed). A local catalog is always current.
+    pub fn refresh(&self) -> Result<()> {
+        let Some(object) = &self.remote else { return Ok(()) };
+        if let Fetched::Changed(path) = object.fetch()? {
+            let newer = match Catalog::open(&path, Path::new(object.uri())) {
+                Ok(newer) => newer,
+                Err(e) => {
+                    object.forget();
+                    return Err(e);
+                }
+            };
+            let old = self.conn.replace(newer.conn.into_inner());
+            if let Some(old_path) = old.path().map(PathBuf::from) {
+                drop(old);
+                let _ = std::fs::remove_file(&old_path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes a change: for a remote catalog, on the latest copy, then published with a
+    /// conditional put, made again on a newer copy when another process published first.
+    fn write<T>(&self, change: impl Fn() -> Result<T>) -> Result<T> {
+        let Some(object) = &self.remote else { return change() };
+        for _ in 0..REMOTE_ATTEMPTS {
+            self.refresh()?;
+            let out = match change() {
+                Ok(out) => out,
+                Err(e) => {
+                    // The copy may hold part of the change: read it again next time.
+                    object.forget();
+                    return Err(e);
+                }
+            };
+            if self.publish()? {
+                return Ok(out);
+            }
+        }
+        Err(Error::NotADatabase {
+            path: self.path.clone(),
+            reason: format!("other processes kept changing the catalog: {REMOTE_ATTEMPTS} attempts failed"),
+        })
+    }
+
+    /// Publishes the working copy of a remote catalog over the version it came from; false
+    /// when another process published first.
+    fn publish(&self) -> Result<bool> {
+        let Some(object) = &self.remote else { return Ok(true) };
+        // A consistent, complete file (the copy may be in WAL mode).
+        let snapshot = object.new_file("publish");
+        let target = snapshot.to_string_lossy().replace('\'', "''");
+        self.conn().execute(&format!("VACUUM INTO '{target}'"), []).map_err(|e| self.err(e))?;
+        let bytes = std::fs::read(&snapshot).map_err(|e| Error::io(format!("reading {}", snapshot.display()), e));
+        let _ = std::fs::remove_file(&snapshot);
+        object.publish(bytes?)
     }
 
     /// Whether the catalog was opened without write access.
@@ -290,35 +428,40 @@ impl Catalog {
     }
 
     fn exec_batch(&self, sql: &str) -> Result<()> {
-        self.conn.execute_batch(sql).map_err(|e| self.err(e))
+        self.conn().execute_batch(sql).map_err(|e| self.err(e))
     }
 
     /// Records a table (replacing any earlier record of the same name).
     pub fn put_table(&self, name: &str, locale: Option<&str>) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO tables (name, locale) VALUES (?1, ?2)
-                 ON CONFLICT(name) DO UPDATE SET locale = COALESCE(excluded.locale, tables.locale)",
-                params![name, locale],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "INSERT INTO tables (name, locale) VALUES (?1, ?2)
+                     ON CONFLICT(name) DO UPDATE SET locale = COALESCE(excluded.locale, tables.locale)",
+                    params![name, locale],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// Forgets a table, its embedding metadata and import provenance.
     pub fn remove_table(&self, name: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM tables WHERE name = ?1", params![name])
-            .and_then(|_| self.conn.execute("DELETE FROM embeddings WHERE table_name = ?1", params![name]))
-            .and_then(|_| self.conn.execute("DELETE FROM embed_checkpoints WHERE table_name = ?1", params![name]))
-            .and_then(|_| self.conn.execute("DELETE FROM imports WHERE table_name = ?1", params![name]))
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute("DELETE FROM tables WHERE name = ?1", params![name])
+                .and_then(|_| self.conn().execute("DELETE FROM embeddings WHERE table_name = ?1", params![name]))
+                .and_then(|_| self.conn().execute("DELETE FROM embed_checkpoints WHERE table_name = ?1", params![name]))
+                .and_then(|_| self.conn().execute("DELETE FROM imports WHERE table_name = ?1", params![name]))
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// The names of the recorded tables, sorted.
     pub fn table_names(&self) -> Result<Vec<String>> {
-        let mut statement = self.conn.prepare("SELECT name FROM tables ORDER BY name").map_err(|e| self.err(e))?;
+        let conn = self.conn();
+        let mut statement = conn.prepare("SELECT name FROM tables ORDER BY name").map_err(|e| self.err(e))?;
         let names = statement
             .query_map([], |r| r.get::<_, String>(0))
             .and_then(|rows| rows.collect::<std::result::Result<Vec<_>, _>>())
@@ -328,7 +471,7 @@ impl Catalog {
 
     /// SQLite's own check of the file: None when sound, else what it found (first lines).
     pub fn integrity_problem(&self) -> Option<String> {
-        let result: std::result::Result<String, _> = self.conn.query_row("PRAGMA quick_check", [], |r| r.get(0));
+        let result: std::result::Result<String, _> = self.conn().query_row("PRAGMA quick_check", [], |r| r.get(0));
         match result {
             Ok(ok) if ok == "ok" => None,
             Ok(problem) => Some(problem),
@@ -338,7 +481,7 @@ impl Catalog {
 
     /// Metadata of a table, if recorded.
     pub fn table(&self, name: &str) -> Result<Option<TableInfo>> {
-        self.conn
+        self.conn()
             .query_row("SELECT name, locale, created_at FROM tables WHERE name = ?1", params![name], |r| {
                 Ok(TableInfo { name: r.get(0)?, locale: r.get(1)?, created_at: r.get(2)? })
             })
@@ -349,28 +492,30 @@ impl Catalog {
     /// Records that `column` of `table` holds embeddings by `model` of `dimension`; an existing
     /// record must agree (a table never mixes models in one column).
     pub fn put_embedding(&self, table: &str, column: &str, model: &str, dimension: usize) -> Result<()> {
-        if let Some((m, d)) = self.embedding(table, column)? {
-            if m != model || d != dimension {
-                return Err(Error::InvalidArgument {
-                    name: format!("column '{column}' of '{table}'"),
-                    reason: format!("it holds embeddings by {m} ({d} dimensions), not {model} ({dimension})"),
-                });
+        self.write(|| {
+            if let Some((m, d)) = self.embedding(table, column)? {
+                if m != model || d != dimension {
+                    return Err(Error::InvalidArgument {
+                        name: format!("column '{column}' of '{table}'"),
+                        reason: format!("it holds embeddings by {m} ({d} dimensions), not {model} ({dimension})"),
+                    });
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        self.conn
-            .execute(
-                "INSERT INTO embeddings (table_name, column_name, model, dimension) VALUES (?1, ?2, ?3, ?4)",
-                params![table, column, model, dimension as i64],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+            self.conn()
+                .execute(
+                    "INSERT INTO embeddings (table_name, column_name, model, dimension) VALUES (?1, ?2, ?3, ?4)",
+                    params![table, column, model, dimension as i64],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// Every recorded embedding column of `table`: (column, model, dimension), by column name.
     pub fn embeddings(&self, table: &str) -> Result<Vec<(String, String, usize)>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare("SELECT column_name, model, dimension FROM embeddings WHERE table_name = ?1 ORDER BY column_name")
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -384,14 +529,16 @@ impl Catalog {
     /// Records (or replaces) the model of an embedding column whose embeddings were all
     /// rewritten by `model`.
     pub fn replace_embedding(&self, table: &str, column: &str, model: &str, dimension: usize) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO embeddings (table_name, column_name, model, dimension) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(table_name, column_name) DO UPDATE SET model = excluded.model, dimension = excluded.dimension",
-                params![table, column, model, dimension as i64],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "INSERT INTO embeddings (table_name, column_name, model, dimension) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(table_name, column_name) DO UPDATE SET model = excluded.model, dimension = excluded.dimension",
+                    params![table, column, model, dimension as i64],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// The fragments an interrupted embedding of `column` of `table` by `model` finished, when
@@ -404,24 +551,26 @@ impl Catalog {
         model: &str,
         base_version: u64,
     ) -> Result<Vec<(u32, String)>> {
-        self.conn
-            .execute(
-                "DELETE FROM embed_checkpoints WHERE table_name = ?1 AND column_name = ?2
-                 AND (model <> ?3 OR base_version <> ?4)",
-                params![table, column, model, base_version as i64],
-            )
-            .map_err(|e| self.err(e))?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT fragment_id, fragment_json FROM embed_checkpoints
-                 WHERE table_name = ?1 AND column_name = ?2 ORDER BY fragment_id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![table, column], |r| Ok((r.get::<_, i64>(0)? as u32, r.get::<_, String>(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "DELETE FROM embed_checkpoints WHERE table_name = ?1 AND column_name = ?2
+                     AND (model <> ?3 OR base_version <> ?4)",
+                    params![table, column, model, base_version as i64],
+                )
+                .map_err(|e| self.err(e))?;
+            let conn = self.conn();
+            let mut stmt = conn
+                .prepare(
+                    "SELECT fragment_id, fragment_json FROM embed_checkpoints
+                     WHERE table_name = ?1 AND column_name = ?2 ORDER BY fragment_id",
+                )
+                .map_err(|e| self.err(e))?;
+            let rows = stmt
+                .query_map(params![table, column], |r| Ok((r.get::<_, i64>(0)? as u32, r.get::<_, String>(1)?)))
+                .map_err(|e| self.err(e))?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        })
     }
 
     /// Records a fragment an embedding run finished (see [`Catalog::embed_checkpoints`]).
@@ -434,28 +583,35 @@ impl Catalog {
         fragment_id: u32,
         fragment_json: &str,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO embed_checkpoints
-                 (table_name, column_name, model, base_version, fragment_id, fragment_json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![table, column, model, base_version as i64, fragment_id as i64, fragment_json],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "INSERT OR REPLACE INTO embed_checkpoints
+                     (table_name, column_name, model, base_version, fragment_id, fragment_json)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![table, column, model, base_version as i64, fragment_id as i64, fragment_json],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// Forgets the checkpoints of an embedding run (it finished).
     pub fn clear_embed_checkpoints(&self, table: &str, column: &str) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM embed_checkpoints WHERE table_name = ?1 AND column_name = ?2", params![table, column])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "DELETE FROM embed_checkpoints WHERE table_name = ?1 AND column_name = ?2",
+                    params![table, column],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// The model and dimension recorded for an embedding column.
     pub fn embedding(&self, table: &str, column: &str) -> Result<Option<(String, usize)>> {
-        self.conn
+        self.conn()
             .query_row(
                 "SELECT model, dimension FROM embeddings WHERE table_name = ?1 AND column_name = ?2",
                 params![table, column],
@@ -476,33 +632,37 @@ impl Catalog {
         config_json: &str,
         base_version: Option<u64>,
     ) -> Result<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO runs (table_name, locale, seed, requested, status, config_json, base_version, pid)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7)",
-                params![
-                    table,
-                    locale,
-                    seed as i64,
-                    requested as i64,
-                    config_json,
-                    base_version.map(|v| v as i64),
-                    std::process::id()
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "INSERT INTO runs (table_name, locale, seed, requested, status, config_json, base_version, pid)
+                     VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6, ?7)",
+                    params![
+                        table,
+                        locale,
+                        seed as i64,
+                        requested as i64,
+                        config_json,
+                        base_version.map(|v| v as i64),
+                        std::process::id()
+                    ],
+                )
+                .map_err(|e| self.err(e))?;
+            Ok(self.conn().last_insert_rowid())
+        })
     }
 
     /// Marks a run as running again in this process (resuming it).
     pub fn reopen_run(&self, run_id: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE runs SET status = 'running', pid = ?2, error = NULL, finished_at = NULL WHERE id = ?1",
-                params![run_id, std::process::id()],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "UPDATE runs SET status = 'running', pid = ?2, error = NULL, finished_at = NULL WHERE id = ?1",
+                    params![run_id, std::process::id()],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// Records a committed batch of a run in the ledger, with the personas of that batch whose
@@ -515,31 +675,34 @@ impl Catalog {
         dataset_version: u64,
         failures: &[FailureRecord],
     ) -> Result<()> {
-        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute(
-            "INSERT OR REPLACE INTO run_batches (run_id, batch_index, rows, dataset_version) VALUES (?1, ?2, ?3, ?4);",
-            params![run_id, batch_index as i64, rows as i64, dataset_version as i64],
-        )
-        .map_err(|e| self.err(e))?;
-        for f in failures {
+        self.write(|| {
+            let conn = self.conn();
+            let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
             tx.execute(
-                "INSERT OR REPLACE INTO run_failures (run_id, row_index, uuid, reason) VALUES (?1, ?2, ?3, ?4)",
-                params![run_id, f.row as i64, f.uuid, crate::error::redact(&f.reason)],
+                "INSERT OR REPLACE INTO run_batches (run_id, batch_index, rows, dataset_version) VALUES (?1, ?2, ?3, ?4);",
+                params![run_id, batch_index as i64, rows as i64, dataset_version as i64],
             )
             .map_err(|e| self.err(e))?;
-        }
-        tx.execute(
-            "UPDATE runs SET rows_written = (SELECT COALESCE(SUM(rows),0) FROM run_batches WHERE run_id = ?1) WHERE id = ?1",
-            params![run_id],
-        )
-        .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))
+            for f in failures {
+                tx.execute(
+                    "INSERT OR REPLACE INTO run_failures (run_id, row_index, uuid, reason) VALUES (?1, ?2, ?3, ?4)",
+                    params![run_id, f.row as i64, f.uuid, crate::error::redact(&f.reason)],
+                )
+                .map_err(|e| self.err(e))?;
+            }
+            tx.execute(
+                "UPDATE runs SET rows_written = (SELECT COALESCE(SUM(rows),0) FROM run_batches WHERE run_id = ?1) WHERE id = ?1",
+                params![run_id],
+            )
+            .map_err(|e| self.err(e))?;
+            tx.commit().map_err(|e| self.err(e))
+        })
     }
 
     /// The committed batches of a run, in order.
     pub fn ledger(&self, run_id: i64) -> Result<Vec<LedgerEntry>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare(
                 "SELECT batch_index, rows, dataset_version FROM run_batches WHERE run_id = ?1 ORDER BY batch_index",
             )
@@ -558,8 +721,8 @@ impl Catalog {
 
     /// The failure records of a run, by row.
     pub fn failures(&self, run_id: i64) -> Result<Vec<FailureRecord>> {
-        let mut stmt = self
-            .conn
+        let conn = self.conn();
+        let mut stmt = conn
             .prepare("SELECT row_index, uuid, reason FROM run_failures WHERE run_id = ?1 ORDER BY row_index")
             .map_err(|e| self.err(e))?;
         let rows = stmt
@@ -572,15 +735,17 @@ impl Catalog {
 
     /// Records the LLM traffic of a run (requests, tokens, retries), as JSON.
     pub fn set_usage(&self, run_id: i64, usage_json: &str) -> Result<()> {
-        self.conn
-            .execute("UPDATE runs SET usage_json = ?2 WHERE id = ?1", params![run_id, usage_json])
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute("UPDATE runs SET usage_json = ?2 WHERE id = ?1", params![run_id, usage_json])
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// The recorded LLM traffic of a run, if any.
     pub fn usage(&self, run_id: i64) -> Result<Option<String>> {
-        self.conn
+        self.conn()
             .query_row("SELECT usage_json FROM runs WHERE id = ?1", params![run_id], |r| r.get(0))
             .optional()
             .map(Option::flatten)
@@ -589,26 +754,29 @@ impl Catalog {
 
     /// Every run, newest first.
     pub fn runs(&self) -> Result<Vec<RunInfo>> {
-        let mut stmt = self.conn.prepare(&format!("{RUN_SELECT} ORDER BY id DESC")).map_err(|e| self.err(e))?;
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!("{RUN_SELECT} ORDER BY id DESC")).map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], run_from_row).map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(|e| self.err(e))
     }
 
     /// Marks a run finished (`status` = "done" or "failed").
     pub fn finish_run(&self, run_id: i64, status: &str, seconds: f64, error: Option<&str>) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE runs SET status = ?2, seconds = ?3, error = ?4,
-                     finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
-                params![run_id, status, seconds, error.map(crate::error::redact)],
-            )
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        self.write(|| {
+            self.conn()
+                .execute(
+                    "UPDATE runs SET status = ?2, seconds = ?3, error = ?4,
+                         finished_at = strftime('%Y-%m-%dT%H:%M:%SZ','now') WHERE id = ?1",
+                    params![run_id, status, seconds, error.map(crate::error::redact)],
+                )
+                .map(|_| ())
+                .map_err(|e| self.err(e))
+        })
     }
 
     /// A run by id.
     pub fn run(&self, run_id: i64) -> Result<Option<RunInfo>> {
-        self.conn
+        self.conn()
             .query_row(&format!("{RUN_SELECT} WHERE id = ?1"), params![run_id], run_from_row)
             .optional()
             .map_err(|e| self.err(e))

@@ -140,6 +140,12 @@ fn infer_locale(schema: &arrow::datatypes::Schema) -> Option<String> {
 /// Checks the database in `dir`; with `repair`, mends what it safely can.
 pub async fn check(dir: &Path, repair: bool) -> Result<CheckReport> {
     let mut report = CheckReport::default();
+    if crate::remote::is_remote(dir) {
+        return Err(Error::Unsupported(format!(
+            "`personadb check` examines a local database directory, and {} is on object storage",
+            dir.display()
+        )));
+    }
     if !dir.is_dir() {
         return Err(Error::NotADatabase { path: dir.into(), reason: "it does not exist or is not a directory".into() });
     }

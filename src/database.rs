@@ -1,5 +1,6 @@
 //! The database directory: one Lance dataset per table (`<name>.lance`) and `catalog.sqlite`.
-//! Every write is a Lance commit, so a write is either wholly visible or not at all.
+//! Every write is a Lance commit, so a write is either wholly visible or not at all. The same
+//! layout can live on S3-compatible object storage (`s3://bucket/prefix`, see [`crate::remote`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,6 +13,7 @@ use lance::Dataset;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
+use crate::remote::{Remote, StorageOptions};
 
 /// The default database directory.
 pub const DEFAULT_DB: &str = "personadb";
@@ -23,7 +25,10 @@ pub const TABLE_SUFFIX: &str = ".lance";
 /// An open personadb database.
 #[derive(Debug)]
 pub struct Database {
+    /// The directory, or the `s3://` location as a path (for messages).
     dir: PathBuf,
+    /// Set for a database on object storage.
+    remote: Option<Remote>,
     catalog: Mutex<Catalog>,
     /// Lance's caches (manifests, index structures) shared by every table this handle opens,
     /// so the statements of a long-lived session do not load a table's indexes again each time.
@@ -45,7 +50,14 @@ pub enum WriteKind {
 impl Database {
     /// Opens the database at `dir`, creating it when `dir` does not exist or is an empty
     /// directory. Anything else that is not a personadb database is refused.
+    ///
+    /// `s3://bucket/prefix` opens a database on object storage (credentials and endpoint from
+    /// the `AWS_*` variables and the file named by `PERSONADB_STORAGE_OPTIONS`).
     pub fn open(dir: impl AsRef<Path>) -> Result<Arc<Self>> {
+        if crate::remote::is_remote(dir.as_ref()) {
+            let location = dir.as_ref().to_string_lossy().into_owned();
+            return Self::open_remote(&location, StorageOptions::from_env()?);
+        }
         let dir = dir.as_ref().to_path_buf();
         let catalog_path = dir.join(CATALOG_FILE);
         let not_db = |reason: &str| Error::NotADatabase { path: dir.clone(), reason: reason.into() };
@@ -66,14 +78,66 @@ impl Database {
         };
         Ok(Arc::new(Database {
             dir,
+            remote: None,
             catalog: Mutex::new(catalog),
             lance: Arc::new(lance::session::Session::default()),
         }))
     }
 
-    /// The database directory.
+    /// Opens (or creates) the database at `s3://bucket/prefix` with these storage options.
+    /// A prefix that holds other objects but no catalog is refused.
+    pub fn open_remote(location: &str, options: StorageOptions) -> Result<Arc<Self>> {
+        let remote = Remote::new(location, options)?;
+        let names = remote.list_names()?;
+        let create = names.is_empty() || names.iter().any(|n| n == CATALOG_FILE);
+        let catalog = Catalog::open_remote(&remote, create)?;
+        Ok(Arc::new(Database {
+            dir: PathBuf::from(remote.uri()),
+            remote: Some(remote),
+            catalog: Mutex::new(catalog),
+            lance: Arc::new(lance::session::Session::default()),
+        }))
+    }
+
+    /// The database directory; for a database on object storage, its `s3://` location (not a
+    /// local path: see [`Database::local_dir`]).
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The local directory, or None for a database on object storage.
+    pub fn local_dir(&self) -> Option<&Path> {
+        self.remote.is_none().then_some(self.dir.as_path())
+    }
+
+    /// Where the database is, as users write it: a directory or `s3://bucket/prefix`.
+    pub fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    /// Whether the database is on object storage.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Another connection to the catalog (a process-local one for long runs that record progress
+    /// while the shared one is in use).
+    pub fn open_catalog(&self) -> Result<Catalog> {
+        match &self.remote {
+            Some(remote) => Catalog::open_remote(remote, false),
+            None => Catalog::open(&self.dir.join(CATALOG_FILE), &self.dir),
+        }
+    }
+
+    /// Lance's object store parameters for this database (storage options of a remote one).
+    fn store_params(&self) -> Option<lance::io::ObjectStoreParams> {
+        let remote = self.remote.as_ref()?;
+        Some(lance::io::ObjectStoreParams {
+            storage_options_accessor: Some(Arc::new(lance::io::StorageOptionsAccessor::with_static_options(
+                remote.lance_options(),
+            ))),
+            ..Default::default()
+        })
     }
 
     /// Whether this process may not write the database (it was opened read-only).
@@ -92,10 +156,13 @@ impl Database {
 
     /// The catalog, locked for the caller.
     pub fn catalog(&self) -> Result<MutexGuard<'_, Catalog>> {
-        self.catalog.lock().map_err(|_| Error::NotADatabase {
+        let catalog = self.catalog.lock().map_err(|_| Error::NotADatabase {
             path: self.dir.clone(),
             reason: "catalog lock poisoned by an earlier panic".into(),
-        })
+        })?;
+        // A remote catalog may have been changed by another process since the last statement.
+        catalog.refresh()?;
+        Ok(catalog)
     }
 
     /// Checks a table name: letters, digits, underscores; not starting with a digit.
@@ -113,16 +180,36 @@ impl Database {
 
     /// The dataset URI of a table.
     pub fn table_uri(&self, name: &str) -> String {
-        self.dir.join(format!("{name}{TABLE_SUFFIX}")).to_string_lossy().into_owned()
+        match &self.remote {
+            Some(remote) => format!("{}/{name}{TABLE_SUFFIX}", remote.uri()),
+            None => self.dir.join(format!("{name}{TABLE_SUFFIX}")).to_string_lossy().into_owned(),
+        }
     }
 
     /// Whether a table exists.
     pub fn table_exists(&self, name: &str) -> bool {
-        Self::validate_name(name).is_ok() && Path::new(&self.table_uri(name)).is_dir()
+        if Self::validate_name(name).is_err() {
+            return false;
+        }
+        match &self.remote {
+            Some(remote) => remote.has_dataset(&format!("{name}{TABLE_SUFFIX}")).unwrap_or(false),
+            None => Path::new(&self.table_uri(name)).is_dir(),
+        }
     }
 
-    /// The table names, sorted.
+    /// The table names, sorted. (For a database on object storage, a listing that fails lists
+    /// nothing; opening a table then reports the store's error.)
     pub fn table_names(&self) -> Vec<String> {
+        if let Some(remote) = &self.remote {
+            return remote
+                .list_names()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|n| n.strip_suffix(TABLE_SUFFIX).map(str::to_string))
+                .filter(|n| Self::validate_name(n).is_ok())
+                .filter(|n| remote.has_dataset(&format!("{n}{TABLE_SUFFIX}")).unwrap_or(false))
+                .collect();
+        }
         let mut names: Vec<String> = std::fs::read_dir(&self.dir)
             .into_iter()
             .flatten()
@@ -140,10 +227,12 @@ impl Database {
         if !self.table_exists(name) {
             return Err(Error::TableNotFound { name: name.into() });
         }
-        Ok(lance::dataset::builder::DatasetBuilder::from_uri(&self.table_uri(name))
-            .with_session(self.lance.clone())
-            .load()
-            .await?)
+        let mut builder =
+            lance::dataset::builder::DatasetBuilder::from_uri(&self.table_uri(name)).with_session(self.lance.clone());
+        if let Some(params) = self.store_params() {
+            builder = builder.with_store_params(params);
+        }
+        Ok(builder.load().await?)
     }
 
     /// Writes batches from a stream as one commit. Returns the new dataset and rows written.
@@ -168,7 +257,7 @@ impl Database {
         let stream = match has_uuid_column(&schema) {
             true => {
                 let existing = match kind {
-                    WriteKind::Append => existing_uuids(&Dataset::open(&self.table_uri(name)).await?).await?,
+                    WriteKind::Append => existing_uuids(&self.open_table(name).await?).await?,
                     _ => UuidSet::default(),
                 };
                 unique_uuids(name, stream, existing)
@@ -183,11 +272,13 @@ impl Database {
                 WriteKind::Append => WriteMode::Append,
                 WriteKind::Replace => WriteMode::Overwrite,
             },
+            store_params: self.store_params(),
+            session: Some(self.lance.clone()),
             ..Default::default()
         };
         let uri = self.table_uri(name);
         let dataset = if kind == WriteKind::Append {
-            let existing = Arc::new(Dataset::open(&uri).await?);
+            let existing = Arc::new(self.open_table(name).await?);
             check_append_schema(name, &SchemaRef::new(arrow::datatypes::Schema::from(existing.schema())), &schema)?;
             InsertBuilder::new(existing).with_params(&params).execute_stream(counted).await?
         } else {
@@ -253,8 +344,13 @@ impl Database {
         if !self.table_exists(name) {
             return Err(Error::TableNotFound { name: name.into() });
         }
-        let uri = self.table_uri(name);
-        std::fs::remove_dir_all(&uri).map_err(|e| Error::io(format!("removing {uri}"), e))?;
+        match &self.remote {
+            Some(remote) => remote.remove_dir(&format!("{name}{TABLE_SUFFIX}"))?,
+            None => {
+                let uri = self.table_uri(name);
+                std::fs::remove_dir_all(&uri).map_err(|e| Error::io(format!("removing {uri}"), e))?;
+            }
+        }
         self.catalog()?.remove_table(name)
     }
 }

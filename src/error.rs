@@ -56,6 +56,9 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    #[error("object storage {location}: {doing} failed: {reason}")]
+    ObjectStore { location: String, doing: String, reason: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -29,6 +29,7 @@ pub mod narrate;
 pub mod output_path;
 pub mod plots;
 pub mod protected;
+pub mod remote;
 pub mod report;
 pub mod search;
 pub mod serve;

@@ -62,6 +62,10 @@ fn local_path(url: &str) -> Option<PathBuf> {
 /// Refuses `url` when it lies inside the database directory `db`.
 pub fn check_outside(db: &Path, url: &str, what: &str) -> Result<()> {
     let Some(path) = local_path(url) else { return Ok(()) };
+    if crate::remote::is_remote(db) {
+        // A database on object storage has no local directory to protect.
+        return Ok(());
+    }
     let target = resolve(&path)?;
     let db = resolve(db)?;
     if target.starts_with(&db) {

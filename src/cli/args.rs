@@ -17,7 +17,8 @@ use crate::format::{OutputFormat, ResultSink};
     about = "An embedded database of census-grounded synthetic personas, queried with SQL."
 )]
 pub struct Cli {
-    /// Database directory (created if absent).
+    /// Database directory, or `s3://bucket/prefix` on S3-compatible object storage (created if
+    /// absent; credentials and endpoint from the AWS_* variables and PERSONADB_STORAGE_OPTIONS).
     #[arg(long, global = true, env = "PERSONADB_DB", default_value = DEFAULT_DB)]
     pub db: PathBuf,
 

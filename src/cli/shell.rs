@@ -35,8 +35,14 @@ async fn interactive(
     use rustyline::error::ReadlineError;
     let session = PersonaSession::with_cache(db.clone(), cache)?;
     let mut editor = rustyline::DefaultEditor::new()?;
-    let history = db.dir().join(".shell_history");
-    let _ = editor.load_history(&history);
+    // Beside a local database; for one on object storage, in personadb's home.
+    let history = match db.local_dir() {
+        Some(dir) => Some(dir.join(".shell_history")),
+        None => crate::env::home().map(|home| home.join("shell_history")),
+    };
+    if let Some(history) = &history {
+        let _ = editor.load_history(history);
+    }
     let interactive = std::io::stdin().is_terminal();
     if interactive {
         println!("personadb {} — database {} — .help for help", env!("CARGO_PKG_VERSION"), db.dir().display());
@@ -102,7 +108,9 @@ async fn interactive(
         failed +=
             usize::from(report(run_sql(&session, &buffer, &mut ResultSink::new(Some(format), None, db.dir())?).await));
     }
-    let _ = editor.save_history(&history);
+    if let Some(history) = &history {
+        let _ = editor.save_history(history);
+    }
     // A script piped in fails when any statement did, so scripts and CI notice.
     if !interactive && failed > 0 {
         anyhow::bail!("{failed} statement(s) failed");

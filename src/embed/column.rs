@@ -212,7 +212,7 @@ pub async fn embed_column(db: &Database, options: &EmbedColumnOptions) -> Result
         let done: HashMap<u32, String> =
             db.catalog()?.embed_checkpoints(table, &target, model, base_version)?.into_iter().collect();
         // A connection of its own: the checkpoints are written while the run holds no lock.
-        let catalog = crate::catalog::Catalog::open(&db.dir().join("catalog.sqlite"), db.dir())?;
+        let catalog = db.open_catalog()?;
         let bar = progress_bar(options.progress, rows);
         let store = Arc::new(CatalogCheckpoints {
             catalog: Mutex::new(catalog),
