@@ -187,6 +187,8 @@ pub struct GenerateReport {
     pub failure_kinds: Vec<(String, u64, String)>,
     /// LLM traffic of this invocation.
     pub usage: Option<UsageSnapshot>,
+    /// The same per endpoint (one entry per LLM server).
+    pub endpoints: Vec<crate::llm::EndpointUsage>,
 }
 
 /// Runs a generation.
@@ -465,9 +467,14 @@ async fn finish(
 ) -> Result<GenerateReport> {
     let seconds = start.elapsed().as_secs_f64();
     let usage = narrator.and_then(|n| n.usage());
+    let endpoints = narrator.map(|n| n.endpoint_usage()).unwrap_or_default();
     if let Some(u) = &usage {
-        if let Ok(json) = serde_json::to_string(u) {
-            let _ = db.catalog()?.set_usage(run_id, &json);
+        // The totals, and each endpoint's traffic and errors.
+        if let Ok(mut json) = serde_json::to_value(u) {
+            if let (Some(object), Ok(list)) = (json.as_object_mut(), serde_json::to_value(&endpoints)) {
+                object.insert("endpoints".into(), list);
+            }
+            let _ = db.catalog()?.set_usage(run_id, &json.to_string());
         }
     }
     match result {
@@ -486,6 +493,7 @@ async fn finish(
                 failed: failures.len() as u64,
                 failure_kinds: failure_kinds(&failures),
                 usage,
+                endpoints,
             })
         }
         Err(e) => {

@@ -52,7 +52,8 @@ impl StorageOptions {
     pub fn from_json(text: &str, source: &str) -> Result<Self> {
         let invalid = |reason: String| Error::InvalidArgument { name: format!("storage options {source}"), reason };
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON ({})", e.classify_name())))?;
+            // Where, not what: the text may hold a secret.
+            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON (line {}, column {})", e.line(), e.column())))?;
         let object = value.as_object().ok_or_else(|| invalid("expected a JSON object of strings".into()))?;
         let mut options = HashMap::new();
         for (key, value) in object {
@@ -92,17 +93,6 @@ impl StorageOptions {
     /// The options as Lance takes them.
     pub fn to_map(&self) -> HashMap<String, String> {
         self.0.clone()
-    }
-}
-
-/// Trait helper: JSON error kinds by name, without the input text.
-trait ClassifyName {
-    fn classify_name(&self) -> String;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> String {
-        format!("line {}, column {}", self.line(), self.column())
     }
 }
 

@@ -349,3 +349,56 @@ async fn api_keys_are_never_printed_or_stored() {
     let error = with_userinfo.validate().expect_err("credentials in the URL are refused").to_string();
     assert!(error.contains("must not carry credentials") && !error.contains(key), "{error}");
 }
+
+/// Two endpoints serve the run; one dies part-way (it closes every connection and takes no
+/// new ones). No persona is lost: requests move to the live endpoint, the dead one is drained,
+/// and the run record has each endpoint's traffic and errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narration_spreads_over_endpoints_and_survives_one_dying() {
+    let dead = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = dead.clone();
+    let doomed_server = FakeLlm::start(Arc::new(move |n, _| {
+        if n >= 12 {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if flag.load(std::sync::atomic::Ordering::SeqCst) {
+            Action::Disconnect
+        } else {
+            Action::Slow(Duration::from_millis(20))
+        }
+    }))
+    .await;
+    let live = FakeLlm::healthy(Duration::from_millis(20)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("open");
+    let n = 60;
+    let llm = LlmConfig {
+        base_urls: vec![doomed_server.base_url.clone(), live.base_url.clone()],
+        max_concurrency: 2,
+        max_retries: 2,
+        ..config(&live.base_url)
+    };
+    let options = GenerateOptions::new("us", n)
+        .seed(5)
+        .narrator(Some(personadb::narrate::NarratorKind::Llm))
+        .llm(llm)
+        .commit_rows(20);
+    let report = personadb::generate(&db, &options).await.expect("the run completes with one endpoint down");
+    assert!(dead.load(std::sync::atomic::Ordering::SeqCst), "the first endpoint never died");
+    assert_eq!(report.table_rows, n);
+    let failed = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
+    assert!(failed.is_empty(), "personas lost to the dead endpoint: {failed:?}");
+
+    // Both endpoints served; the dead one's errors and drains are recorded per endpoint.
+    assert_eq!(report.endpoints.len(), 2, "{:?}", report.endpoints);
+    let (first, second) = (&report.endpoints[0].usage, &report.endpoints[1].usage);
+    assert!(first.requests >= 12 && first.errors >= 1 && first.drains >= 1, "{first:?}");
+    assert!(second.requests > first.requests, "the live endpoint took the rest: {:?}", report.endpoints);
+    assert_eq!(second.errors, 0, "{second:?}");
+    let recorded = db.catalog().expect("catalog").usage(report.run_id).expect("usage").expect("recorded");
+    let recorded: serde_json::Value = serde_json::from_str(&recorded).expect("json");
+    let endpoints = recorded["endpoints"].as_array().expect("endpoints recorded");
+    assert_eq!(endpoints[0]["url"], doomed_server.base_url.trim_end_matches('/'));
+    assert!(endpoints[0]["errors"].as_u64() >= Some(1), "{recorded}");
+    assert_eq!(live.seen().len() as u64, second.requests);
+}

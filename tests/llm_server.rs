@@ -115,3 +115,70 @@ async fn real_server_narrates_a_few_personas() {
     }
     assert_eq!(narrated + failures.len(), n as usize);
 }
+
+/// Two real llama.cpp servers share a run, and one is killed once the first persona is
+/// committed: every persona is still in the table, none failed for want of a server, and both
+/// endpoints' traffic is recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_real_servers_one_killed_mid_run_lose_no_persona() {
+    let (survivor, first_url) = start_server();
+    let (mut doomed, second_url) = start_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let config = LlmConfig {
+        base_urls: vec![first_url, second_url.clone()],
+        model: "SmolLM2-135M-Instruct".into(),
+        max_concurrency: 1,
+        timeout_s: 180.0,
+        max_tokens: 600,
+        max_field_chars: 200,
+        max_reasks: 1,
+        ..LlmConfig::default()
+    };
+    let n = 4;
+    let options = GenerateOptions::new("us", n)
+        .seed(3)
+        .narrator(Some(personadb::narrate::NarratorKind::Llm))
+        .llm(config)
+        .commit_rows(1);
+    let run = {
+        let (db, options) = (db.clone(), options.clone());
+        tokio::spawn(async move { personadb::generate(&db, &options).await })
+    };
+    // Kill the second server once a persona is committed (both have had requests by then).
+    let started = Instant::now();
+    loop {
+        let committed = {
+            let catalog = db.catalog().expect("catalog");
+            let runs = catalog.runs().expect("runs");
+            runs.first().map(|r| catalog.ledger(r.id).expect("ledger").len()).unwrap_or(0)
+        };
+        if committed >= 1 {
+            break;
+        }
+        assert!(!run.is_finished(), "the run ended before the kill");
+        assert!(started.elapsed() < Duration::from_secs(400), "no persona committed within 400 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = doomed.0.kill();
+    let _ = doomed.0.wait();
+    let report = tokio::time::timeout(Duration::from_secs(600), run)
+        .await
+        .expect("bounded in time")
+        .expect("task")
+        .expect("the run completes on the surviving server");
+    drop(survivor);
+    eprintln!("{n} personas in {:.1}s; endpoints {:?}", started.elapsed().as_secs_f64(), report.endpoints);
+    assert_eq!(report.table_rows, n);
+    let failures = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
+    // A tiny model may still write an answer that fails validation; a dead server must not cost a persona.
+    assert!(
+        failures.iter().all(|f| !f.reason.starts_with("connection") && !f.reason.starts_with("timeout")),
+        "{failures:?}"
+    );
+    assert_eq!(report.endpoints.len(), 2);
+    let killed = report.endpoints.iter().find(|e| e.url == second_url).expect("the killed endpoint");
+    assert!(killed.usage.requests >= 1, "{:?}", report.endpoints);
+    let live = report.endpoints.iter().find(|e| e.url != second_url).expect("the surviving endpoint");
+    assert!(live.usage.completion_tokens > 0 && live.usage.errors == 0, "{:?}", report.endpoints);
+}

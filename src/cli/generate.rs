@@ -91,6 +91,15 @@ async fn print_report(db: &Database, report: &GenerateReport) -> Result<()> {
             "LLM: {} requests, {} prompt + {} completion tokens, {} retries, {} rate-limited, {} timeouts",
             u.requests, u.prompt_tokens, u.completion_tokens, u.retries, u.rate_limited, u.timeouts
         );
+        if report.endpoints.len() > 1 {
+            for e in &report.endpoints {
+                let u = &e.usage;
+                eprintln!(
+                    "  {}: {} requests, {} + {} tokens, {} errors, drained {} times",
+                    e.url, u.requests, u.prompt_tokens, u.completion_tokens, u.errors, u.drains
+                );
+            }
+        }
     }
     if report.failed > 0 {
         eprintln!(

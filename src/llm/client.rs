@@ -159,6 +159,10 @@ pub struct Usage {
     pub rate_limited: AtomicU64,
     pub timeouts: AtomicU64,
     pub failed: AtomicU64,
+    /// Failed attempts (connection, timeout, 5xx, bad answer) of an endpoint.
+    pub errors: AtomicU64,
+    /// Times an endpoint was taken out of service after a failure.
+    pub drains: AtomicU64,
 }
 
 /// A snapshot of [`Usage`].
@@ -171,6 +175,35 @@ pub struct UsageSnapshot {
     pub rate_limited: u64,
     pub timeouts: u64,
     pub failed: u64,
+    #[serde(default)]
+    pub errors: u64,
+    #[serde(default)]
+    pub drains: u64,
+}
+
+impl UsageSnapshot {
+    /// The sum of two snapshots.
+    pub fn plus(&self, other: &UsageSnapshot) -> UsageSnapshot {
+        UsageSnapshot {
+            requests: self.requests + other.requests,
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+            retries: self.retries + other.retries,
+            rate_limited: self.rate_limited + other.rate_limited,
+            timeouts: self.timeouts + other.timeouts,
+            failed: self.failed + other.failed,
+            errors: self.errors + other.errors,
+            drains: self.drains + other.drains,
+        }
+    }
+}
+
+/// The traffic of one endpoint, as recorded with a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EndpointUsage {
+    pub url: String,
+    #[serde(flatten)]
+    pub usage: UsageSnapshot,
 }
 
 impl Usage {
@@ -184,6 +217,8 @@ impl Usage {
             rate_limited: get(&self.rate_limited),
             timeouts: get(&self.timeouts),
             failed: get(&self.failed),
+            errors: get(&self.errors),
+            drains: get(&self.drains),
         }
     }
 }
@@ -257,59 +292,163 @@ impl tower::Service<HttpRequestFactory> for Transport {
     }
 }
 
-/// A chat client for one OpenAI-compatible endpoint.
+/// One OpenAI-compatible endpoint of a client: its connection, limit, traffic and health.
+struct Endpoint {
+    url: String,
+    openai: async_openai::Client<OpenAIConfig>,
+    limit: Arc<AdaptiveLimit>,
+    usage: Usage,
+    health: std::sync::Mutex<Health>,
+}
+
+/// Whether an endpoint takes requests: after a connection failure, a timeout or a 5xx it is
+/// drained (no new requests) for 1 s, doubling with each failure in a row up to 60 s, when the
+/// client has other endpoints; then requests try it again, and a success puts it back in service.
+#[derive(Debug, Default)]
+struct Health {
+    drained_until: Option<tokio::time::Instant>,
+    strikes: u32,
+}
+
+impl Endpoint {
+    fn available_at(&self) -> Option<tokio::time::Instant> {
+        self.health.lock().ok().and_then(|h| h.drained_until)
+    }
+
+    fn succeeded(&self) {
+        if let Ok(mut h) = self.health.lock() {
+            *h = Health::default();
+        }
+    }
+
+    /// Counts a failed attempt; drains the endpoint when there are others to go to (a lone
+    /// endpoint is only backed off).
+    fn failed(&self, drain: bool) {
+        self.usage.errors.fetch_add(1, Ordering::Relaxed);
+        if !drain {
+            return;
+        }
+        if let Ok(mut h) = self.health.lock() {
+            h.strikes = h.strikes.saturating_add(1);
+            let pause = Duration::from_secs(1u64 << (h.strikes - 1).min(6)).min(Duration::from_secs(60));
+            h.drained_until = Some(tokio::time::Instant::now() + pause);
+            self.usage.drains.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// A chat client for one or several OpenAI-compatible endpoints serving the same model.
 #[derive(Clone)]
 pub struct LlmClient {
-    openai: async_openai::Client<OpenAIConfig>,
+    endpoints: Arc<Vec<Endpoint>>,
     config: Arc<LlmConfig>,
-    limit: Arc<AdaptiveLimit>,
-    usage: Arc<Usage>,
 }
 
 impl std::fmt::Debug for LlmClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LlmClient({} {})", self.config.endpoint(), self.config.model)
+        write!(f, "LlmClient({} {})", self.config.endpoints_label(), self.config.model)
     }
 }
 
 impl LlmClient {
-    /// A client for `config`, under the process-wide limit of its endpoint.
+    /// A client for `config`, each endpoint under its process-wide limit.
     pub fn new(config: LlmConfig) -> Result<Self> {
         config.validate()?;
-        let limit = AdaptiveLimit::shared(&config.endpoint(), config.max_concurrency);
-        Self::with_limit(config, limit)
+        let limits = config.endpoints().iter().map(|url| AdaptiveLimit::shared(url, config.max_concurrency)).collect();
+        Self::with_limits(config, limits)
     }
 
-    /// A client under a given limit (tests, benchmarks).
+    /// A client under a given limit, shared by all its endpoints (tests, benchmarks).
     pub fn with_limit(config: LlmConfig, limit: Arc<AdaptiveLimit>) -> Result<Self> {
+        let limits = config.endpoints().iter().map(|_| limit.clone()).collect();
+        Self::with_limits(config, limits)
+    }
+
+    fn with_limits(config: LlmConfig, limits: Vec<Arc<AdaptiveLimit>>) -> Result<Self> {
         config.validate()?;
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout())
-            .pool_max_idle_per_host(config.max_concurrency.max(1))
-            .build()
-            .map_err(|e| Error::InvalidArgument { name: "LLM client".into(), reason: e.to_string() })?;
-        let mut openai_config = OpenAIConfig::new().with_api_base(config.endpoint());
         if let Some(key) = &config.api_key {
             // A server may echo the key in an error (OpenAI's 401 does): never print or store it.
             crate::error::register_secret(key);
-            openai_config = openai_config.with_api_key(key.clone());
         }
-        let openai = async_openai::Client::with_config(openai_config).with_http_service(Transport { http });
-        Ok(LlmClient { openai, config: Arc::new(config), limit, usage: Arc::new(Usage::default()) })
+        let mut endpoints = Vec::new();
+        for (url, limit) in config.endpoints().into_iter().zip(limits) {
+            let http = reqwest::Client::builder()
+                .timeout(config.timeout())
+                .pool_max_idle_per_host(config.max_concurrency.max(1))
+                .build()
+                .map_err(|e| Error::InvalidArgument { name: "LLM client".into(), reason: e.to_string() })?;
+            let mut openai_config = OpenAIConfig::new().with_api_base(url.clone());
+            if let Some(key) = &config.api_key {
+                openai_config = openai_config.with_api_key(key.clone());
+            }
+            let openai = async_openai::Client::with_config(openai_config).with_http_service(Transport { http });
+            endpoints.push(Endpoint { url, openai, limit, usage: Usage::default(), health: Default::default() });
+        }
+        if endpoints.is_empty() {
+            return Err(Error::InvalidArgument { name: "LLM config".into(), reason: "no endpoint".into() });
+        }
+        Ok(LlmClient { endpoints: Arc::new(endpoints), config: Arc::new(config) })
     }
 
     pub fn config(&self) -> &LlmConfig {
         &self.config
     }
 
-    /// The concurrency limit this client runs under.
+    /// The concurrency limit of the first endpoint.
     pub fn limit(&self) -> &Arc<AdaptiveLimit> {
-        &self.limit
+        &self.endpoints[0].limit
     }
 
-    /// Traffic so far.
+    /// Most requests in flight at once over every endpoint.
+    pub fn max_in_flight(&self) -> usize {
+        self.endpoints.iter().map(|e| e.limit.max()).sum()
+    }
+
+    /// Traffic so far, over every endpoint.
     pub fn usage(&self) -> UsageSnapshot {
-        self.usage.snapshot()
+        self.endpoints.iter().fold(UsageSnapshot::default(), |total, e| total.plus(&e.usage.snapshot()))
+    }
+
+    /// Traffic so far, per endpoint.
+    pub fn endpoint_usage(&self) -> Vec<EndpointUsage> {
+        self.endpoints.iter().map(|e| EndpointUsage { url: e.url.clone(), usage: e.usage.snapshot() }).collect()
+    }
+
+    /// The endpoint for the next request: the least loaded of those in service (in flight over
+    /// current limit; ties go round by `turn`), else the one back in service soonest, with the
+    /// wait until then.
+    fn pick(&self, turn: u64) -> (usize, Option<Duration>) {
+        let now = tokio::time::Instant::now();
+        let n = self.endpoints.len();
+        let mut best: Option<(usize, f64)> = None;
+        for k in 0..n {
+            let i = (turn as usize).wrapping_add(k) % n;
+            let e = &self.endpoints[i];
+            if e.available_at().is_some_and(|t| t > now) {
+                continue;
+            }
+            let load = e.limit.in_flight() as f64 / e.limit.current().max(1) as f64;
+            if best.is_none_or(|(_, b)| load < b) {
+                best = Some((i, load));
+            }
+        }
+        if let Some((i, _)) = best {
+            return (i, None);
+        }
+        let (i, at) = self
+            .endpoints
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.available_at().map(|t| (i, t)))
+            .min_by_key(|(_, t)| *t)
+            .unwrap_or((0, now));
+        (i, Some(at.saturating_duration_since(now)))
+    }
+
+    /// Whether an endpoint other than `i` is in service now.
+    fn other_in_service(&self, i: usize) -> bool {
+        let now = tokio::time::Instant::now();
+        self.endpoints.iter().enumerate().any(|(j, e)| j != i && e.available_at().is_none_or(|t| t <= now))
     }
 
     fn build(&self, request: &ChatRequest) -> CreateChatCompletionRequest {
@@ -369,25 +508,36 @@ impl LlmClient {
         let mut attempts = 0u32;
         let mut waits = 0u32;
         let cap = Duration::from_secs_f64(self.config.max_retry_after_s);
+        // Each endpoint gets the configured retries: a request moves to another endpoint when
+        // one fails, and gives up only when it has failed that often everywhere.
+        let budget = (self.config.max_retries + 1).saturating_mul(self.endpoints.len() as u32) - 1;
+        let mut turn = seed as u64;
         loop {
-            let permit = self.limit.acquire().await;
-            self.usage.requests.fetch_add(1, Ordering::Relaxed);
+            let (i, wait) = self.pick(turn);
+            turn = turn.wrapping_add(1);
+            if let Some(wait) = wait {
+                tokio::time::sleep(wait).await;
+            }
+            let endpoint = &self.endpoints[i];
+            let permit = endpoint.limit.acquire().await;
+            endpoint.usage.requests.fetch_add(1, Ordering::Relaxed);
             let outcome = tokio::time::timeout(
                 self.config.timeout(),
-                self.openai.chat().create_byot::<_, CreateChatCompletionResponse>(&body),
+                endpoint.openai.chat().create_byot::<_, CreateChatCompletionResponse>(&body),
             )
             .await;
             let failure = match outcome {
                 Ok(Ok(response)) => {
-                    self.limit.on_success();
+                    endpoint.limit.on_success();
+                    endpoint.succeeded();
                     drop(permit);
                     let (prompt, completion) = response
                         .usage
                         .as_ref()
                         .map(|u| (u.prompt_tokens as u64, u.completion_tokens as u64))
                         .unwrap_or((0, 0));
-                    self.usage.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
-                    self.usage.completion_tokens.fetch_add(completion, Ordering::Relaxed);
+                    endpoint.usage.prompt_tokens.fetch_add(prompt, Ordering::Relaxed);
+                    endpoint.usage.completion_tokens.fetch_add(completion, Ordering::Relaxed);
                     let choice = response.choices.into_iter().next();
                     let truncated = choice.as_ref().is_some_and(|c| c.finish_reason == Some(FinishReason::Length));
                     let text = choice.and_then(|c| c.message.content).unwrap_or_default();
@@ -395,18 +545,18 @@ impl LlmClient {
                 }
                 Err(_) => {
                     drop(permit);
-                    self.usage.timeouts.fetch_add(1, Ordering::Relaxed);
+                    endpoint.usage.timeouts.fetch_add(1, Ordering::Relaxed);
                     LlmFailure::Timeout { seconds: self.config.timeout_s.ceil() as u64 }
                 }
                 Ok(Err(OpenAIError::Boxed(e))) => match e.downcast::<HttpStatus>() {
                     Ok(http) if http.status == 429 => {
-                        self.usage.rate_limited.fetch_add(1, Ordering::Relaxed);
+                        endpoint.usage.rate_limited.fetch_add(1, Ordering::Relaxed);
                         waits += 1;
                         let wait = http.retry_after.unwrap_or_else(|| Self::backoff(seed, waits)).min(cap);
-                        self.limit.on_rate_limited(permit.started, wait);
+                        endpoint.limit.on_rate_limited(permit.started, wait);
                         drop(permit);
                         if waits > self.config.max_rate_limit_waits {
-                            self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                            endpoint.usage.failed.fetch_add(1, Ordering::Relaxed);
                             return Err(LlmFailure::RateLimited { waits: waits - 1 });
                         }
                         // The pause is enforced by the limit for every request.
@@ -418,7 +568,7 @@ impl LlmClient {
                     }
                     Ok(http) => {
                         drop(permit);
-                        self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                        endpoint.usage.failed.fetch_add(1, Ordering::Relaxed);
                         return Err(LlmFailure::Rejected {
                             status: http.status,
                             detail: crate::error::shorten(&http.body, 200),
@@ -432,7 +582,7 @@ impl LlmClient {
                 Ok(Err(OpenAIError::Reqwest(e))) => {
                     drop(permit);
                     if e.is_timeout() {
-                        self.usage.timeouts.fetch_add(1, Ordering::Relaxed);
+                        endpoint.usage.timeouts.fetch_add(1, Ordering::Relaxed);
                         LlmFailure::Timeout { seconds: self.config.timeout_s.ceil() as u64 }
                     } else {
                         LlmFailure::Connection(error_chain(&e))
@@ -444,17 +594,20 @@ impl LlmClient {
                 }
                 Ok(Err(other)) => {
                     drop(permit);
-                    self.usage.failed.fetch_add(1, Ordering::Relaxed);
+                    endpoint.usage.failed.fetch_add(1, Ordering::Relaxed);
                     return Err(LlmFailure::Protocol(other.to_string()));
                 }
             };
+            endpoint.failed(self.endpoints.len() > 1);
             attempts += 1;
-            if attempts > self.config.max_retries {
-                self.usage.failed.fetch_add(1, Ordering::Relaxed);
+            if attempts > budget {
+                endpoint.usage.failed.fetch_add(1, Ordering::Relaxed);
                 return Err(failure);
             }
-            self.usage.retries.fetch_add(1, Ordering::Relaxed);
-            tokio::time::sleep(Self::backoff(seed, attempts)).await;
+            endpoint.usage.retries.fetch_add(1, Ordering::Relaxed);
+            if !self.other_in_service(i) {
+                tokio::time::sleep(Self::backoff(seed, attempts)).await;
+            }
         }
     }
 }

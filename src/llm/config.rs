@@ -16,6 +16,12 @@ pub struct LlmConfig {
     /// Base URL of an OpenAI-compatible API, e.g. `https://api.openai.com/v1` or
     /// `http://127.0.0.1:8080/v1`.
     pub base_url: String,
+    /// Several endpoints serving the same model (vLLM / NIM / llama.cpp servers): when given,
+    /// used instead of `base_url`. Each has its own adaptive limit of `max_concurrency`;
+    /// requests go to the least loaded, and an endpoint that fails is drained and tried again
+    /// later.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub base_urls: Vec<String>,
     /// Model name sent with every request.
     pub model: String,
     /// API key (from the file or the environment; never serialized).
@@ -25,7 +31,8 @@ pub struct LlmConfig {
     pub api_key_env: Option<String>,
     /// Seconds before a request is abandoned (and retried).
     pub timeout_s: f64,
-    /// Most requests in flight at once, for the whole process (the limit adapts below this on 429).
+    /// Most requests in flight at once per endpoint, for the whole process (the limit adapts
+    /// below this on 429).
     pub max_concurrency: usize,
     /// Retries of a request after a 5xx answer, a timeout or a broken connection.
     pub max_retries: u32,
@@ -53,6 +60,7 @@ impl Default for LlmConfig {
     fn default() -> Self {
         LlmConfig {
             base_url: "http://127.0.0.1:8080/v1".into(),
+            base_urls: Vec::new(),
             model: String::new(),
             api_key: None,
             api_key_env: None,
@@ -75,6 +83,7 @@ impl std::fmt::Debug for LlmConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LlmConfig")
             .field("base_url", &self.base_url)
+            .field("base_urls", &self.base_urls)
             .field("model", &self.model)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
             .field("api_key_env", &self.api_key_env)
@@ -91,7 +100,7 @@ impl std::fmt::Debug for LlmConfig {
 /// Environment variables read by [`LlmConfig::load`] (they override the config file).
 pub const ENV_VARS: [(&str, &str); 7] = [
     ("PERSONADB_LLM_CONFIG", "path of a JSON config file"),
-    ("PERSONADB_LLM_BASE_URL", "base URL (else OPENAI_BASE_URL)"),
+    ("PERSONADB_LLM_BASE_URL", "base URL, or several separated by commas (else OPENAI_BASE_URL)"),
     ("PERSONADB_LLM_MODEL", "model name"),
     ("PERSONADB_LLM_API_KEY", "API key (else OPENAI_API_KEY)"),
     ("PERSONADB_LLM_CONCURRENCY", "most requests in flight"),
@@ -131,7 +140,14 @@ impl LlmConfig {
 
     fn apply_env(&mut self) -> Result<()> {
         if let Some(v) = env("PERSONADB_LLM_BASE_URL").or_else(|| env("OPENAI_BASE_URL")) {
-            self.base_url = v;
+            let urls: Vec<String> = v.split(',').map(|u| u.trim().to_string()).filter(|u| !u.is_empty()).collect();
+            match urls.as_slice() {
+                [one] => {
+                    self.base_url = one.clone();
+                    self.base_urls.clear();
+                }
+                _ => self.base_urls = urls,
+            }
         }
         if let Some(v) = env("PERSONADB_LLM_MODEL") {
             self.model = v;
@@ -167,21 +183,13 @@ impl LlmConfig {
 
     /// Checks every setting, naming the first one that is wrong.
     pub fn validate(&self) -> Result<()> {
-        let parsed = reqwest::Url::parse(&self.base_url).ok();
-        let has_credentials = parsed.as_ref().is_some_and(|u| !u.username().is_empty() || u.password().is_some());
-        let url = match parsed.as_ref().filter(|_| has_credentials) {
-            Some(u) => format!("{}://<redacted>@{}", u.scheme(), u.host_str().unwrap_or("")),
-            None => crate::error::redact_url_credentials(&self.base_url),
-        };
-        if !(self.base_url.starts_with("http://") || self.base_url.starts_with("https://")) {
-            return Err(invalid(format!("base_url must start with http:// or https://, got `{url}`")));
-        }
-        if has_credentials || url != self.base_url {
-            // Credentials in the URL would be printed in errors and recorded with the run.
-            return Err(invalid(format!(
-                "base_url must not carry credentials (`{url}`): give the key in PERSONADB_LLM_API_KEY, \
-                 OPENAI_API_KEY or `api_key_env`"
-            )));
+        let key = if self.base_urls.is_empty() { "base_url" } else { "base_urls" };
+        let mut seen = std::collections::HashSet::new();
+        for base_url in self.endpoints() {
+            check_url(key, &base_url)?;
+            if !seen.insert(base_url.clone()) {
+                return Err(invalid(format!("{key} names `{base_url}` twice")));
+            }
         }
         if self.model.trim().is_empty() {
             return Err(invalid(
@@ -220,10 +228,43 @@ impl LlmConfig {
         Duration::from_secs_f64(self.timeout_s)
     }
 
-    /// The URL of the endpoint, for the shared concurrency limit and messages.
+    /// The URL of the (first) endpoint.
     pub fn endpoint(&self) -> String {
-        self.base_url.trim_end_matches('/').to_string()
+        self.endpoints().into_iter().next().unwrap_or_default()
     }
+
+    /// The URLs of every endpoint, without trailing slashes.
+    pub fn endpoints(&self) -> Vec<String> {
+        let urls: Vec<&String> =
+            if self.base_urls.is_empty() { vec![&self.base_url] } else { self.base_urls.iter().collect() };
+        urls.into_iter().map(|u| u.trim().trim_end_matches('/').to_string()).collect()
+    }
+
+    /// The endpoints for messages: one URL, or the URLs separated by commas.
+    pub fn endpoints_label(&self) -> String {
+        self.endpoints().join(", ")
+    }
+}
+
+/// Refuses a base URL that is not http(s) or carries credentials (they would be printed in
+/// errors and recorded with the run).
+fn check_url(key: &str, base_url: &str) -> Result<()> {
+    let parsed = reqwest::Url::parse(base_url).ok();
+    let has_credentials = parsed.as_ref().is_some_and(|u| !u.username().is_empty() || u.password().is_some());
+    let url = match parsed.as_ref().filter(|_| has_credentials) {
+        Some(u) => format!("{}://<redacted>@{}", u.scheme(), u.host_str().unwrap_or("")),
+        None => crate::error::redact_url_credentials(base_url),
+    };
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+        return Err(invalid(format!("{key} must start with http:// or https://, got `{url}`")));
+    }
+    if has_credentials || url != base_url {
+        return Err(invalid(format!(
+            "{key} must not carry credentials (`{url}`): give the key in PERSONADB_LLM_API_KEY, \
+             OPENAI_API_KEY or `api_key_env`"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -252,6 +293,25 @@ mod tests {
         assert!(bad.validate().expect_err("url").to_string().contains("base_url"));
         let bad = LlmConfig { model: "m".into(), structured_output: "xml".into(), ..LlmConfig::default() };
         assert!(bad.validate().expect_err("format").to_string().contains("structured_output"));
+        let twice = LlmConfig {
+            model: "m".into(),
+            base_urls: vec!["http://a:1/v1".into(), "http://a:1/v1/".into()],
+            ..LlmConfig::default()
+        };
+        assert!(twice.validate().expect_err("twice").to_string().contains("twice"));
+        let bad = LlmConfig {
+            model: "m".into(),
+            base_urls: vec!["http://a:1/v1".into(), "ftp://b/v1".into()],
+            ..LlmConfig::default()
+        };
+        assert!(bad.validate().expect_err("scheme").to_string().contains("base_urls must start"));
+        let two = LlmConfig {
+            model: "m".into(),
+            base_urls: vec!["http://a:1/v1/".into(), "http://b:2/v1".into()],
+            ..LlmConfig::default()
+        };
+        two.validate().expect("two endpoints");
+        assert_eq!(two.endpoints(), ["http://a:1/v1", "http://b:2/v1"]);
         let no_model = LlmConfig::default();
         assert!(no_model.validate().expect_err("model").to_string().contains("PERSONADB_LLM_MODEL"));
     }

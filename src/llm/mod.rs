@@ -5,6 +5,6 @@ pub mod client;
 pub mod config;
 pub mod limit;
 
-pub use client::{ChatRequest, Completion, Json, LlmClient, LlmFailure, Message, UsageSnapshot};
+pub use client::{ChatRequest, Completion, EndpointUsage, Json, LlmClient, LlmFailure, Message, UsageSnapshot};
 pub use config::LlmConfig;
 pub use limit::AdaptiveLimit;

@@ -574,11 +574,15 @@ impl Narrator for LlmNarrator {
         Some(self.client.usage())
     }
 
+    fn endpoint_usage(&self) -> Vec<crate::llm::EndpointUsage> {
+        self.client.endpoint_usage()
+    }
+
     async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
         let rows = personas.num_rows();
         let facts = self.facts(personas, seed)?;
         // Enough personas in flight to keep the shared limit busy; the limit does the pacing.
-        let width = self.client.limit().max().saturating_mul(2).max(2);
+        let width = self.client.max_in_flight().saturating_mul(2).max(2);
         let mut results: Vec<Option<std::result::Result<Map<String, Value>, String>>> = vec![None; rows];
         let facts = &facts;
         let mut stream = futures::stream::iter(0..rows)
@@ -627,7 +631,7 @@ impl Narrator for LlmNarrator {
                 name: "LLM server".into(),
                 reason: format!(
                     "every persona of the batch failed at {}: {}",
-                    self.client.config().endpoint(),
+                    self.client.config().endpoints_label(),
                     failures[0].1
                 ),
             });

@@ -64,6 +64,10 @@ pub trait Narrator: Send + Sync {
     fn usage(&self) -> Option<crate::llm::UsageSnapshot> {
         None
     }
+    /// The same per endpoint, for narrators that spread requests over several servers.
+    fn endpoint_usage(&self) -> Vec<crate::llm::EndpointUsage> {
+        Vec::new()
+    }
 }
 
 /// Read access to the persona columns of a batch, by name, whatever their string encoding

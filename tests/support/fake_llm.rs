@@ -30,6 +30,8 @@ pub enum Action {
     BadContent,
     /// 401 whose message quotes the API key the request carried, as OpenAI's does.
     Unauthorized,
+    /// Closes the connection without answering, as a server that died does.
+    Disconnect,
     /// Hostile answer number `k` of [`HOSTILE_ANSWERS`] (cycled): malformed, huge, deeply
     /// nested, wrongly typed or escape-laden content, or a body or status no server should send.
     Hostile(u64),
@@ -139,6 +141,9 @@ async fn serve(
                 first_name: profile.first_name.clone(),
                 action,
             });
+            if action == Action::Disconnect {
+                return Ok(());
+            }
             respond(action, &request, &profile, &key).await
         } else if path.ends_with("/models") {
             (200, String::new(), json!({"object": "list", "data": [{"id": "fake", "object": "model"}]}).to_string())
@@ -224,6 +229,8 @@ async fn respond(action: Action, request: &Value, p: &Profile, key: &str) -> (u1
         }
         Action::Ok => (200, String::new(), completion(&content(request, p), 120)),
         Action::Hostile(k) => hostile(k % HOSTILE_ANSWERS, request, p),
+        // Handled by the caller (the connection is closed).
+        Action::Disconnect => (500, String::new(), String::new()),
     }
 }
 
