@@ -1,5 +1,10 @@
 //! End-to-end generation: 1M US personas sampled and written to a Lance table (one commit),
-//! as `personadb generate -n 1000000` does.
+//! as `personadb generate -n 1000000` does; into a local directory, and into S3-compatible object
+//! storage (a SeaweedFS on loopback, started by the bench: PERSONADB_WEED, ./setup.sh).
+//! `PERSONADB_BENCH_LOCAL_ONLY=1` skips the object storage case.
+
+#[path = "../tests/support/weed.rs"]
+mod weed;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use personadb::{Database, GenerateOptions, WriteKind};
@@ -17,6 +22,16 @@ fn writer(c: &mut Criterion) {
             runtime.block_on(personadb::generate(&db, &options)).expect("generate")
         })
     });
+    if std::env::var_os("PERSONADB_BENCH_LOCAL_ONLY").is_none() {
+        let server = weed::Weed::start();
+        let db = Database::open_remote(&server.uri("bench/db"), server.options()).expect("remote db");
+        group.bench_function("generate_1m_to_s3_seaweedfs", |b| {
+            b.iter(|| {
+                let options = GenerateOptions::new("us", 1_000_000).seed(1).kind(WriteKind::Replace);
+                runtime.block_on(personadb::generate(&db, &options)).expect("generate")
+            })
+        });
+    }
     group.finish();
 }
 

@@ -5,82 +5,25 @@
 //! killed mid-run loses no committed batch, leaves no duplicate, and readers only ever see
 //! committed versions; wrong credentials fail with a clear error that shows no secret.
 
-use std::net::TcpListener;
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_personadb");
-const KEY: &str = "personadb-test";
-const SECRET: &str = "s3cret-not-to-be-printed";
-const BUCKET: &str = "personas";
+use support::weed::{Weed, KEY, SECRET};
 
-/// A running SeaweedFS; killed when dropped.
-struct Weed {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
+const BIN: &str = env!("CARGO_BIN_EXE_personadb");
+
+/// The CLI against the test server.
+trait Cli {
+    fn command(&self, db: &str, args: &[&str]) -> Command;
+    fn personadb(&self, db: &str, args: &[&str]) -> Output;
+    fn ok(&self, db: &str, args: &[&str]) -> String;
+    fn scalar(&self, db: &str, sql: &str) -> String;
 }
 
-impl Weed {
-    fn start() -> Weed {
-        let weed = personadb::env::setting("PERSONADB_WEED")
-            .expect("PERSONADB_WEED is not set and ~/.cache/personadb/env has none: run ./setup.sh");
-        let dir = tempfile::tempdir().expect("tempdir");
-        // Every port weed opens, chosen free (the listeners are closed just before it starts).
-        let listeners: Vec<TcpListener> = (0..10).map(|_| TcpListener::bind("127.0.0.1:0").expect("port")).collect();
-        let ports: Vec<u16> = listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect();
-        drop(listeners);
-        let flag = |name: &str, i: usize| format!("-{name}={}", ports[i]);
-        let log = std::fs::File::create(dir.path().join("weed.log")).expect("log");
-        let child = Command::new(&weed)
-            .args(["mini", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false", "-webdav=false"])
-            .arg(format!("-bucket={BUCKET}"))
-            .arg(format!("-dir={}", dir.path().join("data").display()))
-            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
-            .arg(flag("s3.port", 0))
-            .arg(flag("s3.port.grpc", 1))
-            .arg(flag("master.port", 2))
-            .arg(flag("master.port.grpc", 3))
-            .arg(flag("volume.port", 4))
-            .arg(flag("volume.port.grpc", 5))
-            .arg(flag("filer.port", 6))
-            .arg(flag("filer.port.grpc", 7))
-            .arg(flag("admin.port", 8))
-            .arg(flag("admin.port.grpc", 9))
-            .env("AWS_ACCESS_KEY_ID", KEY)
-            .env("AWS_SECRET_ACCESS_KEY", SECRET)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {weed}: {e} (run ./setup.sh)"));
-        let weed = Weed { child, port: ports[0], _dir: dir };
-        // Ready when the bucket answers a listing.
-        let start = Instant::now();
-        loop {
-            let out = weed.personadb(&weed.uri("probe"), &["tables"]);
-            if out.status.success() {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "SeaweedFS did not answer within 90 s: {}\n{}",
-                String::from_utf8_lossy(&out.stderr),
-                std::fs::read_to_string(weed._dir.path().join("weed.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        weed
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn uri(&self, prefix: &str) -> String {
-        format!("s3://{BUCKET}/{prefix}")
-    }
-
+impl Cli for Weed {
     /// personadb with the endpoint and credentials in the usual AWS variables.
     fn command(&self, db: &str, args: &[&str]) -> Command {
         let mut command = Command::new(BIN);
@@ -110,13 +53,6 @@ impl Weed {
 
     fn scalar(&self, db: &str, sql: &str) -> String {
         self.ok(db, &["sql", "-o", "csv", sql]).lines().nth(1).unwrap_or_default().to_string()
-    }
-}
-
-impl Drop for Weed {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
