@@ -21,7 +21,7 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::AmazonS3ConfigKey;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
 
@@ -101,7 +101,8 @@ impl StorageOptions {
 pub struct Remote {
     /// `s3://bucket/prefix`, without a trailing slash.
     uri: String,
-    store: Arc<dyn ObjectStore>,
+    /// Made on first use (see [`Remote::store`]); shared by clones.
+    store: Arc<OnceLock<Arc<dyn ObjectStore>>>,
     prefix: ObjectPath,
     options: StorageOptions,
 }
@@ -126,16 +127,37 @@ impl Remote {
         if prefix.split('/').any(|part| part.is_empty() || part == "." || part == "..") && !prefix.is_empty() {
             return Err(invalid("the prefix has an empty, '.' or '..' part"));
         }
-        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
-        for (key, value) in &options.0 {
-            // Checked in from_json.
-            if let Ok(key) = AmazonS3ConfigKey::from_str(key) {
-                builder = builder.with_config(key, value);
-            }
-        }
-        let store = builder.build().map_err(|e| store_error(location, "configuring the object store", &e))?;
         let prefix = ObjectPath::parse(prefix).map_err(|_| invalid("the prefix is not a valid object key"))?;
-        Ok(Remote { uri: format!("s3://{rest}"), store: Arc::new(store), prefix, options })
+        Ok(Remote { uri: format!("s3://{rest}"), store: Default::default(), prefix, options })
+    }
+
+    /// The bucket's object store, made on first use by Lance's own S3 provider, so that the
+    /// catalog is reached with exactly the credentials the tables are (environment, options,
+    /// AWS_PROFILE, instance or web identity).
+    fn store(&self) -> Result<Arc<dyn ObjectStore>> {
+        if let Some(store) = self.store.get() {
+            return Ok(store.clone());
+        }
+        let uri = self.uri.clone();
+        let options = self.options.to_map();
+        let made = block_on(async move {
+            let params = lance::io::ObjectStoreParams {
+                storage_options_accessor: Some(Arc::new(lance::io::StorageOptionsAccessor::with_static_options(
+                    options,
+                ))),
+                ..Default::default()
+            };
+            let registry = Arc::new(lance::io::ObjectStoreRegistry::default());
+            lance::io::ObjectStore::from_uri_and_params(registry, &uri, &params)
+                .await
+                .map(|(store, _)| store.inner.clone())
+        })?
+        .map_err(|e| Error::ObjectStore {
+            location: self.uri.clone(),
+            doing: "connecting".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(self.store.get_or_init(|| made).clone())
     }
 
     /// `s3://bucket/prefix`.
@@ -160,7 +182,7 @@ impl Remote {
 
     /// The names directly under the prefix (objects and "directories").
     pub fn list_names(&self) -> Result<Vec<String>> {
-        let store = self.store.clone();
+        let store = self.store()?;
         let prefix = self.prefix.clone();
         let listed = block_on(async move { store.list_with_delimiter(Some(&prefix)).await })?
             .map_err(|e| store_error(&self.uri, "listing", &e))?;
@@ -178,7 +200,7 @@ impl Remote {
     /// Whether `<prefix>/<name>/` holds a Lance dataset (a committed manifest). A store may keep
     /// the "folder" of a dropped table, so a name in the listing is not enough.
     pub fn has_dataset(&self, name: &str) -> Result<bool> {
-        let store = self.store.clone();
+        let store = self.store()?;
         let versions = self.key(name).join("_versions");
         let listed = block_on(async move { store.list_with_delimiter(Some(&versions)).await })?
             .map_err(|e| store_error(&self.uri, &format!("listing {name}"), &e))?;
@@ -189,7 +211,7 @@ impl Remote {
     /// Deletes every object under `<prefix>/<name>/`.
     pub fn remove_dir(&self, name: &str) -> Result<()> {
         use futures::{StreamExt, TryStreamExt};
-        let store = self.store.clone();
+        let store = self.store()?;
         let dir = self.key(name);
         block_on(async move {
             let locations = store.list(Some(&dir)).map_ok(|m| m.location).boxed();
@@ -205,7 +227,7 @@ impl Remote {
             .tempdir()
             .map_err(|e| Error::io("making a working directory for the remote catalog", e))?;
         Ok(CatalogObject {
-            store: self.store.clone(),
+            store: self.store()?,
             key: self.key(crate::database::CATALOG_FILE),
             uri: format!("{}/{}", self.uri, crate::database::CATALOG_FILE),
             version: Mutex::new(None),

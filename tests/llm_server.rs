@@ -51,13 +51,9 @@ fn start_server() -> (Server, String) {
     (server, format!("http://127.0.0.1:{port}/v1"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_server_narrates_a_few_personas() {
-    let (_server, base_url) = start_server();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = Database::open(dir.path()).expect("open");
-    let config = LlmConfig {
-        base_url,
+/// Settings for SmolLM2-135M on one thread (its base URL set by the test).
+fn smollm() -> LlmConfig {
+    LlmConfig {
         model: "SmolLM2-135M-Instruct".into(),
         max_concurrency: 1,
         timeout_s: 180.0,
@@ -65,7 +61,15 @@ async fn real_server_narrates_a_few_personas() {
         max_field_chars: 200,
         max_reasks: 1,
         ..LlmConfig::default()
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_server_narrates_a_few_personas() {
+    let (_server, base_url) = start_server();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path()).expect("open");
+    let config = LlmConfig { base_url, ..smollm() };
     let n = 2;
     let options =
         GenerateOptions::new("us", n).seed(1).narrator(Some(personadb::narrate::NarratorKind::Llm)).llm(config);
@@ -125,16 +129,7 @@ async fn two_real_servers_one_killed_mid_run_lose_no_persona() {
     let (mut doomed, second_url) = start_server();
     let dir = tempfile::tempdir().expect("tempdir");
     let db = Database::open(dir.path()).expect("open");
-    let config = LlmConfig {
-        base_urls: vec![first_url, second_url.clone()],
-        model: "SmolLM2-135M-Instruct".into(),
-        max_concurrency: 1,
-        timeout_s: 180.0,
-        max_tokens: 600,
-        max_field_chars: 200,
-        max_reasks: 1,
-        ..LlmConfig::default()
-    };
+    let config = LlmConfig { base_urls: vec![first_url, second_url.clone()], ..smollm() };
     let n = 4;
     let options = GenerateOptions::new("us", n)
         .seed(3)

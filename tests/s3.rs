@@ -222,3 +222,32 @@ fn concurrent_writers_and_a_killed_writer_lose_nothing() {
     let digest = "SELECT uuid, age, sex, state, occupation, persona FROM people ORDER BY uuid";
     assert_eq!(weed.ok(&db, &["sql", "-o", "csv", digest]), local(&here, &["sql", "-o", "csv", digest]));
 }
+
+/// The catalog object is replaced only over the version a process read: of two processes that
+/// read the same version, the second to publish is refused (and then works on a fresh copy).
+#[test]
+fn the_catalog_is_published_only_over_the_version_read() {
+    use personadb::remote::{Fetched, Remote};
+    let weed = Weed::start();
+    let db = weed.uri("cas/db");
+    weed.ok(&db, &["sql", "CREATE TABLE t AS SELECT 1 AS x"]);
+    let remote = Remote::new(&db, weed.options()).expect("remote");
+    let (a, b) = (remote.catalog_object().expect("a"), remote.catalog_object().expect("b"));
+    let (Fetched::Changed(path_a), Fetched::Changed(_)) = (a.fetch().expect("fetch a"), b.fetch().expect("fetch b"))
+    else {
+        panic!("no catalog object");
+    };
+    let bytes = std::fs::read(path_a).expect("copy");
+    // A changed catalog (ETags follow the content: the same bytes again would match any copy of
+    // them, which is right, since a change made on that copy is made on the current state).
+    let mut changed = bytes.clone();
+    changed.extend_from_slice(b"changed");
+    assert!(a.publish(changed).expect("publish a"), "the first publisher is refused");
+    assert!(!b.publish(bytes.clone()).expect("publish b"), "a stale copy replaced a newer catalog");
+    assert!(matches!(b.fetch().expect("refetch"), Fetched::Changed(_)));
+    assert!(b.publish(bytes).expect("publish b again"), "a fresh copy is refused");
+    // A new database is created only where there is none.
+    let fresh = Remote::new(&db, weed.options()).expect("remote").catalog_object().expect("c");
+    assert!(!fresh.publish(b"not a catalog".to_vec()).expect("create"), "an existing catalog was overwritten");
+    assert_eq!(weed.scalar(&db, "SELECT x FROM t"), "1");
+}
