@@ -51,9 +51,9 @@ impl StorageOptions {
     /// Options from a JSON object of strings; every key must be an S3 option.
     pub fn from_json(text: &str, source: &str) -> Result<Self> {
         let invalid = |reason: String| Error::InvalidArgument { name: format!("storage options {source}"), reason };
-        let value: serde_json::Value =
-            // Where, not what: the text may hold a secret.
-            serde_json::from_str(text).map_err(|e| invalid(format!("not JSON (line {}, column {})", e.line(), e.column())))?;
+        // Where, not what: the text may hold a secret.
+        let value: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| invalid(format!("not JSON (line {}, column {})", e.line(), e.column())))?;
         let object = value.as_object().ok_or_else(|| invalid("expected a JSON object of strings".into()))?;
         let mut options = HashMap::new();
         for (key, value) in object {
