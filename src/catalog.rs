@@ -292,62 +292,54 @@ impl Catalog {
     /// none: a working copy of the object, kept current by [`Catalog::refresh`].
     pub fn open_remote(remote: &Remote, create: bool) -> Result<Self> {
         let object = remote.catalog_object()?;
-        let shown = PathBuf::from(object.uri());
-        for _ in 0..REMOTE_ATTEMPTS {
-            match object.fetch()? {
-                Fetched::Changed(path) => {
-                    let old = Connection::open(&path)
-                        .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))
-                        .map_err(|source| Error::Catalog { path: shown.clone(), source })?;
-                    let mut catalog = Catalog::open(&path, Path::new(remote.uri()))?;
-                    catalog.path = shown.clone();
-                    catalog.remote = Some(object);
-                    if old < SCHEMA_VERSION && !catalog.publish()? {
-                        return Err(Error::NotADatabase {
-                            path: shown,
-                            reason: "another process changed the catalog while it was being upgraded: try again".into(),
-                        });
-                    }
-                    return Ok(catalog);
-                }
-                Fetched::Missing if !create => {
-                    return Err(Error::NotADatabase {
-                        path: remote.uri().into(),
-                        reason: "there are objects under the prefix but no catalog.sqlite".into(),
-                    })
-                }
-                Fetched::Missing => {
-                    let path = object.new_file("new");
-                    let mut catalog = Catalog::create(&path)?;
-                    catalog.path = shown.clone();
-                    catalog.remote = Some(object);
-                    if catalog.publish()? {
-                        return Ok(catalog);
-                    }
-                    // Another process created it first: open theirs.
-                    let Some(object) = catalog.remote.take() else { break };
-                    return Self::open_remote_object(remote, object);
-                }
-                Fetched::Unchanged => break,
+        match object.fetch()? {
+            Fetched::Changed(path) => return Self::from_copy(remote, object, &path),
+            Fetched::Missing if create => {}
+            Fetched::Missing => {
+                return Err(Error::NotADatabase {
+                    path: remote.uri().into(),
+                    reason: "there are objects under the prefix but no catalog.sqlite".into(),
+                })
             }
+            // A first fetch has no version to compare with.
+            Fetched::Unchanged => {}
         }
-        Err(Error::NotADatabase { path: shown, reason: "the catalog object could not be read".into() })
+        let path = object.new_file("new");
+        let mut catalog = Catalog::create(&path)?;
+        catalog.path = PathBuf::from(object.uri());
+        catalog.remote = Some(object);
+        if catalog.publish()? {
+            return Ok(catalog);
+        }
+        // Another process created it first: open theirs.
+        let vanished = || Error::NotADatabase {
+            path: remote.uri().into(),
+            reason: "the catalog object vanished while it was being created".into(),
+        };
+        let object = catalog.remote.take().ok_or_else(vanished)?;
+        match object.fetch()? {
+            Fetched::Changed(path) => Self::from_copy(remote, object, &path),
+            _ => Err(vanished()),
+        }
     }
 
-    fn open_remote_object(remote: &Remote, object: CatalogObject) -> Result<Self> {
-        object.forget();
-        match object.fetch()? {
-            Fetched::Changed(path) => {
-                let mut catalog = Catalog::open(&path, Path::new(remote.uri()))?;
-                catalog.path = PathBuf::from(object.uri());
-                catalog.remote = Some(object);
-                Ok(catalog)
-            }
-            _ => Err(Error::NotADatabase {
-                path: remote.uri().into(),
-                reason: "the catalog object vanished while it was being created".into(),
-            }),
+    /// The catalog of a working copy at `path` of `object`; an older schema is upgraded and the
+    /// upgrade published.
+    fn from_copy(remote: &Remote, object: CatalogObject, path: &Path) -> Result<Self> {
+        let shown = PathBuf::from(object.uri());
+        let old = Connection::open(path)
+            .and_then(|c| c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)))
+            .map_err(|source| Error::Catalog { path: shown.clone(), source })?;
+        let mut catalog = Catalog::open(path, Path::new(remote.uri()))?;
+        catalog.path = shown.clone();
+        catalog.remote = Some(object);
+        if old < SCHEMA_VERSION && !catalog.publish()? {
+            return Err(Error::NotADatabase {
+                path: shown,
+                reason: "another process changed the catalog while it was being upgraded: try again".into(),
+            });
         }
+        Ok(catalog)
     }
 
     /// The connection (a working copy's, for a remote catalog).

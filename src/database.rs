@@ -110,16 +110,6 @@ impl Database {
         self.remote.is_none().then_some(self.dir.as_path())
     }
 
-    /// Where the database is, as users write it: a directory or `s3://bucket/prefix`.
-    pub fn location(&self) -> String {
-        self.dir.display().to_string()
-    }
-
-    /// Whether the database is on object storage.
-    pub fn is_remote(&self) -> bool {
-        self.remote.is_some()
-    }
-
     /// Another connection to the catalog (a process-local one for long runs that record progress
     /// while the shared one is in use).
     pub fn open_catalog(&self) -> Result<Catalog> {
@@ -254,11 +244,20 @@ impl Database {
         // Text as Lance stores it (SQL reads it as views).
         let stream = crate::columns::plain_text(stream);
         let schema = stream.schema();
+        // An append's table, opened once (on object storage each open is a listing and a manifest read).
+        let table = match kind {
+            WriteKind::Append => {
+                let table = Arc::new(self.open_table(name).await?);
+                check_append_schema(name, &SchemaRef::new(arrow::datatypes::Schema::from(table.schema())), &schema)?;
+                Some(table)
+            }
+            _ => None,
+        };
         let stream = match has_uuid_column(&schema) {
             true => {
-                let existing = match kind {
-                    WriteKind::Append => existing_uuids(&self.open_table(name).await?).await?,
-                    _ => UuidSet::default(),
+                let existing = match &table {
+                    Some(table) => existing_uuids(table).await?,
+                    None => UuidSet::default(),
                 };
                 unique_uuids(name, stream, existing)
             }
@@ -277,12 +276,9 @@ impl Database {
             ..Default::default()
         };
         let uri = self.table_uri(name);
-        let dataset = if kind == WriteKind::Append {
-            let existing = Arc::new(self.open_table(name).await?);
-            check_append_schema(name, &SchemaRef::new(arrow::datatypes::Schema::from(existing.schema())), &schema)?;
-            InsertBuilder::new(existing).with_params(&params).execute_stream(counted).await?
-        } else {
-            InsertBuilder::new(uri.as_str()).with_params(&params).execute_stream(counted).await?
+        let dataset = match table {
+            Some(existing) => InsertBuilder::new(existing).with_params(&params).execute_stream(counted).await?,
+            None => InsertBuilder::new(uri.as_str()).with_params(&params).execute_stream(counted).await?,
         };
         if kind != WriteKind::Append {
             self.catalog()?.put_table(name, locale)?;

@@ -175,11 +175,6 @@ impl Remote {
         self.prefix.clone().join(name)
     }
 
-    /// Whether anything is stored under the prefix.
-    pub fn is_empty(&self) -> Result<bool> {
-        Ok(self.list_names()?.is_empty())
-    }
-
     /// The names directly under the prefix (objects and "directories").
     pub fn list_names(&self) -> Result<Vec<String>> {
         let store = self.store()?;
