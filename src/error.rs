@@ -59,6 +59,10 @@ pub enum Error {
     #[error("object storage {location}: {doing} failed: {reason}")]
     ObjectStore { location: String, doing: String, reason: String },
 
+    /// A cluster process or request failed (`personadb cluster`, `--cluster df://…`).
+    #[error("cluster: {doing} failed: {reason}")]
+    Cluster { doing: String, reason: String },
+
     #[error("{context}: {source}")]
     Io {
         context: String,

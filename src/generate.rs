@@ -63,6 +63,10 @@ pub struct GenerateOptions {
     /// personas instead of repeating them; a fresh table (0) keeps "same seed, same rows".
     #[serde(default)]
     pub append_base: u64,
+    /// Run on a Ballista cluster (`df://HOST:PORT`): the executors make and write the rows,
+    /// this process commits them (default: here).
+    #[serde(default)]
+    pub cluster: Option<String>,
 }
 
 /// How quota generation divides `n` among strata (the same type `stratified_sample` uses).
@@ -91,6 +95,7 @@ impl GenerateOptions {
             vector_type: crate::columns::VectorType::default(),
             progress: false,
             append_base: 0,
+            cluster: None,
         }
     }
     /// Also write the narrative fields with this narrator; default none (structured columns
@@ -119,6 +124,12 @@ impl GenerateOptions {
     /// How embedding columns store their numbers (default float16).
     pub fn vector_type(mut self, vector_type: crate::columns::VectorType) -> Self {
         self.vector_type = vector_type;
+        self
+    }
+    /// Make and write the rows on a Ballista cluster, `df://HOST:PORT` (default: here). The
+    /// table's database must be one every executor reaches (`s3://`, or a directory they share).
+    pub fn cluster(mut self, address: Option<String>) -> Self {
+        self.cluster = address;
         self
     }
     /// Show a progress bar on standard error when it is a terminal (default off).
@@ -204,6 +215,15 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
     }
     validate_embed(options)?;
     check_embedding_model(db, options)?;
+    if let Some(address) = &options.cluster {
+        crate::cluster::parse_address(address)?;
+    }
+    if options.cluster.is_some() && options.kind == WriteKind::Replace {
+        return Err(Error::InvalidArgument {
+            name: "--cluster".into(),
+            reason: "a cluster run creates a table or appends to one; drop the table first, or write a new one".into(),
+        });
+    }
     let model = locale::model(&options.locale)?;
     // Checks the evidence and strata before anything is written.
     segments(&model, options)?;
@@ -267,7 +287,7 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
             options.n, options.table
         );
     }
-    let result = write_chunks(db, options, &model, &segments, narrator.as_deref(), run_id, Progress::default()).await;
+    let result = write_rows(db, options, &model, &segments, narrator.as_deref(), run_id, Progress::default()).await;
     finish(db, run_id, options, narrator.as_deref(), result, start).await
 }
 
@@ -276,7 +296,10 @@ pub async fn generate(db: &Database, options: &GenerateOptions) -> Result<Genera
 /// remaining rows are generated exactly as the original run would have — no persona lost,
 /// none duplicated. The run's options come from the catalog; an LLM API key comes from the
 /// environment or the config file again.
-pub async fn resume(db: &Database, run_id: i64, progress: bool) -> Result<GenerateReport> {
+///
+/// `cluster` runs the rest on a cluster (`df://HOST:PORT`) whatever the run used; None keeps
+/// the run's own choice.
+pub async fn resume(db: &Database, run_id: i64, progress: bool, cluster: Option<String>) -> Result<GenerateReport> {
     let start = Instant::now();
     let run = db.catalog()?.run(run_id)?.ok_or_else(|| Error::InvalidArgument {
         name: "--resume".into(),
@@ -299,6 +322,9 @@ pub async fn resume(db: &Database, run_id: i64, progress: bool) -> Result<Genera
         reason: format!("run {run_id} has an unreadable configuration ({e})"),
     })?;
     options.progress = progress;
+    if cluster.is_some() {
+        options.cluster = cluster;
+    }
     if let Some(llm) = options.llm.as_mut() {
         llm.resolve_key();
     }
@@ -353,7 +379,7 @@ pub async fn resume(db: &Database, run_id: i64, progress: bool) -> Result<Genera
     }
     db.catalog()?.reopen_run(run_id)?;
     let resume_at = Progress { skip_rows: committed, chunk_index: ledger.len() as u64 };
-    let result = write_chunks(db, &options, &model, &segments, narrator.as_deref(), run_id, resume_at).await;
+    let result = write_rows(db, &options, &model, &segments, narrator.as_deref(), run_id, resume_at).await;
     finish(db, run_id, &options, narrator.as_deref(), result, start).await
 }
 
@@ -448,7 +474,7 @@ fn process_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn build_narrator(options: &GenerateOptions) -> Result<Option<std::sync::Arc<dyn Narrator>>> {
+pub(crate) fn build_narrator(options: &GenerateOptions) -> Result<Option<std::sync::Arc<dyn Narrator>>> {
     match options.narrator {
         None => Ok(None),
         Some(kind) => {
@@ -529,17 +555,17 @@ struct Progress {
 }
 
 /// A run of rows drawn from one (possibly conditioned) distribution with one seed.
-struct Segment {
-    evidence: Option<crate::model::Evidence>,
-    seed: u64,
-    rows: u64,
+pub(crate) struct Segment {
+    pub evidence: Option<crate::model::Evidence>,
+    pub seed: u64,
+    pub rows: u64,
     /// The survey weight of its rows under quota generation (`P_h · n / n_h`: weighted counts
     /// give each stratum its model share of `n`); `None` for a plain run.
-    weight: Option<f64>,
+    pub weight: Option<f64>,
 }
 
 /// The segments of a generation: one for a plain run, one per stratum for quota generation.
-fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Result<Vec<Segment>> {
+pub(crate) fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Result<Vec<Segment>> {
     let run_seed = match options.append_base {
         0 => options.seed,
         base => crate::hash::splitmix64(options.seed ^ crate::hash::splitmix64(base ^ APPEND_SALT)),
@@ -616,7 +642,7 @@ fn segments(model: &crate::model::LocaleModel, options: &GenerateOptions) -> Res
 /// table (or resuming a run) whose columns already hold embeddings, their model (a column
 /// never mixes models); else the static model distilled from the transformer of the locale's
 /// narrative language.
-fn choose_embedder(
+pub(crate) fn choose_embedder(
     db: &Database,
     options: &GenerateOptions,
     model: &crate::model::LocaleModel,
@@ -643,7 +669,7 @@ fn choose_embedder(
 
 /// How a run stores its embedding columns: as the table's existing ones when appending (or
 /// resuming), else as asked.
-async fn run_vector_type(
+pub(crate) async fn run_vector_type(
     db: &Database,
     options: &GenerateOptions,
     resuming: bool,
@@ -670,6 +696,168 @@ const COMMIT_BYTES: usize = 128 << 20;
 /// Keeps an append's stream family apart from the strata's (both mix a small number into the seed).
 const APPEND_SALT: u64 = 0xA99E_4D00_0000_0000;
 
+/// Writes the rows of a run after `at`: here, or on the cluster the options name.
+async fn write_rows(
+    db: &Database,
+    options: &GenerateOptions,
+    model: &crate::model::LocaleModel,
+    segments: &[Segment],
+    narrator: Option<&dyn Narrator>,
+    run_id: i64,
+    at: Progress,
+) -> Result<(u64, u64, u64)> {
+    match &options.cluster {
+        Some(address) => {
+            crate::cluster::write_on_cluster(
+                db,
+                address,
+                options,
+                model,
+                segments,
+                narrator.is_some(),
+                run_id,
+                at.skip_rows,
+                at.chunk_index,
+            )
+            .await
+        }
+        None => write_chunks(db, options, model, segments, narrator, run_id, at).await,
+    }
+}
+
+/// What every batch of a run is made with, in this process or on a cluster executor.
+pub(crate) struct RunParts<'a> {
+    pub options: &'a GenerateOptions,
+    pub model: &'a crate::model::LocaleModel,
+    pub segments: &'a [Segment],
+    pub narrator: Option<&'a dyn Narrator>,
+    pub embedder: Option<std::sync::Arc<dyn crate::embed::Embedder>>,
+    pub vector_type: crate::columns::VectorType,
+    pub schema: arrow::datatypes::SchemaRef,
+    pub threads: usize,
+}
+
+/// A piece of a run: `take` rows from row `row` of segment `segment` (whose first row is row
+/// `segment_start` of the run).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Piece {
+    pub segment: usize,
+    pub segment_start: u64,
+    pub row: u64,
+    pub take: u64,
+}
+
+impl RunParts<'_> {
+    /// The rows of a piece, narrated and embedded as the run asks, with the failures of their
+    /// narration. Rows depend only on the run and their position, never on how a run is cut
+    /// into pieces (sampling goes by blocks), so any cut gives the same table.
+    pub(crate) async fn batch(&self, piece: Piece) -> Result<(arrow::record_batch::RecordBatch, Vec<FailureRecord>)> {
+        let segment = &self.segments[piece.segment];
+        let Piece { segment_start, row, take, .. } = piece;
+        let mut failures = Vec::new();
+        // Sample from the block boundary at or before `row` (streams are per block) and keep
+        // the rows from `row` on.
+        let block_start = row - row % BLOCK_ROWS as u64;
+        let offset = (row - block_start) as usize;
+        let sampled = self.model.sample_batch(
+            segment.seed,
+            block_start,
+            offset + take as usize,
+            segment.evidence.as_ref(),
+            Encoding::Plain,
+            self.threads,
+        )?;
+        let batch = sampled.slice(offset, take as usize);
+        let mut columns = match self.narrator {
+            Some(n) => {
+                let narrated = n.narrate(&batch, segment.seed).await?;
+                if !narrated.failures.is_empty() {
+                    let uuids = crate::narrate::PersonaColumns::new(&batch)?;
+                    for (i, reason) in &narrated.failures {
+                        failures.push(FailureRecord {
+                            row: segment_start + row + *i as u64,
+                            uuid: crate::narrate::text_at(uuids.string("uuid"), *i).to_string(),
+                            reason: reason.clone(),
+                        });
+                    }
+                }
+                let mut columns: Vec<arrow::array::ArrayRef> =
+                    batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
+                if let Some(e) = &self.embedder {
+                    columns.extend(embedding_columns(e, &narrated.batch, &self.options.embed, self.vector_type).await?);
+                }
+                columns
+            }
+            None => batch.columns().to_vec(),
+        };
+        if let Some(w) = segment.weight {
+            columns.push(std::sync::Arc::new(arrow::array::Float64Array::from(vec![w; take as usize])));
+        }
+        Ok((arrow::record_batch::RecordBatch::try_new(self.schema.clone(), columns)?, failures))
+    }
+
+    /// The pieces of run rows `from..to`, each within one segment and at most `batch_rows`.
+    pub(crate) fn pieces(&self, from: u64, to: u64, batch_rows: u64) -> Vec<Piece> {
+        let mut out = Vec::new();
+        let mut segment_start = 0u64;
+        for (index, segment) in self.segments.iter().enumerate() {
+            let segment_end = segment_start + segment.rows;
+            let mut at = from.max(segment_start);
+            while at < to.min(segment_end) {
+                let take = (to.min(segment_end) - at).min(batch_rows);
+                out.push(Piece { segment: index, segment_start, row: at - segment_start, take });
+                at += take;
+            }
+            segment_start = segment_end;
+        }
+        out
+    }
+}
+
+/// The columns a run writes: the locale's attributes, then (narrated) its narrative fields and
+/// one embedding column per embedded field, then (quota generation) the survey weight.
+pub(crate) fn run_schema(
+    options: &GenerateOptions,
+    model: &crate::model::LocaleModel,
+    narrated: bool,
+    embedder: Option<&std::sync::Arc<dyn crate::embed::Embedder>>,
+    vector_type: crate::columns::VectorType,
+    weighted: bool,
+) -> arrow::datatypes::SchemaRef {
+    let mut fields: Vec<arrow::datatypes::FieldRef> = model.schema().fields().iter().cloned().collect();
+    if narrated {
+        fields.extend(crate::narrate::narrative_schema_for(&model.persona).fields().iter().cloned());
+        if let Some(e) = embedder {
+            for field in &options.embed {
+                let metadata =
+                    std::collections::HashMap::from([(crate::columns::MODEL_KEY.to_string(), e.model().to_string())]);
+                fields.push(std::sync::Arc::new(
+                    arrow::datatypes::Field::new(format!("{field}_embedding"), vector_type.column(e.dimension()), true)
+                        .with_metadata(metadata),
+                ));
+            }
+        }
+    }
+    if weighted {
+        fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
+            crate::stratify::WEIGHT,
+            arrow::datatypes::DataType::Float64,
+            false,
+        )));
+    }
+    std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
+}
+
+/// Rows per batch of a run: narrated batches are ~13 KB a persona with ten embeddings, so
+/// smaller batches keep memory bounded (rows do not depend on the batch size).
+pub(crate) fn run_batch_rows(options: &GenerateOptions) -> u64 {
+    let rows = match options.narrator {
+        Some(_) => block_aligned(options.batch_rows.min(NARRATED_BATCH_ROWS)),
+        None => block_aligned(options.batch_rows),
+    };
+    rows as u64
+}
+
 /// Samples, narrates and commits the rows of a run after `at.skip_rows`, recording each
 /// commit (and its failed personas) in the ledger. Returns (table version, table rows, rows
 /// written now).
@@ -682,63 +870,26 @@ async fn write_chunks(
     run_id: i64,
     at: Progress,
 ) -> Result<(u64, u64, u64)> {
-    // Narrated batches are ~13 KB a persona with ten embeddings: smaller batches keep memory
-    // bounded (rows do not depend on the batch size: sampling goes by blocks).
-    let batch_rows = match narrator {
-        Some(_) => block_aligned(options.batch_rows.min(NARRATED_BATCH_ROWS)),
-        None => block_aligned(options.batch_rows),
-    } as u64;
-    let threads = resolve_threads(options.threads);
-    let embedder = choose_embedder(db, options, model, at.skip_rows > 0 || at.chunk_index > 0)?;
-    let vector_type = run_vector_type(db, options, at.skip_rows > 0 || at.chunk_index > 0).await?;
-    let schema = match narrator {
-        Some(_) => {
-            let mut fields: Vec<arrow::datatypes::FieldRef> = model
-                .schema()
-                .fields()
-                .iter()
-                .chain(crate::narrate::narrative_schema_for(&model.persona).fields().iter())
-                .cloned()
-                .collect();
-            if let Some(e) = &embedder {
-                for field in &options.embed {
-                    let metadata = std::collections::HashMap::from([(
-                        crate::columns::MODEL_KEY.to_string(),
-                        e.model().to_string(),
-                    )]);
-                    fields.push(std::sync::Arc::new(
-                        arrow::datatypes::Field::new(
-                            format!("{field}_embedding"),
-                            vector_type.column(e.dimension()),
-                            true,
-                        )
-                        .with_metadata(metadata),
-                    ));
-                    db.catalog()?.put_embedding(
-                        &options.table,
-                        &format!("{field}_embedding"),
-                        e.model(),
-                        e.dimension(),
-                    )?;
-                }
-            }
-            std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
+    let batch_rows = run_batch_rows(options);
+    let resuming = at.skip_rows > 0 || at.chunk_index > 0;
+    let embedder = choose_embedder(db, options, model, resuming)?;
+    let vector_type = run_vector_type(db, options, resuming).await?;
+    if let (Some(e), Some(_)) = (&embedder, narrator) {
+        for field in &options.embed {
+            db.catalog()?.put_embedding(&options.table, &format!("{field}_embedding"), e.model(), e.dimension())?;
         }
-        None => model.schema(),
-    };
-    // Quota generation adds the survey weight last.
+    }
     let weighted = segments.iter().any(|s| s.weight.is_some());
-    let schema = match weighted {
-        true => {
-            let mut fields: Vec<arrow::datatypes::FieldRef> = schema.fields().iter().cloned().collect();
-            fields.push(std::sync::Arc::new(arrow::datatypes::Field::new(
-                crate::stratify::WEIGHT,
-                arrow::datatypes::DataType::Float64,
-                false,
-            )));
-            std::sync::Arc::new(arrow::datatypes::Schema::new(fields))
-        }
-        false => schema,
+    let schema = run_schema(options, model, narrator.is_some(), embedder.as_ref(), vector_type, weighted);
+    let parts = RunParts {
+        options,
+        model,
+        segments,
+        narrator,
+        embedder,
+        vector_type,
+        schema: schema.clone(),
+        threads: resolve_threads(options.threads),
     };
     let bar = progress_bar(options, at.skip_rows);
     let mut version = 0;
@@ -750,9 +901,6 @@ async fn write_chunks(
     let mut failed = db.catalog()?.failures(run_id)?.len() as u64;
     let mut written_now = 0u64;
     let locale = Some(options.locale.as_str());
-    let mut skip = at.skip_rows;
-    // Row of the run (over all segments) of the first row of the current segment.
-    let mut run_row = 0u64;
     let commit = |pending: Vec<arrow::record_batch::RecordBatch>, failures: Vec<FailureRecord>, chunk_index: u64| {
         let schema = schema.clone();
         async move {
@@ -763,63 +911,18 @@ async fn write_chunks(
             Ok::<_, Error>((version, rows))
         }
     };
-    for segment in segments {
-        let segment_start = run_row;
-        run_row += segment.rows;
-        if skip >= segment.rows {
-            skip -= segment.rows;
-            continue;
-        }
-        let mut row = skip;
-        skip = 0;
-        while row < segment.rows {
-            // Sample from the block boundary at or before `row` (streams are per block) and
-            // keep the rows from `row` on, up to a batch and the current commit's remainder.
-            let block_start = row - row % BLOCK_ROWS as u64;
-            let take = (segment.rows - row).min(batch_rows).min(options.commit_rows - pending_rows);
-            let offset = (row - block_start) as usize;
-            let sampled = model.sample_batch(
-                segment.seed,
-                block_start,
-                offset + take as usize,
-                segment.evidence.as_ref(),
-                Encoding::Plain,
-                threads,
-            )?;
-            let batch = sampled.slice(offset, take as usize);
-            let batch = match narrator {
-                Some(n) => {
-                    let narrated = n.narrate(&batch, segment.seed).await?;
-                    if !narrated.failures.is_empty() {
-                        let uuids = crate::narrate::PersonaColumns::new(&batch)?;
-                        for (i, reason) in &narrated.failures {
-                            pending_failures.push(FailureRecord {
-                                row: segment_start + row + *i as u64,
-                                uuid: crate::narrate::text_at(uuids.string("uuid"), *i).to_string(),
-                                reason: reason.clone(),
-                            });
-                        }
-                        failed += narrated.failures.len() as u64;
-                    }
-                    let mut columns: Vec<arrow::array::ArrayRef> =
-                        batch.columns().iter().chain(narrated.batch.columns()).cloned().collect();
-                    if let Some(e) = &embedder {
-                        columns.extend(embedding_columns(e, &narrated.batch, &options.embed, vector_type).await?);
-                    }
-                    columns
-                }
-                None => batch.columns().to_vec(),
-            };
-            let mut columns = batch;
-            if let Some(w) = segment.weight {
-                columns.push(std::sync::Arc::new(arrow::array::Float64Array::from(vec![w; take as usize])));
-            }
-            let batch = arrow::record_batch::RecordBatch::try_new(schema.clone(), columns)?;
+    // Pieces end at every commit boundary (`commit_rows` from where the run resumes).
+    let mut chunk_start = at.skip_rows;
+    while chunk_start < options.n {
+        let chunk_end = (chunk_start + options.commit_rows).min(options.n);
+        for piece in parts.pieces(chunk_start, chunk_end, batch_rows) {
+            let (batch, failures) = parts.batch(piece).await?;
+            failed += failures.len() as u64;
+            pending_failures.extend(failures);
             pending_bytes += batch.get_array_memory_size();
             pending.push(batch);
-            pending_rows += take;
-            row += take;
-            bar.inc(take);
+            pending_rows += piece.take;
+            bar.inc(piece.take);
             if failed > 0 {
                 bar.set_message(format!("{failed} failed"));
             }
@@ -835,6 +938,7 @@ async fn write_chunks(
                 pending_bytes = 0;
             }
         }
+        chunk_start = chunk_end;
     }
     if pending_rows > 0 || chunk_index == 0 {
         let (v, rows) = commit(pending, pending_failures, chunk_index).await?;

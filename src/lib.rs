@@ -9,6 +9,7 @@ pub mod backends;
 pub mod catalog;
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod columns;
 pub mod database;
 pub mod derive;

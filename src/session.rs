@@ -288,7 +288,7 @@ impl PersonaSession {
     /// like a column of `t`: the columns are matched by name, as if the statement listed them
     /// (the others are NULL, or written by the table: narratives and their embeddings). So
     /// `INSERT INTO narrated SELECT * FROM sample_persona(...)` adds narrated personas.
-    async fn insert_by_name(&self, statement: Statement) -> Result<Statement> {
+    pub(crate) async fn insert_by_name(&self, statement: Statement) -> Result<Statement> {
         use datafusion::sql::sqlparser::ast;
         let Statement::Statement(boxed) = &statement else { return Ok(statement) };
         let ast::Statement::Insert(insert) = boxed.as_ref() else { return Ok(statement) };

@@ -74,11 +74,48 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run a cluster process: a scheduler, or an executor that joins one (Apache DataFusion
+    /// Ballista, with personadb's tables, functions and locale packs).
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
     /// Print the reference of personadb's SQL functions.
     Functions {
         /// Print the Markdown reference (docs/sql-functions.md).
         #[arg(long)]
         markdown: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClusterCommand {
+    /// The scheduler: plans queries and generation runs and hands their tasks to executors.
+    Scheduler {
+        /// Address to listen on (loopback by default; a cluster across machines binds an
+        /// address the executors and clients reach).
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        bind: std::net::SocketAddr,
+    },
+    /// An executor: runs tasks (table scans, persona sampling, narration, embedding, writing
+    /// Lance fragments) for a scheduler.
+    Executor {
+        /// The scheduler, `df://HOST:PORT`.
+        #[arg(long, default_value = "df://127.0.0.1:50050")]
+        scheduler: String,
+        /// Host to listen on and to give the scheduler (loopback by default).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind_host: String,
+        /// Port of its Arrow Flight service (task results, shuffle data).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// Port the scheduler sends tasks to.
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Tasks it runs at once (default: its cores).
+        #[arg(long, default_value_t = 0)]
+        tasks: usize,
+        /// Directory for its shuffle files (default: a temporary directory).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
     },
 }
 
@@ -191,6 +228,11 @@ pub struct SqlArgs {
     /// (`--drop-protected=sex,age`). Narrative fields are kept.
     #[arg(long, value_name = "COLUMNS", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub drop_protected: Option<String>,
+    /// Run the statements on an Apache DataFusion Ballista cluster (`personadb cluster`),
+    /// `df://HOST:PORT`: queries and `INSERT INTO … SELECT` (the select runs on the executors,
+    /// this process appends the rows). The database must be one every executor reaches.
+    #[arg(long, value_name = "df://HOST:PORT", env = "PERSONADB_CLUSTER", conflicts_with = "drop_protected")]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub format: FormatArg,
 }
@@ -321,6 +363,11 @@ pub struct GenerateArgs {
     /// have; every other option comes from the run.
     #[arg(long, value_name = "RUN_ID", conflicts_with_all = ["n", "append", "replace", "strata", "given"])]
     pub resume: Option<i64>,
+    /// Make and write the rows on an Apache DataFusion Ballista cluster (`personadb cluster`),
+    /// `df://HOST:PORT`; this process commits them. The database must be one every executor
+    /// reaches (`--db s3://…`, or a directory they share). With --resume: resume there.
+    #[arg(long, value_name = "df://HOST:PORT", env = "PERSONADB_CLUSTER")]
+    pub cluster: Option<String>,
     /// No progress bar.
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -17,7 +17,7 @@ pub async fn generate(db: &Path, args: GenerateArgs) -> Result<()> {
     let report = match args.resume {
         Some(run_id) => {
             eprintln!("resuming run {run_id}");
-            crate::generate::resume(&db, run_id, !args.quiet).await?
+            crate::generate::resume(&db, run_id, !args.quiet, args.cluster.clone()).await?
         }
         None => crate::generate(&db, &options(args)?).await?,
     };
@@ -65,6 +65,11 @@ fn options(args: GenerateArgs) -> Result<GenerateOptions> {
         args.embed
     };
     options = options.embed(embed).embed_model(args.embed_model).vector_type(args.vector_type);
+    if llm && args.cluster.is_some() {
+        // A commit's rows are spread over the executors: more than one shard per commit.
+        options = options.commit_rows(65_536);
+    }
+    options = options.cluster(args.cluster);
     if let Some(rows) = args.commit_rows {
         options = options.commit_rows(rows);
     }

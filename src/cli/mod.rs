@@ -23,6 +23,23 @@ pub use search::{embed, index, search};
 pub use serve::serve;
 pub use shell::shell;
 
+/// `personadb cluster scheduler|executor`: runs until the process is stopped.
+async fn cluster(command: args::ClusterCommand) -> anyhow::Result<()> {
+    match command {
+        args::ClusterCommand::Scheduler { bind } => {
+            eprintln!("personadb cluster scheduler listening on {bind} (df://{bind})");
+            crate::cluster::run_scheduler(crate::cluster::SchedulerOptions { bind }).await?
+        }
+        args::ClusterCommand::Executor { scheduler, bind_host, port, grpc_port, tasks, work_dir } => {
+            let tasks = crate::backends::resolve_threads(tasks);
+            eprintln!("personadb cluster executor on {bind_host}:{port} ({tasks} tasks at once) joining {scheduler}");
+            let options = crate::cluster::ExecutorOptions { scheduler, bind_host, port, grpc_port, tasks, work_dir };
+            crate::cluster::run_executor(options).await?
+        }
+    }
+    Ok(())
+}
+
 /// Runs one parsed command line: the dispatch of the binary.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let db = cli.db.as_path();
@@ -43,5 +60,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models(command) => models(command),
         Command::Locales { json } => locales(json),
         Command::Functions { markdown } => functions(markdown),
+        Command::Cluster(command) => cluster(command).await,
     }
 }

@@ -21,6 +21,14 @@ pub async fn sql(db: &Path, args: SqlArgs) -> Result<()> {
     };
     let db = Database::open(db)?;
     let mut sink = args.format.sink(&db)?;
+    if let Some(address) = &args.cluster {
+        let session = crate::cluster::ClusterSession::connect(db, address).await?;
+        for statement in session.parse(&sql)? {
+            let stream = session.execute(statement).await?;
+            sink.write(stream).await?;
+        }
+        return Ok(());
+    }
     let session = PersonaSession::new(db)?;
     if let Some(extra) = &args.drop_protected {
         let setting = format!("{},{extra}", crate::protected::PROTECTED);

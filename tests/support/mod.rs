@@ -1,2 +1,3 @@
+pub mod cluster;
 pub mod fake_llm;
 pub mod weed;

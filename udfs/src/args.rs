@@ -6,7 +6,7 @@ use datafusion::error::Result;
 use datafusion::logical_expr::Expr;
 
 /// A constant value of an argument expression, folding unary minus and casts of literals.
-fn literal(expr: &Expr) -> Option<ScalarValue> {
+pub fn literal(expr: &Expr) -> Option<ScalarValue> {
     match expr {
         Expr::Literal(v, _) => Some(v.clone()),
         Expr::Negative(inner) => match literal(inner)? {

@@ -1,0 +1,163 @@
+//! personadb on a Ballista cluster of its own processes (`personadb cluster scheduler` and three
+//! `personadb cluster executor`s on loopback): a generation run made by the executors writes
+//! exactly the rows a local run with the same seed writes (SHA-256 over every row and column,
+//! in table order, embeddings included), and queries planned through the scheduler give what a
+//! local session gives on the same data.
+
+mod support;
+
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use futures::StreamExt;
+use personadb::cluster::ClusterSession;
+use personadb::{Database, GenerateOptions, PersonaSession, WriteKind};
+use sha2::Digest;
+use support::cluster::Cluster;
+
+const BIN: &str = env!("CARGO_BIN_EXE_personadb");
+
+/// (rows, SHA-256 of every row in table order), whatever the fragments and batches.
+async fn digest(db: &Database, table: &str) -> (u64, String) {
+    let dataset = db.open_table(table).await.expect("open");
+    let mut scanner = dataset.scan();
+    scanner.scan_in_order(true);
+    let mut stream = scanner.try_into_stream().await.expect("scan");
+    let mut hasher = sha2::Sha256::new();
+    let mut rows = 0u64;
+    let mut converter = None;
+    while let Some(batch) = stream.next().await {
+        let batch = batch.expect("batch");
+        let converter = converter.get_or_insert_with(|| {
+            let fields =
+                batch.schema().fields().iter().map(|f| arrow::row::SortField::new(f.data_type().clone())).collect();
+            arrow::row::RowConverter::new(fields).expect("row converter")
+        });
+        let converted = converter.convert_columns(batch.columns()).expect("rows");
+        for row in converted.iter() {
+            hasher.update(row.as_ref());
+        }
+        rows += batch.num_rows() as u64;
+    }
+    (rows, hex::encode(hasher.finalize()))
+}
+
+fn options(n: u64) -> GenerateOptions {
+    GenerateOptions::new("us", n)
+        .seed(9191)
+        .narrator(Some(personadb::narrate::NarratorKind::Template))
+        .embed(vec!["persona".into()])
+        .commit_rows(131_072)
+}
+
+fn text(batches: &[RecordBatch]) -> String {
+    arrow::util::pretty::pretty_format_batches(batches).expect("format").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generation_and_queries_on_three_executors_equal_a_local_run() {
+    let cluster = Cluster::start(BIN, 3, 1, &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = Database::open(dir.path().join("local")).expect("local db");
+    let shared = Database::open(dir.path().join("shared")).expect("shared db");
+
+    // 200,000 narrated personas with embeddings: here, and on the cluster (two commits, of
+    // 131,072 rows and the rest, each cut into shards of 16,384 rows).
+    let here = personadb::generate(&local, &options(200_000)).await.expect("local run");
+    let there = personadb::generate(&shared, &options(200_000).cluster(Some(cluster.address.clone())))
+        .await
+        .unwrap_or_else(|e| panic!("cluster run: {e}\n{}", cluster.logs()));
+    assert_eq!((here.rows, there.rows, there.written_now, there.table_rows), (200_000, 200_000, 200_000, 200_000));
+    let (a, b) = (digest(&local, "personas").await, digest(&shared, "personas").await);
+    assert_eq!(a.0, 200_000);
+    assert_eq!(a, b, "the cluster's rows differ from the local run's");
+    // The ledger holds the two commits, as a local run's does.
+    let ledger = shared.catalog().expect("catalog").ledger(there.run_id).expect("ledger");
+    assert_eq!(ledger.iter().map(|e| e.rows).collect::<Vec<_>>(), vec![131_072, 68_928]);
+
+    // An append on the cluster adds the rows a local append adds.
+    let append = |db: &Arc<Database>, cluster: Option<String>| {
+        let db = db.clone();
+        async move {
+            let options = options(3_000).kind(WriteKind::Append).cluster(cluster);
+            personadb::generate(&db, &options).await
+        }
+    };
+    append(&local, None).await.expect("local append");
+    append(&shared, Some(cluster.address.clone())).await.expect("cluster append");
+    assert_eq!(digest(&local, "personas").await, digest(&shared, "personas").await);
+
+    // Queries through the scheduler equal a local session's on the same data.
+    let remote = ClusterSession::connect(shared.clone(), &cluster.address).await.expect("connect");
+    let session = PersonaSession::new(shared.clone()).expect("session");
+    let queries = [
+        "SELECT count(*) AS n FROM personas",
+        "SELECT sex, count(*) AS n, round(avg(age), 6) AS age FROM personas GROUP BY sex ORDER BY sex",
+        "SELECT state, count(*) AS n FROM personas WHERE age >= 65 GROUP BY state ORDER BY n DESC, state LIMIT 5",
+        "SELECT uuid, age, occupation FROM personas ORDER BY uuid LIMIT 3",
+        "SELECT a.sex, count(*) AS n FROM personas a JOIN personas b ON a.uuid = b.uuid WHERE a.age < 30 GROUP BY a.sex ORDER BY a.sex",
+        "SELECT count(*) AS n, sum(age) AS years FROM sample_persona(5000, 'us', 3)",
+        "SELECT uuid, sex, age FROM sample_persona(2000, 'sg', 11) ORDER BY uuid LIMIT 4",
+        "SELECT uuid, substr(persona, 1, 60) AS persona FROM personas WHERE persona IS NOT NULL ORDER BY uuid LIMIT 2",
+        "SELECT uuid, generate_narrative('persona', 7, uuid, first_name, last_name, sex, age, city, state, occupation) AS p \
+         FROM sample_persona(40, 'us', 5) ORDER BY uuid LIMIT 3",
+        "SELECT uuid, generate_narrative('persona', 3, uuid, first_name, age, city, state, occupation) AS p \
+         FROM personas WHERE age BETWEEN 40 AND 41 ORDER BY uuid LIMIT 2",
+    ];
+    for query in queries {
+        let expected = session.sql(query).await.unwrap_or_else(|e| panic!("{query}: {e}"));
+        let got = remote.sql(query).await.unwrap_or_else(|e| panic!("{query} on the cluster: {e}\n{}", cluster.logs()));
+        assert_eq!(text(&got), text(&expected), "{query}");
+    }
+    // The plan reads the table by fragment on the executors.
+    let explain = text(&remote.sql("EXPLAIN SELECT count(*) FROM personas").await.expect("explain"));
+    assert!(explain.contains("DistributedQueryExec") || explain.contains("FragmentScanExec"), "{explain}");
+
+    // INSERT … SELECT: the select on the cluster, the rows appended (and narrated) here.
+    let before = digest(&shared, "personas").await.0;
+    let inserted = remote
+        .sql("INSERT INTO personas SELECT * FROM sample_persona(1000, 'us', 77)")
+        .await
+        .unwrap_or_else(|e| panic!("insert: {e}\n{}", cluster.logs()));
+    assert!(text(&inserted).contains("1000"), "{}", text(&inserted));
+    assert_eq!(digest(&shared, "personas").await.0, before + 1000);
+    let unnarrated = session.sql("SELECT count(*) AS n FROM personas WHERE persona IS NULL").await.expect("count");
+    assert_eq!(
+        text(&unnarrated),
+        text(&session.sql("SELECT count(*) AS n FROM personas WHERE false").await.expect("0"))
+    );
+
+    // What does not run on a cluster says so.
+    for statement in ["CREATE TABLE t AS SELECT 1 AS x", "DROP TABLE personas"] {
+        let e = remote.sql(statement).await.expect_err(statement).to_string();
+        assert!(e.contains("does not run on a cluster") && e.contains("without --cluster"), "{statement}: {e}");
+    }
+    let e =
+        remote.sql("SELECT * FROM stratified_sample('personas', 'sex', 10)").await.expect_err("stratified").to_string();
+    assert!(e.contains("stratified_sample"), "{e}");
+    drop(cluster);
+}
+
+#[tokio::test]
+async fn a_cluster_that_is_not_there_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("db");
+    // A free port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let address = format!("df://127.0.0.1:{port}");
+    let e = personadb::generate(&db, &GenerateOptions::new("us", 2_000).cluster(Some(address.clone())))
+        .await
+        .expect_err("no scheduler")
+        .to_string();
+    assert!(e.contains("cluster") && e.contains(&format!("127.0.0.1:{port}")), "{e}");
+    let e = personadb::generate(&db, &GenerateOptions::new("us", 10).table("t2").cluster(Some("df://h:x".into())))
+        .await
+        .expect_err("bad address")
+        .to_string();
+    assert!(e.contains("cluster address 'df://h:x'"), "{e}");
+    let e = personadb::generate(&db, &GenerateOptions::new("us", 10).kind(WriteKind::Replace).cluster(Some(address)))
+        .await
+        .expect_err("replace")
+        .to_string();
+    assert!(e.contains("does not replace") || e.contains("creates a table or appends"), "{e}");
+}
