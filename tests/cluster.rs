@@ -161,3 +161,108 @@ async fn a_cluster_that_is_not_there_is_a_clear_error() {
         .to_string();
     assert!(e.contains("does not replace") || e.contains("creates a table or appends"), "{e}");
 }
+
+/// A result as text for comparison: rows sorted (a query without ORDER BY may come back in any
+/// order), numbers with a fraction to 9 significant digits (sums over partitions add in another
+/// order).
+fn normalized(batches: &[RecordBatch]) -> Vec<String> {
+    let text = text(batches);
+    let mut rows: Vec<String> = text
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .map(|line| {
+            line.split('|')
+                .map(|cell| {
+                    let cell = cell.trim();
+                    match cell.parse::<f64>() {
+                        Ok(v) if cell.contains('.') || cell.contains('e') => format!("{v:.9e}"),
+                        _ => cell.to_string(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Every query of the `.slt` files that runs on a cluster gives there what it gives in a local
+/// session over the same database (each file on a fresh database, its statements run locally).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slt_queries_on_the_cluster_equal_a_local_session() {
+    let cluster = Cluster::start(BIN, 2, 1, &[]);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("sql");
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("sql dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "slt") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let (mut compared, mut refused) = (0, Vec::new());
+    for file in &files {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = Database::open(dir.path().join("db")).expect("db");
+        let local = PersonaSession::new(db.clone()).expect("session");
+        let remote = ClusterSession::connect(db.clone(), &cluster.address).await.expect("connect");
+        let records = sqllogictest::parse_file::<sqllogictest::DefaultColumnType>(file).expect("parse");
+        for record in records {
+            match record {
+                sqllogictest::Record::Statement { sql, .. } => {
+                    // Settings go to both sessions (the cluster one passes them on).
+                    match sql.trim_start().to_uppercase().starts_with("SET ") {
+                        true => drop(remote.sql(&sql).await),
+                        false => drop(local.sql(&sql).await),
+                    }
+                }
+                sqllogictest::Record::Query { sql, .. } => {
+                    // A query that changes the database runs once, here.
+                    let first = sql.split_whitespace().next().unwrap_or("").to_uppercase();
+                    if !["SELECT", "WITH", "EXPLAIN", "VALUES", "("].contains(&first.as_str()) {
+                        let _ = local.sql(&sql).await;
+                        continue;
+                    }
+                    let Ok(expected) = local.sql(&sql).await else { continue };
+                    match remote.sql(&sql).await {
+                        Ok(got) => {
+                            assert_eq!(normalized(&got), normalized(&expected), "{}: {sql}", file.display());
+                            compared += 1;
+                        }
+                        Err(e) => {
+                            // Views and external tables live in the local session only.
+                            let e = e.to_string();
+                            let session_table = e
+                                .split("table 'datafusion.public.")
+                                .nth(1)
+                                .and_then(|rest| rest.split('\'').next())
+                                .is_some_and(|name| !db.table_exists(name));
+                            if !session_table {
+                                refused.push(format!("{}: {sql}: {e}", file.display()));
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // What the cluster refuses is what it documents: the session-bound functions and
+    // statements other than queries.
+    for r in &refused {
+        let allowed = ["stratified_sample", "semantic_search", "text_search", "hybrid_search", "near_duplicates"];
+        assert!(
+            allowed.iter().any(|f| r.contains(f)) || r.contains("does not run on a cluster"),
+            "refused on the cluster: {r}\n{}",
+            cluster.logs()
+        );
+    }
+    eprintln!("{compared} queries equal on the cluster, {} refused as documented", refused.len());
+    assert!(compared >= 120, "only {compared} queries compared");
+}

@@ -229,7 +229,7 @@ pub struct SqlArgs {
     #[arg(long, value_name = "COLUMNS", num_args = 0..=1, require_equals = true, default_missing_value = "")]
     pub drop_protected: Option<String>,
     /// Run the statements on an Apache DataFusion Ballista cluster (`personadb cluster`),
-    /// `df://HOST:PORT`: queries and `INSERT INTO … SELECT` (the select runs on the executors,
+    /// `df://HOST:PORT`: queries, SET and `INSERT INTO … SELECT` (the select runs on the executors,
     /// this process appends the rows). The database must be one every executor reaches.
     #[arg(long, value_name = "df://HOST:PORT", env = "PERSONADB_CLUSTER", conflicts_with = "drop_protected")]
     pub cluster: Option<String>,

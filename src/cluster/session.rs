@@ -2,7 +2,8 @@
 //! executors (scans split by fragment, `sample_persona`, `generate_narrative`, joins,
 //! aggregates); `INSERT INTO t SELECT …` runs its select there and appends the rows here, through
 //! the same path as a local insert (missing narratives and embeddings filled, one commit).
-//! Other statements (CREATE, DROP, COPY, SET, …) are refused: run them without `--cluster`.
+//! `SET` applies to every job that follows. Other statements (CREATE, DROP, COPY, …) are refused:
+//! run them without `--cluster`.
 
 use std::sync::{Arc, Mutex};
 
@@ -74,6 +75,12 @@ impl ClusterSession {
             Statement::Statement(inner) => match inner.as_ref() {
                 ast::Statement::Query(_) | ast::Statement::Explain { .. } => true,
                 ast::Statement::Insert(_) => return self.insert(statement).await,
+                ast::Statement::Set(_) => {
+                    // Settings go with every job to the scheduler and executors; the local
+                    // session (inserts) takes them too.
+                    drop(self.local.execute(statement.clone()).await?);
+                    true
+                }
                 _ => false,
             },
             _ => false,
@@ -91,8 +98,8 @@ impl ClusterSession {
         Error::InvalidArgument {
             name: "--cluster".into(),
             reason: format!(
-                "{first} does not run on a cluster: only queries (SELECT, WITH, EXPLAIN) and INSERT INTO … SELECT do; \
-                 run it without --cluster"
+                "{first} does not run on a cluster: only queries (SELECT, WITH, EXPLAIN), SET and INSERT INTO … SELECT \
+                 do; run it without --cluster"
             ),
         }
     }
