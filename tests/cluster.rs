@@ -266,3 +266,70 @@ async fn slt_queries_on_the_cluster_equal_a_local_session() {
     eprintln!("{compared} queries equal on the cluster, {} refused as documented", refused.len());
     assert!(compared >= 120, "only {compared} queries compared");
 }
+
+/// An executor killed in the middle of a run: the scheduler takes it for lost, its tasks (and
+/// the results it held) run again on the other executor, and the table holds exactly the rows
+/// of a local run: no shard lost, none committed twice (a killed task's files stay unreferenced).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_survives_an_executor_killed_mid_run() {
+    let mut cluster = Cluster::start_failing_over(BIN, 2, 1);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = Database::open(dir.path().join("local")).expect("local db");
+    let shared = Database::open(dir.path().join("shared")).expect("shared db");
+    personadb::generate(&local, &options(200_000)).await.expect("local run");
+    let run = {
+        let (db, options) = (shared.clone(), options(200_000).cluster(Some(cluster.address.clone())));
+        tokio::spawn(async move { personadb::generate(&db, &options).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(!run.is_finished(), "the run ended before the executor was killed");
+    cluster.kill_executor(1);
+    let report = run.await.expect("join").unwrap_or_else(|e| panic!("cluster run: {e}\n{}", cluster.logs()));
+    assert_eq!(report.table_rows, 200_000);
+    assert_eq!(digest(&local, "personas").await, digest(&shared, "personas").await);
+}
+
+/// `generate --cluster` killed after its first commit, then `--resume` on the cluster: the
+/// committed chunk is kept, the rest made as the run would have, and the table equals a local
+/// run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_cluster_run_resumes_on_the_cluster() {
+    let cluster = Cluster::start(BIN, 2, 1, &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let local = Database::open(dir.path().join("local")).expect("local db");
+    personadb::generate(&local, &options(200_000).commit_rows(32_768)).await.expect("local run");
+    let path = dir.path().join("shared");
+    let mut child = std::process::Command::new(BIN)
+        .args(["--db", &path.display().to_string(), "generate", "-n", "200000", "--seed", "9191"])
+        .args(["--narrator", "template", "--embed", "persona", "--commit-rows", "32768", "-q"])
+        .args(["--cluster", &cluster.address])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("generate");
+    // Killed once a chunk is committed, before the run ends.
+    let start = std::time::Instant::now();
+    loop {
+        let committed = Database::open(&path)
+            .ok()
+            .and_then(|db| db.catalog().ok().and_then(|c| c.ledger(1).ok()))
+            .map(|ledger| ledger.len())
+            .unwrap_or(0);
+        if committed >= 1 {
+            break;
+        }
+        assert!(start.elapsed().as_secs() < 120, "no chunk committed in 120 s\n{}", cluster.logs());
+        assert!(child.try_wait().expect("wait").is_none(), "the run ended before it was killed");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    let shared = Database::open(&path).expect("shared db");
+    let kept = shared.catalog().expect("catalog").ledger(1).expect("ledger").len();
+    assert!(kept < 7, "the run was not interrupted ({kept} of 7 chunks committed)");
+    let report = personadb::generate::resume(&shared, 1, false, Some(cluster.address.clone()))
+        .await
+        .unwrap_or_else(|e| panic!("resume: {e}\n{}", cluster.logs()));
+    assert_eq!((report.rows, report.table_rows), (200_000, 200_000));
+    assert!(report.written_now < 200_000);
+    assert_eq!(digest(&local, "personas").await, digest(&shared, "personas").await);
+}

@@ -94,6 +94,10 @@ pub enum ClusterCommand {
         /// address the executors and clients reach).
         #[arg(long, default_value = "127.0.0.1:50050")]
         bind: std::net::SocketAddr,
+        /// Seconds without a heartbeat after which an executor is taken for lost and its
+        /// tasks (and the results it held) are run again elsewhere.
+        #[arg(long, default_value_t = 180)]
+        executor_timeout_s: u64,
     },
     /// An executor: runs tasks (table scans, persona sampling, narration, embedding, writing
     /// Lance fragments) for a scheduler.
@@ -116,6 +120,10 @@ pub enum ClusterCommand {
         /// Directory for its shuffle files (default: a temporary directory).
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// Seconds between its heartbeats to the scheduler (keep it well below the scheduler's
+        /// --executor-timeout-s).
+        #[arg(long, default_value_t = 60)]
+        heartbeat_s: u64,
     },
 }
 

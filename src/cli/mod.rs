@@ -26,14 +26,15 @@ pub use shell::shell;
 /// `personadb cluster scheduler|executor`: runs until the process is stopped.
 async fn cluster(command: args::ClusterCommand) -> anyhow::Result<()> {
     match command {
-        args::ClusterCommand::Scheduler { bind } => {
+        args::ClusterCommand::Scheduler { bind, executor_timeout_s } => {
             eprintln!("personadb cluster scheduler listening on {bind} (df://{bind})");
-            crate::cluster::run_scheduler(crate::cluster::SchedulerOptions { bind }).await?
+            crate::cluster::run_scheduler(crate::cluster::SchedulerOptions { bind, executor_timeout_s }).await?
         }
-        args::ClusterCommand::Executor { scheduler, bind_host, port, grpc_port, tasks, work_dir } => {
+        args::ClusterCommand::Executor { scheduler, bind_host, port, grpc_port, tasks, work_dir, heartbeat_s } => {
             let tasks = crate::backends::resolve_threads(tasks);
             eprintln!("personadb cluster executor on {bind_host}:{port} ({tasks} tasks at once) joining {scheduler}");
-            let options = crate::cluster::ExecutorOptions { scheduler, bind_host, port, grpc_port, tasks, work_dir };
+            let options =
+                crate::cluster::ExecutorOptions { scheduler, bind_host, port, grpc_port, tasks, work_dir, heartbeat_s };
             crate::cluster::run_executor(options).await?
         }
     }

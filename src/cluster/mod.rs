@@ -115,6 +115,8 @@ pub(crate) fn register_functions(ctx: &SessionContext) -> datafusion::error::Res
 pub struct SchedulerOptions {
     /// The address the scheduler listens on (default 127.0.0.1:50050).
     pub bind: SocketAddr,
+    /// Seconds without a heartbeat before an executor is taken for lost (default 180).
+    pub executor_timeout_s: u64,
 }
 
 /// Runs a scheduler until the process is stopped.
@@ -125,6 +127,9 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         bind_host: options.bind.ip().to_string(),
         bind_port: options.bind.port(),
         external_host: options.bind.ip().to_string(),
+        executor_timeout_seconds: options.executor_timeout_s.max(1),
+        // Lost executors are looked for a few times per timeout.
+        expire_dead_executor_interval_seconds: (options.executor_timeout_s / 4).clamp(1, 15),
         override_config_producer: Some(Arc::new(cluster_config)),
         override_session_builder: Some(Arc::new(server_state)),
         override_logical_codec: Some(Arc::new(LogicalCodec::default())),
@@ -152,6 +157,8 @@ pub struct ExecutorOptions {
     pub tasks: usize,
     /// Where it keeps shuffle files (default: a temporary directory).
     pub work_dir: Option<std::path::PathBuf>,
+    /// Seconds between heartbeats to the scheduler (default 60).
+    pub heartbeat_s: u64,
 }
 
 /// Runs an executor until the process is stopped.
@@ -168,6 +175,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         scheduler_port,
         scheduler_connect_timeout_seconds: 30,
         concurrent_tasks: options.tasks.max(1),
+        executor_heartbeat_interval_seconds: options.heartbeat_s.max(1),
         work_dir: options.work_dir.as_ref().map(|p| p.to_string_lossy().into_owned()),
         override_function_registry: Some(Arc::new((&registry).into())),
         override_config_producer: Some(Arc::new(cluster_config)),

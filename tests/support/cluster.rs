@@ -36,15 +36,28 @@ impl Cluster {
     /// A scheduler and `executors` executors of `tasks` task slots each, with `env` set in every
     /// process (e.g. S3 credentials).
     pub fn start(binary: &str, executors: usize, tasks: usize, env: &[(&str, &str)]) -> Cluster {
-        Self::start_with(binary, executors, tasks, env, false)
+        Self::start_with(binary, executors, tasks, env, false, false)
     }
 
     /// The same with executor `i` pinned to core `i % cores` (`taskset`), for benchmarks.
     pub fn start_pinned(binary: &str, executors: usize, tasks: usize, env: &[(&str, &str)]) -> Cluster {
-        Self::start_with(binary, executors, tasks, env, true)
+        Self::start_with(binary, executors, tasks, env, true, false)
     }
 
-    fn start_with(binary: &str, executors: usize, tasks: usize, env: &[(&str, &str)], pin: bool) -> Cluster {
+    /// The same with a lost executor noticed within seconds (heartbeats every second, lost
+    /// after 5 s without one), for failure tests.
+    pub fn start_failing_over(binary: &str, executors: usize, tasks: usize) -> Cluster {
+        Self::start_with(binary, executors, tasks, &[], false, true)
+    }
+
+    fn start_with(
+        binary: &str,
+        executors: usize,
+        tasks: usize,
+        env: &[(&str, &str)],
+        pin: bool,
+        failover: bool,
+    ) -> Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let ports = free_ports(1 + 2 * executors);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -69,11 +82,12 @@ impl Cluster {
                 .unwrap_or_else(|e| panic!("starting {binary} {args:?}: {e}"));
             (child, log)
         };
-        let (scheduler, log) = spawn(
-            vec!["cluster".into(), "scheduler".into(), "--bind".into(), format!("127.0.0.1:{}", ports[0])],
-            "scheduler",
-            None,
-        );
+        let mut args: Vec<String> =
+            vec!["cluster".into(), "scheduler".into(), "--bind".into(), format!("127.0.0.1:{}", ports[0])];
+        if failover {
+            args.extend(["--executor-timeout-s".into(), "5".into()]);
+        }
+        let (scheduler, log) = spawn(args, "scheduler", None);
         wait_for_port(ports[0], "the scheduler", &log);
         let address = format!("df://127.0.0.1:{}", ports[0]);
         let mut children = Vec::new();
@@ -81,7 +95,7 @@ impl Cluster {
             let (port, grpc) = (ports[1 + 2 * i], ports[2 + 2 * i]);
             let work = dir.path().join(format!("work{i}"));
             std::fs::create_dir_all(&work).expect("work dir");
-            let args = vec![
+            let mut args = vec![
                 "cluster".into(),
                 "executor".into(),
                 "--scheduler".into(),
@@ -95,6 +109,9 @@ impl Cluster {
                 "--work-dir".into(),
                 work.display().to_string(),
             ];
+            if failover {
+                args.extend(["--heartbeat-s".into(), "1".into()]);
+            }
             let (child, log) = spawn(args, &format!("executor{i}"), pin.then_some(i % cores));
             children.push(child);
             wait_for_port(port, "an executor", &log);
