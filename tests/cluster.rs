@@ -213,9 +213,15 @@ async fn slt_queries_on_the_cluster_equal_a_local_session() {
         let local = PersonaSession::new(db.clone()).expect("session");
         let remote = ClusterSession::connect(db.clone(), &cluster.address).await.expect("connect");
         let records = sqllogictest::parse_file::<sqllogictest::DefaultColumnType>(file).expect("parse");
+        // The files' scratch paths, as the sqllogictest runner sets them.
+        let paths = |sql: String| {
+            sql.replace("${__TEST_DIR__}", &dir.path().display().to_string())
+                .replace("${__DB_DIR__}", &dir.path().join("db").display().to_string())
+        };
         for record in records {
             match record {
                 sqllogictest::Record::Statement { sql, .. } => {
+                    let sql = paths(sql);
                     // Settings go to both sessions (the cluster one passes them on).
                     match sql.trim_start().to_uppercase().starts_with("SET ") {
                         true => drop(remote.sql(&sql).await),
@@ -223,6 +229,7 @@ async fn slt_queries_on_the_cluster_equal_a_local_session() {
                     }
                 }
                 sqllogictest::Record::Query { sql, .. } => {
+                    let sql = paths(sql);
                     // A query that changes the database runs once, here.
                     let first = sql.split_whitespace().next().unwrap_or("").to_uppercase();
                     if !["SELECT", "WITH", "EXPLAIN", "VALUES", "("].contains(&first.as_str()) {
