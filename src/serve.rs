@@ -76,6 +76,9 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Decoded columns kept between statements (shared by every connection).
     pub cache: Option<Arc<crate::hot::HotCache>>,
+    /// Run statements on a Ballista cluster, `df://HOST:PORT` (`ClusterSession`): queries,
+    /// SET and `INSERT INTO … SELECT`; other statements are refused.
+    pub cluster: Option<String>,
 }
 
 impl ServeOptions {
@@ -114,8 +117,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> Result<()> {
     options.check()?;
+    let cluster = match &options.cluster {
+        Some(address) => Some(Arc::new(crate::cluster::ClusterSession::connect(db.clone(), address).await?)),
+        None => None,
+    };
     let session = PersonaSession::with_cache(db, options.cache.clone())?;
-    let ctx = Arc::new(session.context().clone());
+    // Queries datafusion-postgres runs itself (extended protocol) run in this context: the
+    // cluster's when there is one.
+    let ctx = Arc::new(match &cluster {
+        Some(cluster) => cluster.context().clone(),
+        None => session.context().clone(),
+    });
     datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog(
         &ctx,
         "datafusion",
@@ -131,7 +143,7 @@ pub async fn serve(
         Arc::new(CursorStatementHook),
         Arc::new(SetShowHook),
         Arc::new(TransactionStatementHook),
-        Arc::new(PersonaHook { session, read_only: options.read_only }),
+        Arc::new(PersonaHook { session, cluster, read_only: options.read_only }),
     ]);
     let service =
         Arc::new(Service { inner: Arc::new(DfSessionService::new_with_hooks(ctx, hooks)), inflight: inflight.clone() });
@@ -322,6 +334,8 @@ impl ExtendedQueryHandler for Service {
 /// hooks (cursors, SET/SHOW, transactions), so it sees every other statement.
 struct PersonaHook {
     session: PersonaSession,
+    /// Statements other than SHOW TABLES go to the cluster when serving with `--cluster`.
+    cluster: Option<Arc<crate::cluster::ClusterSession>>,
     read_only: bool,
 }
 
@@ -345,13 +359,24 @@ impl PersonaHook {
 
     async fn plan(&self, statement: &Statement) -> PgWireResult<LogicalPlan> {
         self.check_writable(statement, None)?;
-        let plan = self
-            .session
-            .plan(DfStatement::Statement(Box::new(statement.clone())))
-            .await
-            .map_err(|e| engine_error(&e))?;
+        let parsed = DfStatement::Statement(Box::new(statement.clone()));
+        let plan = match &self.cluster {
+            Some(cluster) => cluster.plan(parsed).await,
+            None => self.session.plan(parsed).await,
+        }
+        .map_err(|e| engine_error(&e))?;
         self.check_writable(statement, Some(&plan))?;
         Ok(plan)
+    }
+
+    async fn execute_plan(
+        &self,
+        plan: LogicalPlan,
+    ) -> crate::error::Result<datafusion::physical_plan::SendableRecordBatchStream> {
+        match &self.cluster {
+            Some(cluster) => cluster.execute_plan(plan).await,
+            None => self.session.execute_plan(plan).await,
+        }
     }
 
     async fn run(&self, statement: &Statement) -> PgWireResult<Response> {
@@ -359,7 +384,7 @@ impl PersonaHook {
             self.session.execute(DfStatement::Statement(Box::new(statement.clone()))).await
         } else {
             let plan = self.plan(statement).await?;
-            self.session.execute_plan(plan).await
+            self.execute_plan(plan).await
         }
         .map_err(|e| engine_error(&e))?;
         respond(statement, stream).await
@@ -440,7 +465,7 @@ impl QueryHook for PersonaHook {
         }
         let result = async {
             let plan = plan.clone().replace_params_with_values(params).map_err(|e| engine_error(&e.into()))?;
-            let stream = self.session.execute_plan(plan).await.map_err(|e| engine_error(&e))?;
+            let stream = self.execute_plan(plan).await.map_err(|e| engine_error(&e))?;
             respond(statement, stream).await
         };
         Some(result.await)
@@ -699,6 +724,7 @@ mod tests {
             password: None,
             grace: Duration::ZERO,
             cache: None,
+            cluster: None,
         };
         let message = options.check().unwrap_err().to_string();
         assert!(message.contains("needs a password"), "{message}");

@@ -340,3 +340,59 @@ async fn an_interrupted_cluster_run_resumes_on_the_cluster() {
     assert!(report.written_now < 200_000);
     assert_eq!(digest(&local, "personas").await, digest(&shared, "personas").await);
 }
+
+/// psql with unaligned, tuples-only, comma-separated output.
+fn psql(port: u16, sql: &str) -> std::process::Output {
+    std::process::Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "personadb", "-d", "personadb"])
+        .args(["-X", "-A", "-t", "-F", ",", "-v", "ON_ERROR_STOP=1", "-w", "-c", sql])
+        .env("PGCONNECT_TIMEOUT", "20")
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("psql (run ./setup.sh, which installs postgresql-client)")
+}
+
+/// `personadb serve --cluster`: psql's queries run on the cluster and answer what a local
+/// session answers; an INSERT … SELECT appends; what a cluster does not run is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_from_the_cluster() {
+    use std::io::BufRead;
+    let cluster = Cluster::start(BIN, 1, 2, &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("db");
+    let db = Database::open(&path).expect("db");
+    personadb::generate(&db, &GenerateOptions::new("us", 5_000).seed(4)).await.expect("generate");
+    let mut child = std::process::Command::new(BIN)
+        .args(["--db", &path.display().to_string(), "serve", "--port", "0", "--grace", "2"])
+        .args(["--cluster", &cluster.address])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("address line");
+    let port: u16 = line.trim().rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
+    let ask = |sql: &str| {
+        let out = psql(port, sql);
+        assert!(out.status.success(), "{sql}: {}\n{}", String::from_utf8_lossy(&out.stderr), cluster.logs());
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let session = PersonaSession::new(db.clone()).expect("session");
+    let by_sex = "SELECT sex, count(*) AS n FROM personas GROUP BY sex ORDER BY sex";
+    let expected: Vec<String> = {
+        let batches = session.sql(by_sex).await.expect("local");
+        let text = text(&batches);
+        text.lines()
+            .filter(|l| l.starts_with("| ") && !l.contains(" sex "))
+            .map(|l| l.split('|').map(str::trim).filter(|c| !c.is_empty()).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    assert_eq!(ask(by_sex).lines().map(str::to_string).collect::<Vec<_>>(), expected);
+    assert_eq!(ask("INSERT INTO personas SELECT * FROM sample_persona(100, 'us', 5)").trim(), "INSERT 0 100");
+    assert_eq!(ask("SELECT count(*) FROM personas").trim(), "5100");
+    let refused = psql(port, "CREATE TABLE t AS SELECT 1 AS x");
+    let message = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(!refused.status.success() && message.contains("does not run on a cluster"), "{message}");
+    let _ = child.kill();
+    let _ = child.wait();
+}

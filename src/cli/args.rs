@@ -264,6 +264,11 @@ pub struct ServeArgs {
     /// Seconds that statements in flight may run on after SIGTERM before connections close.
     #[arg(long, default_value_t = 10)]
     pub grace: u64,
+    /// Run statements on an Apache DataFusion Ballista cluster (`personadb cluster`),
+    /// `df://HOST:PORT`: queries, SET and `INSERT INTO … SELECT`; other statements are refused.
+    /// The database must be one every executor reaches.
+    #[arg(long, value_name = "df://HOST:PORT", env = "PERSONADB_CLUSTER")]
+    pub cluster: Option<String>,
     #[command(flatten)]
     pub cache: CacheArg,
 }

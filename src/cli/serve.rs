@@ -27,6 +27,7 @@ pub async fn serve(dir: &Path, args: ServeArgs) -> Result<()> {
         password,
         grace: std::time::Duration::from_secs(args.grace),
         cache: args.cache.cache(),
+        cluster: args.cluster,
     };
     options.check()?;
     if args.read_only {

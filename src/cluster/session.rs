@@ -68,28 +68,52 @@ impl ClusterSession {
         self.local.parse(sql)
     }
 
+    /// The Ballista context queries run in (its tables are the database's).
+    pub fn context(&self) -> &SessionContext {
+        &self.remote
+    }
+
     /// Runs one statement on the cluster and streams its result.
     pub async fn execute(&self, statement: Statement) -> Result<SendableRecordBatchStream> {
-        let query = match &statement {
+        if let Statement::Statement(inner) = &statement {
+            if let ast::Statement::Set(_) = inner.as_ref() {
+                // Settings go with every job to the scheduler and executors; the local session
+                // (inserts) takes them too.
+                drop(self.local.execute(statement.clone()).await?);
+            }
+        }
+        let plan = self.plan(statement).await?;
+        self.execute_plan(plan).await
+    }
+
+    /// Plans a statement the cluster runs (a query, EXPLAIN, SET or `INSERT INTO … SELECT`;
+    /// anything else is refused).
+    pub async fn plan(&self, statement: Statement) -> Result<LogicalPlan> {
+        let allowed = match &statement {
             Statement::Explain(_) => true,
-            Statement::Statement(inner) => match inner.as_ref() {
-                ast::Statement::Query(_) | ast::Statement::Explain { .. } => true,
-                ast::Statement::Insert(_) => return self.insert(statement).await,
-                ast::Statement::Set(_) => {
-                    // Settings go with every job to the scheduler and executors; the local
-                    // session (inserts) takes them too.
-                    drop(self.local.execute(statement.clone()).await?);
-                    true
-                }
-                _ => false,
-            },
+            Statement::Statement(inner) => matches!(
+                inner.as_ref(),
+                ast::Statement::Query(_)
+                    | ast::Statement::Explain { .. }
+                    | ast::Statement::Insert(_)
+                    | ast::Statement::Set(_)
+            ),
             _ => false,
         };
-        if !query {
+        if !allowed {
             return Err(self.refused(&statement));
         }
-        let plan = self.remote.state().statement_to_plan(statement).await?;
-        Ok(self.remote.execute_logical_plan(plan).await?.execute_stream().await?)
+        let statement = self.local.insert_by_name(statement).await?;
+        Ok(self.remote.state().statement_to_plan(statement).await?)
+    }
+
+    /// Runs a plan made by [`ClusterSession::plan`]: an insert's select on the cluster and its
+    /// append here, anything else on the cluster.
+    pub async fn execute_plan(&self, plan: LogicalPlan) -> Result<SendableRecordBatchStream> {
+        match plan {
+            LogicalPlan::Dml(dml) => self.insert(dml).await,
+            plan => Ok(self.remote.execute_logical_plan(plan).await?.execute_stream().await?),
+        }
     }
 
     fn refused(&self, statement: &Statement) -> Error {
@@ -105,11 +129,9 @@ impl ClusterSession {
     }
 
     /// `INSERT INTO t SELECT …`: the select on the cluster, the append here.
-    async fn insert(&self, statement: Statement) -> Result<SendableRecordBatchStream> {
-        let statement = self.local.insert_by_name(statement).await?;
-        let plan = self.remote.state().statement_to_plan(statement).await?;
-        let LogicalPlan::Dml(DmlStatement { table_name, op: WriteOp::Insert(op), input, .. }) = plan else {
-            return Err(Error::Unsupported("this INSERT does not run on a cluster".into()));
+    async fn insert(&self, dml: DmlStatement) -> Result<SendableRecordBatchStream> {
+        let DmlStatement { table_name, op: WriteOp::Insert(op), input, .. } = dml else {
+            return Err(Error::Unsupported("only INSERT INTO … SELECT changes a table on a cluster".into()));
         };
         if op != InsertOp::Append {
             return Err(Error::Unsupported(format!(
