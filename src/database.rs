@@ -121,13 +121,7 @@ impl Database {
 
     /// Lance's object store parameters for this database (storage options of a remote one).
     fn store_params(&self) -> Option<lance::io::ObjectStoreParams> {
-        let remote = self.remote.as_ref()?;
-        Some(lance::io::ObjectStoreParams {
-            storage_options_accessor: Some(Arc::new(lance::io::StorageOptionsAccessor::with_static_options(
-                remote.lance_options(),
-            ))),
-            ..Default::default()
-        })
+        self.remote.as_ref().map(Remote::lance_params)
     }
 
     /// Whether this process may not write the database (it was opened read-only).

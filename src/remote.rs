@@ -139,14 +139,8 @@ impl Remote {
             return Ok(store.clone());
         }
         let uri = self.uri.clone();
-        let options = self.options.to_map();
+        let params = self.lance_params();
         let made = block_on(async move {
-            let params = lance::io::ObjectStoreParams {
-                storage_options_accessor: Some(Arc::new(lance::io::StorageOptionsAccessor::with_static_options(
-                    options,
-                ))),
-                ..Default::default()
-            };
             let registry = Arc::new(lance::io::ObjectStoreRegistry::default());
             lance::io::ObjectStore::from_uri_and_params(registry, &uri, &params)
                 .await
@@ -168,6 +162,17 @@ impl Remote {
     /// The storage options Lance gets (the environment is read by Lance itself).
     pub fn lance_options(&self) -> HashMap<String, String> {
         self.options.to_map()
+    }
+
+    /// Lance's store parameters for this location: the storage options (the environment is read
+    /// by Lance itself).
+    pub fn lance_params(&self) -> lance::io::ObjectStoreParams {
+        lance::io::ObjectStoreParams {
+            storage_options_accessor: Some(Arc::new(lance::io::StorageOptionsAccessor::with_static_options(
+                self.lance_options(),
+            ))),
+            ..Default::default()
+        }
     }
 
     /// The object key of a name under the prefix.

@@ -67,12 +67,7 @@ pub(crate) fn store_params(location: &str) -> crate::Result<Option<lance::io::Ob
         return Ok(None);
     }
     let remote = crate::remote::Remote::new(location, crate::remote::StorageOptions::from_env()?)?;
-    Ok(Some(lance::io::ObjectStoreParams {
-        storage_options_accessor: Some(Arc::new(lance::io::StorageOptionsAccessor::with_static_options(
-            remote.lance_options(),
-        ))),
-        ..Default::default()
-    }))
+    Ok(Some(remote.lance_params()))
 }
 
 /// A stored table in a cluster plan.
