@@ -291,7 +291,11 @@ async fn a_run_survives_an_executor_killed_mid_run() {
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert!(!run.is_finished(), "the run ended before the executor was killed");
     cluster.kill_executor(1);
-    let report = run.await.expect("join").unwrap_or_else(|e| panic!("cluster run: {e}\n{}", cluster.logs()));
+    let report = tokio::time::timeout(std::time::Duration::from_secs(600), run)
+        .await
+        .unwrap_or_else(|_| panic!("the run did not end in 600 s\n{}", cluster.logs()))
+        .expect("join")
+        .unwrap_or_else(|e| panic!("cluster run: {e}\n{}", cluster.logs()));
     assert_eq!(report.table_rows, 200_000);
     assert_eq!(digest(&local, "personas").await, digest(&shared, "personas").await);
 }
@@ -333,8 +337,10 @@ async fn an_interrupted_cluster_run_resumes_on_the_cluster() {
     let shared = Database::open(&path).expect("shared db");
     let kept = shared.catalog().expect("catalog").ledger(1).expect("ledger").len();
     assert!(kept < 7, "the run was not interrupted ({kept} of 7 chunks committed)");
-    let report = personadb::generate::resume(&shared, 1, false, Some(cluster.address.clone()))
+    let resume = personadb::generate::resume(&shared, 1, false, Some(cluster.address.clone()));
+    let report = tokio::time::timeout(std::time::Duration::from_secs(600), resume)
         .await
+        .unwrap_or_else(|_| panic!("the resumed run did not end in 600 s\n{}", cluster.logs()))
         .unwrap_or_else(|e| panic!("resume: {e}\n{}", cluster.logs()));
     assert_eq!((report.rows, report.table_rows), (200_000, 200_000));
     assert!(report.written_now < 200_000);

@@ -136,10 +136,83 @@ pub async fn run_scheduler(options: SchedulerOptions) -> Result<()> {
         override_physical_codec: Some(Arc::new(PhysicalCodec::default())),
         ..Default::default()
     };
+    init_logging();
     let cluster = BallistaCluster::new_from_config(&config).await.map_err(ballista_error("starting the scheduler"))?;
-    ballista_scheduler::scheduler_process::start_server(cluster, options.bind, Arc::new(config))
+    let scheduler = ballista_scheduler::scheduler_process::create_scheduler::<
+        datafusion_proto::protobuf::LogicalPlanNode,
+        datafusion_proto::protobuf::PhysicalPlanNode,
+    >(cluster, Arc::new(config))
+    .await
+    .map_err(ballista_error("starting the scheduler"))?;
+    tokio::spawn(offer_pending_tasks(scheduler.clone()));
+    ballista_scheduler::scheduler_process::start_grpc_service(options.bind, scheduler)
         .await
         .map_err(ballista_error("running the scheduler"))
+}
+
+/// How often the scheduler offers pending tasks to its executors unasked.
+const OFFER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Offers pending tasks to the executors every [`OFFER_INTERVAL`]. Ballista 54 (push
+/// scheduling) offers tasks only when a job arrives, an executor registers or one reports a
+/// task's status; the tasks of a lost executor are put back as pending without an offer, so a
+/// job whose other executors were idle waited forever. An empty status report in the name of a
+/// live executor is the public way to make the scheduler offer: it changes nothing else.
+async fn offer_pending_tasks(
+    scheduler: ballista_scheduler::scheduler_server::SchedulerServer<
+        datafusion_proto::protobuf::LogicalPlanNode,
+        datafusion_proto::protobuf::PhysicalPlanNode,
+    >,
+) {
+    use ballista_core::serde::protobuf::executor_status::Status;
+    use ballista_core::serde::protobuf::scheduler_grpc_server::SchedulerGrpc;
+    use ballista_core::serde::protobuf::UpdateTaskStatusParams;
+    loop {
+        tokio::time::sleep(OFFER_INTERVAL).await;
+        let manager = &scheduler.state.executor_manager;
+        let Ok(executors) = manager.get_executors_state().await else { continue };
+        let live = executors.into_iter().map(|(metadata, _, _)| metadata.id).find(|id| {
+            manager
+                .get_executor_hearbeat(id)
+                .and_then(|heartbeat| heartbeat.status)
+                .is_some_and(|status| matches!(status.status, Some(Status::Active(_))))
+        });
+        if let Some(executor_id) = live {
+            let request = tonic::Request::new(UpdateTaskStatusParams { executor_id, task_status: Vec::new() });
+            if let Err(e) = SchedulerGrpc::update_task_status(&scheduler, request).await {
+                log::warn!("offering pending tasks: {e}");
+            }
+        }
+    }
+}
+
+/// Log lines of the cluster processes (Ballista's among them) on standard error, at the level
+/// `RUST_LOG` names (`error`, `warn` (default), `info`, `debug`, `trace` or `off`).
+fn init_logging() {
+    struct Stderr(log::LevelFilter);
+    impl log::Log for Stderr {
+        fn enabled(&self, metadata: &log::Metadata) -> bool {
+            metadata.level() <= self.0
+        }
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+                eprintln!(
+                    "{}.{:03} {:5} {}: {}",
+                    now.as_secs(),
+                    now.subsec_millis(),
+                    record.level(),
+                    record.target(),
+                    record.args()
+                );
+            }
+        }
+        fn flush(&self) {}
+    }
+    let level = std::env::var("RUST_LOG").ok().and_then(|v| v.trim().parse().ok()).unwrap_or(log::LevelFilter::Warn);
+    if log::set_logger(Box::leak(Box::new(Stderr(level)))).is_ok() {
+        log::set_max_level(level);
+    }
 }
 
 /// How `personadb cluster executor` runs.
@@ -183,6 +256,7 @@ pub async fn run_executor(options: ExecutorOptions) -> Result<()> {
         override_physical_codec: Some(Arc::new(PhysicalCodec::default())),
         ..Default::default()
     };
+    init_logging();
     start_executor_process(Arc::new(config)).await.map_err(ballista_error("running the executor"))
 }
 

@@ -1,12 +1,15 @@
 //! A local personadb cluster for tests and benchmarks: `personadb cluster scheduler` and N
 //! `personadb cluster executor` processes of the binary under test, on free loopback ports.
-//! Killed when dropped.
+//! Killed when dropped. One cluster at a time in a test binary: a cluster holds a lock for its
+//! life, so tests that time a run (an executor killed mid-run) do not share two cores with
+//! another cluster's work.
 
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub struct Cluster {
@@ -15,7 +18,10 @@ pub struct Cluster {
     /// `df://127.0.0.1:PORT`.
     pub address: String,
     dir: tempfile::TempDir,
+    _serial: MutexGuard<'static, ()>,
 }
+
+static SERIAL: Mutex<()> = Mutex::new(());
 
 fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("port")).collect();
@@ -58,6 +64,7 @@ impl Cluster {
         pin: bool,
         failover: bool,
     ) -> Cluster {
+        let serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = tempfile::tempdir().expect("tempdir");
         let ports = free_ports(1 + 2 * executors);
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -75,7 +82,7 @@ impl Cluster {
             let child = command
                 .args(&args)
                 .envs(env.iter().copied())
-                .env("RUST_LOG", "warn")
+                .env("RUST_LOG", std::env::var("PERSONADB_CLUSTER_LOG").unwrap_or_else(|_| "warn".into()))
                 .stdout(file.try_clone().expect("log"))
                 .stderr(file)
                 .spawn()
@@ -119,7 +126,7 @@ impl Cluster {
         }
         // Registration with the scheduler follows the listeners closely.
         std::thread::sleep(Duration::from_millis(500));
-        Cluster { scheduler, executors: children, address, dir }
+        Cluster { scheduler, executors: children, address, dir, _serial: serial }
     }
 
     /// Kills executor `i` (its tasks fail over to the others).
