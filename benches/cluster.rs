@@ -66,13 +66,21 @@ fn generate(c: &mut Criterion) {
 }
 
 fn queries() -> Vec<(String, String)> {
-    include_str!("analytic_queries.sql")
+    let mut queries: Vec<(String, String)> = include_str!("analytic_queries.sql")
         .lines()
         .filter_map(|l| l.strip_prefix("-- "))
         .filter_map(|l| l.split_once(": "))
         .filter(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
         .map(|(name, sql)| (name.to_string(), sql.to_string()))
-        .collect()
+        .collect();
+    // A stratified sample of 10,000 by sex and state, drawn in one executor task.
+    queries.push((
+        "stratified".into(),
+        "SELECT sex, count(*) AS n, sum(weight) AS w FROM stratified_sample('personas', 'sex, state', 10000, 7) \
+         GROUP BY sex"
+            .into(),
+    ));
+    queries
 }
 
 fn query(c: &mut Criterion) {

@@ -467,7 +467,10 @@ impl SchemaProvider for DatabaseSchema {
 
 /// The first arguments (string literals) of every call of table function `function` in a
 /// statement.
-fn table_function_tables(statement: &datafusion::sql::sqlparser::ast::Statement, function: &str) -> Vec<String> {
+pub(crate) fn table_function_tables(
+    statement: &datafusion::sql::sqlparser::ast::Statement,
+    function: &str,
+) -> Vec<String> {
     struct Finder<'a>(Vec<String>, &'a str);
     impl Visitor for Finder<'_> {
         type Break = ();

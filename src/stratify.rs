@@ -1,8 +1,8 @@
 //! `stratified_sample` over stored tables. The table function is planned synchronously, so
 //! the session opens the tables a statement samples from before planning it
-//! ([`Stratifier::prepare`]); the sample itself is drawn when the scan is planned: one pass
-//! reads the strata columns and ranks each row by a hash of (seed, row position), a second
-//! pass keeps each stratum's lowest-ranked rows.
+//! ([`Stratifier::prepare`]); the sample itself is drawn when the plan runs: one pass reads
+//! the strata columns and ranks each row by a hash of (seed, row position), a second pass keeps
+//! each stratum's lowest-ranked rows.
 //!
 //! Every sampled row carries its survey weight in a `weight` column: the inverse of its
 //! probability of selection, `N_h / n_h` for a stratum of `N_h` rows that gave `n_h`, so the
@@ -19,10 +19,16 @@ use arrow::row::{RowConverter, SortField};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{plan_err, DataFusionError};
-use datafusion::datasource::{MemTable, TableType};
+use datafusion::datasource::TableType;
 use datafusion::error::Result as DfResult;
+use datafusion::execution::TaskContext;
 use datafusion::logical_expr::Expr;
-use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_expr::EquivalenceProperties;
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
+};
 use futures::TryStreamExt;
 use personadb_udfs::backends::largest_remainder;
 use personadb_udfs::{StratifyRequest, TableStratifier};
@@ -107,9 +113,13 @@ fn rank(seed: u64, row: u64) -> u64 {
 
 /// Reads every batch of `plan`'s partitions in partition order (also `near_duplicates`'s).
 pub(crate) async fn read_all(plan: Arc<dyn ExecutionPlan>, state: &dyn Session) -> DfResult<Vec<RecordBatch>> {
+    read_all_with(plan, state.task_ctx()).await
+}
+
+async fn read_all_with(plan: Arc<dyn ExecutionPlan>, task: Arc<TaskContext>) -> DfResult<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for p in 0..plan.properties().partitioning.partition_count() {
-        let stream = plan.execute(p, state.task_ctx())?;
+        let stream = plan.execute(p, task.clone())?;
         out.extend(stream.try_collect::<Vec<_>>().await?);
     }
     Ok(out)
@@ -125,25 +135,60 @@ impl TableProvider for StratifiedTable {
         TableType::Temporary
     }
 
+    /// Plans the two passes over the source; the sample is drawn when the plan runs (so
+    /// planning, EXPLAIN included, reads no rows).
     async fn scan(
         &self,
         state: &dyn Session,
         projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let keys = self.source.scan(state, Some(&self.columns), &[], None).await?;
+        let full = self.source.scan(state, None, &[], None).await?;
+        let projection = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let schema = Arc::new(self.schema.project(&projection)?);
+        let draw = Arc::new(Draw {
+            request: self.request.clone(),
+            key_types: self.columns.iter().map(|c| self.source.schema().field(*c).data_type().clone()).collect(),
+            schema: self.schema.clone(),
+            weight: self.weight,
+            keys,
+            full,
+        });
+        Ok(Arc::new(StratifiedSampleExec::new(draw, projection, schema)))
+    }
+}
+
+/// One draw of a stratified sample: the plans of its two passes over the source.
+#[derive(Debug)]
+struct Draw {
+    request: StratifyRequest,
+    /// The types of the strata columns, as the first pass reads them.
+    key_types: Vec<DataType>,
+    /// The sample's schema (all columns).
+    schema: SchemaRef,
+    weight: Option<usize>,
+    /// Pass 1: the strata columns of every row.
+    keys: Arc<dyn ExecutionPlan>,
+    /// Pass 2: every column of every row.
+    full: Arc<dyn ExecutionPlan>,
+}
+
+impl Draw {
+    async fn run(&self, task: Arc<TaskContext>) -> DfResult<Vec<RecordBatch>> {
         let name = personadb_udfs::stratified_sample::NAME;
         let req = &self.request;
         // Pass 1: the strata of every row, in the table's stored order.
-        let keys_plan = self.source.scan(state, Some(&self.columns), &[], None).await?;
-        let schema = self.source.schema();
-        let fields: Vec<SortField> =
-            self.columns.iter().map(|c| SortField::new(schema.field(*c).data_type().clone())).collect();
+        let fields: Vec<SortField> = self.key_types.iter().map(|t| SortField::new(t.clone())).collect();
         let converter = RowConverter::new(fields)?;
         let mut stratum_of_key: HashMap<Vec<u8>, usize> = HashMap::new();
         let mut strata: Vec<(Vec<u8>, String, Vec<(u64, u64)>)> = Vec::new(); // (key, label, (rank, row))
         let mut row = 0u64;
-        for batch in read_all(keys_plan, state).await? {
+        for batch in read_all_with(self.keys.clone(), task.clone()).await? {
             let rows = converter.convert_columns(batch.columns())?;
             for i in 0..batch.num_rows() {
                 let key = rows.row(i).as_ref().to_vec();
@@ -195,10 +240,9 @@ impl TableProvider for StratifiedTable {
             }
         }
         // Pass 2: keep the selected rows.
-        let full = self.source.scan(state, None, &[], None).await?;
         let mut kept = Vec::new();
         let mut offset = 0usize;
-        for batch in read_all(full, state).await? {
+        for batch in read_all_with(self.full.clone(), task).await? {
             let n = batch.num_rows();
             let Some(flags) = selected.get(offset..offset + n) else {
                 return Err(DataFusionError::Execution(format!(
@@ -230,7 +274,75 @@ impl TableProvider for StratifiedTable {
                 req.table
             )));
         }
-        let mem = MemTable::try_new(self.schema.clone(), vec![kept])?;
-        mem.scan(state, projection, filters, limit).await
+        Ok(kept)
+    }
+}
+
+/// The operator that draws a stratified sample when it runs (one partition).
+#[derive(Debug)]
+struct StratifiedSampleExec {
+    draw: Arc<Draw>,
+    projection: Vec<usize>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl StratifiedSampleExec {
+    fn new(draw: Arc<Draw>, projection: Vec<usize>, schema: SchemaRef) -> Self {
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Final,
+            Boundedness::Bounded,
+        ));
+        StratifiedSampleExec { draw, projection, schema, properties }
+    }
+}
+
+impl DisplayAs for StratifiedSampleExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let req = &self.draw.request;
+        write!(
+            f,
+            "StratifiedSampleExec: table={} n={} strata=[{}] seed={}",
+            req.table,
+            req.n,
+            req.strata.join(", "),
+            req.seed
+        )
+    }
+}
+
+impl ExecutionPlan for StratifiedSampleExec {
+    fn name(&self) -> &str {
+        "StratifiedSampleExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        Vec::new()
+    }
+
+    fn with_new_children(self: Arc<Self>, _: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        if partition != 0 {
+            return Err(DataFusionError::Internal(format!("StratifiedSampleExec: partition {partition} of 1")));
+        }
+        let (draw, projection) = (self.draw.clone(), self.projection.clone());
+        let stream = futures::stream::once(async move {
+            let projected: DfResult<Vec<DfResult<RecordBatch>>> = draw
+                .run(context)
+                .await
+                .map(|batches| batches.iter().map(|b| b.project(&projection).map_err(DataFusionError::from)).collect());
+            projected.map(futures::stream::iter)
+        })
+        .try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream)))
     }
 }

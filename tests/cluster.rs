@@ -103,6 +103,10 @@ async fn generation_and_queries_on_three_executors_equal_a_local_run() {
          FROM sample_persona(40, 'us', 5) ORDER BY uuid LIMIT 3",
         "SELECT uuid, generate_narrative('persona', 3, uuid, first_name, age, city, state, occupation) AS p \
          FROM personas WHERE age BETWEEN 40 AND 41 ORDER BY uuid LIMIT 2",
+        "SELECT sex, count(*) AS n, round(sum(weight), 3) AS w FROM stratified_sample('personas', 'sex, state', 900, 7) \
+         GROUP BY sex ORDER BY sex",
+        "SELECT uuid, race_ethnicity, round(weight, 6) AS w FROM stratified_sample('personas', 'race_ethnicity', 300, 3, \
+         'equal') ORDER BY uuid LIMIT 5",
     ];
     for query in queries {
         let expected = session.sql(query).await.unwrap_or_else(|e| panic!("{query}: {e}"));
@@ -132,9 +136,14 @@ async fn generation_and_queries_on_three_executors_equal_a_local_run() {
         let e = remote.sql(statement).await.expect_err(statement).to_string();
         assert!(e.contains("does not run on a cluster") && e.contains("without --cluster"), "{statement}: {e}");
     }
-    let e =
-        remote.sql("SELECT * FROM stratified_sample('personas', 'sex', 10)").await.expect_err("stratified").to_string();
-    assert!(e.contains("stratified_sample"), "{e}");
+    // stratified_sample's errors name what is wrong, there as here.
+    for (query, error) in [
+        ("SELECT * FROM stratified_sample('nope', 'sex', 10)", "stratified_sample: table 'nope' not found"),
+        ("SELECT * FROM stratified_sample('personas', 'height', 10)", "has no column `height`"),
+    ] {
+        let e = remote.sql(query).await.expect_err(query).to_string();
+        assert!(e.contains(error), "{query}: {e}");
+    }
     drop(cluster);
 }
 
@@ -263,7 +272,7 @@ async fn slt_queries_on_the_cluster_equal_a_local_session() {
     // What the cluster refuses is what it documents: the session-bound functions and
     // statements other than queries.
     for r in &refused {
-        let allowed = ["stratified_sample", "semantic_search", "text_search", "hybrid_search", "near_duplicates"];
+        let allowed = ["semantic_search", "text_search", "hybrid_search", "near_duplicates"];
         assert!(
             allowed.iter().any(|f| r.contains(f)) || r.contains("does not run on a cluster"),
             "refused on the cluster: {r}\n{}",

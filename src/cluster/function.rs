@@ -3,11 +3,12 @@
 //! itself travels: the function's name and its literal arguments ([`FunctionCall`]). The
 //! scheduler calls the function again to plan it, and each executor task calls it again to
 //! run its own partition ([`FunctionScanExec`]), so every partition is computed where its
-//! task runs. Only functions that need no database session are carried ([`Functions`]).
+//! task runs. Functions that need no database session are carried as they are ([`Functions`]);
+//! `stratified_sample` carries the tables it samples with its call ([`CarriedTable`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ use futures::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{schema_from_hex, schema_to_hex};
+use super::scan::{ClusterTable, TableSpec};
 
 /// The table functions a cluster runs, by SQL name.
 #[derive(Debug)]
@@ -122,6 +124,66 @@ impl Arg {
 pub(crate) struct FunctionCall {
     pub function: String,
     pub args: Vec<Arg>,
+    /// The stored tables the call reads, by the names its arguments give (`stratified_sample`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<CarriedTable>,
+}
+
+/// A stored table a function call reads: its name in the call, the version the client planned
+/// against and its columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct CarriedTable {
+    pub name: String,
+    pub table: TableSpec,
+    /// The SQL schema, Arrow IPC as hex.
+    pub schema: String,
+}
+
+/// The stored tables a session's statement reads through table functions, by name (filled by
+/// [`super::ClusterSession`] before it plans a statement).
+#[derive(Debug, Default)]
+pub(crate) struct CarriedTables {
+    tables: Mutex<HashMap<String, CarriedTable>>,
+}
+
+impl CarriedTables {
+    pub fn prepare(&self, name: &str, table: &ClusterTable) -> DfResult<()> {
+        let carried = CarriedTable {
+            name: name.to_string(),
+            table: table.spec().clone(),
+            schema: schema_to_hex(&table.schema())?,
+        };
+        if let Ok(mut tables) = self.tables.lock() {
+            tables.insert(name.to_string(), carried);
+        }
+        Ok(())
+    }
+
+    /// The prepared tables that `args` name (text arguments equal to a table's name).
+    fn named_by(&self, args: &[Arg]) -> Vec<CarriedTable> {
+        let Ok(tables) = self.tables.lock() else { return Vec::new() };
+        let mut out: Vec<CarriedTable> = Vec::new();
+        for arg in args {
+            if let Arg::Text(name) = arg {
+                if let Some(t) = tables.get(name) {
+                    if !out.iter().any(|o| &o.name == name) {
+                        out.push(t.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `stratified_sample` over the tables a call carries (where the call is decoded).
+fn stratified_sample(tables: &[CarriedTable]) -> DfResult<Arc<dyn TableFunctionImpl>> {
+    let stratifier = Arc::new(crate::stratify::Stratifier::default());
+    for t in tables {
+        let schema = schema_from_hex(&t.schema)?;
+        stratifier.prepare(&t.name, Arc::new(ClusterTable::new(t.table.clone(), schema)));
+    }
+    Ok(Arc::new(personadb_udfs::stratified_sample::StratifiedSample::new(stratifier)))
 }
 
 /// A table function registered under its SQL name whose results remember the call.
@@ -129,11 +191,22 @@ pub(crate) struct FunctionCall {
 pub(crate) struct CarriedFunction {
     name: &'static str,
     inner: Arc<dyn TableFunctionImpl>,
+    /// The tables a call may name, for functions that read stored tables.
+    tables: Option<Arc<CarriedTables>>,
 }
 
 impl CarriedFunction {
     pub fn new(name: &'static str, inner: Arc<dyn TableFunctionImpl>) -> Self {
-        CarriedFunction { name, inner }
+        CarriedFunction { name, inner, tables: None }
+    }
+
+    /// `stratified_sample` on a client: its calls carry the tables they sample.
+    pub fn stratified_sample(stratifier: Arc<crate::stratify::Stratifier>, tables: Arc<CarriedTables>) -> Self {
+        CarriedFunction {
+            name: personadb_udfs::stratified_sample::NAME,
+            inner: Arc::new(personadb_udfs::stratified_sample::StratifiedSample::new(stratifier)),
+            tables: Some(tables),
+        }
     }
 }
 
@@ -143,7 +216,8 @@ impl TableFunctionImpl for CarriedFunction {
         // The function checks its arguments first (its errors name what is wrong).
         let inner = self.inner.call_with_args(args)?;
         let args = exprs.iter().map(|e| Arg::of(self.name, e)).collect::<DfResult<Vec<_>>>()?;
-        Ok(Arc::new(FunctionTable { call: FunctionCall { function: self.name.to_string(), args }, inner }))
+        let tables = self.tables.as_ref().map(|t| t.named_by(&args)).unwrap_or_default();
+        Ok(Arc::new(FunctionTable { call: FunctionCall { function: self.name.to_string(), args, tables }, inner }))
     }
 }
 
@@ -162,7 +236,10 @@ pub(crate) struct FunctionTable {
 impl FunctionTable {
     /// Calls the function again (where a plan is decoded).
     pub fn call(call: FunctionCall, ctx: &TaskContext) -> DfResult<Self> {
-        let function = Functions::shared().get(&call.function)?;
+        let function = match call.function.as_str() {
+            personadb_udfs::stratified_sample::NAME => stratified_sample(&call.tables)?,
+            name => Functions::shared().get(name)?.clone(),
+        };
         let exprs: Vec<Expr> = call.args.iter().map(Arg::expr).collect();
         let state = state_of(ctx);
         let inner = function.call_with_args(TableFunctionArgs::new(&exprs, &state))?;

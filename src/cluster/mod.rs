@@ -9,9 +9,10 @@
 //! process sees, or `s3://` with credentials from each process's own environment; plans never
 //! carry a secret). The wire format is in [`codec`].
 //!
-//! Functions that need the client's database session (`stratified_sample`, the search
-//! functions, `near_duplicates`) are not offered on a cluster; a query naming one fails at plan
-//! time with "function not found".
+//! `stratified_sample` carries the tables it samples with its call, and draws its sample in one
+//! executor task. Functions that need the client's database session (the search functions,
+//! `near_duplicates`) are not offered on a cluster; a query naming one fails at plan time with
+//! "function not found".
 
 mod codec;
 mod function;

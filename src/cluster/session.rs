@@ -1,6 +1,6 @@
 //! `sql --cluster`: statements planned and run through a Ballista scheduler. Queries run on the
-//! executors (scans split by fragment, `sample_persona`, `generate_narrative`, joins,
-//! aggregates); `INSERT INTO t SELECT …` runs its select there and appends the rows here, through
+//! executors (scans split by fragment, `sample_persona`, `stratified_sample`,
+//! `generate_narrative`, joins, aggregates); `INSERT INTO t SELECT …` runs its select there and appends the rows here, through
 //! the same path as a local insert (missing narratives and embeddings filled, one commit).
 //! `SET` applies to every job that follows. Other statements (CREATE, DROP, COPY, …) are refused:
 //! run them without `--cluster`.
@@ -32,6 +32,12 @@ pub struct ClusterSession {
     local: PersonaSession,
     remote: SessionContext,
     address: String,
+    /// The database as the cluster's processes name it.
+    location: String,
+    /// The tables the statement being planned samples (`stratified_sample`), here and as its
+    /// calls carry them.
+    stratifier: Arc<crate::stratify::Stratifier>,
+    tables: Arc<super::function::CarriedTables>,
 }
 
 impl std::fmt::Debug for ClusterSession {
@@ -59,8 +65,21 @@ impl ClusterSession {
         let catalog = remote
             .catalog("datafusion")
             .ok_or_else(|| Error::Unsupported("DataFusion's default catalog is missing".into()))?;
-        catalog.register_schema("public", Arc::new(ClusterSchema { db: db.clone(), location }))?;
-        Ok(ClusterSession { local: PersonaSession::new(db)?, remote, address: address.to_string() })
+        catalog.register_schema("public", Arc::new(ClusterSchema { db: db.clone(), location: location.clone() }))?;
+        let stratifier = Arc::new(crate::stratify::Stratifier::default());
+        let tables = Arc::new(super::function::CarriedTables::default());
+        remote.register_udtf(
+            personadb_udfs::stratified_sample::NAME,
+            Arc::new(super::function::CarriedFunction::stratified_sample(stratifier.clone(), tables.clone())),
+        );
+        Ok(ClusterSession {
+            local: PersonaSession::new(db)?,
+            remote,
+            address: address.to_string(),
+            location,
+            stratifier,
+            tables,
+        })
     }
 
     /// Splits SQL text into statements.
@@ -102,6 +121,18 @@ impl ClusterSession {
         };
         if !allowed {
             return Err(self.refused(&statement));
+        }
+        if let Statement::Statement(s) = &statement {
+            // Table functions are planned synchronously: open the tables they sample first, at
+            // the version every process will read.
+            for name in crate::session::table_function_tables(s, personadb_udfs::stratified_sample::NAME) {
+                let db = self.local.database();
+                if db.table_exists(&name) {
+                    let table = super::scan::ClusterTable::open(db, &self.location, &name).await?;
+                    self.tables.prepare(&name, &table)?;
+                    self.stratifier.prepare(&name, Arc::new(table));
+                }
+            }
         }
         let statement = self.local.insert_by_name(statement).await?;
         Ok(self.remote.state().statement_to_plan(statement).await?)
