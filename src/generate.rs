@@ -714,7 +714,7 @@ async fn write_rows(
                 options,
                 model,
                 segments,
-                narrator.is_some(),
+                narrator,
                 run_id,
                 at.skip_rows,
                 at.chunk_index,

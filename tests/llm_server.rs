@@ -2,7 +2,10 @@
 //! serving SmolLM2-135M-Instruct on a free loopback port with one thread, installed by
 //! ./setup.sh. A tiny model writes loosely on-topic text, so this asserts structure: the run
 //! completes, every persona is narrated (all fields, name in `persona`) or recorded as failed
-//! with a reason, and tokens are counted.
+//! with a reason, and tokens are counted; on a cluster too, where the executors call the server
+//! and the run's record counts their traffic.
+
+mod support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -176,4 +179,43 @@ async fn two_real_servers_one_killed_mid_run_lose_no_persona() {
     assert!(killed.usage.requests >= 1, "{:?}", report.endpoints);
     let live = report.endpoints.iter().find(|e| e.url != second_url).expect("the surviving endpoint");
     assert!(live.usage.completion_tokens > 0 && live.usage.errors == 0, "{:?}", report.endpoints);
+}
+
+/// LLM narration on a cluster (`generate --cluster`): the executors build their own narrators
+/// from the run's settings and call the server; the traffic of the shards the run keeps is
+/// counted in the run's report and record, per endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_run_narrates_with_a_real_server() {
+    let (_server, base_url) = start_server();
+    let cluster = support::cluster::Cluster::start(env!("CARGO_BIN_EXE_personadb"), 2, 1, &[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("open");
+    let n = 2;
+    let options = GenerateOptions::new("us", n)
+        .seed(5)
+        .narrator(Some(personadb::narrate::NarratorKind::Llm))
+        .llm(LlmConfig { base_url: base_url.clone(), ..smollm() })
+        .cluster(Some(cluster.address.clone()));
+    let started = Instant::now();
+    let report = tokio::time::timeout(Duration::from_secs(420), personadb::generate(&db, &options))
+        .await
+        .unwrap_or_else(|_| panic!("the cluster run did not end in 420 s\n{}", cluster.logs()))
+        .unwrap_or_else(|e| panic!("the cluster run: {e}\n{}", cluster.logs()));
+    eprintln!("{n} personas on the cluster in {:.1}s, {:?}", started.elapsed().as_secs_f64(), report.usage);
+    assert_eq!(report.table_rows, n);
+    let usage = report.usage.expect("usage");
+    assert!(usage.requests >= n && usage.completion_tokens > 0, "{usage:?}");
+    assert_eq!(report.endpoints.len(), 1, "{:?}", report.endpoints);
+    assert_eq!(report.endpoints[0].usage, usage);
+    let recorded = db.catalog().expect("catalog").usage(report.run_id).expect("usage").expect("recorded");
+    let recorded: serde_json::Value = serde_json::from_str(&recorded).expect("json");
+    assert_eq!(recorded["requests"].as_u64(), Some(usage.requests), "{recorded}");
+    assert_eq!(recorded["endpoints"][0]["completion_tokens"].as_u64(), Some(usage.completion_tokens), "{recorded}");
+
+    let session = PersonaSession::new(db.clone()).expect("session");
+    let narrated = session.sql("SELECT count(*) FROM personas WHERE persona IS NOT NULL").await.expect("count");
+    let narrated = narrated[0].column(0).as_primitive::<arrow::datatypes::Int64Type>().value(0) as usize;
+    let failures = db.catalog().expect("catalog").failures(report.run_id).expect("failures");
+    assert_eq!(narrated + failures.len(), n as usize, "{failures:?}");
+    assert!(failures.iter().all(|f| f.reason.contains("stage")), "{failures:?}");
 }

@@ -35,6 +35,7 @@ use crate::catalog::FailureRecord;
 use crate::database::{Database, WriteKind};
 use crate::error::{Error, Result};
 use crate::generate::{GenerateOptions, Piece, RunParts, Segment};
+use crate::llm::EndpointUsage;
 
 /// Rows per shard (a task): whole blocks, small enough that a run spreads over many
 /// executors and a retried task redoes little.
@@ -63,7 +64,8 @@ pub(crate) struct ShardsSpec {
 }
 
 /// One partition per shard: writes the shard's rows as uncommitted Lance fragments and returns
-/// one row (shard, rows, fragments as JSON, narration failures as JSON).
+/// one row (shard, rows, fragments as JSON, narration failures as JSON, the task's LLM traffic
+/// per endpoint as JSON).
 #[derive(Debug)]
 pub(crate) struct GenerateShardsExec {
     spec: ShardsSpec,
@@ -76,6 +78,7 @@ fn result_schema() -> SchemaRef {
         Field::new("rows", DataType::UInt64, false),
         Field::new("fragments", DataType::Utf8, false),
         Field::new("failures", DataType::Utf8, false),
+        Field::new("usage", DataType::Utf8, false),
     ]))
 }
 
@@ -127,13 +130,16 @@ impl ExecutionPlan for GenerateShardsExec {
         };
         let spec = self.spec.clone();
         let batch = futures::stream::once(async move {
-            let (rows, fragments, failures) = write_shard(&spec, range).await.map_err(DataFusionError::from)?;
+            let (rows, fragments, failures, traffic) =
+                write_shard(&spec, range).await.map_err(DataFusionError::from)?;
             let fragments = serde_json::to_string(&fragments)
                 .map_err(|e| DataFusionError::Execution(format!("encoding the fragments written: {e}")))?;
             let failures: Vec<(u64, String, String)> =
                 failures.into_iter().map(|f| (f.row, f.uuid, f.reason)).collect();
             let failures = serde_json::to_string(&failures)
                 .map_err(|e| DataFusionError::Execution(format!("encoding the narration failures: {e}")))?;
+            let traffic = serde_json::to_string(&traffic)
+                .map_err(|e| DataFusionError::Execution(format!("encoding the LLM traffic: {e}")))?;
             Ok(RecordBatch::try_new(
                 result_schema(),
                 vec![
@@ -141,6 +147,7 @@ impl ExecutionPlan for GenerateShardsExec {
                     Arc::new(UInt64Array::from(vec![rows])),
                     Arc::new(StringArray::from(vec![fragments])),
                     Arc::new(StringArray::from(vec![failures])),
+                    Arc::new(StringArray::from(vec![traffic])),
                 ],
             )?)
         });
@@ -149,8 +156,11 @@ impl ExecutionPlan for GenerateShardsExec {
 }
 
 /// Makes and writes run rows `start..end` (without committing them): (rows, fragments,
-/// narration failures).
-async fn write_shard(spec: &ShardsSpec, (start, end): (u64, u64)) -> Result<(u64, Vec<Fragment>, Vec<FailureRecord>)> {
+/// narration failures, the LLM traffic of the task's narrator per endpoint).
+async fn write_shard(
+    spec: &ShardsSpec,
+    (start, end): (u64, u64),
+) -> Result<(u64, Vec<Fragment>, Vec<FailureRecord>, Vec<EndpointUsage>)> {
     let mut options = spec.options.clone();
     if let Some(llm) = options.llm.as_mut() {
         llm.resolve_key();
@@ -222,7 +232,8 @@ async fn write_shard(spec: &ShardsSpec, (start, end): (u64, u64)) -> Result<(u64
         }
     };
     let ((), fragments) = futures::join!(produce, write);
-    Ok((rows, fragments?, failures))
+    let traffic = narrator.as_ref().map(|n| n.endpoint_usage()).unwrap_or_default();
+    Ok((rows, fragments?, failures, traffic))
 }
 
 /// The cluster's part of a run: every chunk after `skip_rows` made by the executors and
@@ -234,7 +245,7 @@ pub(crate) async fn write_on_cluster(
     options: &GenerateOptions,
     model: &crate::model::LocaleModel,
     segments: &[Segment],
-    narrated: bool,
+    narrator: Option<&dyn crate::narrate::Narrator>,
     run_id: i64,
     skip_rows: u64,
     mut chunk_index: u64,
@@ -245,6 +256,7 @@ pub(crate) async fn write_on_cluster(
             reason: "a cluster run creates a table or appends to one; it does not replace one".into(),
         });
     }
+    let narrated = narrator.is_some();
     let resuming = skip_rows > 0 || chunk_index > 0;
     let embedder = match narrated {
         true => crate::generate::choose_embedder(db, options, model, resuming)?,
@@ -293,10 +305,14 @@ pub(crate) async fn write_on_cluster(
         let results = run_shards(&url, spec).await?;
         // One result per shard (a retried task's duplicate is ignored), in shard order.
         let mut by_shard: Vec<Option<(u64, Vec<Fragment>, Vec<FailureRecord>)>> = vec![None; shards.len()];
-        for (shard, rows, fragments, failures) in results {
+        for (shard, rows, fragments, failures, traffic) in results {
             if let Some(slot) = by_shard.get_mut(shard as usize) {
                 if slot.is_none() {
                     *slot = Some((rows, fragments, failures));
+                    // The run's record counts the traffic of the results it keeps.
+                    if let Some(n) = narrator {
+                        n.absorb_usage(&traffic);
+                    }
                 }
             }
         }
@@ -334,7 +350,7 @@ pub(crate) async fn write_on_cluster(
     Ok((version, dataset.count_rows(None).await? as u64, written_now))
 }
 
-type ShardResult = (u64, u64, Vec<Fragment>, Vec<FailureRecord>);
+type ShardResult = (u64, u64, Vec<Fragment>, Vec<FailureRecord>, Vec<EndpointUsage>);
 
 /// Runs one chunk's shards on the cluster and reads back their results.
 async fn run_shards(url: &str, spec: ShardsSpec) -> Result<Vec<ShardResult>> {
@@ -365,6 +381,7 @@ async fn run_shards(url: &str, spec: ShardsSpec) -> Result<Vec<ShardResult>> {
         let rows = batch.column(1).as_primitive::<UInt64Type>();
         let fragments = batch.column(2).as_string::<i32>();
         let failures = batch.column(3).as_string::<i32>();
+        let traffic = batch.column(4).as_string::<i32>();
         for i in 0..batch.num_rows() {
             let parsed: Vec<Fragment> = serde_json::from_str(fragments.value(i)).map_err(|e| Error::Cluster {
                 doing: "generating".into(),
@@ -376,8 +393,12 @@ async fn run_shards(url: &str, spec: ShardsSpec) -> Result<Vec<ShardResult>> {
                     reason: format!("an executor returned unreadable failures: {e}"),
                 })?;
             let failed = failed.into_iter().map(|(row, uuid, reason)| FailureRecord { row, uuid, reason }).collect();
+            let used: Vec<EndpointUsage> = serde_json::from_str(traffic.value(i)).map_err(|e| Error::Cluster {
+                doing: "generating".into(),
+                reason: format!("an executor returned unreadable LLM traffic: {e}"),
+            })?;
             if shard.is_valid(i) {
-                out.push((shard.value(i), rows.value(i), parsed, failed));
+                out.push((shard.value(i), rows.value(i), parsed, failed, used));
             }
         }
     }

@@ -207,6 +207,22 @@ pub struct EndpointUsage {
 }
 
 impl Usage {
+    /// Adds traffic counted elsewhere (a cluster's executors).
+    pub fn add(&self, s: &UsageSnapshot) {
+        let add = |a: &AtomicU64, v: u64| {
+            a.fetch_add(v, Ordering::Relaxed);
+        };
+        add(&self.requests, s.requests);
+        add(&self.prompt_tokens, s.prompt_tokens);
+        add(&self.completion_tokens, s.completion_tokens);
+        add(&self.retries, s.retries);
+        add(&self.rate_limited, s.rate_limited);
+        add(&self.timeouts, s.timeouts);
+        add(&self.failed, s.failed);
+        add(&self.errors, s.errors);
+        add(&self.drains, s.drains);
+    }
+
     pub fn snapshot(&self) -> UsageSnapshot {
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         UsageSnapshot {
@@ -412,6 +428,17 @@ impl LlmClient {
     /// Traffic so far, per endpoint.
     pub fn endpoint_usage(&self) -> Vec<EndpointUsage> {
         self.endpoints.iter().map(|e| EndpointUsage { url: e.url.clone(), usage: e.usage.snapshot() }).collect()
+    }
+
+    /// Adds traffic that other clients of the same endpoints counted (a cluster's executors),
+    /// each to its endpoint by URL; traffic to an endpoint this client lacks goes to its first.
+    pub fn absorb(&self, traffic: &[EndpointUsage]) {
+        for t in traffic {
+            let endpoint = self.endpoints.iter().find(|e| e.url == t.url).or(self.endpoints.first());
+            if let Some(e) = endpoint {
+                e.usage.add(&t.usage);
+            }
+        }
     }
 
     /// The endpoint for the next request: the least loaded of those in service (in flight over

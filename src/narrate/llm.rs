@@ -578,6 +578,10 @@ impl Narrator for LlmNarrator {
         self.client.endpoint_usage()
     }
 
+    fn absorb_usage(&self, traffic: &[crate::llm::EndpointUsage]) {
+        self.client.absorb(traffic)
+    }
+
     async fn narrate(&self, personas: &RecordBatch, seed: u64) -> Result<Narrated> {
         let rows = personas.num_rows();
         let facts = self.facts(personas, seed)?;

@@ -68,6 +68,8 @@ pub trait Narrator: Send + Sync {
     fn endpoint_usage(&self) -> Vec<crate::llm::EndpointUsage> {
         Vec::new()
     }
+    /// Counts traffic that narrators elsewhere made for this run (a cluster's executors).
+    fn absorb_usage(&self, _traffic: &[crate::llm::EndpointUsage]) {}
 }
 
 /// Read access to the persona columns of a batch, by name, whatever their string encoding
