@@ -956,7 +956,7 @@ async fn write_chunks(
 
 /// A progress bar on standard error for a run of `options.n` rows, `done` already committed;
 /// hidden unless asked for and standard error is a terminal.
-fn progress_bar(options: &GenerateOptions, done: u64) -> indicatif::ProgressBar {
+pub(crate) fn progress_bar(options: &GenerateOptions, done: u64) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if !options.progress || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();

@@ -423,6 +423,7 @@ async fn refresh_tables(plan: &LogicalPlan) -> crate::error::Result<()> {
         if let Some(table) = provider.downcast_ref::<crate::storage::LanceTable>() {
             table.refresh().await?;
         }
+        crate::cluster::refresh_table(provider.as_ref()).await?;
     }
     Ok(())
 }

@@ -405,6 +405,23 @@ async fn serve_answers_from_the_cluster() {
     assert_eq!(ask(by_sex).lines().map(str::to_string).collect::<Vec<_>>(), expected);
     assert_eq!(ask("INSERT INTO personas SELECT * FROM sample_persona(100, 'us', 5)").trim(), "INSERT 0 100");
     assert_eq!(ask("SELECT count(*) FROM personas").trim(), "5100");
+    // A statement prepared on the server and run again after an append reads the new rows.
+    let script = r#"
+import sys, psycopg
+conn = psycopg.connect(host="127.0.0.1", port=int(sys.argv[1]), user="personadb", dbname="personadb", autocommit=True)
+counts = []
+with conn.cursor() as cur:
+    for i in range(2):
+        cur.execute("SELECT count(*) FROM personas WHERE age >= %s", (0,), prepare=True)
+        counts.append(cur.fetchone()[0])
+        if i == 0:
+            cur.execute("INSERT INTO personas SELECT * FROM sample_persona(100, 'us', 6)")
+print(counts[0], counts[1])
+"#;
+    let python = personadb::env::setting("PERSONADB_PYTHON").expect("PERSONADB_PYTHON (run ./setup.sh)");
+    let out = std::process::Command::new(python).args(["-c", script, &port.to_string()]).output().expect("python");
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stderr), cluster.logs());
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "5100 5200");
     let refused = psql(port, "CREATE TABLE t AS SELECT 1 AS x");
     let message = String::from_utf8_lossy(&refused.stderr).to_string();
     assert!(!refused.status.success() && message.contains("does not run on a cluster"), "{message}");

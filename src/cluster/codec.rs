@@ -93,7 +93,7 @@ impl LogicalExtensionCodec for LogicalCodec {
         buf: &mut Vec<u8>,
     ) -> DfResult<()> {
         if let Some(table) = node.downcast_ref::<ClusterTable>() {
-            return encode(&Payload::Table(table.spec().clone()), buf);
+            return encode(&Payload::Table(table.spec()), buf);
         }
         if let Some(table) = node.downcast_ref::<FunctionTable>() {
             return encode(&Payload::Function(table.call_spec().clone()), buf);

@@ -148,11 +148,8 @@ pub(crate) struct CarriedTables {
 
 impl CarriedTables {
     pub fn prepare(&self, name: &str, table: &ClusterTable) -> DfResult<()> {
-        let carried = CarriedTable {
-            name: name.to_string(),
-            table: table.spec().clone(),
-            schema: schema_to_hex(&table.schema())?,
-        };
+        let carried =
+            CarriedTable { name: name.to_string(), table: table.spec(), schema: schema_to_hex(&table.schema())? };
         if let Ok(mut tables) = self.tables.lock() {
             tables.insert(name.to_string(), carried);
         }

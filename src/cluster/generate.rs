@@ -281,6 +281,12 @@ pub(crate) async fn write_on_cluster(
     let location = super::shared_location(db)?;
     let url = super::scheduler_url(address)?;
     let per_shard = shard_rows(options);
+    // The bar moves as chunks are committed (the executors report nothing sooner).
+    let bar = crate::generate::progress_bar(options, skip_rows);
+    if !bar.is_hidden() {
+        bar.set_message(format!("on {address}"));
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    }
     let mut version = 0;
     let mut written_now = 0;
     let mut chunk_start = skip_rows;
@@ -340,9 +346,11 @@ pub(crate) async fn write_on_cluster(
         version = committed.version().version;
         db.catalog()?.record_batch(run_id, chunk_index, rows, version, &failures)?;
         written_now += rows;
+        bar.inc(rows);
         chunk_index += 1;
         chunk_start = chunk_end;
     }
+    bar.finish_and_clear();
     let dataset = db.open_table(&options.table).await?;
     if version == 0 {
         version = dataset.version().version;

@@ -111,6 +111,15 @@ pub(crate) fn register_functions(ctx: &SessionContext) -> datafusion::error::Res
     Ok(())
 }
 
+/// Moves `provider` to its table's latest committed version when it is a cluster table (see
+/// [`scan::ClusterTable::refresh`]); other providers are left alone.
+pub(crate) async fn refresh_table(provider: &dyn datafusion::catalog::TableProvider) -> Result<()> {
+    match provider.downcast_ref::<scan::ClusterTable>() {
+        Some(table) => table.refresh().await,
+        None => Ok(()),
+    }
+}
+
 /// How `personadb cluster scheduler` runs.
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {

@@ -41,9 +41,16 @@ pub(crate) struct TableSpec {
 /// Opens a version of a table of the database at `location`, credentials (for `s3://`) from
 /// this process's environment.
 pub(crate) async fn open_version(spec: &TableSpec) -> crate::Result<Dataset> {
+    open_at(spec, Some(spec.version)).await
+}
+
+/// Opens a table of `spec`'s database at `version`, or at its latest version.
+async fn open_at(spec: &TableSpec, version: Option<u64>) -> crate::Result<Dataset> {
     let mut builder = lance::dataset::builder::DatasetBuilder::from_uri(&table_uri(&spec.location, &spec.table))
-        .with_version(spec.version)
         .with_session(super::lance_session());
+    if let Some(version) = version {
+        builder = builder.with_version(version);
+    }
     if let Some(params) = store_params(&spec.location)? {
         builder = builder.with_store_params(params);
     }
@@ -73,18 +80,34 @@ pub(crate) fn store_params(location: &str) -> crate::Result<Option<lance::io::Ob
 /// A stored table in a cluster plan.
 #[derive(Debug)]
 pub(crate) struct ClusterTable {
-    spec: TableSpec,
+    /// The version moves only by [`ClusterTable::refresh`] (a prepared statement run again).
+    spec: std::sync::RwLock<TableSpec>,
     /// The columns as SQL sees them ([`crate::storage::sql_schema`]).
     schema: SchemaRef,
 }
 
 impl ClusterTable {
     pub fn new(spec: TableSpec, schema: SchemaRef) -> Self {
-        ClusterTable { spec, schema }
+        ClusterTable { spec: std::sync::RwLock::new(spec), schema }
     }
 
-    pub fn spec(&self) -> &TableSpec {
-        &self.spec
+    pub fn spec(&self) -> TableSpec {
+        match self.spec.read() {
+            Ok(spec) => spec.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Moves the table to its latest committed version, so a plan made once and run again (a
+    /// prepared statement) reads what was committed since, as a new statement does.
+    pub async fn refresh(&self) -> crate::Result<()> {
+        let mut spec = self.spec();
+        spec.version = open_at(&spec, None).await?.version().version;
+        match self.spec.write() {
+            Ok(mut current) => *current = spec,
+            Err(poisoned) => *poisoned.into_inner() = spec,
+        }
+        Ok(())
     }
 
     /// The table `name` of `db` at its latest version.
@@ -93,7 +116,7 @@ impl ClusterTable {
         let schema = crate::storage::sql_schema(&arrow::datatypes::Schema::from(dataset.schema()));
         let spec =
             TableSpec { location: location.to_string(), table: name.to_string(), version: dataset.version().version };
-        Ok(ClusterTable { spec, schema })
+        Ok(ClusterTable::new(spec, schema))
     }
 }
 
@@ -114,7 +137,8 @@ impl TableProvider for ClusterTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let dataset = open_version(&self.spec).await?;
+        let table = self.spec();
+        let dataset = open_version(&table).await?;
         let ids: Vec<u64> = dataset.fragments().iter().map(|f| f.id).collect();
         // Contiguous groups of fragments, one per partition, in table order.
         let partitions = state.config().target_partitions().clamp(1, ids.len().max(1));
@@ -129,7 +153,7 @@ impl TableProvider for ClusterTable {
         };
         let projected = Arc::new(self.schema.project(&indices)?);
         let columns = indices.iter().map(|&i| self.schema.field(i).name().clone()).collect();
-        let spec = ScanSpec { table: self.spec.clone(), groups, columns, limit, schema: schema_to_hex(&projected)? };
+        let spec = ScanSpec { table, groups, columns, limit, schema: schema_to_hex(&projected)? };
         Ok(Arc::new(FragmentScanExec::new(spec, projected)))
     }
 }
