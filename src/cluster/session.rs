@@ -1,7 +1,8 @@
 //! `sql --cluster`: statements planned and run through a Ballista scheduler. Queries run on the
 //! executors (scans split by fragment, `sample_persona`, `stratified_sample`,
-//! `generate_narrative`, joins, aggregates); `INSERT INTO t SELECT …` runs its select there and appends the rows here, through
-//! the same path as a local insert (missing narratives and embeddings filled, one commit).
+//! `generate_narrative`, joins, aggregates); `INSERT INTO t SELECT …` runs its select there and
+//! appends the rows here, through the same path as a local insert (missing narratives and
+//! embeddings filled, one commit).
 //! `SET` applies to every job that follows. Other statements (CREATE, DROP, COPY, …) are refused:
 //! run them without `--cluster`.
 
