@@ -323,22 +323,29 @@ async fn an_interrupted_cluster_run_resumes_on_the_cluster() {
         .args(["--db", &path.display().to_string(), "generate", "-n", "200000", "--seed", "9191"])
         .args(["--narrator", "template", "--embed", "persona", "--commit-rows", "32768", "-q"])
         .args(["--cluster", &cluster.address])
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("generate.log")).expect("log"))
         .spawn()
         .expect("generate");
-    // Killed once a chunk is committed, before the run ends.
+    // Killed once a chunk is committed, before the run ends. The database is opened only once
+    // the run has made its table (opening a path that is not yet a database would make one).
     let start = std::time::Instant::now();
+    let table = path.join("personas.lance");
     loop {
-        let committed = Database::open(&path)
-            .ok()
-            .and_then(|db| db.catalog().ok().and_then(|c| c.ledger(1).ok()))
-            .map(|ledger| ledger.len())
-            .unwrap_or(0);
+        let committed = match table.exists() {
+            true => Database::open(&path)
+                .ok()
+                .and_then(|db| db.catalog().ok().and_then(|c| c.ledger(1).ok()))
+                .map(|ledger| ledger.len())
+                .unwrap_or(0),
+            false => 0,
+        };
         if committed >= 1 {
             break;
         }
-        assert!(start.elapsed().as_secs() < 120, "no chunk committed in 120 s\n{}", cluster.logs());
-        assert!(child.try_wait().expect("wait").is_none(), "the run ended before it was killed");
+        let log = || std::fs::read_to_string(dir.path().join("generate.log")).unwrap_or_default();
+        assert!(start.elapsed().as_secs() < 120, "no chunk committed in 120 s\n{}\n{}", log(), cluster.logs());
+        let ended = child.try_wait().expect("wait");
+        assert!(ended.is_none(), "the run ended ({ended:?}) before it was killed\n{}\n{}", log(), cluster.logs());
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     child.kill().expect("kill");
