@@ -65,7 +65,9 @@ pub(super) fn write(
     choices.push(format!(
         "First names: Censo 2010 names by birth decade carry no sex, and names by sex no decade; the two are \
          joined assuming a name's sex ratio is the same in every decade. The {FIRST_NAME_LIMIT} most frequent \
-         names are kept. Birth decade = 2022 − age (the census decades ≤1930 … 2001–2010)."
+         names are kept; a sex with under {:.0}% of a name's bearers is dropped for that name (recording noise: men \
+         named Elisângela). Birth decade = 2022 − age (the census decades ≤1930 … 2001–2010).",
+        MIN_SEX_SHARE * 100.0
     ));
 
     // Surnames (national).
@@ -73,7 +75,7 @@ pub(super) fn write(
         out_dir,
         "last_name_model.csv",
         &["last_name", "weight"],
-        &surnames()?,
+        &surnames(raw_dir)?,
         &[SURNAMES.id],
         "The most frequent surnames as ranked, spelt as Brazilians write them (the project's spelling table) or \
          title-cased; weight = people bearing the surname.",
@@ -82,13 +84,23 @@ pub(super) fn write(
         "Surnames: the Censo 2022 national ranking (the {SURNAME_LIMIT} most frequent, 96% of all surnames borne), \
          the same in every state (no table by UF or sex was found). A Brazilian carries the mother's and the \
          father's family names: `middle_name` is the first (a second, independent draw from the same table) and \
-         `last_name` the second. Tokens IBGE kept as recorded (Filho, Júnior, Neto) stay in."
+         `last_name` the second. The ranking counts every token after the first name, so tokens borne more often \
+         as a first name (Maria, José, Cristina: second given names) and the suffixes and titles Filho, Júnior, \
+         Neto, Sobrinho, Segundo, Dr are left out."
     ));
     Ok(())
 }
 
-/// Rows (last_name, weight).
-fn surnames() -> Result<Vec<Vec<String>>> {
+/// Tokens of the surname ranking that are not family names: titles and the generational
+/// suffixes that follow a father's or grandfather's full name (`Santos Filho`), which drawn as
+/// a family name would give "Evandro Filho Santos" or a woman named "Neto".
+const NOT_FAMILY_NAMES: [&str; 9] = ["DR", "DRA", "FILHO", "FILHA", "JUNIOR", "NETO", "NETA", "SOBRINHO", "SEGUNDO"];
+
+/// Rows (last_name, weight). The ranking counts every token after the first name, so second
+/// given names (`Maria`, `José`, `Cristina` of "Ana Cristina") are in it; a token borne more
+/// often as a first name (Censo 2010 Nomes, all decades) than as a later token is left out.
+fn surnames(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
+    let first_name_counts = first_name_totals(raw_dir)?;
     let path = SURNAMES.path;
     let full = crate::derive::source_path(Path::new(""), path);
     let mut reader = csv::Reader::from_path(&full).map_err(|e| derr(path, e.to_string()))?;
@@ -98,6 +110,9 @@ fn surnames() -> Result<Vec<Vec<String>>> {
         let r = record.map_err(|e| derr(path, e.to_string()))?;
         let name = r.get(0).unwrap_or_default();
         let count: f64 = r.get(1).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a count is not a number"))?;
+        if NOT_FAMILY_NAMES.contains(&name) || first_name_counts.get(name).is_some_and(|first| *first > count) {
+            continue;
+        }
         let spelt = spellings.get(name).cloned().unwrap_or_else(|| crate::derive::proper_case(name));
         rows.push(vec![spelt, format!("{count}")]);
     }
@@ -136,6 +151,24 @@ fn read_spellings(table: &str) -> Result<HashMap<String, String>> {
     Ok(out)
 }
 
+/// Total bearers of each first name over all birth decades (Censo 2010 Nomes).
+fn first_name_totals(raw_dir: &Path) -> Result<HashMap<String, f64>> {
+    let path = FIRST_NAMES.path;
+    let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
+    let mut out = HashMap::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| derr(path, e.to_string()))?;
+        let total: f64 = r.iter().skip(1).filter_map(|v| v.parse::<f64>().ok()).sum();
+        out.insert(r[0].to_string(), total);
+    }
+    Ok(out)
+}
+
+/// A sex whose share of a name's bearers is below this is left out for that name: the
+/// census's few men named Elisângela are recording noise, and a persona named so would be
+/// read as a mistake.
+const MIN_SEX_SHARE: f64 = 0.05;
+
 /// Rows (first_name, sex, birth_decade, weight).
 fn first_names(raw_dir: &Path, spellings: &HashMap<String, String>) -> Result<Vec<Vec<String>>> {
     // Sex shares by name.
@@ -171,7 +204,7 @@ fn first_names(raw_dir: &Path, spellings: &HashMap<String, String>) -> Result<Ve
         let (female, male) = shares[name];
         let spelt = spellings.get(name).cloned().unwrap_or_else(|| crate::derive::proper_case(name));
         for (sex, share) in [(FEMALE, female), (MALE, male)] {
-            if share <= 0.0 {
+            if share < MIN_SEX_SHARE {
                 continue;
             }
             for ((decade, _), count) in BIRTH_DECADES.iter().zip(counts) {
