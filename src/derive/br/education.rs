@@ -78,7 +78,7 @@ pub const EDUCATION_LEVELS: [&str; 4] = [
 ];
 
 /// Rows of the education table: (sexo, grupo_idade, nivel_instrucao, pessoas).
-fn education_rows(raw_dir: &Path) -> Result<Vec<(String, String, String, f64)>> {
+pub(super) fn education_rows(raw_dir: &Path) -> Result<Vec<(String, String, String, f64)>> {
     let path = EDUCATION.path;
     let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
     let mut rows = Vec::new();
@@ -124,16 +124,4 @@ fn education_model(published: &[Vec<String>]) -> Vec<Vec<String>> {
         }
     }
     rows
-}
-
-/// All persons 10+ by sex (the education table's totals): (female, male).
-pub(super) fn education_totals(raw_dir: &Path) -> Result<(f64, f64)> {
-    let rows = education_rows(raw_dir)?;
-    let total = |sexo: &str| {
-        rows.iter()
-            .find(|(s, g, l, _)| s == sexo && g == "Total" && l == "Total")
-            .map(|r| r.3)
-            .ok_or_else(|| derr(EDUCATION.path, format!("no total row for {sexo}")))
-    };
-    Ok((total("Mulheres")?, total("Homens")?))
 }

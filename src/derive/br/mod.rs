@@ -76,6 +76,8 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         race::RACE,
         education::EDUCATION,
         occupation::OCCUPATION,
+        occupation::OCCUPIED_AGE,
+        occupation::OCCUPIED_AGE_50,
         names::FIRST_NAMES,
         names::NAME_SEX,
         names::SURNAMES,

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::education::{education_totals, EDUCATION};
+use super::education::{education_rows, EDUCATION};
 use super::{FEMALE, MALE, NO_OCCUPATION};
 use crate::derive::{derr, write_table, SourceSpec, TableRecord};
 use crate::error::Result;
@@ -18,8 +18,46 @@ pub(super) const OCCUPATION: SourceSpec<'static> = SourceSpec {
     carrier: "fernandomailbr/estudo-cancer-socio@46e4d4529b53:data/external/Tabela 3592.xlsx (as CSV)",
 };
 
-/// Writes `occupation_sex.csv`, `occupation_groups.csv`, `occupied_sex.csv` and
+/// Writes `occupation_sex.csv`, `occupation_groups.csv`, `occupied_sex_age.csv` and
 /// `occupation_model.csv` with their choice.
+pub(super) const OCCUPIED_AGE: SourceSpec<'static> = SourceSpec {
+    id: "ibge_censo2010_tab1_1_10",
+    path: "datasets/br/sources/ibge_censo2010_tab1_1_10_ocupacao_sexo_idade.csv",
+    publisher: "IBGE, Censo Demográfico 2010 (Amostra), Educação e Deslocamento, Tabela 1.1.10",
+    table: "Pessoas de 10 anos ou mais de idade, por frequência a escola e situação de ocupação na semana de \
+            referência, segundo o sexo e os grupos de idade - Brasil (ages to 45-49, then 50 anos ou mais)",
+    vintage: "Censo 2010",
+    licence: "IBGE open data (reuse with attribution)",
+    carrier: "luana-hartmann/SME0620@52f4c2b8bbff:brasil_xls.zip, brasil_xls/tab1_1_10.xls (as long CSV; see \
+              datasets/br/sources/PROVENANCE.md)",
+};
+
+pub(super) const OCCUPIED_AGE_50: SourceSpec<'static> = SourceSpec {
+    id: "ibge_censo2010_tab1_2_3",
+    path: "datasets/br/sources/ibge_censo2010_tab1_2_3_ocupadas_idade.csv",
+    publisher: "IBGE, Censo Demográfico 2010 (Amostra), Educação e Deslocamento, Tabela 1.2.3",
+    table: "Pessoas de 10 anos ou mais de idade, ocupadas na semana de referência, segundo o sexo, os grupos de \
+            idade, a cor ou raça e o nível de instrução - Brasil (each a margin; the local de trabalho total)",
+    vintage: "Censo 2010",
+    licence: "IBGE open data (reuse with attribution)",
+    carrier: "luana-hartmann/SME0620@52f4c2b8bbff:brasil_xls.zip, brasil_xls/tab1_2_3.xls (as long CSV; see \
+              datasets/br/sources/PROVENANCE.md)",
+};
+
+/// The age bands of `occupied`: (label, Tabela 1.1.10's group). From 50 on, Tabela 1.1.10 has one
+/// group only, split by Tabela 1.2.3's bands (see [`occupied_by_age`]).
+const OCCUPIED_YOUNG_BANDS: [(&str, &str); 7] = [
+    ("18-19", "18 ou 19 anos"),
+    ("20-24", "20 a 24 anos"),
+    ("25-29", "25 a 29 anos"),
+    ("30-34", "30 a 34 anos"),
+    ("35-39", "35 a 39 anos"),
+    ("40-44", "40 a 44 anos"),
+    ("45-49", "45 a 49 anos"),
+];
+const OCCUPIED_OLD_BANDS: [(&str, &str); 4] =
+    [("50-54", "50 a 54 anos"), ("55-59", "55 a 59 anos"), ("60-69", "60 a 69 anos"), ("70+", "70 anos ou mais")];
+
 pub(super) fn write(
     raw_dir: &Path,
     out_dir: &Path,
@@ -27,7 +65,8 @@ pub(super) fn write(
     choices: &mut Vec<String>,
 ) -> Result<()> {
     // Occupation by sex (national), and whether a person is occupied.
-    let (occupation, groups, occupied) = occupation(raw_dir, &education_totals(raw_dir)?)?;
+    let (occupation, groups) = occupation(raw_dir)?;
+    let occupied = occupied_by_age(raw_dir)?;
     tables.push(write_table(
         out_dir,
         "occupation_sex.csv",
@@ -48,12 +87,14 @@ pub(super) fn write(
     )?);
     tables.push(write_table(
         out_dir,
-        "occupied_sex.csv",
-        &["sex", "occupied", "weight"],
+        "occupied_sex_age.csv",
+        &["sex", "age_band", "occupied", "weight"],
         &occupied,
-        &[OCCUPATION.id, EDUCATION.id],
-        "Occupied persons 10+ by sex (SIDRA 3592 total) against all persons 10+ by sex (Tabela 1.1.11 total), \
-         both Censo 2010 Amostra: weight = persons occupied (`sim`) and not (`não`).",
+        &[OCCUPIED_AGE.id, OCCUPIED_AGE_50.id, EDUCATION.id],
+        "Persons occupied (`sim`) and not (`não`) in the reference week by sex × age band: Tabela 1.1.10 up to \
+         45-49; from 50 on, Tabela 1.1.10's `50 anos ou mais` by sex and Tabela 1.2.3's occupied by age band \
+         (both sexes) fitted by iterative proportional fitting from the population by sex × band of Tabela \
+         1.1.11; not occupied = population − occupied.",
     )?);
     tables.push(write_table(
         out_dir,
@@ -64,9 +105,10 @@ pub(super) fn write(
         "occupation_sex.csv for occupied persons (`sim`); `Sem ocupação` for the others (`não`).",
     )?);
     choices.push(
-        "Occupation: Censo 2010 COD occupations by sex for Brazil (no age, education or UF split was found), \
-         given to persons drawn as occupied; the share occupied by sex is that of all persons 10+ (the only \
-         age range published with it), applied to adults of every age and state. Persons not occupied have \
+        "Occupation: whether a person is occupied follows sex × age band (Censo 2010 Tabelas 1.1.10 and 1.2.3, \
+         national, applied to every state; 50-54 … 70+ by sex fitted from a sex margin and an age margin); the \
+         occupation itself follows the Censo 2010 COD occupations by sex (no age, education or UF split was \
+         found), so a persona's occupation does not depend on age or schooling. Persons not occupied have \
          occupation `Sem ocupação`. Labels are IBGE's official (plural) titles."
             .into(),
     );
@@ -82,11 +124,108 @@ fn occupation_model(by_sex: &[Vec<String>]) -> Vec<Vec<String>> {
     rows
 }
 
-type OccupationTables = (Vec<Vec<String>>, Vec<Vec<String>>, Vec<Vec<String>>);
+/// Rows (sex, age_band, occupied, weight).
+fn occupied_by_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
+    let read = |spec: &SourceSpec, value_col: usize| -> Result<Vec<Vec<String>>> {
+        let path = crate::derive::source_path(raw_dir, spec.path);
+        let mut reader = csv::Reader::from_path(&path).map_err(|e| derr(spec.path, e.to_string()))?;
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let r = record.map_err(|e| derr(spec.path, e.to_string()))?;
+            if r.get(value_col).and_then(|v| v.parse::<f64>().ok()).is_none() {
+                return Err(derr(spec.path, format!("a count is not a number: {:?}", r.get(value_col))));
+            }
+            rows.push(r.iter().map(str::to_string).collect());
+        }
+        Ok(rows)
+    };
+    let young = read(&OCCUPIED_AGE, 4)?;
+    let by_age = read(&OCCUPIED_AGE_50, 2)?;
+    let number = |v: &str| v.parse::<f64>().unwrap_or(0.0);
+    // Tabela 1.1.10, school attendance `Total`: (sexo, group, situação) -> persons.
+    let cell = |sexo: &str, group: &str, status: &str| -> Result<f64> {
+        young
+            .iter()
+            .find(|r| r[0] == sexo && r[1] == group && r[2] == "Total" && r[3] == status)
+            .map(|r| number(&r[4]))
+            .ok_or_else(|| derr(OCCUPIED_AGE.path, format!("no row for {sexo}, {group}, {status}")))
+    };
+    let mut out = Vec::new();
+    let sexes = [("Mulheres", FEMALE), ("Homens", MALE)];
+    for (sexo, sex) in sexes {
+        for (label, group) in OCCUPIED_YOUNG_BANDS {
+            for (status, occupied) in [("Ocupadas", "sim"), ("Não ocupadas", "não")] {
+                out.push(vec![sex.into(), label.into(), occupied.into(), format!("{:.3}", cell(sexo, group, status)?)]);
+            }
+        }
+    }
+    // From 50: occupied by sex (1.1.10) and by band (1.2.3), population by sex × band (1.1.11).
+    let education = education_rows(raw_dir)?;
+    let population = |sexo: &str, group: &str| -> Result<f64> {
+        let total: f64 =
+            education.iter().filter(|(s, g, l, _)| s == sexo && g == group && l != "Total").map(|r| r.3).sum();
+        if total > 0.0 {
+            Ok(total)
+        } else {
+            Err(derr(EDUCATION.path, format!("no population for {sexo}, {group}")))
+        }
+    };
+    let band_occupied = |group: &str| -> Result<f64> {
+        by_age
+            .iter()
+            .find(|r| r[0] == "Grupos de Idade" && r[1] == group)
+            .map(|r| number(&r[2]))
+            .ok_or_else(|| derr(OCCUPIED_AGE_50.path, format!("no row for {group}")))
+    };
+    let sex_occupied: Vec<f64> =
+        sexes.iter().map(|(sexo, _)| cell(sexo, "50 anos ou mais", "Ocupadas")).collect::<Result<_>>()?;
+    let bands_occupied: Vec<f64> = OCCUPIED_OLD_BANDS.iter().map(|(_, g)| band_occupied(g)).collect::<Result<_>>()?;
+    let pop: Vec<Vec<f64>> = sexes
+        .iter()
+        .map(|(sexo, _)| OCCUPIED_OLD_BANDS.iter().map(|(_, g)| population(sexo, g)).collect::<Result<Vec<_>>>())
+        .collect::<Result<_>>()?;
+    let (sum_sex, sum_bands): (f64, f64) = (sex_occupied.iter().sum(), bands_occupied.iter().sum());
+    if (sum_sex - sum_bands).abs() > 1e-4 * sum_sex {
+        return Err(derr(
+            OCCUPIED_AGE_50.path,
+            format!("occupied 50+ by band ({sum_bands:.0}) differs from Tabela 1.1.10's total ({sum_sex:.0})"),
+        ));
+    }
+    let fitted = fit_two_margins(&pop, &sex_occupied, &bands_occupied);
+    for (i, (_, sex)) in sexes.iter().enumerate() {
+        for (j, (label, _)) in OCCUPIED_OLD_BANDS.iter().enumerate() {
+            let occupied = fitted[i][j].min(pop[i][j]);
+            out.push(vec![sex.to_string(), label.to_string(), "sim".into(), format!("{occupied:.3}")]);
+            out.push(vec![sex.to_string(), label.to_string(), "não".into(), format!("{:.3}", pop[i][j] - occupied)]);
+        }
+    }
+    Ok(out)
+}
 
-/// (sex, occupation, weight) over the finest published COD codes; (occupation, group); and
-/// (sex, occupied, weight).
-fn occupation(raw_dir: &Path, persons_10_plus: &(f64, f64)) -> Result<OccupationTables> {
+/// Iterative proportional fitting of a seed matrix to row and column totals (which must agree).
+fn fit_two_margins(seed: &[Vec<f64>], rows: &[f64], cols: &[f64]) -> Vec<Vec<f64>> {
+    let mut m: Vec<Vec<f64>> = seed.to_vec();
+    for _ in 0..200 {
+        for (i, row) in m.iter_mut().enumerate() {
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter_mut().for_each(|v| *v *= rows[i] / sum);
+            }
+        }
+        for (j, target) in cols.iter().enumerate() {
+            let sum: f64 = m.iter().map(|r| r[j]).sum();
+            if sum > 0.0 {
+                m.iter_mut().for_each(|r| r[j] *= target / sum);
+            }
+        }
+    }
+    m
+}
+
+type OccupationTables = (Vec<Vec<String>>, Vec<Vec<String>>);
+
+/// (sex, occupation, weight) over the finest published COD codes; and (occupation, group).
+fn occupation(raw_dir: &Path) -> Result<OccupationTables> {
     let path = OCCUPATION.path;
     let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
     // (code, level, title, female, male)
@@ -137,12 +276,5 @@ fn occupation(raw_dir: &Path, persons_10_plus: &(f64, f64)) -> Result<Occupation
         }
     }
     groups.push(vec![NO_OCCUPATION.to_string(), NO_OCCUPATION.to_string()]);
-    let (pop_f, pop_m) = *persons_10_plus;
-    let occupied = vec![
-        vec![FEMALE.to_string(), "sim".to_string(), format!("{total_f}")],
-        vec![FEMALE.to_string(), "não".to_string(), format!("{}", pop_f - total_f)],
-        vec![MALE.to_string(), "sim".to_string(), format!("{total_m}")],
-        vec![MALE.to_string(), "não".to_string(), format!("{}", pop_m - total_m)],
-    ];
-    Ok((rows, groups, occupied))
+    Ok((rows, groups))
 }
