@@ -302,8 +302,8 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
     (
         "br",
         "pt",
-        "1d906eadd4290e7651ff9731dbb489984f79f609233a3bfcd7c5a0733ab1d364",
-        "071fcd074c334bb163efb94a1657fb8b64e9fad32f06ecb5f3b22670d3aacecc",
+        "55966d2e3cf18bf2dd0278e791b0fa24a14d1607c08cc60a729eb4b3ac94e0db",
+        "7f94605d2bc3c245d4d0beb75f09375e6187ae725c9f22c926287c02a0476194",
     ),
     (
         "in",

@@ -160,7 +160,12 @@ fn parse_rule(
                     Some(table_column(read, t, c).map_err(err)?.into_iter().collect())
                 }
             };
-            Kind::Foreign { re: alternation(&all, false, bounds).map_err(err)?, key: key.to_string(), via, own }
+            Kind::Foreign {
+                re: alternation(&all, case_sensitive, bounds).map_err(err)?,
+                key: key.to_string(),
+                via,
+                own,
+            }
         }
         "stated_age" => {
             let re = obj
