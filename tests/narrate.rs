@@ -303,7 +303,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "br",
         "pt",
         "55966d2e3cf18bf2dd0278e791b0fa24a14d1607c08cc60a729eb4b3ac94e0db",
-        "7f94605d2bc3c245d4d0beb75f09375e6187ae725c9f22c926287c02a0476194",
+        "c66bd1061a8249fa43263a178e922d0680a5590c389615148988490118933426",
     ),
     (
         "in",
