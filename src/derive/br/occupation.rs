@@ -191,35 +191,17 @@ fn occupied_by_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
             format!("occupied 50+ by band ({sum_bands:.0}) differs from Tabela 1.1.10's total ({sum_sex:.0})"),
         ));
     }
-    let fitted = fit_two_margins(&pop, &sex_occupied, &bands_occupied);
+    let cols = OCCUPIED_OLD_BANDS.len();
+    let seed: Vec<f64> = pop.iter().flatten().copied().collect();
+    let (fitted, _) = crate::derive::ipf::fit_2d(&seed, sexes.len(), cols, &sex_occupied, &bands_occupied, 200);
     for (i, (_, sex)) in sexes.iter().enumerate() {
         for (j, (label, _)) in OCCUPIED_OLD_BANDS.iter().enumerate() {
-            let occupied = fitted[i][j].min(pop[i][j]);
+            let occupied = fitted[i * cols + j].min(pop[i][j]);
             out.push(vec![sex.to_string(), label.to_string(), "sim".into(), format!("{occupied:.3}")]);
             out.push(vec![sex.to_string(), label.to_string(), "não".into(), format!("{:.3}", pop[i][j] - occupied)]);
         }
     }
     Ok(out)
-}
-
-/// Iterative proportional fitting of a seed matrix to row and column totals (which must agree).
-fn fit_two_margins(seed: &[Vec<f64>], rows: &[f64], cols: &[f64]) -> Vec<Vec<f64>> {
-    let mut m: Vec<Vec<f64>> = seed.to_vec();
-    for _ in 0..200 {
-        for (i, row) in m.iter_mut().enumerate() {
-            let sum: f64 = row.iter().sum();
-            if sum > 0.0 {
-                row.iter_mut().for_each(|v| *v *= rows[i] / sum);
-            }
-        }
-        for (j, target) in cols.iter().enumerate() {
-            let sum: f64 = m.iter().map(|r| r[j]).sum();
-            if sum > 0.0 {
-                m.iter_mut().for_each(|r| r[j] *= target / sum);
-            }
-        }
-    }
-    m
 }
 
 type OccupationTables = (Vec<Vec<String>>, Vec<Vec<String>>);
