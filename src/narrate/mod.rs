@@ -17,6 +17,22 @@ pub use engine::PackNarrator;
 pub use language::Language;
 pub use llm::LlmNarrator;
 
+/// `name` relative to the folder `dir` of a locale pack (`../../x.csv` climbs to the pack's
+/// root): how lexicons, templates and rules name the tables they read.
+pub(crate) fn resolve_pack_path(dir: &str, name: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for p in name.split('/') {
+        match p {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
 /// The Arrow schema of a pack's narrative columns: its prose fields as Utf8, then its list
 /// fields as List<Utf8>; all nullable (a persona whose narration failed has nulls).
 pub fn narrative_schema_for(schema: &crate::model::PersonaSchema) -> SchemaRef {
@@ -221,6 +237,7 @@ pub fn build(
 
 /// SplitMix64 keyed by (seed, persona): tiny, fast and stable across versions (rand's small
 /// generators do not promise the same stream between releases).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct PersonaRng(u64);
 
 impl PersonaRng {
@@ -231,6 +248,14 @@ impl PersonaRng {
             None => crate::hash::fnv1a(&row.to_le_bytes()),
         };
         let mut r = PersonaRng(h ^ seed.wrapping_mul(crate::hash::GOLDEN_GAMMA));
+        r.next();
+        r
+    }
+
+    /// A stream of its own for `salt`, forked from a persona's fresh stream: the same persona,
+    /// seed and salt give the same stream whatever was drawn from the others.
+    pub(crate) fn fork(&self, salt: u64) -> PersonaRng {
+        let mut r = PersonaRng(crate::hash::mix64(self.0 ^ salt));
         r.next();
         r
     }

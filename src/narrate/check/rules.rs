@@ -66,20 +66,7 @@ impl Checker {
     }
 }
 
-/// `name` relative to the folder `dir` of the pack (`../../x.csv` climbs to the pack's root).
-pub(super) fn resolve(dir: &str, name: &str) -> String {
-    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
-    for p in name.split('/') {
-        match p {
-            ".." => {
-                parts.pop();
-            }
-            "." | "" => {}
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
+pub(super) use crate::narrate::resolve_pack_path as resolve;
 
 fn parse_rule(
     r: &Value,

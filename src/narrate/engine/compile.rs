@@ -276,7 +276,7 @@ pub(super) fn compile_slot(
         .get("column")
         .and_then(Value::as_str)
         .ok_or_else(|| origin.bad(format!("slot `{name}`: a `table` slot needs a `column`")))?;
-    let path = format!("{dir}/{file}");
+    let path = crate::narrate::resolve_pack_path(dir, file);
     if !tables.contains_key(&path) {
         let text = read(&path)?;
         let table = csv_table::Table::parse(&text)
@@ -380,7 +380,13 @@ pub(super) fn min_options(slot: &Slot) -> usize {
 }
 
 /// Refuses slots that reach themselves (through entries or `by` keys).
-pub(super) fn check_cycles(names: &[String], slots: &[Slot], arena: &Arena, origin: &Origin) -> Result<()> {
+pub(super) fn check_cycles(
+    names: &[String],
+    slots: &[Slot],
+    shared: &[bool],
+    arena: &Arena,
+    origin: &Origin,
+) -> Result<()> {
     fn refs(arena: &Arena, seq: Seq, out: &mut Vec<usize>) {
         for part in arena.parts(seq) {
             match *part {
@@ -410,6 +416,16 @@ pub(super) fn check_cycles(names: &[String], slots: &[Slot], arena: &Arena, orig
             out
         })
         .collect();
+    // A shared decision drawn from a language's own slots would differ between languages.
+    for (s, out) in edges.iter().enumerate() {
+        if let Some(&t) = out.iter().find(|t| shared[s] && !shared[**t]) {
+            return Err(origin.bad(format!(
+                "the shared slot `{}` refers to `{}`, a slot of one language's lexicon (shared slots may \
+                 use persona columns and other shared slots only)",
+                names[s], names[t]
+            )));
+        }
+    }
     // 0 unvisited, 1 on the path, 2 done.
     let mut mark = vec![0u8; slots.len()];
     for start in 0..slots.len() {

@@ -25,11 +25,54 @@ impl PackNarrator {
         let templates_file = format!("{dir}/templates.json");
         let lex_origin = Origin { locale, file: &lexicon_file };
         let lexicon: Value = serde_json::from_str(&read(&lexicon_file)?).map_err(|e| lex_origin.bad(e.to_string()))?;
-        let slot_defs = lexicon
+        let own = lexicon
             .get("slots")
             .and_then(Value::as_object)
             .ok_or_else(|| lex_origin.bad("expected an object with a `slots` object"))?;
-        let slot_names: Vec<String> = slot_defs.keys().cloned().collect();
+        // Slot files shared by the pack's languages (`"include"`): their slots are the
+        // person's decisions, drawn the same whatever the language (see `shared`).
+        let mut sources: Vec<(String, serde_json::Map<String, Value>)> = Vec::new();
+        let includes = match lexicon.get("include") {
+            None => Vec::new(),
+            Some(Value::Array(files)) => files
+                .iter()
+                .map(|f| {
+                    f.as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| lex_origin.bad("`include` must be a list of file names"))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            Some(_) => return Err(lex_origin.bad("`include` must be a list of file names")),
+        };
+        for file in &includes {
+            let path = crate::narrate::resolve_pack_path(&dir, file);
+            let origin = Origin { locale, file: &path };
+            let value: Value = serde_json::from_str(&read(&path)?).map_err(|e| origin.bad(e.to_string()))?;
+            let slots = value
+                .get("slots")
+                .and_then(Value::as_object)
+                .ok_or_else(|| origin.bad("expected an object with a `slots` object"))?
+                .clone();
+            sources.push((path, slots));
+        }
+        let mut slot_names: Vec<String> = Vec::new();
+        let mut shared = Vec::new();
+        let mut defs: Vec<(&Value, usize)> = Vec::new();
+        for (i, (path, slots)) in sources.iter().enumerate() {
+            for (name, def) in slots {
+                if own.contains_key(name) || slot_names.contains(name) {
+                    return Err(lex_origin.bad(format!("slot `{name}` is defined both here and in {path}")));
+                }
+                slot_names.push(name.clone());
+                shared.push(true);
+                defs.push((def, i + 1));
+            }
+        }
+        for (name, def) in own {
+            slot_names.push(name.clone());
+            shared.push(false);
+            defs.push((def, 0));
+        }
         let index: HashMap<String, usize> = slot_names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
         let mut names = Names {
             language,
@@ -40,9 +83,16 @@ impl PackNarrator {
         };
         let mut tables: HashMap<String, csv_table::Table> = HashMap::new();
         let mut slots = Vec::with_capacity(slot_names.len());
-        for name in &slot_names {
-            let origin = Origin { locale, file: &lexicon_file };
-            slots.push(compile_slot(name, &slot_defs[name], &mut names, &origin, &dir, read, &mut tables, locale)?);
+        for (name, (def, source)) in slot_names.iter().zip(&defs) {
+            let (file, slot_dir) = match source {
+                0 => (lexicon_file.clone(), dir.clone()),
+                i => {
+                    let path = &sources[i - 1].0;
+                    (path.clone(), path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default())
+                }
+            };
+            let origin = Origin { locale, file: &file };
+            slots.push(compile_slot(name, def, &mut names, &origin, &slot_dir, read, &mut tables, locale)?);
         }
         // Templates.
         let t_origin = Origin { locale, file: &templates_file };
@@ -100,7 +150,7 @@ impl PackNarrator {
             }
             None => None,
         };
-        check_cycles(&slot_names, &slots, &names.arena, &lex_origin)?;
+        check_cycles(&slot_names, &slots, &shared, &names.arena, &lex_origin)?;
         let key_ids = join_slot_keys(&mut slots);
         for (name, slot) in slot_names.iter().zip(&slots) {
             let min = min_options(slot);
@@ -126,6 +176,7 @@ impl PackNarrator {
             columns: names.used_columns,
             slot_names,
             key_ids,
+            shared,
             field_bytes: fields.iter().map(|_| std::sync::atomic::AtomicUsize::new(300)).collect(),
             fields,
             gender,

@@ -161,6 +161,10 @@ pub struct PackNarrator {
     /// numbered. A persona's key is rendered and looked up here once, however many slots
     /// depend on it; each dependant then indexes its `by_id`.
     key_ids: Vec<KeyIds>,
+    /// Per slot: whether it is one of the person's shared decisions (a slot of an `include`d
+    /// file), drawn from a stream of its own keyed by the seed, the persona and the slot's name,
+    /// so every language of the pack draws the same picks whatever else it draws before.
+    shared: Vec<bool>,
     /// The persona columns the templates read.
     columns: Vec<String>,
     gender: Option<(GenderSpec, usize)>,

@@ -130,10 +130,15 @@ impl PackNarrator {
             options_row: vec![0; self.slots.len()],
             resolved,
             number: String::new(),
+            base: PersonaRng::new(seed, None, 0),
+            streams: vec![PersonaRng::new(seed, None, 0); self.slots.len()],
+            stream_row: vec![0; self.slots.len()],
+            salts: self.slot_names.iter().map(|n| crate::hash::fnv1a(n.as_bytes())).collect(),
         };
         for row in 0..personas.num_rows() {
             let id = uuid.text(row).unwrap_or("");
             let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
+            state.base = rng;
             state.row = row;
             state.picks.iter_mut().for_each(|p| p.n = 0);
             state.gender = match &self.gender {
@@ -252,6 +257,12 @@ struct State<'n> {
     resolved: Vec<Vec<&'n [Seq]>>,
     /// Scratch for an integer key.
     number: String,
+    /// The persona's fresh random stream, from which each shared slot's own stream is forked
+    /// (by the hash of its name, `salts`) the first time the persona draws it (`stream_row`).
+    base: PersonaRng,
+    streams: Vec<PersonaRng>,
+    stream_row: Vec<usize>,
+    salts: Vec<u64>,
 }
 
 struct Renderer<'n, 's> {
@@ -417,14 +428,24 @@ impl<'n> Renderer<'n, '_> {
         if entries.is_empty() {
             return;
         }
+        let state = &mut *self.state;
+        let rng: &mut PersonaRng = if self.narrator.shared[s] {
+            if state.stream_row[s] != state.row + 1 {
+                state.streams[s] = state.base.fork(state.salts[s]);
+                state.stream_row[s] = state.row + 1;
+            }
+            &mut state.streams[s]
+        } else {
+            &mut *self.rng
+        };
         // Drawn in place: copying the small `Picks` out and back stalls on store forwarding.
-        let picks = &mut self.state.picks[s];
+        let picks = &mut state.picks[s];
         while (picks.n as usize) <= k {
             let n = picks.n as usize;
             let i = if n >= entries.len() {
                 picks.index[n % n.max(1)] as usize
             } else {
-                let mut i = self.rng.below(entries.len());
+                let mut i = rng.below(entries.len());
                 while picks.index[..n].contains(&(i as u16)) {
                     i = (i + 1) % entries.len();
                 }
