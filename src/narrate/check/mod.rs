@@ -59,7 +59,7 @@ enum Kind {
     Forbid(Regex, Option<Regex>),
     /// A match is a violation unless the phrase belongs to the row's own key (a team of the
     /// person's own state, a festival of the person's own religion).
-    Foreign { re: Regex, key: String, via: Option<HashMap<String, String>>, own: HashMap<String, HashSet<String>> },
+    Foreign { re: Regex, key: Vec<String>, via: Option<HashMap<String, String>>, own: HashMap<String, HashSet<String>> },
     /// A stated age (the first capture group) more than `tolerance` from the `column`.
     StatedAge { re: Regex, column: String, tolerance: i64, exempt_before: Option<Regex> },
     /// Words of the other sex outnumber the person's own in a field.

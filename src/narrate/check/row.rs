@@ -59,7 +59,13 @@ impl Checker {
                     }
                 }
                 Kind::Foreign { re, key, via, own } => {
-                    let mut k = text_at(columns.string(key), i).to_string();
+                    let mut k = String::new();
+                    for (n, c) in key.iter().enumerate() {
+                        if n > 0 {
+                            k.push('/');
+                        }
+                        k.push_str(text_at(columns.string(c), i));
+                    }
                     if let Some(map) = via {
                         k = map.get(&k).cloned().unwrap_or_default();
                     }

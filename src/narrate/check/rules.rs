@@ -74,7 +74,7 @@ fn parse_rule(
     read: &dyn Fn(&str) -> Result<String>,
 ) -> std::result::Result<Rule, String> {
     let obj = r.as_object().ok_or("a rule is an object")?;
-    const KEYS: [&str; 21] = [
+    const KEYS: [&str; 23] = [
         "id",
         "kind",
         "message",
@@ -86,6 +86,8 @@ fn parse_rule(
         "except_from",
         "case_sensitive",
         "key",
+        "key_column",
+        "everyone",
         "via",
         "table",
         "column",
@@ -116,10 +118,14 @@ fn parse_rule(
             Kind::Forbid(re, except)
         }
         "foreign" => {
-            let key = obj
-                .get("key")
-                .and_then(Value::as_str)
-                .ok_or_else(|| err("a `foreign` rule needs a `key` column".into()))?;
+            // The row's key: one column, or several joined by `/` (`["state", "district"]`).
+            let key: Vec<String> = match obj.get("key") {
+                Some(Value::String(k)) => vec![k.clone()],
+                Some(v) => strings(v)
+                    .filter(|k| !k.is_empty())
+                    .ok_or_else(|| err("`key` is a column or a list of columns (joined by `/`)".into()))?,
+                None => return Err(err("a `foreign` rule needs a `key` column".into())),
+            };
             let table = obj
                 .get("table")
                 .and_then(Value::as_str)
@@ -128,10 +134,16 @@ fn parse_rule(
                 .get("column")
                 .and_then(Value::as_str)
                 .ok_or_else(|| err("a `foreign` rule needs a `column`".into()))?;
-            let rows = table_column(read, table, column).map_err(err)?;
+            let key_column = obj.get("key_column").and_then(Value::as_str);
+            // Rows keyed by this value belong to everyone: their phrases are never foreign.
+            let everyone = obj.get("everyone").and_then(Value::as_str);
+            let rows = table_column(read, table, key_column, column).map_err(err)?;
             let mut own: HashMap<String, HashSet<String>> = HashMap::new();
             let mut all = Vec::new();
             for (k, cell) in rows {
+                if everyone == Some(k.as_str()) {
+                    continue;
+                }
                 for p in expand_cell(&cell) {
                     own.entry(k.clone()).or_default().insert(p.to_lowercase());
                     all.push(p);
@@ -144,15 +156,11 @@ fn parse_rule(
                         v.get("table").and_then(Value::as_str).ok_or_else(|| err("`via` needs a `table`".into()))?;
                     let c =
                         v.get("column").and_then(Value::as_str).ok_or_else(|| err("`via` needs a `column`".into()))?;
-                    Some(table_column(read, t, c).map_err(err)?.into_iter().collect())
+                    let kc = v.get("key_column").and_then(Value::as_str);
+                    Some(table_column(read, t, kc, c).map_err(err)?.into_iter().collect())
                 }
             };
-            Kind::Foreign {
-                re: alternation(&all, case_sensitive, bounds).map_err(err)?,
-                key: key.to_string(),
-                via,
-                own,
-            }
+            Kind::Foreign { re: alternation(&all, case_sensitive, bounds).map_err(err)?, key, via, own }
         }
         "stated_age" => {
             let re = obj
@@ -285,7 +293,7 @@ fn phrase_regex(
                 .get("column")
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("`{prefix}{key}`: each needs a `column`"))?;
-            for (_, cell) in table_column(read, t, c)? {
+            for (_, cell) in table_column(read, t, None, c)? {
                 for p in expand_cell(&cell) {
                     if into_except {
                         except.insert(p.to_lowercase());
@@ -344,22 +352,31 @@ pub(super) fn expand_cell(cell: &str) -> Vec<String> {
     out
 }
 
-/// (first column, `column`) of every row of a CSV table.
+/// (key, `column`) of every row of a CSV table, the key from `key_column` (default: the first
+/// column).
 fn table_column(
     read: &dyn Fn(&str) -> Result<String>,
     table: &str,
+    key_column: Option<&str>,
     column: &str,
 ) -> std::result::Result<Vec<(String, String)>, String> {
     let text = read(table).map_err(|e| format!("table `{table}`: {e}"))?;
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
     let header = reader.headers().map_err(|e| format!("{table}: {e}"))?.clone();
-    let idx = header.iter().position(|h| h == column).ok_or_else(|| {
-        format!("{table} has no column `{column}` (columns: {})", header.iter().collect::<Vec<_>>().join(", "))
-    })?;
+    let find = |name: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            format!("{table} has no column `{name}` (columns: {})", header.iter().collect::<Vec<_>>().join(", "))
+        })
+    };
+    let idx = find(column)?;
+    let key = match key_column {
+        Some(k) => find(k)?,
+        None => 0,
+    };
     let mut out = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| format!("{table}: {e}"))?;
-        out.push((record.get(0).unwrap_or_default().to_string(), record.get(idx).unwrap_or_default().to_string()));
+        out.push((record.get(key).unwrap_or_default().to_string(), record.get(idx).unwrap_or_default().to_string()));
     }
     Ok(out)
 }
