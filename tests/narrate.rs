@@ -309,19 +309,19 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "in",
         "en",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "bc3581b8cb97980182cc1c9c3483cf4dfb8458d2a9df9fa1a29a3df470e23ed6",
+        "a429f15be4ee2a182d5cd53c63c9415c1f46a51e4d2ef16d0aca75d8515ef987",
     ),
     (
         "in",
         "hi-Deva",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "76b3b7355a19ddb896efb58bff0dbfb5832201dbe02475f6cd9b9766343b5be3",
+        "6faac300acc4a9dd17c0b48b7646d292363882f4c5d62c8bdc62138e9f424a77",
     ),
     (
         "in",
         "hi-Latn",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "1c34e7c7989b8cf0c3896483be3b9501f3ce519f95c3fd2e19d9727505f197e3",
+        "9161948645ddab00144dd09a3a46afa8f4c6bf352e2fd4bf81001fc653cee571",
     ),
     (
         "jp",
