@@ -134,6 +134,29 @@ async fn the_three_scripts_tell_the_same_facts() {
                 .count();
             assert!(told >= 300, "{script}: only {told} of 1,000 texts tell the person's {slot}");
         }
+        // The worker's concrete job (`k_job`, empty for those without an occupation) is named, in
+        // the title of either gender, in almost every worker's text.
+        let j = names.iter().position(|n| *n == "k_job").expect("k_job");
+        let col = column_of(script);
+        let titles: HashMap<String, (String, String)> = table("narrative/common/jobs.csv")
+            .into_iter()
+            .map(|r| (r["key"].clone(), (r[&format!("{col}_m")].clone(), r[&format!("{col}_f")].clone())))
+            .collect();
+        let workers: Vec<(&Vec<String>, &String)> =
+            script_keys.iter().zip(&text).filter(|(k, _)| !k[j].is_empty()).collect();
+        assert!(workers.len() > 200, "{} workers of 1,000", workers.len());
+        let named = workers
+            .iter()
+            .filter(|(k, t)| {
+                let (m, f) = &titles[&k[j]];
+                t.contains(m.as_str()) || t.contains(f.as_str())
+            })
+            .count();
+        assert!(
+            named * 10 >= workers.len() * 9,
+            "{script}: {named} of {} workers' texts name their job",
+            workers.len()
+        );
     }
 }
 
