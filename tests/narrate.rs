@@ -309,19 +309,19 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "in",
         "en",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "a429f15be4ee2a182d5cd53c63c9415c1f46a51e4d2ef16d0aca75d8515ef987",
+        "2de24283ec9b34d54c29c1fe67cf6a4e65298cc38dc0ef80526787f4ccc19318",
     ),
     (
         "in",
         "hi-Deva",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "6faac300acc4a9dd17c0b48b7646d292363882f4c5d62c8bdc62138e9f424a77",
+        "c64e4d909f9415bb8f106f17f4810a69c7402b02e5a501d355cdd097af058ce5",
     ),
     (
         "in",
         "hi-Latn",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "9161948645ddab00144dd09a3a46afa8f4c6bf352e2fd4bf81001fc653cee571",
+        "ba01297901e2f8f82d20f34552e66fe6720e304e47600bd96b4948452a0a8b14",
     ),
     (
         "jp",
