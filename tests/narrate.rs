@@ -309,19 +309,19 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "in",
         "en",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "2de24283ec9b34d54c29c1fe67cf6a4e65298cc38dc0ef80526787f4ccc19318",
+        "97441bb9ce5514638ad04976f7c323afcbfcd58e283d25ccaff2c488db6ff88d",
     ),
     (
         "in",
         "hi-Deva",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "c64e4d909f9415bb8f106f17f4810a69c7402b02e5a501d355cdd097af058ce5",
+        "0a04fbc3dbe21559ec22ec7cd0c5bb356d36c2d221dcc58f14cf716cf4971f23",
     ),
     (
         "in",
         "hi-Latn",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "ba01297901e2f8f82d20f34552e66fe6720e304e47600bd96b4948452a0a8b14",
+        "18ed648b94abe88600f4b3d0b050baf9a784265d3aca936a64ef883f8970df27",
     ),
     (
         "jp",

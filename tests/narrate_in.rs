@@ -218,7 +218,7 @@ fn every_district_name_and_content_key_is_covered() {
         check("region_culture.csv", c, "teams.csv");
     }
     check("region_culture.csv", "sports", "sports.csv");
-    check("region_culture.csv", "folk", "music.csv");
+    check("folk_by_place.csv", "folk", "music.csv");
     check("music_by_language.csv", "music", "music.csv");
     check("religion_music.csv", "keys", "music.csv");
     // Festivals kept by married women (Karva Chauth, Teej) are offered to no one else.
