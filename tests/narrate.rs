@@ -309,19 +309,19 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "in",
         "en",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "97441bb9ce5514638ad04976f7c323afcbfcd58e283d25ccaff2c488db6ff88d",
+        "ed2e169725747ff42f29555c50c70b545f7bab9e429bd722f42723a38e7de930",
     ),
     (
         "in",
         "hi-Deva",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "0a04fbc3dbe21559ec22ec7cd0c5bb356d36c2d221dcc58f14cf716cf4971f23",
+        "7a41e13fe488024ddef5a9b70d0f7da74db49575bb2abc3a888a4fb7cbf6c380",
     ),
     (
         "in",
         "hi-Latn",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "18ed648b94abe88600f4b3d0b050baf9a784265d3aca936a64ef883f8970df27",
+        "7f4b18f19e0d610ea708cb10f0056fc5c05b51da1314eaca04c9704134d58c8b",
     ),
     (
         "jp",

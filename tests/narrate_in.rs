@@ -264,3 +264,43 @@ async fn devanagari_text_has_no_latin_letters_and_every_script_passes_its_checke
         assert!(checker.rule_ids().len() > 8, "{script}: {:?}", checker.rule_ids());
     }
 }
+
+#[test]
+fn shared_decisions_do_not_depend_on_what_is_drawn_before_them() {
+    // A language slot (drawn from the persona's own stream) between the decisions, and the
+    // decisions asked in the opposite order: drawn from the persona's stream, they would differ.
+    let batch = personas(500, 5);
+    let slots = shared_slots();
+    let mut names: Vec<&str> = vec!["trait"];
+    names.extend(slots.iter().map(String::as_str));
+    let narrator = PackNarrator::for_locale("in", Some("en")).expect("narrator");
+    let forward = narrator.render_slots(&batch, 5, &names).expect("forward");
+    let mut reversed_names = names.clone();
+    reversed_names.reverse();
+    let mut backward = narrator.render_slots(&batch, 5, &reversed_names).expect("backward");
+    for row in &mut backward {
+        row.reverse();
+    }
+    for (i, (f, b)) in forward.iter().zip(&backward).enumerate() {
+        assert_eq!(f[1..], b[1..], "persona {i}: the decisions changed with the order of drawing");
+    }
+}
+
+#[test]
+fn a_shared_decision_that_uses_a_language_slot_is_refused() {
+    let pack = personadb::locale::pack("in").expect("pack");
+    let model = personadb::locale::model("in").expect("model");
+    let columns: Vec<String> = model.columns.iter().map(|c| c.name().to_string()).collect();
+    let read = |name: &str| -> personadb::Result<String> {
+        let text = pack.file(name)?.to_string();
+        Ok(if name == "narrative/common/decisions.json" {
+            text.replacen("\"slots\": {", "\"slots\": {\n    \"k_bad\": [\"{trait}\"],", 1)
+        } else {
+            text
+        })
+    };
+    let err = PackNarrator::load("in", personadb::narrate::Language::English, &model.persona, &columns, &read)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("the shared slot `k_bad` refers to `trait`"), "{err}");
+}
