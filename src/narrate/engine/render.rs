@@ -119,20 +119,26 @@ impl PackNarrator {
                 _ => Vec::new(),
             })
             .collect();
+        // A row is stamped `row + 1` in 32 bits (0 marks "never drawn").
+        if personas.num_rows() >= u32::MAX as usize {
+            return Err(Error::InvalidArgument {
+                name: "personas".into(),
+                reason: format!(
+                    "a batch of {} personas is too large to narrate at once (at most {})",
+                    personas.num_rows(),
+                    u32::MAX - 1
+                ),
+            });
+        }
         let mut state = State {
-            picks: vec![Picks::default(); self.slots.len()],
+            slots: vec![SlotState::fresh(seed); self.slots.len()],
             gender: Gender::Unknown,
             row: 0,
+            stamp: 0,
             keys: vec![String::new(); self.slots.len()],
-            key_id: vec![0; self.slots.len()],
-            key_row: vec![0; self.slots.len()],
-            options: vec![&[][..]; self.slots.len()],
-            options_row: vec![0; self.slots.len()],
             resolved,
             number: String::new(),
             base: PersonaRng::new(seed, None, 0),
-            streams: vec![PersonaRng::new(seed, None, 0); self.slots.len()],
-            stream_row: vec![0; self.slots.len()],
             salts: self.slot_names.iter().map(|n| crate::hash::fnv1a(n.as_bytes())).collect(),
         };
         for row in 0..personas.num_rows() {
@@ -140,7 +146,7 @@ impl PackNarrator {
             let mut rng = PersonaRng::new(seed, if id.is_empty() { None } else { Some(id) }, row as u64);
             state.base = rng;
             state.row = row;
-            state.picks.iter_mut().for_each(|p| p.n = 0);
+            state.stamp = row as u32 + 1;
             state.gender = match &self.gender {
                 Some((spec, i)) => data[*i].text(row).map(|s| spec.of(s)).unwrap_or(Gender::Unknown),
                 None => Gender::Unknown,
@@ -239,29 +245,56 @@ struct Picks {
     index: [u16; MAX_PICKS],
 }
 
+/// What the current persona has drawn of one slot, in one place (a pick reads and writes one
+/// cache line instead of one per array). Each part is valid while its stamp equals
+/// [`State::stamp`], so nothing is reset between personas.
+#[derive(Debug, Clone, Copy)]
+struct SlotState<'n> {
+    /// The distinct picks so far.
+    picks: Picks,
+    picks_row: u32,
+    /// The entries a keyed or banded slot offers the persona.
+    options_row: u32,
+    options: &'n [Seq],
+    /// Used as a key: the id of its rendered first pick in [`PackNarrator::key_ids`]
+    /// (`u32::MAX`: no dependant lists it); a key is read many times per persona.
+    key_row: u32,
+    key_id: u32,
+    /// A shared slot's own random stream, forked from the persona's fresh stream (by the hash
+    /// of its name, [`State::salts`]) the first time the persona draws it.
+    stream_row: u32,
+    stream: PersonaRng,
+}
+
+impl SlotState<'_> {
+    fn fresh(seed: u64) -> Self {
+        SlotState {
+            picks: Picks::default(),
+            picks_row: 0,
+            options_row: 0,
+            options: &[],
+            key_row: 0,
+            key_id: u32::MAX,
+            stream_row: 0,
+            stream: PersonaRng::new(seed, None, 0),
+        }
+    }
+}
+
 struct State<'n> {
-    picks: Vec<Picks>,
+    slots: Vec<SlotState<'n>>,
     gender: Gender,
     row: usize,
-    /// The rendered first pick of slots used as keys (scratch), and its id in
-    /// [`PackNarrator::key_ids`] (`u32::MAX`: no dependant lists it), per slot, valid for `row`
-    /// when `key_row[s] == row + 1` (a key is read many times per persona).
+    /// `row + 1`: what the per-slot stamps hold when their part is valid for this persona.
+    stamp: u32,
+    /// The rendered first pick of slots used as keys (scratch, per slot).
     keys: Vec<String>,
-    key_id: Vec<u32>,
-    key_row: Vec<usize>,
-    /// The entries each keyed or banded slot offers the persona of `row`, valid when
-    /// `options_row[s] == row + 1`.
-    options: Vec<&'n [Seq]>,
-    options_row: Vec<usize>,
     /// Per slot keyed by a dictionary column: the entries of each dictionary value.
     resolved: Vec<Vec<&'n [Seq]>>,
     /// Scratch for an integer key.
     number: String,
-    /// The persona's fresh random stream, from which each shared slot's own stream is forked
-    /// (by the hash of its name, `salts`) the first time the persona draws it (`stream_row`).
+    /// The persona's fresh random stream, from which each shared slot's own stream is forked.
     base: PersonaRng,
-    streams: Vec<PersonaRng>,
-    stream_row: Vec<usize>,
     salts: Vec<u64>,
 }
 
@@ -358,9 +391,10 @@ impl<'n> Renderer<'n, '_> {
     fn options(&mut self, s: usize) -> &'n [Seq] {
         let narrator: &'n PackNarrator = self.narrator;
         let row = self.state.row;
+        let stamp = self.state.stamp;
         let found = match &narrator.slots[s] {
             Slot::List(v) => return v,
-            _ if self.state.options_row[s] == row + 1 => return self.state.options[s],
+            _ if self.state.slots[s].options_row == stamp => return self.state.slots[s].options,
             Slot::Keyed { by, values, default, by_id } => {
                 let found = match *by {
                     Target::Column(c) => match &self.data[c] {
@@ -383,15 +417,18 @@ impl<'n> Renderer<'n, '_> {
                         _ => None,
                     },
                     Target::Slot(k) => {
-                        if self.state.key_row[k] != row + 1 {
+                        if self.state.slots[k].key_row != stamp {
                             let mut key = std::mem::take(&mut self.state.keys[k]);
                             key.clear();
                             self.pick(k, 0, &mut key);
-                            self.state.key_id[k] = narrator.key_ids[k].get(key.as_str()).copied().unwrap_or(u32::MAX);
+                            let id = narrator.key_ids[k].get(key.as_str()).copied().unwrap_or(u32::MAX);
                             self.state.keys[k] = key;
-                            self.state.key_row[k] = row + 1;
+                            let key_slot = &mut self.state.slots[k];
+                            key_slot.key_id = id;
+                            key_slot.key_row = stamp;
                         }
-                        let entries = by_id.get(self.state.key_id[k] as usize).map(Vec::as_slice).unwrap_or(default);
+                        let entries =
+                            by_id.get(self.state.slots[k].key_id as usize).map(Vec::as_slice).unwrap_or(default);
                         return self.remember(s, entries);
                     }
                 };
@@ -417,8 +454,10 @@ impl<'n> Renderer<'n, '_> {
     }
 
     fn remember(&mut self, s: usize, entries: &'n [Seq]) -> &'n [Seq] {
-        self.state.options[s] = entries;
-        self.state.options_row[s] = self.state.row + 1;
+        let stamp = self.state.stamp;
+        let slot = &mut self.state.slots[s];
+        slot.options = entries;
+        slot.options_row = stamp;
         entries
     }
 
@@ -429,17 +468,22 @@ impl<'n> Renderer<'n, '_> {
             return;
         }
         let state = &mut *self.state;
+        let stamp = state.stamp;
+        let SlotState { picks, picks_row, stream, stream_row, .. } = &mut state.slots[s];
+        if *picks_row != stamp {
+            *picks_row = stamp;
+            picks.n = 0;
+        }
         let rng: &mut PersonaRng = if self.narrator.shared[s] {
-            if state.stream_row[s] != state.row + 1 {
-                state.streams[s] = state.base.fork(state.salts[s]);
-                state.stream_row[s] = state.row + 1;
+            if *stream_row != stamp {
+                *stream = state.base.fork(state.salts[s]);
+                *stream_row = stamp;
             }
-            &mut state.streams[s]
+            stream
         } else {
             &mut *self.rng
         };
         // Drawn in place: copying the small `Picks` out and back stalls on store forwarding.
-        let picks = &mut state.picks[s];
         while (picks.n as usize) <= k {
             let n = picks.n as usize;
             let i = if n >= entries.len() {
