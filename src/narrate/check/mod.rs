@@ -59,7 +59,14 @@ enum Kind {
     Forbid(Regex, Option<Regex>),
     /// A match is a violation unless the phrase belongs to the row's own key (a team of the
     /// person's own state, a festival of the person's own religion).
-    Foreign { re: Regex, key: Vec<String>, via: Option<HashMap<String, String>>, own: HashMap<String, HashSet<String>> },
+    Foreign {
+        re: Regex,
+        key: Vec<String>,
+        via: Option<HashMap<String, String>>,
+        own: HashMap<String, HashSet<String>>,
+        /// `except_from`: phrases that are never foreign, and inside which no match counts.
+        except: Option<Regex>,
+    },
     /// A stated age (the first capture group) more than `tolerance` from the `column`.
     StatedAge { re: Regex, column: String, tolerance: i64, exempt_before: Option<Regex> },
     /// Words of the other sex outnumber the person's own in a field.
@@ -131,7 +138,8 @@ mod tests {
         {"id": "stated_age", "kind": "stated_age", "regex": "(\\d+)-year-old", "exempt_before": "\\bson,? (?:a )?$"},
         {"id": "pronoun", "kind": "gender", "cues": {"male": ["he", "him", "his"], "female": ["she", "her"]}},
         {"id": "commute_when_old", "when": {"age": {"min": 80}}, "phrases": ["commute", "commutes"]},
-        {"id": "team_of_another_state", "kind": "foreign", "key": "state", "table": "states.csv", "column": "teams"},
+        {"id": "team_of_another_state", "kind": "foreign", "key": "state", "table": "states.csv", "column": "teams",
+         "except_from": [{"table": "shared.csv", "column": "phrase"}]},
         {"id": "fan_contradiction", "kind": "exclusive", "first": {"phrases": ["without fanaticism"]}, "second": {"phrases": ["never misses a game"]}}
     ]}"#;
 
@@ -142,6 +150,7 @@ mod tests {
                     Ok("state,teams\nNV,Las Vegas Raiders;Nevada Wolf Pack\nCA,Golden State Warriors;LA Dodgers\n"
                         .into())
                 }
+                "shared.csv" => Ok("phrase\nLA Dodgers\nNevada Wolf Pack Stadium\n".into()),
                 _ => Err(Error::InvalidArgument { name: name.into(), reason: "absent".into() }),
             }
         };
@@ -169,6 +178,11 @@ mod tests {
             ["team_of_another_state"]
         );
         assert_eq!(rules_of(&c, ("male", 40, "CA", "He follows the Golden State Warriors.")), Vec::<String>::new());
+        // `except_from`: a phrase listed there is nobody's foreign phrase, and a match inside an
+        // excepted phrase does not count.
+        assert_eq!(rules_of(&c, ("male", 40, "NV", "He follows the LA Dodgers.")), Vec::<String>::new());
+        assert_eq!(rules_of(&c, ("male", 40, "CA", "He went to the Nevada Wolf Pack Stadium.")), Vec::<String>::new());
+        assert_eq!(rules_of(&c, ("male", 40, "CA", "He follows the Nevada Wolf Pack.")), ["team_of_another_state"]);
         assert_eq!(
             rules_of(&c, ("male", 40, "CA", "He follows sport without fanaticism. He never misses a game.")),
             ["fan_contradiction"]

@@ -58,7 +58,7 @@ impl Checker {
                         }
                     }
                 }
-                Kind::Foreign { re, key, via, own } => {
+                Kind::Foreign { re, key, via, own, except } => {
                     let mut k = String::new();
                     for (n, c) in key.iter().enumerate() {
                         if n > 0 {
@@ -71,8 +71,14 @@ impl Checker {
                     }
                     let mine = own.get(&k);
                     for (field, t) in fields {
-                        let found =
-                            re.find_iter(t).find(|m| !mine.is_some_and(|s| s.contains(&m.as_str().to_lowercase())));
+                        let spans: Vec<(usize, usize)> = match except {
+                            Some(x) => x.find_iter(t).map(|m| (m.start(), m.end())).collect(),
+                            None => Vec::new(),
+                        };
+                        let found = re.find_iter(t).find(|m| {
+                            !mine.is_some_and(|s| s.contains(&m.as_str().to_lowercase()))
+                                && !spans.iter().any(|(a, b)| *a <= m.start() && m.end() <= *b)
+                        });
                         if let Some(m) = found {
                             push(&rule.id, field, m.as_str());
                         }

@@ -138,13 +138,28 @@ fn parse_rule(
             // Rows keyed by this value belong to everyone: their phrases are never foreign.
             let everyone = obj.get("everyone").and_then(Value::as_str);
             let rows = table_column(read, table, key_column, column).map_err(err)?;
+            // `except_from`: phrases never foreign ("Baha" the name, not the festival).
+            let mut except: HashSet<String> = HashSet::new();
+            if let Some(v) = obj.get("except_from") {
+                let list = v.as_array().ok_or_else(|| err("`except_from` lists {\"table\", \"column\"}".into()))?;
+                for src in list {
+                    let (Some(t), Some(c)) =
+                        (src.get("table").and_then(Value::as_str), src.get("column").and_then(Value::as_str))
+                    else {
+                        return Err(err("`except_from`: each needs a `table` and a `column`".into()));
+                    };
+                    for (_, cell) in table_column(read, t, None, c).map_err(err)? {
+                        except.extend(expand_cell(&cell).into_iter().map(|p| p.to_lowercase()));
+                    }
+                }
+            }
             let mut own: HashMap<String, HashSet<String>> = HashMap::new();
             let mut all = Vec::new();
             for (k, cell) in rows {
                 if everyone == Some(k.as_str()) {
                     continue;
                 }
-                for p in expand_cell(&cell) {
+                for p in expand_cell(&cell).into_iter().filter(|p| !except.contains(&p.to_lowercase())) {
                     own.entry(k.clone()).or_default().insert(p.to_lowercase());
                     all.push(p);
                 }
@@ -160,7 +175,11 @@ fn parse_rule(
                     Some(table_column(read, t, kc, c).map_err(err)?.into_iter().collect())
                 }
             };
-            Kind::Foreign { re: alternation(&all, case_sensitive, bounds).map_err(err)?, key, via, own }
+            let except = match except.is_empty() {
+                true => None,
+                false => Some(alternation(&except.into_iter().collect::<Vec<_>>(), false, bounds).map_err(err)?),
+            };
+            Kind::Foreign { re: alternation(&all, case_sensitive, bounds).map_err(err)?, key, via, own, except }
         }
         "stated_age" => {
             let re = obj
