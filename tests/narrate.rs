@@ -309,19 +309,19 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "in",
         "en",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "ed2e169725747ff42f29555c50c70b545f7bab9e429bd722f42723a38e7de930",
+        "2ea1ed62ffac4da51a5cdaa7bc3f1c8dfbc14e7e7384c552d754166c88a872c0",
     ),
     (
         "in",
         "hi-Deva",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "7a41e13fe488024ddef5a9b70d0f7da74db49575bb2abc3a888a4fb7cbf6c380",
+        "88ae74852878b71f4f23fb040067420879da5514f2965bb4d166780cc815bc31",
     ),
     (
         "in",
         "hi-Latn",
         "e21cc44524462819f194c2ef1d8df725dd0bd3485f5a8a900f939083a9fa2d92",
-        "7f4b18f19e0d610ea708cb10f0056fc5c05b51da1314eaca04c9704134d58c8b",
+        "e8a07c98659dc081658b0e2c3b333b7bd13d66cebbcabc64e33f97a04ae77a9b",
     ),
     (
         "jp",

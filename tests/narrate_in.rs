@@ -212,6 +212,13 @@ fn every_district_name_and_content_key_is_covered() {
         check("region_foods.csv", c, "foods.csv");
     }
     check("region_sights.csv", "sights", "sights.csv");
+    check("district_sights.csv", "sights", "sights.csv");
+    // Day-out sights are listed per district (`k_sight`; a district left out falls back to its
+    // region's list): each row names a district of the model and offers a second distinct pick.
+    for r in table("narrative/common/district_sights.csv") {
+        assert!(districts.contains_key(&r["place"]), "district_sights.csv: unknown district {}", r["place"]);
+        assert!(r["sights"].split(';').filter(|k| !k.is_empty()).count() >= 2, "{}: {}", r["place"], r["sights"]);
+    }
     check("pilgrimages_by_place.csv", "pilgrimages", "sights.csv");
     check("religion_dreams.csv", "dreams", "sights.csv");
     for c in ["ipl", "pkl", "isl"] {
