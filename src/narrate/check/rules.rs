@@ -139,20 +139,8 @@ fn parse_rule(
             let everyone = obj.get("everyone").and_then(Value::as_str);
             let rows = table_column(read, table, key_column, column).map_err(err)?;
             // `except_from`: phrases never foreign ("Baha" the name, not the festival).
-            let mut except: HashSet<String> = HashSet::new();
-            if let Some(v) = obj.get("except_from") {
-                let list = v.as_array().ok_or_else(|| err("`except_from` lists {\"table\", \"column\"}".into()))?;
-                for src in list {
-                    let (Some(t), Some(c)) =
-                        (src.get("table").and_then(Value::as_str), src.get("column").and_then(Value::as_str))
-                    else {
-                        return Err(err("`except_from`: each needs a `table` and a `column`".into()));
-                    };
-                    for (_, cell) in table_column(read, t, None, c).map_err(err)? {
-                        except.extend(expand_cell(&cell).into_iter().map(|p| p.to_lowercase()));
-                    }
-                }
-            }
+            let except: HashSet<String> =
+                listed_phrases(obj, "except_from", "", read).map_err(err)?.iter().map(|p| p.to_lowercase()).collect();
             let mut own: HashMap<String, HashSet<String>> = HashMap::new();
             let mut all = Vec::new();
             for (k, cell) in rows {
@@ -299,30 +287,13 @@ fn phrase_regex(
         None => Vec::new(),
         Some(v) => strings(v).ok_or_else(|| format!("`{prefix}phrases` is a list of strings"))?,
     };
-    let mut except: HashSet<String> = HashSet::new();
-    for (key, into_except) in [("phrases_from", false), ("except_from", true)] {
-        let Some(v) = obj.get(key) else { continue };
-        let list = v.as_array().ok_or_else(|| format!("`{prefix}{key}` lists {{\"table\", \"column\"}}"))?;
-        for src in list {
-            let t = src
-                .get("table")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("`{prefix}{key}`: each needs a `table`"))?;
-            let c = src
-                .get("column")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("`{prefix}{key}`: each needs a `column`"))?;
-            for (_, cell) in table_column(read, t, None, c)? {
-                for p in expand_cell(&cell) {
-                    if into_except {
-                        except.insert(p.to_lowercase());
-                    } else if p.split_whitespace().count() >= min_words {
-                        phrases.push(p);
-                    }
-                }
-            }
-        }
-    }
+    phrases.extend(
+        listed_phrases(obj, "phrases_from", &prefix, read)?
+            .into_iter()
+            .filter(|p| p.split_whitespace().count() >= min_words),
+    );
+    let except: HashSet<String> =
+        listed_phrases(obj, "except_from", &prefix, read)?.iter().map(|p| p.to_lowercase()).collect();
     phrases.retain(|p| !except.contains(&p.to_lowercase()));
     let excepted = match except.is_empty() {
         true => None,
@@ -338,6 +309,29 @@ fn phrase_regex(
         None => alternation(&phrases, case_sensitive, bounds)?,
     };
     Ok((re, excepted))
+}
+
+/// The phrases of the tables a rule lists under `key` (`[{"table": …, "column": …}]`), each
+/// cell expanded into its alternatives; none when the rule has no such key.
+fn listed_phrases(
+    obj: &serde_json::Map<String, Value>,
+    key: &str,
+    prefix: &str,
+    read: &dyn Fn(&str) -> Result<String>,
+) -> std::result::Result<Vec<String>, String> {
+    let Some(v) = obj.get(key) else { return Ok(Vec::new()) };
+    let list = v.as_array().ok_or_else(|| format!("`{prefix}{key}` lists {{\"table\", \"column\"}}"))?;
+    let mut out = Vec::new();
+    for src in list {
+        let (Some(t), Some(c)) = (src.get("table").and_then(Value::as_str), src.get("column").and_then(Value::as_str))
+        else {
+            return Err(format!("`{prefix}{key}`: each needs a `table` and a `column`"));
+        };
+        for (_, cell) in table_column(read, t, None, c)? {
+            out.extend(expand_cell(&cell));
+        }
+    }
+    Ok(out)
 }
 
 /// One regex matching any of the phrases (longest first), as whole words where `bounds`.
