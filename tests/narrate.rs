@@ -302,8 +302,8 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
     (
         "br",
         "pt",
-        "55966d2e3cf18bf2dd0278e791b0fa24a14d1607c08cc60a729eb4b3ac94e0db",
-        "c66bd1061a8249fa43263a178e922d0680a5590c389615148988490118933426",
+        "db0f37c793d31a095a2c1bf92d70fe8582abf6a4097579c37165ff7d80fefa92",
+        "eb9e32df0e2e1f0f72a41f708d94c1c8129f99150a071af59f2da4af32fc20f7",
     ),
     (
         "in",

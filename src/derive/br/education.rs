@@ -16,13 +16,14 @@ pub(super) const EDUCATION: SourceSpec<'static> = SourceSpec {
     carrier: "fernandomailbr/estudo-cancer-socio@46e4d4529b53:data/external/tab1_1_11.xls (as long CSV)",
 };
 
-/// Writes `education_sex_age.csv` and `education_model.csv` with their choice.
+/// Writes `education_sex_age.csv` and `education_model.csv` with their choice; returns the model's
+/// rows (sex, age_band, education_level, weight), which the occupation model is fitted to.
 pub(super) fn write(
     raw_dir: &Path,
     out_dir: &Path,
     tables: &mut Vec<TableRecord>,
     choices: &mut Vec<String>,
-) -> Result<()> {
+) -> Result<Vec<Vec<String>>> {
     // Education by sex × age band (national).
     let education = education(raw_dir)?;
     tables.push(write_table(
@@ -35,11 +36,12 @@ pub(super) fn write(
          four nível de instrução levels as published (`Não determinado` dropped, i.e. spread proportionally); \
          weight = persons (sample estimates).",
     )?);
+    let model = education_model(&education);
     tables.push(write_table(
         out_dir,
         "education_model.csv",
         &["sex", "age_band", "education_level", "weight"],
-        &education_model(&education),
+        &model,
         &[EDUCATION.id],
         "The published table with the `Superior completo` persons of 18-19 counted as `Médio completo e \
          superior incompleto` (no degree before 20).",
@@ -51,7 +53,7 @@ pub(super) fn write(
          age group, none elsewhere)."
             .into(),
     );
-    Ok(())
+    Ok(model)
 }
 
 /// The education table's age groups used, with the persona age band they become.

@@ -89,8 +89,8 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
 
     let municipalities = population::write(raw_dir, out_dir, &mut tables, &mut choices)?;
     race::write(raw_dir, out_dir, &municipalities, &mut tables, &mut choices)?;
-    education::write(raw_dir, out_dir, &mut tables, &mut choices)?;
-    occupation::write(raw_dir, out_dir, &mut tables, &mut choices)?;
+    let education = education::write(raw_dir, out_dir, &mut tables, &mut choices)?;
+    occupation::write(raw_dir, out_dir, &education, &mut tables, &mut choices)?;
     names::write(raw_dir, out_dir, &mut tables, &mut choices)?;
     religion::write(out_dir, &mut tables, &mut choices)?;
 

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::education::{education_rows, EDUCATION};
+use super::education::{education_rows, EDUCATION, EDUCATION_LEVELS};
 use super::{FEMALE, MALE, NO_OCCUPATION};
 use crate::derive::{derr, write_table, SourceSpec, TableRecord};
 use crate::error::Result;
@@ -58,15 +58,61 @@ const OCCUPIED_YOUNG_BANDS: [(&str, &str); 7] = [
 const OCCUPIED_OLD_BANDS: [(&str, &str); 4] =
     [("50-54", "50 a 54 anos"), ("55-59", "55 a 59 anos"), ("60-69", "60 a 69 anos"), ("70+", "70 anos ou mais")];
 
+/// Occupations whose exercise Brazilian law reserves to holders of a school level: (COD code or
+/// branch, the lowest `EDUCATION_LEVELS` index allowed, the law). A structural zero of the
+/// occupation × schooling model, not an estimate: the census has no such cross table.
+const SCHOOLING_FLOORS: &[(&str, usize, &str)] = &[
+    ("2.1.1.3", 3, "Lei 2.800/1956 (químicos)"),
+    ("2.1.1.4", 3, "Lei 4.076/1962 (geólogos)"),
+    ("2.1.4", 3, "Lei 5.194/1966 (engenheiros)"),
+    ("2.1.5", 3, "Lei 5.194/1966 (engenheiros)"),
+    ("2.1.6.1", 3, "Lei 12.378/2010 (arquitetos e urbanistas)"),
+    ("2.1.6.2", 3, "Lei 12.378/2010 (arquitetos e urbanistas)"),
+    ("2.1.6.4", 3, "Lei 12.378/2010 and Lei 5.194/1966"),
+    ("2.2.1.1", 3, "Lei 12.842/2013 (medicina)"),
+    ("2.2.1.2", 3, "Lei 12.842/2013 (medicina)"),
+    ("2.2.2.1", 3, "Lei 7.498/1986, art. 6 (enfermeiro)"),
+    ("2.2.5.0", 3, "Lei 5.517/1968 (medicina veterinária)"),
+    ("2.2.6.1", 3, "Lei 5.081/1966 (odontologia)"),
+    ("2.2.6.2", 3, "Lei 3.820/1960 (farmácia)"),
+    ("2.2.6.4", 3, "Decreto-Lei 938/1969 (fisioterapia)"),
+    ("2.2.6.5", 3, "Lei 8.234/1991 (nutricionista)"),
+    ("2.2.6.6", 3, "Lei 6.965/1981 (fonoaudiologia)"),
+    ("2.3.1.0", 3, "Lei 9.394/1996, art. 66 (magistério superior)"),
+    ("2.3.3.0", 2, "Lei 9.394/1996, art. 62 (magistério da educação básica: nível médio, modalidade normal, at least)"),
+    ("2.3.4.1", 2, "Lei 9.394/1996, art. 62 (magistério da educação básica: nível médio, modalidade normal, at least)"),
+    ("2.3.4.2", 2, "Lei 9.394/1996, art. 62 (magistério da educação básica: nível médio, modalidade normal, at least)"),
+    ("2.4.1.1", 3, "Decreto-Lei 9.295/1946, art. 12 (contador: bacharel; técnicos em contabilidade are 3.3.1.3)"),
+    ("2.6.1.1", 3, "Lei 8.906/1994, art. 8 (advocacia)"),
+    ("2.6.1.2", 3, "Constituição Federal, art. 93, I (magistratura: bacharel em direito)"),
+    ("2.6.2.2", 3, "Lei 4.084/1962 (bibliotecário)"),
+    ("2.6.3.1", 3, "Lei 1.411/1951 (economista)"),
+    ("2.6.3.4", 3, "Lei 4.119/1962 (psicólogo)"),
+    ("2.6.3.5", 3, "Lei 8.662/1993 (assistente social)"),
+];
+
+/// The lowest education level (index into `EDUCATION_LEVELS`) allowed for a COD code.
+fn schooling_floor(code: &str) -> usize {
+    SCHOOLING_FLOORS
+        .iter()
+        .filter(|(c, _, _)| code == *c || (code.starts_with(c) && code[c.len()..].starts_with('.')))
+        .map(|(_, floor, _)| *floor)
+        .max()
+        .unwrap_or(0)
+}
+
 pub(super) fn write(
     raw_dir: &Path,
     out_dir: &Path,
+    education: &[Vec<String>],
     tables: &mut Vec<TableRecord>,
     choices: &mut Vec<String>,
 ) -> Result<()> {
     // Occupation by sex (national), and whether a person is occupied.
-    let (occupation, groups) = occupation(raw_dir)?;
+    let (occupation, groups, codes) = occupation(raw_dir)?;
     let occupied = occupied_by_age(raw_dir)?;
+    let population = population_by_band(out_dir)?;
+    let model = occupation_model(&occupation, &codes, &occupied, &population, education)?;
     tables.push(write_table(
         out_dir,
         "occupation_sex.csv",
@@ -99,29 +145,134 @@ pub(super) fn write(
     tables.push(write_table(
         out_dir,
         "occupation_model.csv",
-        &["occupied", "sex", "occupation", "weight"],
-        &occupation_model(&occupation),
-        &[OCCUPATION.id],
-        "occupation_sex.csv for occupied persons (`sim`); `Sem ocupação` for the others (`não`).",
+        &["occupied", "sex", "education_level", "occupation", "weight"],
+        &model,
+        &[OCCUPATION.id, OCCUPIED_AGE.id, OCCUPIED_AGE_50.id, EDUCATION.id],
+        "Occupied persons (`sim`) by sex × nível de instrução × occupation, fitted by iterative proportional \
+         fitting per sex: the occupations' totals of occupation_sex.csv, the schooling of the occupied that \
+         the model implies (population_state_sex_age.csv × occupied_sex_age.csv × education_model.csv over the \
+         age bands), and a zero where \
+         Brazilian law reserves an occupation to a school level (a degree for médicos, advogados, engenheiros \
+         …; nível médio for teachers of basic education); independent otherwise. `Sem ocupação` for the \
+         others (`não`).",
     )?);
-    choices.push(
+    let floors: Vec<String> = SCHOOLING_FLOORS
+        .iter()
+        .map(|(code, floor, law)| format!("{code} ≥ {} ({law})", EDUCATION_LEVELS[*floor]))
+        .collect();
+    choices.push(format!(
         "Occupation: whether a person is occupied follows sex × age band (Censo 2010 Tabelas 1.1.10 and 1.2.3, \
          national, applied to every state; 50-54 … 70+ by sex fitted from a sex margin and an age margin); the \
-         occupation itself follows the Censo 2010 COD occupations by sex (no age, education or UF split was \
-         found), so a persona's occupation does not depend on age or schooling. Persons not occupied have \
-         occupation `Sem ocupação`. Labels are IBGE's official (plural) titles."
-            .into(),
-    );
+         occupation follows the Censo 2010 COD occupations by sex and the person's schooling. No census table \
+         crosses occupation with schooling (Tabela 1.2.3 has the schooling of the occupied as a margin only), \
+         so the model keeps each sex's occupation totals and the schooling of the occupied, independent of \
+         each other except where the law requires a school level to exercise the occupation (structural \
+         zeros, no estimate): {}. Without it a librarian or a physician could have no schooling. Occupation \
+         still does not depend on age or UF. Persons not occupied have occupation `Sem ocupação`. Labels are \
+         IBGE's official (plural) titles.",
+        floors.join("; ")
+    ));
     Ok(())
 }
 
-/// The occupation model: occupations of occupied persons, `Sem ocupação` for the others.
-fn occupation_model(by_sex: &[Vec<String>]) -> Vec<Vec<String>> {
-    let mut rows: Vec<Vec<String>> = by_sex.iter().map(|r| [vec!["sim".to_string()], r.clone()].concat()).collect();
-    for sex in [FEMALE, MALE] {
-        rows.push(vec!["não".into(), sex.into(), NO_OCCUPATION.into(), "1".into()]);
+/// The pack's population (population_state_sex_age.csv, already written) by (sex, age band of
+/// `occupied`).
+fn population_by_band(out_dir: &Path) -> Result<Vec<(String, String, f64)>> {
+    let name = "population_state_sex_age.csv";
+    let mut reader = csv::Reader::from_path(out_dir.join(name)).map_err(|e| derr(name, e.to_string()))?;
+    let mut out: Vec<(String, String, f64)> = Vec::new();
+    for record in reader.records() {
+        let r = record.map_err(|e| derr(name, e.to_string()))?;
+        let age: u32 = r[2].parse().map_err(|_| derr(name, format!("age `{}` is not a number", &r[2])))?;
+        let weight: f64 = r[3].parse().map_err(|_| derr(name, format!("weight `{}` is not a number", &r[3])))?;
+        let band = OCCUPIED_YOUNG_BANDS
+            .iter()
+            .chain(OCCUPIED_OLD_BANDS.iter())
+            .map(|(label, _)| *label)
+            .find(|label| match label.split_once('-') {
+                Some((lo, hi)) => {
+                    lo.parse().is_ok_and(|lo: u32| age >= lo) && hi.parse().is_ok_and(|hi: u32| age <= hi)
+                }
+                None => label.trim_end_matches('+').parse().is_ok_and(|lo: u32| age >= lo),
+            })
+            .ok_or_else(|| derr(name, format!("age {age} is in no band")))?;
+        match out.iter_mut().find(|(s, b, _)| s == &r[1] && b == band) {
+            Some(row) => row.2 += weight,
+            None => out.push((r[1].to_string(), band.to_string(), weight)),
+        }
     }
-    rows
+    Ok(out)
+}
+
+/// The occupation model, rows (occupied, sex, education_level, occupation, weight): per sex, the
+/// occupations' totals × the schooling the model gives the occupied, fitted with the law's zeros.
+fn occupation_model(
+    by_sex: &[Vec<String>],
+    codes: &[(String, String)],
+    occupied: &[Vec<String>],
+    population: &[(String, String, f64)],
+    education: &[Vec<String>],
+) -> Result<Vec<Vec<String>>> {
+    let number = |v: &str| v.parse::<f64>().unwrap_or(0.0);
+    let mut rows = Vec::new();
+    for sex in [FEMALE, MALE] {
+        // Schooling of the occupied as the generator draws them: Σ over age bands of the pack's
+        // population × the band's share occupied × the band's schooling shares.
+        let mut schooling = [0.0f64; 4];
+        for (_, band, persons) in population.iter().filter(|(s, _, _)| s == sex) {
+            let count = |status: &str| {
+                occupied.iter().find(|r| r[0] == sex && &r[1] == band && r[2] == status).map(|r| number(&r[3]))
+            };
+            let (Some(yes), Some(no)) = (count("sim"), count("não")) else {
+                return Err(derr(OCCUPIED_AGE.path, format!("no occupied row for {sex}, {band}")));
+            };
+            let occupied_persons = if yes + no > 0.0 { persons * yes / (yes + no) } else { 0.0 };
+            let shares: Vec<f64> = EDUCATION_LEVELS
+                .iter()
+                .map(|level| {
+                    education
+                        .iter()
+                        .find(|e| e[0] == sex && &e[1] == band && e[2] == *level)
+                        .map(|e| number(&e[3]))
+                        .ok_or_else(|| derr(EDUCATION.path, format!("no schooling row for {sex}, {band}")))
+                })
+                .collect::<Result<_>>()?;
+            let total: f64 = shares.iter().sum();
+            if total > 0.0 {
+                for (s, share) in schooling.iter_mut().zip(&shares) {
+                    *s += occupied_persons * share / total;
+                }
+            }
+        }
+        let jobs: Vec<&Vec<String>> = by_sex.iter().filter(|r| r[0] == sex).collect();
+        let totals: Vec<f64> = jobs.iter().map(|r| number(&r[2])).collect();
+        let floor_of =
+            |title: &str| codes.iter().find(|(_, t)| t == title).map(|(c, _)| schooling_floor(c)).unwrap_or(0);
+        let seed: Vec<f64> = jobs
+            .iter()
+            .flat_map(|r| {
+                let floor = floor_of(&r[1]);
+                (0..EDUCATION_LEVELS.len()).map(move |level| if level >= floor { 1.0 } else { 0.0 })
+            })
+            .collect();
+        let (fitted, worst) =
+            crate::derive::ipf::fit_2d(&seed, jobs.len(), EDUCATION_LEVELS.len(), &totals, &schooling, 500);
+        // The fit must keep both margins: the law's zeros leave room enough.
+        if worst > 1e-4 {
+            return Err(derr(
+                OCCUPATION.path,
+                format!("the occupation × schooling fit for {sex} misses a margin by {:.3} %", worst * 100.0),
+            ));
+        }
+        for (level_index, level) in EDUCATION_LEVELS.iter().enumerate() {
+            for (i, job) in jobs.iter().enumerate() {
+                let weight = fitted[i * 4 + level_index];
+                rows.push(vec!["sim".into(), sex.into(), level.to_string(), job[1].clone(), format!("{weight:.3}")]);
+            }
+            rows.push(vec!["não".into(), sex.into(), level.to_string(), NO_OCCUPATION.into(), "1".into()]);
+        }
+    }
+    Ok(rows)
 }
 
 /// Rows (sex, age_band, occupied, weight).
@@ -204,9 +355,10 @@ fn occupied_by_age(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-type OccupationTables = (Vec<Vec<String>>, Vec<Vec<String>>);
+type OccupationTables = (Vec<Vec<String>>, Vec<Vec<String>>, Vec<(String, String)>);
 
-/// (sex, occupation, weight) over the finest published COD codes; and (occupation, group).
+/// (sex, occupation, weight) over the finest published COD codes; (occupation, group); and each
+/// occupation's (COD code, title).
 fn occupation(raw_dir: &Path) -> Result<OccupationTables> {
     let path = OCCUPATION.path;
     let mut reader = csv::Reader::from_path(raw_dir.join(path)).map_err(|e| derr(path, e.to_string()))?;
@@ -258,5 +410,6 @@ fn occupation(raw_dir: &Path) -> Result<OccupationTables> {
         }
     }
     groups.push(vec![NO_OCCUPATION.to_string(), NO_OCCUPATION.to_string()]);
-    Ok((rows, groups))
+    let titles = leaves.iter().map(|c| (c.0.clone(), c.2.clone())).collect();
+    Ok((rows, groups, titles))
 }
