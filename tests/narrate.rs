@@ -327,6 +327,6 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "jp",
         "ja",
         "c5a90fa4ad83ceadec56db84715a32a7f1f5993350056fe5e5e5c32b3515edd7",
-        "b339c068012f3368ef4ebc9a4a5adc144b5f049d104aac1531e3f26332f9f2fb",
+        "1a2ee0b8f9fff926560bffff203147082c069a8af26f17090e3aec031ffb1f4d",
     ),
 ];
