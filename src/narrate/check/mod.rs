@@ -194,6 +194,9 @@ mod tests {
         let c = Checker::load("us", Language::English, None, &|_| unreachable!()).unwrap();
         let r = |t: &str| rules_of(&c, ("male", 40, "CA", t));
         assert_eq!(r("He watches games on TV on TV."), ["doubled_words"]);
+        // List items that share words are no slip: "credit, analysis" recurs only across a comma.
+        assert!(r("loan recovery of credit, analysis of credit, analysis of papers").is_empty());
+        assert_eq!(r("He sells tea, tea, and cake."), ["doubled_words"]);
         assert_eq!(r("He works as a {title}."), ["unfilled_slot"]);
         assert_eq!(r("He meets the [children's|elders'] needs."), ["unfilled_slot"]);
         assert_eq!(r("He works as a machine_operators."), ["raw_label_token"]);

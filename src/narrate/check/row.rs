@@ -278,6 +278,11 @@ fn doubled(t: &str, language: Language) -> Option<String> {
             {
                 continue;
             }
+            // Not a run with a comma inside: list items that share words ("análise de crédito,
+            // análise de documentação") repeat across the comma, which no slip does.
+            if words[i..i + n - 1].iter().any(|w| w.ends_with(',')) {
+                continue;
+            }
             // "had had", and names that repeat ("Justin Justin Trone" has that middle name).
             let capitalised = words[i].chars().next().is_some_and(char::is_uppercase);
             if n == 1 && (capitalised || ["had", "that", "very", "bye", "so", "knock"].contains(&lower[i].as_str())) {
