@@ -327,6 +327,6 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "jp",
         "ja",
         "c5a90fa4ad83ceadec56db84715a32a7f1f5993350056fe5e5e5c32b3515edd7",
-        "1a2ee0b8f9fff926560bffff203147082c069a8af26f17090e3aec031ffb1f4d",
+        "36034eb52763b45fd64aeb7263808c793fb576428e3da2eca072ce446caab148",
     ),
 ];
