@@ -327,6 +327,6 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "jp",
         "ja",
         "c5a90fa4ad83ceadec56db84715a32a7f1f5993350056fe5e5e5c32b3515edd7",
-        "36034eb52763b45fd64aeb7263808c793fb576428e3da2eca072ce446caab148",
+        "381eccef5d40331a52abc9368a8aae153d3b246eb448542b1b763f7edd460740",
     ),
 ];
