@@ -341,13 +341,18 @@ fn band_table(bands: &[(i64, Vec<Seq>)]) -> Vec<u8> {
     (0..=last.min(BAND_TABLE - 1)).map(|v| bands.iter().position(|(max, _)| v <= *max).unwrap_or(0) as u8).collect()
 }
 
-/// Numbers the key values of every slot used as a `by` key and fills its dependants'
-/// `by_id`, so a persona's key is looked up once rather than once per dependant.
-pub(super) fn join_slot_keys(slots: &mut [Slot]) -> Vec<KeyIds> {
-    let mut key_ids = vec![KeyIds::default(); slots.len()];
+/// Numbers the key values of every slot and every column used as a `by` key (`columns`: how
+/// many columns the narrator reads) and fills its dependants' `by_id`, so a persona's key is
+/// looked up once rather than once per dependant. Returns the ids per slot and per column.
+pub(super) fn join_keys(slots: &mut [Slot], columns: usize) -> (Vec<KeyIds>, Vec<KeyIds>) {
+    let mut slot_ids = vec![KeyIds::default(); slots.len()];
+    let mut column_ids = vec![KeyIds::default(); columns];
     for slot in slots.iter() {
-        if let Slot::Keyed { by: Target::Slot(k), values, .. } = slot {
-            let ids = &mut key_ids[*k];
+        if let Slot::Keyed { by, values, .. } = slot {
+            let ids = match *by {
+                Target::Slot(k) => &mut slot_ids[k],
+                Target::Column(c) => &mut column_ids[c],
+            };
             for key in values.keys() {
                 let next = ids.len() as u32;
                 ids.entry(key.clone()).or_insert(next);
@@ -355,8 +360,11 @@ pub(super) fn join_slot_keys(slots: &mut [Slot]) -> Vec<KeyIds> {
         }
     }
     for slot in slots.iter_mut() {
-        if let Slot::Keyed { by: Target::Slot(k), values, default, by_id } = slot {
-            let ids = &key_ids[*k];
+        if let Slot::Keyed { by, values, default, by_id } = slot {
+            let ids = match *by {
+                Target::Slot(k) => &slot_ids[k],
+                Target::Column(c) => &column_ids[c],
+            };
             *by_id = vec![default.clone(); ids.len()];
             for (key, id) in ids {
                 if let Some(entries) = values.get(key) {
@@ -365,7 +373,7 @@ pub(super) fn join_slot_keys(slots: &mut [Slot]) -> Vec<KeyIds> {
             }
         }
     }
-    key_ids
+    (slot_ids, column_ids)
 }
 
 /// The fewest entries a slot offers any persona.

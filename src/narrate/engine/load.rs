@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::compile::{check_cycles, compile_slot, csv_table, entries, join_slot_keys, min_options, Names, Origin};
+use super::compile::{check_cycles, compile_slot, csv_table, entries, join_keys, min_options, Names, Origin};
 use super::{Arena, PackNarrator, ReadFile, MAX_PICKS};
 use crate::error::{Error, Result};
 use crate::model::schema::PersonaSchema;
@@ -151,7 +151,7 @@ impl PackNarrator {
             None => None,
         };
         check_cycles(&slot_names, &slots, &shared, &names.arena, &lex_origin)?;
-        let key_ids = join_slot_keys(&mut slots);
+        let (key_ids, column_ids) = join_keys(&mut slots, names.used_columns.len());
         for (name, slot) in slot_names.iter().zip(&slots) {
             let min = min_options(slot);
             if min == 0 {
@@ -176,6 +176,7 @@ impl PackNarrator {
             columns: names.used_columns,
             slot_names,
             key_ids,
+            column_ids,
             shared,
             field_bytes: fields.iter().map(|_| std::sync::atomic::AtomicUsize::new(300)).collect(),
             fields,

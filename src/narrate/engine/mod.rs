@@ -128,8 +128,8 @@ enum Slot {
         by: Target,
         values: KeyMap,
         default: Vec<Seq>,
-        /// Keyed by a slot: the entries of each of that slot's key ids (see
-        /// [`PackNarrator::key_ids`]), `values` joined with `default` once at load.
+        /// The entries of each id of the key (see [`PackNarrator::key_ids`] and
+        /// [`PackNarrator::column_ids`]), `values` joined with `default` once at load.
         by_id: Vec<Vec<Seq>>,
     },
     Banded {
@@ -161,6 +161,9 @@ pub struct PackNarrator {
     /// numbered. A persona's key is rendered and looked up here once, however many slots
     /// depend on it; each dependant then indexes its `by_id`.
     key_ids: Vec<KeyIds>,
+    /// The same per column used as a `by` key (by index into `columns`): a persona's value is
+    /// looked up once per column, however many slots it keys.
+    column_ids: Vec<KeyIds>,
     /// Per slot: whether it is one of the person's shared decisions (a slot of an `include`d
     /// file), drawn from a stream of its own keyed by the seed, the persona and the slot's name,
     /// so every language of the pack draws the same picks whatever else it draws before.

@@ -101,21 +101,18 @@ impl PackNarrator {
     fn each_row(&self, personas: &RecordBatch, seed: u64, mut f: impl FnMut(&mut Renderer)) -> Result<()> {
         let data: Vec<Column> = self.columns.iter().map(|name| Column::read(personas, name)).collect::<Result<_>>()?;
         let uuid = Column::read(personas, "uuid")?;
-        // Keyed slots of a dictionary-encoded column: resolved once per batch for each
-        // distinct value, so a row's lookup is an index, not a hash.
-        let resolved: Vec<Vec<&[Seq]>> = self
-            .slots
+        // Dictionary-encoded key columns: each dictionary value's key id found once per batch,
+        // so a row's key is an index, not a hash.
+        let dict_ids: Vec<Vec<u32>> = data
             .iter()
-            .map(|slot| match slot {
-                Slot::Keyed { by: Target::Column(c), values, default, .. } => match &data[*c] {
-                    Column::Dict { values: dict, .. } => (0..dict.len())
-                        .map(|i| {
-                            let found = if dict.is_valid(i) { values.get(dict.value(i)) } else { None };
-                            found.map(Vec::as_slice).unwrap_or(default)
-                        })
-                        .collect(),
-                    _ => Vec::new(),
-                },
+            .zip(&self.column_ids)
+            .map(|(column, ids)| match column {
+                Column::Dict { values: dict, .. } if !ids.is_empty() => (0..dict.len())
+                    .map(|i| {
+                        let found = if dict.is_valid(i) { ids.get(dict.value(i)).copied() } else { None };
+                        found.unwrap_or(u32::MAX)
+                    })
+                    .collect(),
                 _ => Vec::new(),
             })
             .collect();
@@ -136,7 +133,8 @@ impl PackNarrator {
             row: 0,
             stamp: 0,
             keys: vec![String::new(); self.slots.len()],
-            resolved,
+            column_keys: vec![ColumnKey { row: 0, id: u32::MAX }; self.columns.len()],
+            dict_ids,
             number: String::new(),
             base: PersonaRng::new(seed, None, 0),
             salts: self.slot_names.iter().map(|n| crate::hash::fnv1a(n.as_bytes())).collect(),
@@ -281,6 +279,14 @@ impl SlotState<'_> {
     }
 }
 
+/// A persona's key id in one column's [`PackNarrator::column_ids`] (`u32::MAX`: none), valid
+/// while `row` equals [`State::stamp`].
+#[derive(Debug, Clone, Copy)]
+struct ColumnKey {
+    row: u32,
+    id: u32,
+}
+
 struct State<'n> {
     slots: Vec<SlotState<'n>>,
     gender: Gender,
@@ -289,8 +295,10 @@ struct State<'n> {
     stamp: u32,
     /// The rendered first pick of slots used as keys (scratch, per slot).
     keys: Vec<String>,
-    /// Per slot keyed by a dictionary column: the entries of each dictionary value.
-    resolved: Vec<Vec<&'n [Seq]>>,
+    /// Per column used as a key: the persona's key id, once looked up.
+    column_keys: Vec<ColumnKey>,
+    /// Per dictionary-encoded key column: the key id of each dictionary value.
+    dict_ids: Vec<Vec<u32>>,
     /// Scratch for an integer key.
     number: String,
     /// The persona's fresh random stream, from which each shared slot's own stream is forked.
@@ -395,27 +403,9 @@ impl<'n> Renderer<'n, '_> {
         let found = match &narrator.slots[s] {
             Slot::List(v) => return v,
             _ if self.state.slots[s].options_row == stamp => return self.state.slots[s].options,
-            Slot::Keyed { by, values, default, by_id } => {
-                let found = match *by {
-                    Target::Column(c) => match &self.data[c] {
-                        Column::Dict { keys, .. } => {
-                            return self.remember(
-                                s,
-                                match keys[row] {
-                                    u32::MAX => default,
-                                    k => self.state.resolved[s][k as usize],
-                                },
-                            )
-                        }
-                        Column::Str(a) if a.is_valid(row) => values.get(a.value(row)),
-                        Column::Int(a) if a.is_valid(row) => {
-                            use std::fmt::Write;
-                            self.state.number.clear();
-                            let _ = write!(self.state.number, "{}", a.value(row));
-                            values.get(self.state.number.as_str())
-                        }
-                        _ => None,
-                    },
+            Slot::Keyed { by, default, by_id, .. } => {
+                let id = match *by {
+                    Target::Column(c) => self.column_key(c),
                     Target::Slot(k) => {
                         if self.state.slots[k].key_row != stamp {
                             let mut key = std::mem::take(&mut self.state.keys[k]);
@@ -427,12 +417,10 @@ impl<'n> Renderer<'n, '_> {
                             key_slot.key_id = id;
                             key_slot.key_row = stamp;
                         }
-                        let entries =
-                            by_id.get(self.state.slots[k].key_id as usize).map(Vec::as_slice).unwrap_or(default);
-                        return self.remember(s, entries);
+                        self.state.slots[k].key_id
                     }
                 };
-                found.map(Vec::as_slice).unwrap_or(default)
+                return self.remember(s, by_id.get(id as usize).map(Vec::as_slice).unwrap_or(default));
             }
             Slot::Banded { by, bands, default, table } => match &self.data[*by] {
                 Column::Int(a) if a.is_valid(row) => {
@@ -451,6 +439,36 @@ impl<'n> Renderer<'n, '_> {
             },
         };
         self.remember(s, found)
+    }
+
+    /// The persona's key id in column `c` (`u32::MAX`: null, or a value no slot lists),
+    /// looked up once per persona.
+    fn column_key(&mut self, c: usize) -> u32 {
+        let stamp = self.state.stamp;
+        let cached = self.state.column_keys[c];
+        if cached.row == stamp {
+            return cached.id;
+        }
+        let narrator: &'n PackNarrator = self.narrator;
+        let ids = &narrator.column_ids[c];
+        let row = self.state.row;
+        let found = match &self.data[c] {
+            Column::Dict { keys, .. } => match keys[row] {
+                u32::MAX => None,
+                k => self.state.dict_ids[c].get(k as usize).copied(),
+            },
+            Column::Str(a) if a.is_valid(row) => ids.get(a.value(row)).copied(),
+            Column::Int(a) if a.is_valid(row) => {
+                use std::fmt::Write;
+                self.state.number.clear();
+                let _ = write!(self.state.number, "{}", a.value(row));
+                ids.get(self.state.number.as_str()).copied()
+            }
+            _ => None,
+        };
+        let id = found.unwrap_or(u32::MAX);
+        self.state.column_keys[c] = ColumnKey { row: stamp, id };
+        id
     }
 
     fn remember(&mut self, s: usize, entries: &'n [Seq]) -> &'n [Seq] {
