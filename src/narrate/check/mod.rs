@@ -69,8 +69,9 @@ enum Kind {
     },
     /// A stated age (the first capture group) more than `tolerance` from the `column`.
     StatedAge { re: Regex, column: String, tolerance: i64, exempt_before: Option<Regex> },
-    /// Words of the other sex outnumber the person's own in a field.
-    Gender { column: String, sexes: Vec<(String, Regex, Regex)> },
+    /// Words of the other sex outnumber the person's own in a field; a cue spelled exactly as
+    /// the row's value of one of the `names` columns is that name ("the He family").
+    Gender { column: String, sexes: Vec<(String, Regex, Regex)>, names: Vec<String> },
     /// Two phrase sets that must not both appear in one persona.
     Exclusive(Regex, Regex),
 }
@@ -233,6 +234,38 @@ mod tests {
             let e = Checker::load("us", Language::English, Some(rules), &read).unwrap_err().to_string();
             assert!(e.contains(wanted) && e.contains("rules.json"), "{rules}: {e}");
         }
+    }
+
+    #[test]
+    fn a_pronoun_spelled_as_the_persons_name_is_the_name() {
+        let rules = r#"{"rules": [{"id": "pronoun", "kind": "gender", "names": ["last_name"],
+            "cues": {"Male": ["he", "him", "his"], "Female": ["she", "her"]}}]}"#;
+        let read = |name: &str| -> Result<String> {
+            Err(Error::InvalidArgument { name: name.into(), reason: "absent".into() })
+        };
+        let c = Checker::load("us", Language::English, Some(rules), &read).unwrap();
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("sex", DataType::Utf8, true),
+            arrow::datatypes::Field::new("last_name", DataType::Utf8, true),
+            arrow::datatypes::Field::new("persona", DataType::Utf8, true),
+        ]));
+        let rows = [
+            ("Female", "He", "When the He family gets together, Lori He makes dumplings."),
+            ("Female", "Smith", "When the Smith family gets together, he makes dumplings."),
+            ("Female", "He", "Lori says he makes dumplings, and he is tired."),
+        ];
+        let b = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap();
+        let found: Vec<usize> = c.check_batch(&b, &["persona".into()]).unwrap().iter().map(Vec::len).collect();
+        // The surname is not a pronoun; a lowercase "he" is one whatever the surname.
+        assert_eq!(found, [0, 1, 1]);
     }
 
     #[test]

@@ -101,13 +101,17 @@ impl Checker {
                         }
                     }
                 }
-                Kind::Gender { column, sexes } => {
+                Kind::Gender { column, sexes, names } => {
                     let sex = text_at(columns.string(column), i);
                     let Some((_, own, other)) = sexes.iter().find(|(v, _, _)| v == sex) else { continue };
-                    // A cue joined by a hyphen is part of another word ("she-crab soup").
+                    let own_names: Vec<&str> =
+                        names.iter().map(|c| text_at(columns.string(c), i)).filter(|n| !n.is_empty()).collect();
+                    // A cue joined by a hyphen is part of another word ("she-crab soup"); one
+                    // spelled as the person's name is the name.
                     let words = |re: &Regex, t: &str| -> Vec<String> {
                         re.find_iter(t)
                             .filter(|m| !t[m.end()..].starts_with('-') && !t[..m.start()].ends_with('-'))
+                            .filter(|m| !own_names.contains(&m.as_str()))
                             .map(|m| m.as_str().to_string())
                             .collect()
                     };

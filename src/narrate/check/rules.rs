@@ -74,7 +74,7 @@ fn parse_rule(
     read: &dyn Fn(&str) -> Result<String>,
 ) -> std::result::Result<Rule, String> {
     let obj = r.as_object().ok_or("a rule is an object")?;
-    const KEYS: [&str; 23] = [
+    const KEYS: [&str; 24] = [
         "id",
         "kind",
         "message",
@@ -94,6 +94,7 @@ fn parse_rule(
         "tolerance",
         "exempt_before",
         "cues",
+        "names",
         "first",
         "second",
         "word_boundaries",
@@ -200,8 +201,12 @@ fn parse_rule(
                 let words = strings(words).ok_or_else(|| err(format!("`cues.{value}` is a list of words")))?;
                 lists.push((value.clone(), alternation(&words, case_sensitive, bounds).map_err(err)?));
             }
+            let names = match obj.get("names") {
+                None => Vec::new(),
+                Some(v) => strings(v).ok_or_else(|| err("`names` is a list of column names".into()))?,
+            };
             let (a, b) = (lists[0].clone(), lists[1].clone());
-            Kind::Gender { column, sexes: vec![(a.0, a.1.clone(), b.1.clone()), (b.0, b.1, a.1)] }
+            Kind::Gender { column, sexes: vec![(a.0, a.1.clone(), b.1.clone()), (b.0, b.1, a.1)], names }
         }
         "exclusive" => {
             let side = |name: &str| -> std::result::Result<Regex, String> {
