@@ -269,6 +269,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stated_age_is_read_from_whichever_form_matched() {
+        let rules = r#"{"rules": [{"id": "age", "kind": "stated_age", "regex": "(\\d+)-year-old|At (\\d+),"}]}"#;
+        let read = |name: &str| -> Result<String> {
+            Err(Error::InvalidArgument { name: name.into(), reason: "absent".into() })
+        };
+        let c = Checker::load("us", Language::English, Some(rules), &read).unwrap();
+        assert_eq!(rules_of(&c, ("male", 34, "NV", "At 35, he is a nurse.")), ["age"]);
+        assert_eq!(rules_of(&c, ("male", 34, "NV", "At 34, he is a nurse.")), Vec::<String>::new());
+        assert_eq!(rules_of(&c, ("male", 34, "NV", "He is a 33-year-old nurse.")), ["age"]);
+    }
+
+    #[test]
     fn paths_resolve_inside_the_pack() {
         assert_eq!(resolve("narrative/en/", "states.csv"), "narrative/en/states.csv");
         assert_eq!(resolve("narrative/en/", "../../occupation_titles.csv"), "occupation_titles.csv");

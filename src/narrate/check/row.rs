@@ -88,7 +88,10 @@ impl Checker {
                     let Some(age) = int_at(columns.int(column), i) else { continue };
                     for (field, t) in fields {
                         for c in re.captures_iter(t) {
-                            let stated = c.get(1).and_then(|g| g.as_str().parse::<i64>().ok());
+                            // The first group that took part in the match (a regex of several
+                            // forms, "N-year-old" | "At N," | "Name, N,", has a group per form).
+                            let number = c.iter().skip(1).flatten().next();
+                            let stated = number.and_then(|g| g.as_str().parse::<i64>().ok());
                             let start = c.get(0).map_or(0, |m| m.start());
                             // Someone else's age ("her son, a 7-year-old"): the words before say so.
                             if exempt_before.as_ref().is_some_and(|x| x.is_match(before(t, start, 60))) {
