@@ -266,7 +266,7 @@ fn occupation_model(
         }
         for (level_index, level) in EDUCATION_LEVELS.iter().enumerate() {
             for (i, job) in jobs.iter().enumerate() {
-                let weight = fitted[i * 4 + level_index];
+                let weight = fitted[i * EDUCATION_LEVELS.len() + level_index];
                 rows.push(vec!["sim".into(), sex.into(), level.to_string(), job[1].clone(), format!("{weight:.3}")]);
             }
             rows.push(vec!["não".into(), sex.into(), level.to_string(), NO_OCCUPATION.into(), "1".into()]);
