@@ -67,7 +67,8 @@ enum Kind {
         /// `except_from`: phrases that are never foreign, and inside which no match counts.
         except: Option<Regex>,
     },
-    /// A stated age (the first capture group) more than `tolerance` from the `column`.
+    /// A stated age (the first capture group that took part in the match) more than `tolerance`
+    /// from the `column`.
     StatedAge { re: Regex, column: String, tolerance: i64, exempt_before: Option<Regex> },
     /// Words of the other sex outnumber the person's own in a field; a cue spelled exactly as
     /// the row's value of one of the `names` columns is that name ("the He family").
