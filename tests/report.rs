@@ -85,3 +85,30 @@ async fn generated_personas_match_their_sources() {
     let err = personadb::report::fidelity(&session, "nope", "us").await.expect_err("unknown table");
     assert!(err.to_string().contains("'nope' not found"));
 }
+
+/// Singapore's plausibility rules hold on generated personas, among them the school ages of
+/// each qualification (no A-level at 15, no degree for a man of 21), which the model's
+/// education table by school age is there to keep.
+#[tokio::test(flavor = "multi_thread")]
+async fn singapore_qualifications_fit_school_ages() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database::open(dir.path().join("db")).expect("db");
+    personadb::generate(&db, &GenerateOptions::new("sg", 50_000).seed(23)).await.expect("generate");
+    let session = PersonaSession::new(db).expect("session");
+    let report = personadb::report::fidelity(&session, "personas", "sg").await.expect("report");
+    assert!(report.rules.iter().any(|r| r.rule.contains("A-level")), "the school-age rules are loaded");
+    for r in &report.rules {
+        assert_eq!(r.violations, 0, "{}", r.rule);
+    }
+    // The young still hold what their age allows: GCE N/O levels from 16, degrees from 21.
+    let count = |sql: &str| {
+        let session = &session;
+        let sql = sql.to_string();
+        async move {
+            let batches = session.sql(&sql).await.expect("sql");
+            batches.iter().map(|b| b.num_rows()).sum::<usize>()
+        }
+    };
+    assert!(count("SELECT 1 FROM personas WHERE age IN (16, 17) AND education_level = 'Secondary'").await > 0);
+    assert!(count("SELECT 1 FROM personas WHERE age BETWEEN 21 AND 22 AND education_level = 'University'").await > 0);
+}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::vocab::{band_index, sex_index, AGE_BANDS, EDUCATION, SEXES};
+use super::vocab::{band_index, earliest_age, sex_index, AGE_BANDS, EDUCATION, SCHOOL_BANDS, SEXES};
 use super::{number, Pack, Rows};
 use crate::derive::{derr, field, read_csv, SourceSpec};
 use crate::error::Result;
@@ -29,9 +29,10 @@ pub(super) const EDUCATION_GHS: SourceSpec<'static> = SourceSpec {
     carrier: "weilu/cs5346@5c2f6baf09a7 (see datasets/sg/sources/PROVENANCE.md)",
 };
 
-/// Writes the education table and its choice.
+/// Writes the education tables and their choice.
 pub(super) fn derive(raw_dir: &Path, pack: &mut Pack) -> Result<()> {
     let (education_rows, education_notes) = education(raw_dir)?;
+    let school_rows = by_school_age(&education_rows)?;
     pack.table(
         "education_model.csv",
         &["sex", "age_band", "education_level", "weight"],
@@ -41,8 +42,38 @@ pub(super) fn derive(raw_dir: &Path, pack: &mut Pack) -> Result<()> {
          merged), each group split into SingStat's eight by the national shares within it (GHS 2015 CT/9141). \
          Weight = thousands.",
     )?;
+    pack.table(
+        "education_school_age.csv",
+        &["sex", "school_band", "education_level", "weight"],
+        &school_rows,
+        &[EDUCATION_EMPLOYED.id, EDUCATION_GHS.id],
+        "The education table the model draws from: education_model.csv with its two youngest bands split at the \
+         ages a qualification first becomes attainable (N/O levels 16, A-level and Nitec 18, polytechnic diploma \
+         19, degree 21 for women and 23 for men; no 'No Qualification' before 18, as pupils of 15-17 have passed \
+         the PSLE), each finer band keeping its band's weights for the levels it \
+         allows. Weight = thousands (of the whole band).",
+    )?;
     pack.choices.push(education_notes);
     Ok(())
+}
+
+/// `rows` (sex, age band, level, weight) on [`SCHOOL_BANDS`]: each school band takes the weights
+/// of the age band it lies in, for the levels attainable at its youngest age.
+fn by_school_age(rows: &Rows) -> Result<Rows> {
+    let mut out = Vec::new();
+    for sex in SEXES {
+        for (band, lo, hi) in SCHOOL_BANDS {
+            let b = band_index(lo)
+                .filter(|b| hi <= AGE_BANDS[*b].2)
+                .ok_or_else(|| derr(EDUCATION_EMPLOYED.path, format!("school band {band} lies in no one age band")))?;
+            for row in rows.iter().filter(|r| r[0] == sex && r[1] == AGE_BANDS[b].0) {
+                if earliest_age(&row[2], sex) <= lo {
+                    out.push(vec![sex.to_string(), band.to_string(), row[2].clone(), row[3].clone()]);
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Education shares by sex × band, and the manifest note.
@@ -112,7 +143,7 @@ fn education(raw_dir: &Path) -> Result<(Rows, String)> {
             for (l, (level, group)) in EDUCATION.iter().enumerate() {
                 let q = groups.iter().position(|g| g == group).unwrap_or(0);
                 let mut w = g4.get(&(s, b, q)).copied().unwrap_or(0.0) * within[l];
-                // No university degree before 20.
+                // No university degree before 20 (the finer ages: `by_school_age`).
                 if *level == "University" && b == 0 {
                     w = 0.0;
                 }
@@ -127,7 +158,10 @@ fn education(raw_dir: &Path) -> Result<(Rows, String)> {
                 groups, sex and age (MOM, June 2024), split into SingStat's eight groups by the national shares \
                 within each group (GHS 2015). People outside the labour force — most students of 15-19, \
                 homemakers and retirees, many of them older women with fewer qualifications — are assumed to be \
-                qualified like the employed of their sex and age, which overstates qualifications at older ages."
+                qualified like the employed of their sex and age, which overstates qualifications at older ages. \
+                Within 15-24 a qualification is drawn only from the age the school system allows it \
+                (education_school_age.csv: no A-level at 15, no degree for a man of 21), so the model's education \
+                of 15-24 departs from the employed residents' margin."
         .to_string();
     Ok((rows, note))
 }

@@ -75,6 +75,47 @@ pub const EDUCATION: [(&str, &str); 8] = [
     ("Professional Qualification and Other Diploma", "Diploma & Professional Qualification"),
     ("University", "Degree"),
 ];
+/// The bands of the education node: [`AGE_BANDS`] with the school years split where a
+/// qualification first becomes attainable (see [`earliest_age`]), so no 15-year-old holds an A-level;
+/// no school band straddles two age bands.
+pub const SCHOOL_BANDS: [(&str, u32, u32); 16] = [
+    ("15", 15, 15),
+    ("16-17", 16, 17),
+    ("18", 18, 18),
+    ("19", 19, 19),
+    ("20", 20, 20),
+    ("21-22", 21, 22),
+    ("23-24", 23, 24),
+    ("25-29", 25, 29),
+    ("30-34", 30, 34),
+    ("35-39", 35, 39),
+    ("40-44", 40, 44),
+    ("45-49", 45, 49),
+    ("50-54", 50, 54),
+    ("55-59", 55, 59),
+    ("60-64", 60, 64),
+    ("65+", 65, 200),
+];
+
+/// The youngest age (at the June reference date) at which Singapore's school system lets a
+/// person hold `level`: GCE N/O levels are sat at the end of the year a pupil turns 16; A-levels
+/// and ITE Nitec/Higher Nitec are finished at 18; a polytechnic diploma three years after the
+/// O-levels, at 19-20 (other diplomas and professional qualifications from 18); a degree at 21 at
+/// the earliest for women and 23 for men, who serve two years of National Service first. "No
+/// Qualification" (no PSLE pass) is not drawn before 18: pupils of 15-17 are in secondary school
+/// or ITE, which about 98 % of each cohort enter after passing the PSLE (MOE's yearly PSLE results).
+pub(super) fn earliest_age(level: &str, sex: &str) -> u32 {
+    match level {
+        "No Qualification" => 18,
+        "Secondary" => 16,
+        "Post-Secondary (Non-Tertiary)" | "Professional Qualification and Other Diploma" => 18,
+        "Polytechnic" => 19,
+        "University" if sex == MALE => 23,
+        "University" => 21,
+        _ => MIN_AGE,
+    }
+}
+
 /// The occupation and industry of a persona who is not employed.
 pub const NOT_WORKING: &str = "Not Working";
 
