@@ -299,8 +299,8 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
     (
         "sg",
         "en",
-        "e59c2541d8fbeec9bb092b908bd427ec44bb8961e930de85a5dcfc8c7a704404",
-        "5767ee14fa633395e925f1eddef94b8339eb78d369807aef30801425d0174a76",
+        "c2610d47cab01f9ef57b3cf94b2bb061ca7ecad2b2987dcb7ea0411af21cd62a",
+        "38ac1e0d5068274c36e4df6bb91057f7ea2303935a009a179934f383f0942886",
     ),
     (
         "br",
