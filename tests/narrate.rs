@@ -300,7 +300,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "sg",
         "en",
         "c2610d47cab01f9ef57b3cf94b2bb061ca7ecad2b2987dcb7ea0411af21cd62a",
-        "38ac1e0d5068274c36e4df6bb91057f7ea2303935a009a179934f383f0942886",
+        "6c5722df23e53b0b95f6d8bdc0727b4192f6a7565a950902182642000a68c21b",
     ),
     (
         "br",
