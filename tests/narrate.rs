@@ -300,7 +300,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "sg",
         "en",
         "c2610d47cab01f9ef57b3cf94b2bb061ca7ecad2b2987dcb7ea0411af21cd62a",
-        "6c5722df23e53b0b95f6d8bdc0727b4192f6a7565a950902182642000a68c21b",
+        "60318aeb8fb49facaf49407e39b7ad53bce2899aa01f138a34cf4cebfcd7bf58",
     ),
     (
         "br",
