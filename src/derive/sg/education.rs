@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::vocab::{band_index, earliest_age, sex_index, AGE_BANDS, EDUCATION, SCHOOL_BANDS, SEXES};
+use super::vocab::{band_index, earliest_age, school_bands, sex_index, AGE_BANDS, EDUCATION, SEXES};
 use super::{number, Pack, Rows};
 use crate::derive::{derr, field, read_csv, SourceSpec};
 use crate::error::Result;
@@ -57,12 +57,12 @@ pub(super) fn derive(raw_dir: &Path, pack: &mut Pack) -> Result<()> {
     Ok(())
 }
 
-/// `rows` (sex, age band, level, weight) on [`SCHOOL_BANDS`]: each school band takes the weights
+/// `rows` (sex, age band, level, weight) on [`school_bands`]: each school band takes the weights
 /// of the age band it lies in, for the levels attainable at its youngest age.
 fn by_school_age(rows: &Rows) -> Result<Rows> {
     let mut out = Vec::new();
     for sex in SEXES {
-        for (band, lo, hi) in SCHOOL_BANDS {
+        for (band, lo, hi) in school_bands() {
             let b = band_index(lo)
                 .filter(|b| hi <= AGE_BANDS[*b].2)
                 .ok_or_else(|| derr(EDUCATION_EMPLOYED.path, format!("school band {band} lies in no one age band")))?;

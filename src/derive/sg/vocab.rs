@@ -75,10 +75,9 @@ pub const EDUCATION: [(&str, &str); 8] = [
     ("Professional Qualification and Other Diploma", "Diploma & Professional Qualification"),
     ("University", "Degree"),
 ];
-/// The bands of the education node: [`AGE_BANDS`] with the school years split where a
-/// qualification first becomes attainable (see [`earliest_age`]), so no 15-year-old holds an A-level;
-/// no school band straddles two age bands.
-pub const SCHOOL_BANDS: [(&str, u32, u32); 16] = [
+/// The two youngest [`AGE_BANDS`] split where a qualification first becomes attainable (see
+/// [`earliest_age`]), so no 15-year-old holds an A-level; each lies in one age band.
+pub const SCHOOL_YEARS: [(&str, u32, u32); 7] = [
     ("15", 15, 15),
     ("16-17", 16, 17),
     ("18", 18, 18),
@@ -86,16 +85,13 @@ pub const SCHOOL_BANDS: [(&str, u32, u32); 16] = [
     ("20", 20, 20),
     ("21-22", 21, 22),
     ("23-24", 23, 24),
-    ("25-29", 25, 29),
-    ("30-34", 30, 34),
-    ("35-39", 35, 39),
-    ("40-44", 40, 44),
-    ("45-49", 45, 49),
-    ("50-54", 50, 54),
-    ("55-59", 55, 59),
-    ("60-64", 60, 64),
-    ("65+", 65, 200),
 ];
+
+/// The bands of the education node: [`SCHOOL_YEARS`], then the [`AGE_BANDS`] above them.
+pub fn school_bands() -> impl Iterator<Item = (&'static str, u32, u32)> {
+    let last = SCHOOL_YEARS[SCHOOL_YEARS.len() - 1].2;
+    SCHOOL_YEARS.into_iter().chain(AGE_BANDS.into_iter().filter(move |(_, lo, _)| *lo > last))
+}
 
 /// The youngest age (at the June reference date) at which Singapore's school system lets a
 /// person hold `level`: GCE N/O levels are sat at the end of the year a pupil turns 16; A-levels
