@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::{Arena, KeyIds, KeyMap, Part, ReadFile, Seq, Slot, SlotRef, Target, MAX_PICKS};
+use super::{
+    Arena, Bands, Flat, KeyIds, KeyMap, Offer, Part, ReadFile, Seq, Slot, SlotHead, SlotRef, Span, Target, KEY_RENDER,
+    LITERAL, MAX_PICKS,
+};
 use crate::error::{Error, Result};
 use crate::narrate::Language;
 
@@ -51,16 +54,16 @@ impl Names<'_> {
     /// A name in a template: a slot first, else a column.
     fn resolve(&mut self, name: &str) -> Option<Target> {
         match self.slots.get(name) {
-            Some(i) => Some(Target::Slot(*i)),
-            None => self.column(name).map(Target::Column),
+            Some(i) => Some(Target::Slot(*i as u32)),
+            None => self.column(name).map(|c| Target::Column(c as u32)),
         }
     }
 
     /// A `by` key: a column first, else a slot.
     fn key(&mut self, name: &str) -> Option<Target> {
         match self.column(name) {
-            Some(i) => Some(Target::Column(i)),
-            None => self.slots.get(name).map(|i| Target::Slot(*i)),
+            Some(i) => Some(Target::Column(i as u32)),
+            None => self.slots.get(name).map(|i| Target::Slot(*i as u32)),
         }
     }
 
@@ -269,7 +272,7 @@ pub(super) fn compile_slot(
             bands.push((max, entries(e, names, origin, &bands_what)?));
         }
         let table = band_table(&bands);
-        return Ok(Slot::Banded { by: column, bands, default, table });
+        return Ok(Slot::Banded { by: column as usize, bands, default, table });
     }
     let file = obj.get("table").and_then(Value::as_str).unwrap_or_default();
     let column = obj
@@ -350,8 +353,8 @@ pub(super) fn join_keys(slots: &mut [Slot], columns: usize) -> (Vec<KeyIds>, Vec
     for slot in slots.iter() {
         if let Slot::Keyed { by, values, .. } = slot {
             let ids = match *by {
-                Target::Slot(k) => &mut slot_ids[k],
-                Target::Column(c) => &mut column_ids[c],
+                Target::Slot(k) => &mut slot_ids[k as usize],
+                Target::Column(c) => &mut column_ids[c as usize],
             };
             for key in values.keys() {
                 let next = ids.len() as u32;
@@ -362,8 +365,8 @@ pub(super) fn join_keys(slots: &mut [Slot], columns: usize) -> (Vec<KeyIds>, Vec
     for slot in slots.iter_mut() {
         if let Slot::Keyed { by, values, default, by_id } = slot {
             let ids = match *by {
-                Target::Slot(k) => &slot_ids[k],
-                Target::Column(c) => &column_ids[c],
+                Target::Slot(k) => &slot_ids[k as usize],
+                Target::Column(c) => &column_ids[c as usize],
             };
             *by_id = vec![default.clone(); ids.len()];
             for (key, id) in ids {
@@ -374,6 +377,52 @@ pub(super) fn join_keys(slots: &mut [Slot], columns: usize) -> (Vec<KeyIds>, Vec
         }
     }
     (slot_ids, column_ids)
+}
+
+/// Lays the compiled slots out as a persona is narrated from them ([`Flat`]): every entry list
+/// in one pool, keyed slots' lists by key id, and the key id of each literal entry of a slot
+/// used as a key (`key_ids`, from [`join_keys`]) found once here instead of per persona.
+pub(super) fn flatten(slots: &[Slot], names: &[String], shared: &[bool], key_ids: &[KeyIds], arena: &Arena) -> Flat {
+    let mut flat = Flat::default();
+    for (s, slot) in slots.iter().enumerate() {
+        let ids = &key_ids[s];
+        let push = |flat: &mut Flat, list: &[Seq]| -> Span {
+            let start = flat.entries.len() as u32;
+            for seq in list {
+                flat.entries.push(*seq);
+                let key = if ids.is_empty() {
+                    u32::MAX
+                } else if seq.len & LITERAL != 0 {
+                    ids.get(arena.text(seq.start, seq.len & !LITERAL)).copied().unwrap_or(u32::MAX)
+                } else {
+                    KEY_RENDER
+                };
+                flat.entry_keys.push(key);
+            }
+            Span { start, len: list.len() as u32 }
+        };
+        let offer = match slot {
+            Slot::List(list) => Offer::List(push(&mut flat, list)),
+            Slot::Keyed { by, default, by_id, .. } => {
+                let default_span = push(&mut flat, default);
+                let spans: Vec<Span> = by_id
+                    .iter()
+                    .map(|list| if list == default { default_span } else { push(&mut flat, list) })
+                    .collect();
+                let first = flat.spans.len() as u32;
+                flat.spans.extend(spans);
+                Offer::Keyed { by: *by, first, ids: by_id.len() as u32, default: default_span }
+            }
+            Slot::Banded { by, bands, default, table } => {
+                let default = push(&mut flat, default);
+                let bands = bands.iter().map(|(max, list)| (*max, push(&mut flat, list))).collect();
+                flat.bands.push(Bands { by: *by, bands, default, table: table.clone() });
+                Offer::Banded(flat.bands.len() as u32 - 1)
+            }
+        };
+        flat.heads.push(SlotHead { offer, shared: shared[s], salt: crate::hash::fnv1a(names[s].as_bytes()) });
+    }
+    flat
 }
 
 /// The fewest entries a slot offers any persona.
@@ -398,7 +447,7 @@ pub(super) fn check_cycles(
     fn refs(arena: &Arena, seq: Seq, out: &mut Vec<usize>) {
         for part in arena.parts(seq) {
             match *part {
-                Part::Ref(SlotRef { target: Target::Slot(s), .. }) => out.push(s),
+                Part::Ref(SlotRef { target: Target::Slot(s), .. }) => out.push(s as usize),
                 Part::Alt { start, len } => {
                     arena.alts[start as usize..(start + len) as usize].iter().for_each(|f| refs(arena, *f, out))
                 }
@@ -414,7 +463,7 @@ pub(super) fn check_cycles(
                 Slot::List(v) => v.iter().collect(),
                 Slot::Keyed { by, values, default, .. } => {
                     if let Target::Slot(s) = by {
-                        out.push(*s);
+                        out.push(*s as usize);
                     }
                     values.values().flatten().chain(default).collect()
                 }

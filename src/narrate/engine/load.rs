@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::compile::{check_cycles, compile_slot, csv_table, entries, join_keys, min_options, Names, Origin};
+use super::compile::{check_cycles, compile_slot, csv_table, entries, flatten, join_keys, min_options, Names, Origin};
 use super::{Arena, PackNarrator, ReadFile, MAX_PICKS};
 use crate::error::{Error, Result};
 use crate::model::schema::PersonaSchema;
@@ -166,18 +166,18 @@ impl PackNarrator {
                 )));
             }
         }
+        let flat = flatten(&slots, &slot_names, &shared, &key_ids, &names.arena);
         let output = crate::narrate::narrative_schema_for(schema);
         Ok(PackNarrator {
             locale: locale.to_string(),
             language,
             lists,
-            slots,
+            flat,
             arena: names.arena,
             columns: names.used_columns,
             slot_names,
             key_ids,
             column_ids,
-            shared,
             field_bytes: fields.iter().map(|_| std::sync::atomic::AtomicUsize::new(300)).collect(),
             fields,
             gender,

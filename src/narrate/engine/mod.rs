@@ -26,7 +26,7 @@ const MAX_PICKS: usize = 6;
 /// narrator's [`Arena`] parts, or, when it is one piece of literal text (most lexicon entries
 /// are), that range of the arena's text directly, marked by [`LITERAL`] in `len`: a pick of it
 /// then reads the text without first reading a part.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Seq {
     start: u32,
     len: u32,
@@ -109,9 +109,9 @@ struct SlotRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     /// A persona column, by index into [`PackNarrator::columns`].
-    Column(usize),
-    /// A lexicon slot, by index into [`PackNarrator::slots`].
-    Slot(usize),
+    Column(u32),
+    /// A lexicon slot, by index into [`PackNarrator::slot_names`] (and [`Flat::heads`]).
+    Slot(u32),
 }
 
 /// Entries by key value: hashed a word at a time, since every persona looks up dozens of short keys.
@@ -120,7 +120,8 @@ type KeyMap = HashMap<String, Vec<Seq>, std::hash::BuildHasherDefault<crate::has
 /// Key values numbered, per key slot.
 type KeyIds = HashMap<String, u32, std::hash::BuildHasherDefault<crate::hash::KeyHasher>>;
 
-/// A lexicon slot, compiled.
+/// A lexicon slot, compiled (the form the load-time checks read; a persona is narrated from
+/// its [`Flat`] form).
 #[derive(Debug)]
 enum Slot {
     List(Vec<Seq>),
@@ -144,6 +145,64 @@ enum Slot {
     },
 }
 
+/// A range of [`Flat::entries`]: the entries a slot offers a persona.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// How a slot finds the entries it offers a persona.
+#[derive(Debug, Clone, Copy)]
+enum Offer {
+    /// The same entries for everyone.
+    List(Span),
+    /// By the persona's id of the key `by`: `Flat::spans[first + id]` for ids below `ids`,
+    /// else `default`.
+    Keyed { by: Target, first: u32, ids: u32, default: Span },
+    /// By an integer column: `Flat::bands[i]`.
+    Banded(u32),
+}
+
+/// A slot as a persona is narrated from it: how it offers entries, and whether it is a shared
+/// decision (see [`PackNarrator::slot_names`]) drawn from its own stream (forked by `salt`).
+#[derive(Debug, Clone, Copy)]
+struct SlotHead {
+    offer: Offer,
+    shared: bool,
+    salt: u64,
+}
+
+/// A slot keyed by bands of an integer column (`upto`).
+#[derive(Debug)]
+struct Bands {
+    by: usize,
+    bands: Vec<(i64, Span)>,
+    default: Span,
+    /// The band of each value from 0 up to the last band's `max` (see [`Slot::Banded`]).
+    table: Vec<u8>,
+}
+
+/// [`KEY_RENDER`] in [`Flat::entry_keys`]: the entry is not literal text, so its key id is found
+/// by rendering it.
+const KEY_RENDER: u32 = u32::MAX - 1;
+
+/// Every slot in one array of headers and every entry list in one pool, so a pick reads a
+/// header, a span and an entry instead of chasing a slot's maps and vectors.
+#[derive(Debug, Default)]
+struct Flat {
+    heads: Vec<SlotHead>,
+    /// Every slot's entries, each list a [`Span`].
+    entries: Vec<Seq>,
+    /// Per entry of a slot used as a key: the id of its text in [`PackNarrator::key_ids`], found
+    /// at load for literal entries (`u32::MAX`: a value no dependant lists; [`KEY_RENDER`]:
+    /// not literal). Other slots' entries hold `u32::MAX`.
+    entry_keys: Vec<u32>,
+    /// The spans of keyed slots, by key id (see [`Offer::Keyed`]).
+    spans: Vec<Span>,
+    bands: Vec<Bands>,
+}
+
 /// The template narrator of one locale and language.
 pub struct PackNarrator {
     locale: String,
@@ -152,22 +211,22 @@ pub struct PackNarrator {
     fields: Vec<(String, Vec<Vec<Seq>>)>,
     /// List fields: name, slot, count.
     lists: Vec<(String, usize, usize)>,
-    slots: Vec<Slot>,
+    /// The slots as a persona is narrated from them.
+    flat: Flat,
     /// The parts and text every [`Seq`] points into.
     arena: Arena,
-    /// The slots' names, by index.
+    /// The slots' names, by index. A slot of an `include`d file is one of the person's shared
+    /// decisions ([`SlotHead::shared`]), drawn from a stream of its own keyed by the seed, the
+    /// persona and the slot's name, so every language of the pack draws the same picks whatever
+    /// else it draws before.
     slot_names: Vec<String>,
     /// Per slot used as another slot's `by` key: each key value any of its dependants lists,
-    /// numbered. A persona's key is rendered and looked up here once, however many slots
-    /// depend on it; each dependant then indexes its `by_id`.
+    /// numbered. A persona's key id is found once (at load for a literal entry, see
+    /// [`Flat::entry_keys`]), however many slots depend on it; each dependant then indexes its spans.
     key_ids: Vec<KeyIds>,
     /// The same per column used as a `by` key (by index into `columns`): a persona's value is
     /// looked up once per column, however many slots it keys.
     column_ids: Vec<KeyIds>,
-    /// Per slot: whether it is one of the person's shared decisions (a slot of an `include`d
-    /// file), drawn from a stream of its own keyed by the seed, the persona and the slot's name,
-    /// so every language of the pack draws the same picks whatever else it draws before.
-    shared: Vec<bool>,
     /// The persona columns the templates read.
     columns: Vec<String>,
     gender: Option<(GenderSpec, usize)>,

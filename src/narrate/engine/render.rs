@@ -6,7 +6,9 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::DataType;
 
-use super::{Arena, PackNarrator, Part, Seq, Slot, SlotRef, Target, LITERAL, MAX_PICKS, REF};
+use super::{
+    Arena, Flat, Offer, PackNarrator, Part, Seq, SlotHead, SlotRef, Span, Target, KEY_RENDER, LITERAL, MAX_PICKS, REF,
+};
 use crate::error::{Error, Result};
 use crate::model::schema::Gender;
 use crate::narrate::language::capitalise_at;
@@ -128,16 +130,15 @@ impl PackNarrator {
             });
         }
         let mut state = State {
-            slots: vec![SlotState::fresh(seed); self.slots.len()],
+            slots: vec![SlotState::fresh(seed); self.flat.heads.len()],
             gender: Gender::Unknown,
             row: 0,
             stamp: 0,
-            keys: vec![String::new(); self.slots.len()],
+            keys: vec![String::new(); self.flat.heads.len()],
             column_keys: vec![ColumnKey { row: 0, id: u32::MAX }; self.columns.len()],
             dict_ids,
             number: String::new(),
             base: PersonaRng::new(seed, None, 0),
-            salts: self.slot_names.iter().map(|n| crate::hash::fnv1a(n.as_bytes())).collect(),
         };
         for row in 0..personas.num_rows() {
             let id = uuid.text(row).unwrap_or("");
@@ -244,38 +245,54 @@ struct Picks {
 }
 
 /// What the current persona has drawn of one slot, in one place (a pick reads and writes one
-/// cache line instead of one per array). Each part is valid while its stamp equals
-/// [`State::stamp`], so nothing is reset between personas.
+/// cache line instead of one per array). Its parts belong to the persona stamped in `row`
+/// ([`State::stamp`]): the first touch by a new persona clears them, so nothing is reset between
+/// personas, and `valid` says which of the optional parts the persona has filled.
 #[derive(Debug, Clone, Copy)]
-struct SlotState<'n> {
+struct SlotState {
+    row: u32,
+    /// [`OPTIONS`], [`KEY`] and [`STREAM`]: which of those parts hold this persona's values.
+    valid: u8,
     /// The distinct picks so far.
     picks: Picks,
-    picks_row: u32,
     /// The entries a keyed or banded slot offers the persona.
-    options_row: u32,
-    options: &'n [Seq],
-    /// Used as a key: the id of its rendered first pick in [`PackNarrator::key_ids`]
-    /// (`u32::MAX`: no dependant lists it); a key is read many times per persona.
-    key_row: u32,
+    options: Span,
+    /// Used as a key: the id of its first pick in [`PackNarrator::key_ids`] (`u32::MAX`: no
+    /// dependant lists it); a key is read many times per persona.
     key_id: u32,
     /// A shared slot's own random stream, forked from the persona's fresh stream (by the hash
-    /// of its name, [`State::salts`]) the first time the persona draws it.
-    stream_row: u32,
+    /// of its name, [`SlotHead::salt`]) the first time the persona draws it.
     stream: PersonaRng,
 }
 
-impl SlotState<'_> {
+/// [`SlotState::options`] is the persona's.
+const OPTIONS: u8 = 1;
+/// [`SlotState::key_id`] is the persona's.
+const KEY: u8 = 2;
+/// [`SlotState::stream`] is the persona's.
+const STREAM: u8 = 4;
+
+impl SlotState {
     fn fresh(seed: u64) -> Self {
         SlotState {
+            row: 0,
+            valid: 0,
             picks: Picks::default(),
-            picks_row: 0,
-            options_row: 0,
-            options: &[],
-            key_row: 0,
+            options: Span::default(),
             key_id: u32::MAX,
-            stream_row: 0,
             stream: PersonaRng::new(seed, None, 0),
         }
+    }
+
+    /// This slot's state for the persona stamped `stamp`, cleared if it was another's.
+    #[inline(always)]
+    fn of(&mut self, stamp: u32) -> &mut Self {
+        if self.row != stamp {
+            self.row = stamp;
+            self.valid = 0;
+            self.picks.n = 0;
+        }
+        self
     }
 }
 
@@ -287,8 +304,8 @@ struct ColumnKey {
     id: u32,
 }
 
-struct State<'n> {
-    slots: Vec<SlotState<'n>>,
+struct State {
+    slots: Vec<SlotState>,
     gender: Gender,
     row: usize,
     /// `row + 1`: what the per-slot stamps hold when their part is valid for this persona.
@@ -303,13 +320,12 @@ struct State<'n> {
     number: String,
     /// The persona's fresh random stream, from which each shared slot's own stream is forked.
     base: PersonaRng,
-    salts: Vec<u64>,
 }
 
 struct Renderer<'n, 's> {
     narrator: &'n PackNarrator,
     data: &'s [Column],
-    state: &'s mut State<'n>,
+    state: &'s mut State,
     rng: &'s mut PersonaRng,
 }
 
@@ -366,15 +382,15 @@ impl<'n> Renderer<'n, '_> {
     fn reference(&mut self, r: &SlotRef, out: &mut String) {
         let start = out.len();
         match r.target {
-            Target::Column(c) => self.column(c, out),
+            Target::Column(c) => self.column(c as usize, out),
             Target::Slot(s) if r.list > 0 => {
                 let n = r.list as usize;
                 for k in 0..n {
                     out.push_str(self.narrator.language.list_separator(k, n));
-                    self.pick(s, k, out);
+                    self.pick(s as usize, k, out);
                 }
             }
-            Target::Slot(s) => self.pick(s, r.nth as usize, out),
+            Target::Slot(s) => self.pick(s as usize, r.nth as usize, out),
         }
         if let Some(op) = r.op {
             self.narrator.language.apply(op, out, start);
@@ -395,50 +411,84 @@ impl<'n> Renderer<'n, '_> {
         }
     }
 
-    /// The entries slot `s` offers this persona.
-    fn options(&mut self, s: usize) -> &'n [Seq] {
-        let narrator: &'n PackNarrator = self.narrator;
-        let row = self.state.row;
+    /// The entries slot `s` offers this persona (found once per persona).
+    #[inline(always)]
+    fn options(&mut self, s: usize) -> Span {
+        let head: &'n SlotHead = &self.narrator.flat.heads[s];
+        if let Offer::List(span) = head.offer {
+            return span;
+        }
         let stamp = self.state.stamp;
-        let found = match &narrator.slots[s] {
-            Slot::List(v) => return v,
-            _ if self.state.slots[s].options_row == stamp => return self.state.slots[s].options,
-            Slot::Keyed { by, default, by_id, .. } => {
-                let id = match *by {
-                    Target::Column(c) => self.column_key(c),
-                    Target::Slot(k) => {
-                        if self.state.slots[k].key_row != stamp {
-                            let mut key = std::mem::take(&mut self.state.keys[k]);
-                            key.clear();
-                            self.pick(k, 0, &mut key);
-                            let id = narrator.key_ids[k].get(key.as_str()).copied().unwrap_or(u32::MAX);
-                            self.state.keys[k] = key;
-                            let key_slot = &mut self.state.slots[k];
-                            key_slot.key_id = id;
-                            key_slot.key_row = stamp;
-                        }
-                        self.state.slots[k].key_id
-                    }
+        let slot = &self.state.slots[s];
+        if slot.row == stamp && slot.valid & OPTIONS != 0 {
+            return slot.options;
+        }
+        let span = self.find_options(head.offer);
+        let slot = self.state.slots[s].of(stamp);
+        slot.options = span;
+        slot.valid |= OPTIONS;
+        span
+    }
+
+    /// The entries a keyed or banded slot offers this persona.
+    fn find_options(&mut self, offer: Offer) -> Span {
+        let flat: &'n Flat = &self.narrator.flat;
+        match offer {
+            Offer::List(span) => span,
+            Offer::Keyed { by, first, ids, default } => {
+                let id = match by {
+                    Target::Column(c) => self.column_key(c as usize),
+                    Target::Slot(k) => self.slot_key(k as usize),
                 };
-                return self.remember(s, by_id.get(id as usize).map(Vec::as_slice).unwrap_or(default));
-            }
-            Slot::Banded { by, bands, default, table } => match &self.data[*by] {
-                Column::Int(a) if a.is_valid(row) => {
-                    let v = a.value(row);
-                    match usize::try_from(v).ok().and_then(|i| table.get(i)) {
-                        Some(&b) => &bands[b as usize].1,
-                        None => bands
-                            .iter()
-                            .find(|(max, _)| v <= *max)
-                            .or(bands.last())
-                            .map(|b| &b.1[..])
-                            .unwrap_or(default),
-                    }
+                if id < ids {
+                    flat.spans[(first + id) as usize]
+                } else {
+                    default
                 }
-                _ => default,
-            },
-        };
-        self.remember(s, found)
+            }
+            Offer::Banded(b) => {
+                let banded = &flat.bands[b as usize];
+                let row = self.state.row;
+                match &self.data[banded.by] {
+                    Column::Int(a) if a.is_valid(row) => {
+                        let v = a.value(row);
+                        match usize::try_from(v).ok().and_then(|i| banded.table.get(i)) {
+                            Some(&b) => banded.bands[b as usize].1,
+                            None => banded
+                                .bands
+                                .iter()
+                                .find(|(max, _)| v <= *max)
+                                .or(banded.bands.last())
+                                .map(|b| b.1)
+                                .unwrap_or(banded.default),
+                        }
+                    }
+                    _ => banded.default,
+                }
+            }
+        }
+    }
+
+    /// The id of slot `k`'s first pick in [`PackNarrator::key_ids`] (`u32::MAX`: a value no
+    /// dependant lists), found once per persona: a literal entry's id was found at load, any
+    /// other entry is rendered and looked up.
+    fn slot_key(&mut self, k: usize) -> u32 {
+        let stamp = self.state.stamp;
+        let slot = &self.state.slots[k];
+        if slot.row != stamp || slot.valid & KEY == 0 {
+            let narrator: &'n PackNarrator = self.narrator;
+            let found = match self.choose(k, 0) {
+                Some(pos) => match narrator.flat.entry_keys[pos] {
+                    KEY_RENDER => self.render_key(k, pos),
+                    id => id,
+                },
+                None => narrator.key_ids[k].get("").copied().unwrap_or(u32::MAX),
+            };
+            let key_slot = self.state.slots[k].of(stamp);
+            key_slot.key_id = found;
+            key_slot.valid |= KEY;
+        }
+        self.state.slots[k].key_id
     }
 
     /// The persona's key id in column `c` (`u32::MAX`: null, or a value no slot lists),
@@ -471,31 +521,35 @@ impl<'n> Renderer<'n, '_> {
         id
     }
 
-    fn remember(&mut self, s: usize, entries: &'n [Seq]) -> &'n [Seq] {
-        let stamp = self.state.stamp;
-        let slot = &mut self.state.slots[s];
-        slot.options = entries;
-        slot.options_row = stamp;
-        entries
+    /// The key id of slot `k`'s entry at `pos` that is not literal text: rendered and looked up.
+    #[inline(never)]
+    fn render_key(&mut self, k: usize, pos: usize) -> u32 {
+        let narrator: &'n PackNarrator = self.narrator;
+        let mut key = std::mem::take(&mut self.state.keys[k]);
+        key.clear();
+        self.seq(narrator.flat.entries[pos], &mut key);
+        let id = narrator.key_ids[k].get(key.as_str()).copied();
+        self.state.keys[k] = key;
+        id.unwrap_or(u32::MAX)
     }
 
-    /// Writes the `k`-th distinct pick of slot `s`.
-    fn pick(&mut self, s: usize, k: usize, out: &mut String) {
-        let entries = self.options(s);
-        if entries.is_empty() {
-            return;
+    /// Draws the `k`-th distinct pick of slot `s` if the persona has not drawn it yet, and
+    /// returns its entry's position in [`Flat::entries`] (`None`: the slot offers nothing).
+    #[inline(always)]
+    fn choose(&mut self, s: usize, k: usize) -> Option<usize> {
+        let span = self.options(s);
+        if span.len == 0 {
+            return None;
         }
+        let len = span.len as usize;
+        let head: &'n SlotHead = &self.narrator.flat.heads[s];
         let state = &mut *self.state;
         let stamp = state.stamp;
-        let SlotState { picks, picks_row, stream, stream_row, .. } = &mut state.slots[s];
-        if *picks_row != stamp {
-            *picks_row = stamp;
-            picks.n = 0;
-        }
-        let rng: &mut PersonaRng = if self.narrator.shared[s] {
-            if *stream_row != stamp {
-                *stream = state.base.fork(state.salts[s]);
-                *stream_row = stamp;
+        let SlotState { picks, valid, stream, .. } = state.slots[s].of(stamp);
+        let rng: &mut PersonaRng = if head.shared {
+            if *valid & STREAM == 0 {
+                *stream = state.base.fork(head.salt);
+                *valid |= STREAM;
             }
             stream
         } else {
@@ -504,12 +558,12 @@ impl<'n> Renderer<'n, '_> {
         // Drawn in place: copying the small `Picks` out and back stalls on store forwarding.
         while (picks.n as usize) <= k {
             let n = picks.n as usize;
-            let i = if n >= entries.len() {
+            let i = if n >= len {
                 picks.index[n % n.max(1)] as usize
             } else {
-                let mut i = rng.below(entries.len());
+                let mut i = rng.below(len);
                 while picks.index[..n].contains(&(i as u16)) {
-                    i = (i + 1) % entries.len();
+                    i = (i + 1) % len;
                 }
                 i
             };
@@ -517,6 +571,14 @@ impl<'n> Renderer<'n, '_> {
             picks.n += 1;
         }
         let index = picks.index[k] as usize;
-        self.seq(entries[index.min(entries.len() - 1)], out);
+        Some(span.start as usize + index.min(len - 1))
+    }
+
+    /// Writes the `k`-th distinct pick of slot `s`.
+    fn pick(&mut self, s: usize, k: usize, out: &mut String) {
+        if let Some(pos) = self.choose(s, k) {
+            let seq = self.narrator.flat.entries[pos];
+            self.seq(seq, out);
+        }
     }
 }
