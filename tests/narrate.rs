@@ -184,8 +184,11 @@ const PERSONAS_DIGEST: &str = "8e53a8c78410e5f354fe64631bacfa0bd20f345cf97ddf978
 // fourth and fifth rounds): the native reviews of seeds 6060 and 2468 (spouses introduced, no
 // skills restated, frames that fit their fills) and the new city names. Then (issue 33, session
 // 18): four writers, two rounds, from the readings of seeds 8181–8184 (trait examples that show the
-// trait, era lines by birth year, jobs told from their main duty, typed hobbies, metro dishes).
-const NARRATIVES_DIGEST: &str = "a02fdd6ce2597edaf70ea961212dc3fe2bc0f69764ce1a8396a5bf132db6d18f";
+// trait, era lines by birth year, jobs told from their main duty, typed hobbies, metro dishes). Then
+// (issue 33, session 20): four writers fixed the findings of the readings of seeds 8186 and 8187
+// (job titles that fit the workplace, licensed jobs without a contradicting degree, custody, era lines
+// tied to the person, fewer stock frames), and the hard items of the readings of 9011 and 9012.
+const NARRATIVES_DIGEST: &str = "21b836e57adb10139df62ecbfc4a0e58384b7bc20ee56fbcc4d5ec5b889c354a";
 
 /// English narratives of a man or a woman never fall back to "they": the goals, tasks and
 /// work sentences name the person with his or her own pronoun, and no sentence puts a retired
@@ -294,7 +297,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "us",
         "en",
         "d9cdca116d11b523246ab5cac95312550875948671db565c8a09fb93a5e2990d",
-        "98cf7a10770a4be7e9d4452e188eea278188dededd2ff9c16960e34c6028e552",
+        "ed8a8879c3a401e45c60bb5381ec02f1971407521e2b94dbd01812425577320d",
     ),
     (
         "sg",
