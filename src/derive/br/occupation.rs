@@ -79,7 +79,7 @@ const SCHOOLING_FLOORS: &[(&str, usize, &str)] = &[
     ("2.2.6.5", 3, "Lei 8.234/1991 (nutricionista)"),
     ("2.2.6.6", 3, "Lei 6.965/1981 (fonoaudiologia)"),
     ("2.3.1.0", 3, "Lei 9.394/1996, art. 66 (magistério superior)"),
-    ("2.3.3.0", 2, "Lei 9.394/1996, art. 62 (magistério da educação básica: nível médio, modalidade normal, at least)"),
+    ("2.3.3.0", 3, "Lei 9.394/1996, art. 62 (ensino médio: licenciatura; nível médio, modalidade normal, only up to the fifth year)"),
     ("2.3.4.1", 2, "Lei 9.394/1996, art. 62 (magistério da educação básica: nível médio, modalidade normal, at least)"),
     ("2.3.4.2", 2, "Lei 9.394/1996, art. 62 (magistério da educação básica: nível médio, modalidade normal, at least)"),
     ("2.4.1.1", 3, "Decreto-Lei 9.295/1946, art. 12 (contador: bacharel; técnicos em contabilidade are 3.3.1.3)"),
