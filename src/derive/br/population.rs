@@ -72,7 +72,82 @@ pub(super) fn write(
             .into(),
     );
 
+    // The size of each municipality, for narratives that must not put a shopping centre or a metro in a
+    // town of 8,000, or send a state capital's residents on a trip to their own city's sights.
+    let sizes = municipality_sizes(&municipalities)?;
+    tables.push(write_table(
+        out_dir,
+        "municipality_size.csv",
+        &["municipality", "size"],
+        &sizes,
+        &[MUNICIPALITIES.id],
+        "Key `state/municipality`; size = `capital` (the state capital), else by POP. TOTAL: `grande` >= 200,000, \
+         `media` 50,000-199,999, `pequena` 20,000-49,999, `micro` < 20,000. Read by the narrative pack only.",
+    )?);
+
     Ok(municipalities)
+}
+
+/// The capital of each state.
+const CAPITALS: [(&str, &str); 27] = [
+    ("Rondônia", "Porto Velho"),
+    ("Acre", "Rio Branco"),
+    ("Amazonas", "Manaus"),
+    ("Roraima", "Boa Vista"),
+    ("Pará", "Belém"),
+    ("Amapá", "Macapá"),
+    ("Tocantins", "Palmas"),
+    ("Maranhão", "São Luís"),
+    ("Piauí", "Teresina"),
+    ("Ceará", "Fortaleza"),
+    ("Rio Grande do Norte", "Natal"),
+    ("Paraíba", "João Pessoa"),
+    ("Pernambuco", "Recife"),
+    ("Alagoas", "Maceió"),
+    ("Sergipe", "Aracaju"),
+    ("Bahia", "Salvador"),
+    ("Minas Gerais", "Belo Horizonte"),
+    ("Espírito Santo", "Vitória"),
+    ("Rio de Janeiro", "Rio de Janeiro"),
+    ("São Paulo", "São Paulo"),
+    ("Paraná", "Curitiba"),
+    ("Santa Catarina", "Florianópolis"),
+    ("Rio Grande do Sul", "Porto Alegre"),
+    ("Mato Grosso do Sul", "Campo Grande"),
+    ("Mato Grosso", "Cuiabá"),
+    ("Goiás", "Goiânia"),
+    ("Distrito Federal", "Brasília"),
+];
+
+/// Rows (`state/municipality`, size class) of the municipality rows (state, municipality, weight).
+fn municipality_sizes(municipalities: &[Vec<String>]) -> Result<Vec<Vec<String>>> {
+    let path = MUNICIPALITIES.path;
+    let mut rows = Vec::with_capacity(municipalities.len());
+    for row in municipalities {
+        let [state, name, weight] = row.as_slice() else {
+            return Err(derr(path, format!("a municipality row of {} cells: {row:?}", row.len())));
+        };
+        let population: f64 = weight
+            .parse()
+            .map_err(|_| derr(path, format!("{name} ({state}): population {weight:?} is not a number")))?;
+        let size = if CAPITALS.contains(&(state.as_str(), name.as_str())) {
+            "capital"
+        } else if population >= 200_000.0 {
+            "grande"
+        } else if population >= 50_000.0 {
+            "media"
+        } else if population >= 20_000.0 {
+            "pequena"
+        } else {
+            "micro"
+        };
+        rows.push(vec![format!("{state}/{name}"), size.to_string()]);
+    }
+    let capitals = rows.iter().filter(|r| r[1] == "capital").count();
+    if capitals != CAPITALS.len() {
+        return Err(derr(path, format!("found {capitals} of the {} state capitals by name", CAPITALS.len())));
+    }
+    Ok(rows)
 }
 
 /// Rows (state, sex, age, weight) from the projection workbook.
