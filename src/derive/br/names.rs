@@ -86,7 +86,9 @@ pub(super) fn write(
          father's family names: `middle_name` is the first (a second, independent draw from the same table) and \
          `last_name` the second. The ranking counts every token after the first name, so tokens borne more often \
          as a first name (Maria, José, Cristina: second given names) and the suffixes and titles Filho, Júnior, \
-         Neto, Sobrinho, Segundo, Dr are left out."
+         Neto, Sobrinho, Segundo, Dr are left out, and so are keying slips of the census's name lists (Sulva, \
+         Rodeigues, Ferbandes, Siva: one letter from a surname borne {SLIP_RATIO} times as often by a \
+         neighbouring key or a swap, {DROP_RATIO} times by a dropped or doubled letter)."
     ));
     Ok(())
 }
@@ -105,18 +107,113 @@ fn surnames(raw_dir: &Path) -> Result<Vec<Vec<String>>> {
     let full = crate::derive::source_path(Path::new(""), path);
     let mut reader = csv::Reader::from_path(&full).map_err(|e| derr(path, e.to_string()))?;
     let spellings = read_spellings(SURNAME_SPELLINGS)?;
-    let mut rows = Vec::new();
+    let mut ranked: Vec<(String, f64)> = Vec::with_capacity(SURNAME_LIMIT);
     for record in reader.records().take(SURNAME_LIMIT) {
         let r = record.map_err(|e| derr(path, e.to_string()))?;
         let name = r.get(0).unwrap_or_default();
         let count: f64 = r.get(1).and_then(|v| v.parse().ok()).ok_or_else(|| derr(path, "a count is not a number"))?;
-        if NOT_FAMILY_NAMES.contains(&name) || first_name_counts.get(name).is_some_and(|first| *first > count) {
+        ranked.push((name.to_string(), count));
+    }
+    let counts: HashMap<&str, f64> = ranked.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    let mut rows = Vec::new();
+    for (name, count) in &ranked {
+        let name = name.as_str();
+        if NOT_FAMILY_NAMES.contains(&name)
+            || first_name_counts.get(name).is_some_and(|first| first > count)
+            || keying_slip_of(name, *count, &counts).is_some()
+        {
             continue;
         }
         let spelt = spellings.get(name).cloned().unwrap_or_else(|| crate::derive::proper_case(name));
         rows.push(vec![spelt, format!("{count}")]);
     }
     Ok(rows)
+}
+
+/// How much more often the surname a token is a keying slip of must be borne: a substituted or
+/// swapped letter (`SULVA`, `RODEIGUES`, `FERBANDES`) 100 times, a dropped or doubled letter
+/// (`SIVA`, `SILVVA`) 1,000 times, so that real names one letter from a common one (`SANTO`,
+/// `MARTIN`, `PEDREIRA`, `ACOSTA`) stay.
+const SLIP_RATIO: f64 = 100.0;
+const DROP_RATIO: f64 = 1_000.0;
+
+/// The keyboard's letter rows (the census keyed names in upper case without accents).
+const KEY_ROWS: [&str; 3] = ["QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM"];
+
+/// Whether `a` and `b` are neighbouring keys (same row side by side, or touching on the row above
+/// or below). `S` and `Z` are not counted: `-ES`/`-EZ` (Gomes, Gomez) are two real spellings.
+fn neighbour_keys(a: u8, b: u8) -> bool {
+    let at = |c: u8| {
+        KEY_ROWS.iter().enumerate().find_map(|(row, keys)| keys.bytes().position(|k| k == c).map(|col| (row, col)))
+    };
+    let (Some((r1, c1)), Some((r2, c2))) = (at(a), at(b)) else { return false };
+    if a == b || matches!((a, b), (b'S', b'Z') | (b'Z', b'S')) {
+        return false;
+    }
+    match r2 as i64 - r1 as i64 {
+        0 => c1.abs_diff(c2) == 1,
+        // The next row down is shifted right by about half a key: keys `c` and `c - 1` touch it.
+        1 => c2 == c1 || c2 + 1 == c1,
+        -1 => c1 == c2 || c1 + 1 == c2,
+        _ => false,
+    }
+}
+
+/// The surname `name` (borne by `count`) is a keying slip of, if any: a far more frequent surname
+/// one neighbouring-key substitution, one swap of adjacent letters, one dropped letter or one
+/// letter typed twice or with its neighbour away.
+fn keying_slip_of<'a>(name: &str, count: f64, counts: &HashMap<&'a str, f64>) -> Option<&'a str> {
+    let bytes = name.as_bytes();
+    if !name.is_ascii() || bytes.len() < 3 {
+        return None;
+    }
+    let frequent = |candidate: &[u8], ratio: f64| -> Option<&'a str> {
+        let candidate = std::str::from_utf8(candidate).ok()?;
+        counts.get_key_value(candidate).filter(|(_, c)| **c >= ratio * count).map(|(k, _)| *k)
+    };
+    let mut candidate = bytes.to_vec();
+    for i in 0..bytes.len() {
+        // A neighbouring key struck instead of the right one.
+        for key in KEY_ROWS.iter().flat_map(|r| r.bytes()) {
+            if neighbour_keys(bytes[i], key) {
+                candidate[i] = key;
+                if let Some(found) = frequent(&candidate, SLIP_RATIO) {
+                    return Some(found);
+                }
+            }
+        }
+        candidate[i] = bytes[i];
+        // Two letters swapped.
+        if i + 1 < bytes.len() && bytes[i] != bytes[i + 1] {
+            candidate.swap(i, i + 1);
+            let found = frequent(&candidate, SLIP_RATIO);
+            candidate.swap(i, i + 1);
+            if found.is_some() {
+                return found;
+            }
+        }
+        // A letter typed twice or with its neighbour: the name without it.
+        let next_to = |j: usize| bytes.get(j).is_some_and(|&c| c == bytes[i] || neighbour_keys(c, bytes[i]));
+        if (i > 0 && next_to(i - 1)) || next_to(i + 1) {
+            let shorter: Vec<u8> = bytes.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, &c)| c).collect();
+            if let Some(found) = frequent(&shorter, DROP_RATIO) {
+                return Some(found);
+            }
+        }
+    }
+    // A letter dropped: the name with one letter put back.
+    for i in 0..=bytes.len() {
+        for key in KEY_ROWS.iter().flat_map(|r| r.bytes()) {
+            let mut longer = Vec::with_capacity(bytes.len() + 1);
+            longer.extend_from_slice(&bytes[..i]);
+            longer.push(key);
+            longer.extend_from_slice(&bytes[i..]);
+            if let Some(found) = frequent(&longer, DROP_RATIO) {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 /// The census's birth decades, newest first, with the column that counts them.
