@@ -310,8 +310,8 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
     (
         "br",
         "pt",
-        "db0f37c793d31a095a2c1bf92d70fe8582abf6a4097579c37165ff7d80fefa92",
-        "eb9e32df0e2e1f0f72a41f708d94c1c8129f99150a071af59f2da4af32fc20f7",
+        "8523a4e2803316775ffefa2752f57befec3d0933f5f4bb71d209b98666a11401",
+        "c3c826e73ff68f1ac4f6b472875e6126cc582e226d9a83d1d316f07d98a2fcaa",
     ),
     (
         "in",

@@ -45,7 +45,8 @@ const AGREEING: [(&str, &str); 13] = [
     ("conhecido", "conhecida"),
     ("curioso", "curiosa"),
     ("um profissional", "uma profissional"),
-    ("o primeiro", "a primeira"),
+    // Said of the person ("costuma ser o primeiro a chegar"), not of a thing ("a primeira viagem").
+    ("ser o primeiro", "ser a primeira"),
 ];
 
 /// The pronouns among [`AGREEING`] (checked as whole words anywhere).
