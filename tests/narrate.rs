@@ -311,7 +311,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "br",
         "pt",
         "8523a4e2803316775ffefa2752f57befec3d0933f5f4bb71d209b98666a11401",
-        "c3c826e73ff68f1ac4f6b472875e6126cc582e226d9a83d1d316f07d98a2fcaa",
+        "445e261044ada35703308f92f068ccf7295953e391eff52a7862ed94ab9ceecb",
     ),
     (
         "in",
