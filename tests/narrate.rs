@@ -311,7 +311,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "br",
         "pt",
         "8523a4e2803316775ffefa2752f57befec3d0933f5f4bb71d209b98666a11401",
-        "445e261044ada35703308f92f068ccf7295953e391eff52a7862ed94ab9ceecb",
+        "0600f6d69f74463350b30ae4563fbe4c2119534eb17d4d270e9c14583e7f0e1d",
     ),
     (
         "in",
