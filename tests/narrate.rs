@@ -311,7 +311,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "br",
         "pt",
         "8523a4e2803316775ffefa2752f57befec3d0933f5f4bb71d209b98666a11401",
-        "0600f6d69f74463350b30ae4563fbe4c2119534eb17d4d270e9c14583e7f0e1d",
+        "c4f68af6a0038d4be0f30100e1d27867d3f9e19c07cd75d1d3e47a0e7eaac788",
     ),
     (
         "in",
