@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::{
-    Arena, Bands, Flat, KeyIds, KeyMap, Offer, Part, ReadFile, Seq, Slot, SlotHead, SlotRef, Span, Target, KEY_RENDER,
-    LITERAL, MAX_PICKS,
+    Arena, Bands, Composite, Flat, KeyIds, KeyMap, Offer, Part, ReadFile, Seq, Slot, SlotHead, SlotRef, Span, Target,
+    COMPOSITE, KEY_RENDER, LITERAL, MAX_PICKS, REF,
 };
 use crate::error::{Error, Result};
 use crate::narrate::Language;
@@ -422,7 +422,163 @@ pub(super) fn flatten(slots: &[Slot], names: &[String], shared: &[bool], key_ids
         };
         flat.heads.push(SlotHead { offer, shared: shared[s], salt: crate::hash::fnv1a(names[s].as_bytes()) });
     }
+    compile_composites(&mut flat, key_ids, arena);
     flat
+}
+
+/// Most combinations one [`Composite`]'s table may hold; a key with more is rendered.
+const COMPOSITE_TABLE: usize = 4096;
+
+/// Every span a slot may offer a persona.
+fn slot_spans(flat: &Flat, s: usize) -> Vec<Span> {
+    match flat.heads[s].offer {
+        Offer::List(span) => vec![span],
+        Offer::Keyed { first, ids, default, .. } => {
+            std::iter::once(default).chain(flat.spans[first as usize..(first + ids) as usize].iter().copied()).collect()
+        }
+        Offer::Banded(b) => {
+            let bands = &flat.bands[b as usize];
+            std::iter::once(bands.default).chain(bands.bands.iter().map(|(_, span)| *span)).collect()
+        }
+    }
+}
+
+/// The text of a sequence that is literal text (or empty), `None` for anything else.
+fn literal_text(arena: &Arena, seq: Seq) -> Option<&str> {
+    if seq.len & LITERAL != 0 {
+        Some(arena.text(seq.start, seq.len & !LITERAL))
+    } else if seq.len & !REF == 0 {
+        Some("")
+    } else {
+        None
+    }
+}
+
+/// Finds the key entries rendered per persona (`KEY_RENDER`) that are [`Composite`]s — literal
+/// text and plain first picks of slots whose entries are all literal — and tables their key ids
+/// by the picks, so a persona's key is an index instead of a rendering and a hash. The slots
+/// are still drawn in template order, so every persona draws what it drew before.
+fn compile_composites(flat: &mut Flat, key_ids: &[KeyIds], arena: &Arena) {
+    flat.entry_values = vec![0; flat.entries.len()];
+    // Per slot read by a composite: its distinct entry texts (0: ""), or `None` when some
+    // entry is not literal.
+    let mut values: HashMap<usize, Option<Vec<&str>>> = HashMap::new();
+    for k in 0..flat.heads.len() {
+        if key_ids[k].is_empty() {
+            continue;
+        }
+        // A slot's entries may share a sequence; the table is the slot's own (its key ids).
+        let mut found: HashMap<(u32, u32), u32> = HashMap::new();
+        for span in slot_spans(flat, k) {
+            for pos in span.start..span.start + span.len {
+                if flat.entry_keys[pos as usize] != KEY_RENDER {
+                    continue;
+                }
+                let seq = flat.entries[pos as usize];
+                let composite = match found.get(&(seq.start, seq.len)) {
+                    Some(c) => Some(*c),
+                    None => {
+                        let c = composite(flat, &mut values, &key_ids[k], arena, seq);
+                        if let Some(c) = c {
+                            found.insert((seq.start, seq.len), c);
+                        }
+                        c
+                    }
+                };
+                if let Some(c) = composite {
+                    flat.entry_keys[pos as usize] = COMPOSITE | c;
+                }
+            }
+        }
+    }
+}
+
+/// Compiles the key entry `seq` of a slot with key ids `ids` as a [`Composite`] (its index),
+/// or `None` when it is not one or its table would be too large.
+fn composite<'a>(
+    flat: &mut Flat,
+    values: &mut HashMap<usize, Option<Vec<&'a str>>>,
+    ids: &KeyIds,
+    arena: &'a Arena,
+    seq: Seq,
+) -> Option<u32> {
+    enum Piece<'a> {
+        Text(&'a str),
+        Pick(usize),
+    }
+    let mut pieces = Vec::new();
+    for part in arena.parts(seq) {
+        match *part {
+            Part::Text { start, len } => pieces.push(Piece::Text(arena.text(start, len))),
+            Part::Ref(SlotRef { target: Target::Slot(j), nth: 0, list: 0, capitalise: false, op: None }) => {
+                let j = j as usize;
+                if !values.contains_key(&j) {
+                    let texts = slot_values(flat, arena, j);
+                    values.insert(j, texts);
+                }
+                values[&j].as_ref()?;
+                pieces.push(Piece::Pick(j));
+            }
+            _ => return None,
+        }
+    }
+    let mut size = 1usize;
+    for piece in &pieces {
+        if let Piece::Pick(j) = piece {
+            size = size.checked_mul(values[j].as_ref()?.len()).filter(|n| *n <= COMPOSITE_TABLE)?;
+        }
+    }
+    // Weights: the last pick varies fastest.
+    let mut refs = Vec::new();
+    let mut weight = size as u32;
+    for piece in &pieces {
+        if let Piece::Pick(j) = piece {
+            weight /= values[j].as_ref()?.len() as u32;
+            refs.push((*j as u32, weight));
+        }
+    }
+    let table = flat.composite_ids.len() as u32;
+    let mut text = String::new();
+    for index in 0..size as u32 {
+        text.clear();
+        let mut r = 0;
+        for piece in &pieces {
+            match piece {
+                Piece::Text(t) => text.push_str(t),
+                Piece::Pick(j) => {
+                    let (_, weight) = refs[r];
+                    let texts = values[j].as_ref()?;
+                    text.push_str(texts[(index / weight) as usize % texts.len()]);
+                    r += 1;
+                }
+            }
+        }
+        flat.composite_ids.push(ids.get(text.as_str()).copied().unwrap_or(u32::MAX));
+    }
+    let start = flat.composite_refs.len() as u32;
+    flat.composite_refs.extend(refs.iter().copied());
+    flat.composites.push(Composite { refs: Span { start, len: refs.len() as u32 }, table });
+    Some(flat.composites.len() as u32 - 1)
+}
+
+/// The distinct texts of slot `j`'s entries (0: "", what it renders when it offers nothing),
+/// numbering each entry's text in [`Flat::entry_values`]; `None` when an entry is not literal.
+fn slot_values<'a>(flat: &mut Flat, arena: &'a Arena, j: usize) -> Option<Vec<&'a str>> {
+    let mut texts: Vec<&'a str> = vec![""];
+    let mut numbers: HashMap<&'a str, u32> = HashMap::from([("", 0)]);
+    let spans = slot_spans(flat, j);
+    for span in &spans {
+        for pos in span.start..span.start + span.len {
+            let text = literal_text(arena, flat.entries[pos as usize])?;
+            let next = texts.len() as u32;
+            let number = *numbers.entry(text).or_insert_with(|| {
+                texts.push(text);
+                next
+            });
+            flat.entry_values[pos as usize] = number;
+        }
+    }
+    Some(texts)
 }
 
 /// The fewest entries a slot offers any persona.

@@ -187,6 +187,22 @@ struct Bands {
 /// by rendering it.
 const KEY_RENDER: u32 = u32::MAX - 1;
 
+/// [`COMPOSITE`] in [`Flat::entry_keys`]: the entry is a composite key (`{emp}{sage}{sedu}`)
+/// whose key id is read from a table by the picks of its slots (the low bits: its index in
+/// [`Flat::composites`]), without rendering it.
+const COMPOSITE: u32 = 1 << 31;
+
+/// A key entry made of literal text and first picks of slots whose entries are all literal
+/// text: its rendered text, and so its key id, depends only on which entry each slot picked.
+/// The key id of every combination is found at load and stored in [`Flat::composite_ids`].
+#[derive(Debug, Clone, Copy)]
+struct Composite {
+    /// Its slots and their weights in the table index: a range of [`Flat::composite_refs`].
+    refs: Span,
+    /// Where its table starts in [`Flat::composite_ids`].
+    table: u32,
+}
+
 /// Every slot in one array of headers and every entry list in one pool, so a pick reads a
 /// header, a span and an entry instead of chasing a slot's maps and vectors.
 #[derive(Debug, Default)]
@@ -201,6 +217,16 @@ struct Flat {
     /// The spans of keyed slots, by key id (see [`Offer::Keyed`]).
     spans: Vec<Span>,
     bands: Vec<Bands>,
+    /// Per entry of a slot that a [`Composite`] reads: the number of its text among the
+    /// slot's distinct entry texts (0 is the empty text, what the slot renders when it offers
+    /// nothing). Other entries hold 0.
+    entry_values: Vec<u32>,
+    composites: Vec<Composite>,
+    /// Per composite, its slots and each one's weight in the table index, in template order.
+    composite_refs: Vec<(u32, u32)>,
+    /// Per composite, the key id of each combination of its slots' values (`u32::MAX`: a
+    /// value no dependant lists).
+    composite_ids: Vec<u32>,
 }
 
 /// The template narrator of one locale and language.

@@ -7,7 +7,8 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, ListBuilder, RecordBatc
 use arrow::datatypes::DataType;
 
 use super::{
-    Arena, Flat, Offer, PackNarrator, Part, Seq, SlotHead, SlotRef, Span, Target, KEY_RENDER, LITERAL, MAX_PICKS, REF,
+    Arena, Flat, Offer, PackNarrator, Part, Seq, SlotHead, SlotRef, Span, Target, COMPOSITE, KEY_RENDER, LITERAL,
+    MAX_PICKS, REF,
 };
 use crate::error::{Error, Result};
 use crate::model::schema::Gender;
@@ -423,22 +424,31 @@ impl<'n> Renderer<'n, '_> {
         if slot.row == stamp && slot.valid & OPTIONS != 0 {
             return slot.options;
         }
-        let span = self.find_options(head.offer);
+        let span = self.find_options(&head.offer);
         let slot = self.state.slots[s].of(stamp);
         slot.options = span;
         slot.valid |= OPTIONS;
         span
     }
 
-    /// The entries a keyed or banded slot offers this persona.
-    fn find_options(&mut self, offer: Offer) -> Span {
+    /// The entries a keyed or banded slot offers this persona: the key's cached id indexes the
+    /// slot's spans; finding a key the persona has not drawn yet, and bands, are out of line.
+    #[inline(never)]
+    fn find_options(&mut self, offer: &'n Offer) -> Span {
         let flat: &'n Flat = &self.narrator.flat;
-        match offer {
+        match *offer {
             Offer::List(span) => span,
             Offer::Keyed { by, first, ids, default } => {
+                let stamp = self.state.stamp;
                 let id = match by {
-                    Target::Column(c) => self.column_key(c as usize),
-                    Target::Slot(k) => self.slot_key(k as usize),
+                    Target::Column(c) => match self.state.column_keys[c as usize] {
+                        cached if cached.row == stamp => cached.id,
+                        _ => self.column_key(c as usize),
+                    },
+                    Target::Slot(k) => match &self.state.slots[k as usize] {
+                        slot if slot.row == stamp && slot.valid & KEY != 0 => slot.key_id,
+                        _ => self.slot_key(k as usize),
+                    },
                 };
                 if id < ids {
                     flat.spans[(first + id) as usize]
@@ -446,32 +456,37 @@ impl<'n> Renderer<'n, '_> {
                     default
                 }
             }
-            Offer::Banded(b) => {
-                let banded = &flat.bands[b as usize];
-                let row = self.state.row;
-                match &self.data[banded.by] {
-                    Column::Int(a) if a.is_valid(row) => {
-                        let v = a.value(row);
-                        match usize::try_from(v).ok().and_then(|i| banded.table.get(i)) {
-                            Some(&b) => banded.bands[b as usize].1,
-                            None => banded
-                                .bands
-                                .iter()
-                                .find(|(max, _)| v <= *max)
-                                .or(banded.bands.last())
-                                .map(|b| b.1)
-                                .unwrap_or(banded.default),
-                        }
-                    }
-                    _ => banded.default,
+            Offer::Banded(b) => self.band(b),
+        }
+    }
+
+    /// The entries a banded slot offers this persona.
+    #[inline(never)]
+    fn band(&mut self, b: u32) -> Span {
+        let banded = &self.narrator.flat.bands[b as usize];
+        let row = self.state.row;
+        match &self.data[banded.by] {
+            Column::Int(a) if a.is_valid(row) => {
+                let v = a.value(row);
+                match usize::try_from(v).ok().and_then(|i| banded.table.get(i)) {
+                    Some(&b) => banded.bands[b as usize].1,
+                    None => banded
+                        .bands
+                        .iter()
+                        .find(|(max, _)| v <= *max)
+                        .or(banded.bands.last())
+                        .map(|b| b.1)
+                        .unwrap_or(banded.default),
                 }
             }
+            _ => banded.default,
         }
     }
 
     /// The id of slot `k`'s first pick in [`PackNarrator::key_ids`] (`u32::MAX`: a value no
     /// dependant lists), found once per persona: a literal entry's id was found at load, any
     /// other entry is rendered and looked up.
+    #[inline(never)]
     fn slot_key(&mut self, k: usize) -> u32 {
         let stamp = self.state.stamp;
         let slot = &self.state.slots[k];
@@ -479,7 +494,9 @@ impl<'n> Renderer<'n, '_> {
             let narrator: &'n PackNarrator = self.narrator;
             let found = match self.choose(k, 0) {
                 Some(pos) => match narrator.flat.entry_keys[pos] {
+                    u32::MAX => u32::MAX,
                     KEY_RENDER => self.render_key(k, pos),
+                    c if c & COMPOSITE != 0 => self.composite_key(c & !COMPOSITE),
                     id => id,
                 },
                 None => narrator.key_ids[k].get("").copied().unwrap_or(u32::MAX),
@@ -493,6 +510,7 @@ impl<'n> Renderer<'n, '_> {
 
     /// The persona's key id in column `c` (`u32::MAX`: null, or a value no slot lists),
     /// looked up once per persona.
+    #[inline(never)]
     fn column_key(&mut self, c: usize) -> u32 {
         let stamp = self.state.stamp;
         let cached = self.state.column_keys[c];
@@ -519,6 +537,25 @@ impl<'n> Renderer<'n, '_> {
         let id = found.unwrap_or(u32::MAX);
         self.state.column_keys[c] = ColumnKey { row: stamp, id };
         id
+    }
+
+    /// The key id of a [`Composite`](super::Composite) key entry (by its index): its slots'
+    /// first picks, drawn in template order as rendering it would, index its table.
+    #[inline(never)]
+    fn composite_key(&mut self, c: u32) -> u32 {
+        let flat: &'n Flat = &self.narrator.flat;
+        let composite = flat.composites[c as usize];
+        let mut index = composite.table as usize;
+        let refs =
+            &flat.composite_refs[composite.refs.start as usize..(composite.refs.start + composite.refs.len) as usize];
+        for &(slot, weight) in refs {
+            let value = match self.choose(slot as usize, 0) {
+                Some(pos) => flat.entry_values[pos],
+                None => 0,
+            };
+            index += value as usize * weight as usize;
+        }
+        flat.composite_ids[index]
     }
 
     /// The key id of slot `k`'s entry at `pos` that is not literal text: rendered and looked up.
