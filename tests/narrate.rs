@@ -246,8 +246,10 @@ const PERSONAS_DIGEST: &str = "8e53a8c78410e5f354fe64631bacfa0bd20f345cf97ddf978
 // (job titles that fit the workplace, licensed jobs without a contradicting degree, custody, era lines
 // tied to the person, fewer stock frames), and the hard items of the readings of 9011 and 9012; then a
 // fourth round from those readings (leisure keyed by caregiving, job seeking and injury; who cooks decided
-// once; duties that fit the employer) and the hard items of the readings of 9013 and 9014.
-const NARRATIVES_DIGEST: &str = "1d700e74f7f497789e702a05624264d06bdec443af06956ab1ba43efecbfba6d";
+// once; duties that fit the employer) and the hard items of the readings of 9013 and 9014. Then (issue
+// 33, session 22): a fifth round — money and time decided once per person and read by every field,
+// schedules by occupation, origins that fit the surname, getaways that are real trips.
+const NARRATIVES_DIGEST: &str = "06f135201bb7da573aed874b8199ea9981f7b935ac9864b92e5e1cfb052acae9";
 
 /// English narratives of a man or a woman never fall back to "they": the goals, tasks and
 /// work sentences name the person with his or her own pronoun, and no sentence puts a retired
@@ -356,7 +358,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "us",
         "en",
         "d9cdca116d11b523246ab5cac95312550875948671db565c8a09fb93a5e2990d",
-        "866f8ba84b5c84e929c4bc854221c871ea18db88dd49514453438d767b487d16",
+        "e0d8c83e55577b32b1954ad4d876c34c2d1db20838d1c1b0e0eb3df3f56866e1",
     ),
     (
         "sg",
