@@ -249,8 +249,10 @@ const PERSONAS_DIGEST: &str = "8e53a8c78410e5f354fe64631bacfa0bd20f345cf97ddf978
 // once; duties that fit the employer) and the hard items of the readings of 9013 and 9014. Then (issue
 // 33, session 22): a fifth round — money and time decided once per person and read by every field,
 // schedules by occupation, origins that fit the surname, getaways that are real trips; and the hard
-// items of the readings of 9015 and 9016 (siblings named like the person among them).
-const NARRATIVES_DIGEST: &str = "905e98f8f1f9582bfc2e19a553d5f45a0f2fb77f5d6a38ed9856d51246fdec9e";
+// items of the readings of 9015 and 9016 (siblings named like the person among them); then a sixth
+// round by two writers (skill frames for any noun, titles that repeat their workplace, trips and dishes
+// of the person's region), and tenure told once (the persona reads the work field's `u2c_yrs`).
+const NARRATIVES_DIGEST: &str = "e7eb7ec40246dae3d98366d95336fc8a7978373004ceda06820895b3ed322ed8";
 
 /// English narratives of a man or a woman never fall back to "they": the goals, tasks and
 /// work sentences name the person with his or her own pronoun, and no sentence puts a retired
@@ -359,7 +361,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "us",
         "en",
         "d9cdca116d11b523246ab5cac95312550875948671db565c8a09fb93a5e2990d",
-        "ce321748b47b9fbcdbdc13245c490074284ebd7b197923dd51d080a82e508ad6",
+        "2a2c07983b44d0890829b58a3047c0d59aec3592ede680544b73d3c929b87368",
     ),
     (
         "sg",
