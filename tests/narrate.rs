@@ -396,7 +396,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
     (
         "jp",
         "ja",
-        "c5a90fa4ad83ceadec56db84715a32a7f1f5993350056fe5e5e5c32b3515edd7",
-        "381eccef5d40331a52abc9368a8aae153d3b246eb448542b1b763f7edd460740",
+        "43ee357a7ae9993e5d01300b328d2c30ce598db448eefbf8f0e4b55b3a2c5d0c",
+        "d1b608d0e75e353e9ab0b431768884863804e21b44de013983e90bcbde613dfe",
     ),
 ];

@@ -105,6 +105,7 @@ pub fn derive(raw_dir: &Path, out_dir: &Path) -> Result<DeriveReport> {
         names::GIVEN_FEMALE,
         names::GIVEN_ALL_MALE,
         names::GIVEN_ALL_FEMALE,
+        names::WIKIDATA_BIRTHS,
         work::LABOUR,
         industry::INDUSTRY,
         work::ESS_BY_SEX,
@@ -142,7 +143,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::marital::marital;
-    use super::names::{given_names, SPELLINGS_PER_READING};
+    use super::names::{by_cohort, cohort_ratios, given_names, NAME_COHORTS, SPELLINGS_PER_READING};
     use super::population::{population, POPULATION};
     use super::*;
 
@@ -158,6 +159,40 @@ mod tests {
         assert_eq!(region_of("三重県"), Some(("近畿地方", "西日本")));
         assert_eq!(region_of("新潟県"), Some(("中部地方", "東日本")));
         assert_eq!(region_of("東京"), None);
+    }
+
+    /// The era of given names, from the committed Wikidata extract: 子 is in far more of the
+    /// names of women born in the 1940s than of those born in the 2000s, so 恵子 weighs more in
+    /// the 1940s cohort and 陽菜 in the 2000s one; the cohorts cover every age once.
+    #[test]
+    fn given_names_follow_their_birth_decade() {
+        for age in MIN_AGE..=MAX_AGE {
+            let n = NAME_COHORTS.iter().filter(|(_, lo, hi, _)| age >= *lo && age <= *hi).count();
+            assert_eq!(n, 1, "age {age}");
+        }
+        let table = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/jp/last_name_model.csv");
+        let text = std::fs::read_to_string(table).expect("surnames");
+        let surnames: std::collections::HashSet<String> =
+            text.lines().skip(1).filter_map(|l| l.split(',').nth(1)).map(String::from).collect();
+        let ratios = cohort_ratios(Path::new("/nonexistent"), &surnames).expect("ratios");
+        let ko = |cohort: &'static str| ratios[&(FEMALE.to_string(), cohort)][&'子'];
+        assert!(ko("1940s") > 1.5, "{}", ko("1940s"));
+        assert!(ko("2000s") < 0.5, "{}", ko("2000s"));
+        let s = |v: [&str; 3]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let readings = vec![s([FEMALE, "けいこ", "1"]), s([FEMALE, "はるな", "1"])];
+        let spellings = vec![
+            [FEMALE, "けいこ", "恵子", "100"].map(String::from).to_vec(),
+            [FEMALE, "はるな", "陽菜", "100"].map(String::from).to_vec(),
+        ];
+        let (by_reading, by_spelling) = by_cohort(&readings, &spellings, &ratios);
+        assert_eq!(by_reading.len(), 2 * NAME_COHORTS.len());
+        assert_eq!(by_spelling.len(), 2 * NAME_COHORTS.len());
+        let weight = |rows: &Vec<Vec<String>>, cohort: &str, reading: &str| -> f64 {
+            let row = rows.iter().find(|r| r[1] == cohort && r[2] == reading).expect("row");
+            row.last().expect("weight").parse().expect("number")
+        };
+        assert!(weight(&by_reading, "1940s", "けいこ") > 3.0 * weight(&by_reading, "2000s", "けいこ"));
+        assert!(weight(&by_reading, "2000s", "はるな") > weight(&by_reading, "1940s", "はるな"));
     }
 
     #[test]
