@@ -130,7 +130,9 @@ fn search_and_index() {
     assert!(scores.windows(2).all(|w| w[0] >= w[1]) && scores[9] > 0.0, "{scores:?}");
     assert!(text_rows.iter().all(|r| r[2].parse::<i64>().expect("age") > 60));
     assert!(
-        text_rows.iter().all(|r| ["nurs", "retir", "garden", "love"].iter().any(|w| r[3].to_lowercase().contains(w))),
+        text_rows
+            .iter()
+            .all(|r| ["nurs", "retir", "who", "garden", "love"].iter().any(|w| r[3].to_lowercase().contains(w))),
         "{text_rows:?}"
     );
     let scanned: Vec<String> = words(&["--mode", "text", "-k", "10"]).iter().map(|r| r[1].clone()).collect();
