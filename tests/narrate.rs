@@ -397,6 +397,6 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "jp",
         "ja",
         "43ee357a7ae9993e5d01300b328d2c30ce598db448eefbf8f0e4b55b3a2c5d0c",
-        "d8c7c2f56bc99fb62f7147b8d4abc763f60f01aac11af44b13bc863d44374aac",
+        "2a25fc2e778759a52000a030962507ad4dbfbb1584c5459bbe2b8006720bf395",
     ),
 ];
