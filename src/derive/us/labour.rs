@@ -138,7 +138,8 @@ pub(super) fn write_occupation(
         &occ.by_education,
         &[&acs_ids[0], &acs_ids[2], &cps.id, &ep.id],
         "Per ACS occupation: employed 25+ (ACS total × CPS 25+ share) × the EP 5.3 attainment shares of the matching \
-         title; the less-than-high-school group repeated for both of our levels below high school.",
+         title, zero below the licensing floor of the 22 occupations the choices list (the rest scaled up); the \
+         less-than-high-school group repeated for both of our levels below high school.",
     )?);
     let mut model_ids = acs_ids.clone();
     model_ids.extend([cps.id.as_str(), ep.id.as_str(), "census_pep_v2021_state_sex_age_civ"]);

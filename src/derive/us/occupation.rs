@@ -43,6 +43,48 @@ const EP_GROUPS: &[(&str, &[&str])] = &[
     ("Doctoral or professional degree", &["graduate"]),
 ];
 
+/// Occupations that US licensing or certification reserves to holders of a school level: (occupation
+/// code, the lowest EP attainment group allowed — 1 high school, 2 some college, 4 bachelor's, 5
+/// graduate — and the basis). A structural zero of the fit where EP 5.3, a self-reported survey
+/// table, gives a small share below it (a lawyer with a high-school diploma, a speech-language
+/// pathologist with none). Where a credential existed at a lower level for older licensees (the
+/// bachelor's in pharmacy before the PharmD, in physical therapy before the DPT) the floor is the
+/// lower one.
+pub const LICENSING_FLOORS: &[(&str, usize, &str)] = &[
+    ("lawyers", 4, "bar admission: a law degree, or law-office study after college in the few states that allow it"),
+    ("pharmacists", 4, "licensure: a pharmacy degree (BS Pharm before 2004, PharmD since)"),
+    ("chiropractors", 5, "licensure: a Doctor of Chiropractic degree"),
+    ("registered_nurses", 2, "NCLEX-RN: graduation from an approved nursing program (diploma, ADN or BSN)"),
+    ("nurse_practitioners", 4, "APRN licensure: an RN with graduate nursing study"),
+    ("nurse_anesthetists", 4, "APRN licensure: an RN with graduate nursing study"),
+    ("nurse_midwives", 4, "APRN licensure: an RN with graduate nursing study"),
+    ("physician_assistants", 2, "NCCPA certification: graduation from an accredited PA program"),
+    ("physical_therapists", 4, "licensure: a CAPTE-accredited degree (bachelor's before the DPT)"),
+    ("occupational_therapists", 4, "licensure: an ACOTE-accredited degree (bachelor's before 2007)"),
+    ("speech_language_pathologists", 5, "state licensure and the ASHA CCC: a master's degree"),
+    ("audiologists", 5, "licensure: a master's degree (AuD since 2007)"),
+    ("clinical_and_counseling_psychologists", 5, "licensure: a doctoral degree"),
+    ("school_psychologists", 5, "state certification: a specialist or master's degree"),
+    ("marriage_and_family_therapists", 5, "LMFT licensure in every state: a master's degree"),
+    ("dental_hygienists", 2, "licensure: graduation from a CODA-accredited dental hygiene program"),
+    ("respiratory_therapists", 2, "NBRC credentials: graduation from an accredited respiratory care program"),
+    ("radiation_therapists", 2, "ARRT certification: an accredited radiation therapy program"),
+    ("elementary_and_middle_school_teachers", 4, "state teacher certification: a bachelor's degree"),
+    ("secondary_school_teachers", 4, "state teacher certification: a bachelor's degree"),
+    ("special_education_teachers", 4, "state teacher certification: a bachelor's degree"),
+    (
+        "postsecondary_teachers",
+        1,
+        "regional accreditors' faculty credentials (a degree for academic courses; \
+      career and technical instructors by experience, none without schooling)",
+    ),
+];
+
+/// The lowest EP attainment group allowed for an occupation code (0: no floor).
+fn licensing_floor(code: &str) -> usize {
+    LICENSING_FLOORS.iter().find(|(c, _, _)| *c == code).map(|(_, floor, _)| *floor).unwrap_or(0)
+}
+
 /// The value outside the labour force, as in Nemotron-Personas.
 pub const NOT_IN_WORKFORCE: &str = "not_in_workforce";
 
@@ -329,6 +371,23 @@ impl Occupations {
             return Err(derr("B24010", "one group per detailed occupation expected"));
         }
         let Occupations { titles: occupations, by_sex_acs, age_shares, edu_shares, cps_matches, ep_matches } = self;
+        // EP's shares with the licensing floors applied: the groups below an occupation's floor
+        // are zero and the rest carry its whole attainment margin.
+        let edu_shares: Vec<[f64; 7]> = occupations
+            .iter()
+            .zip(edu_shares)
+            .map(|(title, shares)| {
+                let floor = licensing_floor(&occupation_code(title));
+                let mut floored = *shares;
+                floored.iter_mut().take(floor).for_each(|s| *s = 0.0);
+                if floored.iter().sum::<f64>() > 0.0 {
+                    normalised(&floored)
+                } else {
+                    *shares
+                }
+            })
+            .collect();
+        let edu_shares = &edu_shares;
         let n_occ = occupations.len();
         let total_of = |o: &str| self.total_of(o);
         // The fit: X[occ][sex][age band][education level].
@@ -510,6 +569,19 @@ impl Occupations {
              through its B24010 group (next choice). \
              Conditionals below 1e-7 are dropped. Joint TVD of the fit against each margin: {}.",
             fit_tvd.join(", ")
+        ),
+        format!(
+            "Occupation × education, licensing floors: EP 5.3 is self-reported (ACS), and gives small shares below what \
+             the law or the licensing body requires to hold the job (0.6 % of lawyers with a high-school diploma, 1.4 % \
+             of speech-language pathologists without one). For {} occupations the fit takes EP's shares with the \
+             attainment groups below the floor set to zero and the rest scaled up (structural zeros, no estimate): {}. \
+             `ep_5_3_occupation_education.csv` holds the shares so floored.",
+            LICENSING_FLOORS.len(),
+            LICENSING_FLOORS
+                .iter()
+                .map(|(code, floor, basis)| format!("{code} ≥ {} ({basis})", EP_GROUPS[*floor].0))
+                .collect::<Vec<_>>()
+                .join("; ")
         ),
         "Labour force: employed and unemployed are `in` the labour force, the rest `out` (labor_force.csv). \
          Employment status: B23001 by state, sex and age, civilians only (armed forces left out, like the PEP civilian \
