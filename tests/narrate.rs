@@ -367,13 +367,13 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "sg",
         "en",
         "c2610d47cab01f9ef57b3cf94b2bb061ca7ecad2b2987dcb7ea0411af21cd62a",
-        "60318aeb8fb49facaf49407e39b7ad53bce2899aa01f138a34cf4cebfcd7bf58",
+        "edd7074073d064400c38f6e060448a6bb6e8ac47f84e36ad2189afa2bb49f279",
     ),
     (
         "br",
         "pt",
         "8523a4e2803316775ffefa2752f57befec3d0933f5f4bb71d209b98666a11401",
-        "c4f68af6a0038d4be0f30100e1d27867d3f9e19c07cd75d1d3e47a0e7eaac788",
+        "f0eab849dd262b9e2f5f3ba969b75f46c7fb704fbab88aff4d92560827e3736b",
     ),
     (
         "in",
