@@ -373,7 +373,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "br",
         "pt",
         "8523a4e2803316775ffefa2752f57befec3d0933f5f4bb71d209b98666a11401",
-        "f0eab849dd262b9e2f5f3ba969b75f46c7fb704fbab88aff4d92560827e3736b",
+        "7dd059e81f9b34737299dd53828ac5916c72e7c124f61583453b847bde83dae9",
     ),
     (
         "in",
