@@ -367,7 +367,7 @@ const PINNED: &[(&str, &str, &str, &str)] = &[
         "sg",
         "en",
         "c2610d47cab01f9ef57b3cf94b2bb061ca7ecad2b2987dcb7ea0411af21cd62a",
-        "edd7074073d064400c38f6e060448a6bb6e8ac47f84e36ad2189afa2bb49f279",
+        "d1333488c49331dd1f8d26f72ff06f0470c6c5bd74d75d74adb7bcc00fbfeb78",
     ),
     (
         "br",
