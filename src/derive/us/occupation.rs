@@ -50,14 +50,14 @@ const EP_GROUPS: &[(&str, &[&str])] = &[
 /// pathologist with none). Where a credential existed at a lower level for older licensees (the
 /// bachelor's in pharmacy before the PharmD, in physical therapy before the DPT) the floor is the
 /// lower one.
-pub const LICENSING_FLOORS: &[(&str, usize, &str)] = &[
+const LICENSING_FLOORS: &[(&str, usize, &str)] = &[
     ("lawyers", 4, "bar admission: a law degree, or law-office study after college in the few states that allow it"),
     ("pharmacists", 4, "licensure: a pharmacy degree (BS Pharm before 2004, PharmD since)"),
     ("chiropractors", 5, "licensure: a Doctor of Chiropractic degree"),
     ("registered_nurses", 2, "NCLEX-RN: graduation from an approved nursing program (diploma, ADN or BSN)"),
-    ("nurse_practitioners", 4, "APRN licensure: an RN with graduate nursing study"),
-    ("nurse_anesthetists", 4, "APRN licensure: an RN with graduate nursing study"),
-    ("nurse_midwives", 4, "APRN licensure: an RN with graduate nursing study"),
+    ("nurse_practitioners", 4, "APRN licensure: an RN, with a graduate degree since the 1990s"),
+    ("nurse_anesthetists", 4, "APRN licensure: an RN, with a graduate degree since 1998"),
+    ("nurse_midwives", 4, "APRN licensure: an RN, with a graduate degree since 2010"),
     ("physician_assistants", 2, "NCCPA certification: graduation from an accredited PA program"),
     ("physical_therapists", 4, "licensure: a CAPTE-accredited degree (bachelor's before the DPT)"),
     ("occupational_therapists", 4, "licensure: an ACOTE-accredited degree (bachelor's before 2007)"),
